@@ -1,0 +1,60 @@
+# soakmon — developer entry points. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+# uv from PATH when present, else a private copy in .tools/ (bootstrapped from PyPI).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+SOAKMON := $(VENV)/bin/soakmon
+
+.PHONY: help demo test lint format bench system-deps clean
+
+help:
+	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
+	@echo "make test    install what the tests need and run them all"
+	@echo "make lint    ruff (lint + format check), strict mypy, import contracts"
+	@echo "make bench   benchmarks (bench/), not part of make test"
+
+.tools/bin/uv:
+	@scripts/bootstrap-uv.sh
+
+$(VENV)/.synced-main: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --no-dev
+	@rm -f $(VENV)/.synced-*; touch $@
+
+$(VENV)/.synced-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --group dev
+	@rm -f $(VENV)/.synced-*; touch $@
+
+$(VENV)/.synced-bench: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --group dev --group bench
+	@rm -f $(VENV)/.synced-*; touch $@
+
+demo: $(VENV)/.synced-dev
+	$(SOAKMON) demo --json reports/demo.json --html reports/demo.html --junit reports/demo.xml
+
+system-deps:
+	@scripts/system-deps.sh test
+
+test: $(VENV)/.synced-dev system-deps
+	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
+
+lint: $(VENV)/.synced-dev
+	$(VENV)/bin/ruff check monitor tests bench
+	$(VENV)/bin/ruff format --check monitor tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: $(VENV)/.synced-dev
+	$(VENV)/bin/ruff check --fix monitor tests bench
+	$(VENV)/bin/ruff format monitor tests bench
+
+bench: $(VENV)/.synced-bench
+	@scripts/system-deps.sh bench
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache reports

@@ -1,0 +1,1 @@
+"""SLO maths and soak trend analysis (pure functions)."""

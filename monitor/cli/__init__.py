@@ -1,0 +1,1 @@
+"""The ``soakmon`` command line."""

@@ -1,0 +1,1 @@
+"""The long-running monitor: scheduler, lifecycle and HTTP endpoints."""

@@ -1,0 +1,1 @@
+"""Concurrent HTTP execution: testers, executors, results and percentiles."""

@@ -1,0 +1,1 @@
+"""Reports: console summary, JSON, JUnit XML and HTML."""

@@ -1,0 +1,1 @@
+"""Suite, profile and configuration models, loading, and invariant checks."""
