@@ -1,0 +1,113 @@
+"""One supervisor of named root tasks (after kopf's ``_core/reactor/running.py``).
+
+- Every root task is guarded: an exception is logged with the task's name and the task is
+  restarted after a capped exponential backoff, so one crashing loop never takes the process down.
+- Signal handlers only set the stop flag. When it is set, the tasks are asked to finish (they
+  watch ``stop``); stragglers get ``grace_s`` seconds, then are cancelled; cancellation itself is
+  bounded by ``cancel_timeout_s``, so the whole stop stays below the pod's termination grace period.
+- A task that returns normally before ``stop`` is set is finished for good (not restarted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+TaskFactory = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class RootTask:
+    """A named long-running coroutine factory; it receives the stop flag."""
+
+    name: str
+    factory: TaskFactory
+    restarts: int = 0
+    last_error: str | None = None
+
+
+@dataclass
+class Supervisor:
+    """Runs root tasks until stopped; see the module docstring."""
+
+    grace_s: float = 20.0
+    cancel_timeout_s: float = 5.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: dict[str, RootTask] = field(default_factory=dict)
+
+    def add(self, name: str, factory: TaskFactory) -> None:
+        """Register a root task; names are unique."""
+        if name in self.tasks:
+            raise ValueError(f"root task {name!r} registered twice")
+        self.tasks[name] = RootTask(name, factory)
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT only set the stop flag; cleanup happens in :meth:`run`."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("received %s: stopping", sig.name)
+        self.stop.set()
+
+    async def _guarded(self, task: RootTask) -> None:
+        delay = self.backoff_initial_s
+        while not self.stop.is_set():
+            try:
+                await task.factory(self.stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                task.restarts += 1
+                task.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("root task %r crashed; restarting in %.1f s", task.name, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=delay)
+                delay = min(delay * 2, self.backoff_max_s)
+            else:
+                return
+
+    async def run(self) -> None:
+        """Run every root task until the stop flag is set, then wind them down."""
+        running: dict[str, asyncio.Task[object]] = {
+            name: asyncio.create_task(self._guarded(task), name=f"soakmon:{name}")
+            for name, task in self.tasks.items()
+        }
+        stopper: asyncio.Task[object] = asyncio.create_task(self.stop.wait(), name="soakmon:stop-flag")
+        try:
+            pending: set[asyncio.Task[object]] = set(running.values())
+            while pending and not self.stop.is_set():
+                _done, pending = await asyncio.wait(
+                    pending | {stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopper)
+            if not pending:
+                return
+            log.info("waiting up to %.0f s for %d task(s) to finish", self.grace_s, len(pending))
+            _, stragglers = await asyncio.wait(pending, timeout=self.grace_s)
+            if stragglers:
+                names = sorted(t.get_name() for t in stragglers)
+                log.warning("cancelling %d task(s) after the grace period: %s", len(names), names)
+                for t in stragglers:
+                    t.cancel()
+                await asyncio.wait(stragglers, timeout=self.cancel_timeout_s)
+        finally:
+            stopper.cancel()
+            for t in running.values():
+                if not t.done():
+                    t.cancel()
+            await asyncio.gather(stopper, *running.values(), return_exceptions=True)
