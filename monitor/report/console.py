@@ -1,0 +1,124 @@
+"""The console summary: one table row per scenario, a one-line verdict, then failure evidence.
+
+Everything that comes from the target (check texts, evidence, error messages) is printed as plain
+``Text`` (never parsed as rich markup) with control characters made visible.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from monitor.report.text import clean, fmt_ms, fmt_s
+from monitor.suites.results import CheckResult, RunResult, ScenarioResult
+
+MAX_EVIDENCE_LINES = 10
+
+_STATUS_STYLE = {
+    "passed": ("PASS", "bold green"),
+    "failed": ("FAIL", "bold red"),
+    "skipped": ("SKIP", "bold yellow"),
+}
+
+
+def _check_line(check: CheckResult) -> str:
+    return f"{check.name}: observed {check.observed}, expected {check.expected}"
+
+
+def _problems(sc: ScenarioResult) -> Text:
+    if sc.status == "skipped":
+        return Text(clean(f"skipped: {sc.skip_reason or 'no reason given'}"), style="yellow")
+    failed = sc.failed_checks
+    if sc.status == "failed" and not failed:
+        return Text("no check passed (scenario has no checks)", style="red")
+    return Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
+
+
+def _table(run: RunResult) -> Table:
+    table = Table(title="soakmon results", title_justify="left", expand=False)
+    table.add_column("Suite", overflow="fold")
+    table.add_column("Scenario", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Requests", justify="right", no_wrap=True)
+    table.add_column("Errors", justify="right", no_wrap=True)
+    table.add_column("p95", justify="right", no_wrap=True)
+    table.add_column("Failed checks (observed vs expected)", overflow="fold")
+    for suite in run.suites:
+        for sc in suite.scenarios:
+            label, style = _STATUS_STYLE[sc.status]
+            req: dict[str, Any] = sc.requests
+            errors = int(req.get("error_count", 0))
+            table.add_row(
+                Text(clean(suite.name)),
+                Text(clean(sc.name)),
+                Text(label, style=style),
+                str(req.get("total", 0)),
+                Text(str(errors), style="red" if errors else ""),
+                fmt_ms(req.get("latency_ms", {}).get("p95")) if req.get("total") else "-",
+                _problems(sc),
+            )
+    return table
+
+
+def verdict(run: RunResult) -> Text:
+    """``PASSED — 19 scenarios: 19 passed, 0 failed, 0 skipped in 41.2 s against URL``."""
+    counts = run.counts
+    total = sum(counts.values())
+    line = Text()
+    line.append(
+        "PASSED" if run.passed else "FAILED", style="bold green" if run.passed else "bold red"
+    )
+    line.append(f" — {total} scenario{'s' if total != 1 else ''}: {counts['passed']} passed, ")
+    line.append(f"{counts['failed']} failed", style="bold red" if counts["failed"] else "")
+    line.append(", ")
+    line.append(f"{counts['skipped']} skipped", style="bold yellow" if counts["skipped"] else "")
+    line.append(f" in {fmt_s(run.duration_s)} against {clean(run.target)}")
+    return line
+
+
+def _evidence(run: RunResult) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for sc in run.scenarios:
+        for check in sc.failed_checks:
+            block = Text()
+            block.append(
+                f"✗ {clean(sc.suite)} / {clean(sc.name)} / {clean(check.name)}", "bold red"
+            )
+            if check.message:
+                block.append(f"\n  {clean(check.message)}")
+            block.append(
+                f"\n  expected: {clean(check.expected)}\n  observed: {clean(check.observed)}"
+            )
+            shown = check.evidence[:MAX_EVIDENCE_LINES]
+            for item in shown:
+                block.append(f"\n    {clean(item)}", style="dim")
+            if len(check.evidence) > len(shown):
+                block.append(f"\n    … and {len(check.evidence) - len(shown)} more", style="dim")
+            out.append(block)
+    return out
+
+
+def summary(run: RunResult) -> Group:
+    """The whole console summary as one rich renderable."""
+    parts: list[RenderableType] = [_table(run), verdict(run)]
+    evidence = _evidence(run)
+    if evidence:
+        parts += [Text("\nFailed checks:", style="bold"), *evidence]
+    return Group(*parts)
+
+
+def print_summary(run: RunResult, console: Console | None = None) -> None:
+    """Print the summary to ``console`` (default: stdout)."""
+    (console or Console()).print(summary(run))
+
+
+def render_summary(run: RunResult, *, width: int = 160, color: bool = False) -> str:
+    """The summary as a string (no colours unless asked): for logs and tests."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system="standard" if color else None)
+    console.print(summary(run))
+    return buf.getvalue()

@@ -1,0 +1,59 @@
+"""The HTML report (``--html PATH``): one self-contained file, no external URLs.
+
+Rendered with Jinja2 (autoescaping on: every string from the target is escaped); plots are
+inline SVG computed by ``monitor.report.plots``; CSS is inline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import jinja2
+
+from monitor.report.plots import Plot, histogram_plot, timeline_plot
+from monitor.report.registry import register
+from monitor.report.text import clean, fmt_ms, fmt_s
+from monitor.suites.results import RunResult, ScenarioResult
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioView:
+    anchor: str
+    result: ScenarioResult
+    timeline: Plot
+    histogram: Plot
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(clean=clean, ms=fmt_ms, secs=fmt_s)
+    return env
+
+
+def _view(index: int, sc: ScenarioResult) -> ScenarioView:
+    p95 = sc.requests.get("latency_ms", {}).get("p95")
+    return ScenarioView(
+        anchor=f"scenario-{index}",
+        result=sc,
+        timeline=timeline_plot(sc.timeline, p95 if isinstance(p95, int | float) else None),
+        histogram=histogram_plot(sc.histogram),
+    )
+
+
+def render_html_text(run: RunResult) -> str:
+    views = [_view(i, sc) for i, sc in enumerate(run.scenarios)]
+    template = _environment().get_template("report.html.j2")
+    return template.render(run=run, views=views, counts=run.counts)
+
+
+@register("html", "HTML report")
+def render_html(run: RunResult) -> bytes:
+    return render_html_text(run).encode("utf-8", "backslashreplace")

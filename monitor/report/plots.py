@@ -1,0 +1,156 @@
+"""Plot geometry for the HTML report: pure functions from results to SVG coordinates.
+
+The template only draws what these return: points of the latency-over-time scatter (failures in
+red), bars of the latency histogram, axis ticks and reference lines, all in SVG user units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from monitor.report.text import fmt_ms
+from monitor.suites.results import HistogramBucket, TimelineSample
+
+WIDTH, HEIGHT = 560, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 38
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    pos: float  # SVG coordinate along the axis
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+    ok: bool
+    title: str  # hover text (failures only; empty for successes to keep the file small)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class HLine:
+    y: float
+    label: str
+
+
+@dataclass(slots=True)
+class Plot:
+    kind: str  # "timeline" | "histogram"
+    x_label: str
+    y_label: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    inner_w: int = WIDTH - LEFT - RIGHT
+    inner_h: int = HEIGHT - TOP - BOTTOM
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[HLine] = field(default_factory=list)
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.inner_h
+
+    @property
+    def right(self) -> int:
+        return self.left + self.inner_w
+
+    @property
+    def failures(self) -> int:
+        return sum(not p.ok for p in self.points)
+
+
+def nice_step(span: float, target: int = 5) -> float:
+    """A round tick step (1, 2, 2.5 or 5 × 10ⁿ) giving about ``target`` intervals."""
+    raw = max(span, 1e-9) / max(target, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw * (1 - 1e-9))
+
+
+def nice_max(value: float, target: int = 5) -> float:
+    """The smallest multiple of a nice step that is ≥ ``value`` (an axis end)."""
+    if value <= 0:
+        return 1.0
+    step = nice_step(value, target)
+    return math.ceil(value / step - 1e-9) * step
+
+
+def _label(value: float) -> str:
+    return f"{value:,.3f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def _ticks(hi: float, lo: float = 0.0, target: int = 5) -> list[float]:
+    step = nice_step(hi - lo, target)
+    first = math.ceil(lo / step - 1e-9) * step
+    count = math.floor((hi - first) / step + 1e-9) + 1
+    return [first + i * step for i in range(max(count, 0))]
+
+
+def timeline_plot(samples: Sequence[TimelineSample], p95_ms: float | None = None) -> Plot:
+    """Latency (y) against time since the scenario's first request (x), one dot per sample."""
+    plot = Plot("timeline", "time since first request (s)", "latency (ms)")
+    if not samples:
+        return plot
+    x_hi = nice_max(max(s.offset_s for s in samples) or 1.0)
+    y_hi = nice_max(max([s.latency_ms for s in samples] + [p95_ms or 0.0]))
+    sx = plot.inner_w / x_hi
+    sy = plot.inner_h / y_hi
+    plot.x_ticks = [Tick(round(plot.left + v * sx, 2), _label(v)) for v in _ticks(x_hi)]
+    plot.y_ticks = [Tick(round(plot.bottom - v * sy, 2), _label(v)) for v in _ticks(y_hi)]
+    ordered = sorted(samples, key=lambda s: not s.ok)  # failures drawn last, on top
+    plot.points = [
+        Point(
+            round(plot.left + s.offset_s * sx, 2),
+            round(plot.bottom - s.latency_ms * sy, 2),
+            s.ok,
+            "" if s.ok else f"{s.operation} failed: {fmt_ms(s.latency_ms)} at {s.offset_s:.3f} s",
+        )
+        for s in ordered
+    ]
+    if p95_ms:
+        plot.lines = [HLine(round(plot.bottom - p95_ms * sy, 2), f"p95 {fmt_ms(p95_ms)}")]
+    return plot
+
+
+def histogram_plot(buckets: Sequence[HistogramBucket]) -> Plot:
+    """Request counts (y) per latency bucket (x)."""
+    plot = Plot("histogram", "latency (ms)", "requests")
+    if not buckets:
+        return plot
+    lo, hi = buckets[0].lower_ms, buckets[-1].upper_ms
+    span = (hi - lo) or 1.0
+    y_hi = nice_max(max(b.count for b in buckets))
+    sx = plot.inner_w / span
+    sy = plot.inner_h / y_hi
+    plot.x_ticks = [Tick(round(plot.left + (v - lo) * sx, 2), _label(v)) for v in _ticks(hi, lo)]
+    plot.y_ticks = [
+        Tick(round(plot.bottom - v * sy, 2), _label(v)) for v in _ticks(y_hi) if v == int(v)
+    ]
+    plot.bars = [
+        Bar(
+            round(plot.left + (b.lower_ms - lo) * sx + 0.5, 2),
+            round(plot.bottom - b.count * sy, 2),
+            round(max((b.upper_ms - b.lower_ms) * sx - 1, 1), 2),
+            round(b.count * sy, 2),
+            f"{_label(b.lower_ms)}–{_label(b.upper_ms)} ms: {b.count} requests",
+        )
+        for b in buckets
+        if b.count
+    ]
+    return plot
