@@ -13,6 +13,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null || missing+=(wrk)
   command -v taskset >/dev/null || missing+=(util-linux)
+  # the loopback target of the throughput benchmark (nginx lives in /usr/sbin)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

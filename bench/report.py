@@ -1,0 +1,151 @@
+"""The benchmark's console tables (rich) and its JSON document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.idle import IdleMemory
+from bench.profiling import Profile
+from bench.throughput import RunResult
+
+GOAL = 2.0  # soakmon must do at least this many times Locust's requests per core
+
+
+def _num(value: float | None, fmt: str = "{:,.0f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def throughput_table(results: list[RunResult], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = (
+        "generator",
+        "req/s",
+        "core use",
+        "req/s per busy core",
+        "req/CPU-s",
+        "CPU s",
+        "wall s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "RSS MiB",
+    )
+    for col in columns:
+        table.add_column(col, justify="left" if col == "generator" else "right")
+    for r in results:
+        if not r.ok:
+            table.add_row(r.label, "[dim]skipped[/dim]" if r.skipped else "[red]FAILED[/red]")
+            continue
+        table.add_row(
+            r.label,
+            _num(r.rps),
+            _num(None if r.steady_cpu_util is None else 100 * r.steady_cpu_util, "{:.0f} %"),
+            _num(r.rps_per_busy_core),
+            _num(r.rps_per_cpu_s),
+            _num(r.cpu_s, "{:.2f}"),
+            _num(r.wall_s, "{:.2f}"),
+            _num(r.p50_ms, "{:.2f}"),
+            _num(r.p99_ms, "{:.2f}"),
+            _num(r.errors),
+            _num(r.max_rss_kib / 1024, "{:.0f}"),
+        )
+    return table
+
+
+def ratio_table(ratios: dict[str, dict[str, float]], labels: dict[str, str]) -> Table:
+    table = Table(
+        title=f"soakmon (shared pool, uvloop) relative to each (goal vs Locust: ≥ {GOAL:g}× req/s "
+        "on one pinned core)",
+        title_justify="left",
+    )
+    for col in ("generator", "by req/s", "by req/s per busy core", "by req/CPU-s"):
+        table.add_column(col, justify="left" if col == "generator" else "right")
+    for name, ratio in ratios.items():
+        mark = ""
+        if name == "locust":
+            mark = " [green]goal met[/green]" if ratio["rps"] >= GOAL else " [red]below goal[/red]"
+        table.add_row(
+            labels.get(name, name),
+            f"{ratio['rps']:.2f}×{mark}",
+            f"{ratio['per_busy_core']:.2f}×",
+            f"{ratio['per_cpu_s']:.2f}×",
+        )
+    return table
+
+
+def idle_table(idle: list[IdleMemory]) -> Table:
+    table = Table(title="Memory per idle VU (requests held open)", title_justify="left")
+    for col in ("mode", "VUs in flight", "RSS MiB", "USS MiB", "settled after s", "KiB per VU"):
+        table.add_column(col, justify="left" if col == "mode" else "right")
+    for m in idle:
+        for sample, per_vu in ((m.base, None), (m.loaded, m.kib_per_vu)):
+            flight = f"{sample.in_flight:,} of {sample.vus:,}"
+            table.add_row(
+                m.mode,
+                flight if sample.reached else f"[red]{flight}[/red]",
+                _num(sample.rss_kib / 1024, "{:.1f}"),
+                _num(None if sample.uss_kib is None else sample.uss_kib / 1024, "{:.1f}"),
+                _num(sample.settle_s, "{:.1f}"),
+                _num(per_vu, "{:.1f}"),
+            )
+    return table
+
+
+def profile_table(profile: Profile, limit: int = 12) -> Table:
+    table = Table(
+        title=f"Own CPU time in profiled soakmon load ({profile.requests:,} requests, "
+        f"{profile.total_s:.1f} s under cProfile)",
+        title_justify="left",
+    )
+    table.add_column("function")
+    table.add_column("calls", justify="right")
+    table.add_column("own s", justify="right")
+    table.add_column("own %", justify="right")
+    for row in profile.top[:limit]:
+        table.add_row(
+            row["function"], f"{row['calls']:,}", f"{row['own_s']:.2f}", str(row["own_pct"])
+        )
+    table.add_section()
+    for pkg, own in profile.by_package.items():
+        pct = 100 * own / profile.total_s if profile.total_s else 0.0
+        table.add_row(f"[bold]{pkg}[/bold]", "", f"{own:.2f}", f"{pct:.1f}")
+    return table
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def print_all(
+    console: Console,
+    doc: dict[str, Any],
+    results: list[RunResult],
+    idle: list[IdleMemory],
+    profile: Profile | None,
+) -> None:
+    """Print every table of the run to ``console``."""
+    meta = doc["meta"]
+    console.print(
+        f"[bold]soakmon benchmark[/bold]  {meta['vus']} VUs, {meta['duration_s']} s per generator, "
+        f"generator pinned to CPU {meta['generator_core']}, nginx to CPU {meta['target_core']}; "
+        f"load average before {meta['load_before']['loadavg_1m']}, "
+        f"after {meta['load_after']['loadavg_1m']} (shared machine: numbers are noisy)"
+    )
+    if results:
+        console.print(throughput_table(results, "Throughput against nginx on loopback"))
+        for r in results:
+            if not r.ok:
+                console.print(f"  [dim]{r.label}: {r.skipped or r.failed or 'no requests'}[/dim]")
+        labels = {r.name: r.label for r in results}
+        if doc["ratios"]:
+            console.print(ratio_table(doc["ratios"], labels))
+    if idle:
+        console.print(idle_table(idle))
+    if profile is not None:
+        console.print(profile_table(profile))
