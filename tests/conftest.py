@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+pytest_plugins = ["tests.plugins.prometheus"]
+
 
 @pytest.fixture(autouse=True)
 async def _no_leftover_tasks() -> AsyncIterator[None]:
