@@ -1,0 +1,190 @@
+"""``HttpClient``: prepares and performs single requests; never raises transport errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from monitor.engine.errors import classify
+from monitor.engine.hooks import RequestHooks
+from monitor.engine.sessions import POOLS, ConnectionMode, SessionPool
+from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
+
+
+class EngineConfigError(ValueError):
+    """A tester or executor was configured with an invalid value (bad URL, timeout, ...)."""
+
+
+def parse_base_url(base_url: str) -> URL:
+    """``base_url`` as a URL, or :class:`EngineConfigError` naming what is wrong."""
+    try:
+        url = URL(base_url)
+    except (ValueError, TypeError) as exc:
+        raise EngineConfigError(f"invalid target URL {base_url!r}: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise EngineConfigError(
+            f"invalid target URL {base_url!r}: expected http:// or https:// with a host"
+        )
+    return url
+
+
+def client_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """Total timeout ``seconds``; the connect phase gives up 1 % earlier so that a timeout
+    while connecting is told apart (the request was then certainly not sent)."""
+    if not seconds > 0:
+        raise EngineConfigError(f"timeout must be a positive number of seconds, got {seconds!r}")
+    return aiohttp.ClientTimeout(total=seconds, connect=seconds * 0.99, ceil_threshold=1e9)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A ``RequestSpec`` with its URL, headers and timeout resolved once."""
+
+    spec: RequestSpec
+    name: str
+    method: str
+    url: URL
+    url_text: str
+    json: Any
+    headers: Mapping[str, str] | None
+    timeout: aiohttp.ClientTimeout
+    timeout_s: float
+
+
+class HttpClient:
+    """Sessions (per connection mode), hooks and the single-request hot path."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        mode: ConnectionMode | str = ConnectionMode.PER_REQUEST,
+        keep_body: bool = False,
+        hooks: RequestHooks | None = None,
+        headers: Mapping[str, str] | None = None,
+        pool_limit: int = 0,
+    ) -> None:
+        self.base_url = parse_base_url(base_url)
+        self.timeout = float(timeout)
+        self._default_timeout = client_timeout(self.timeout)
+        self.mode = ConnectionMode.parse(mode)
+        self.keep_body = keep_body
+        self.hooks = hooks if hooks is not None else RequestHooks()
+        self._headers = dict(headers) if headers else None
+        self.sessions: SessionPool = POOLS[self.mode](pool_limit)
+
+    def resolve(self, path: str) -> URL:
+        """``path`` joined to the base URL (absolute http(s) URLs are used as they are)."""
+        if path.startswith(("http://", "https://")):
+            return URL(path)
+        base = self.base_url
+        base_path = base.path.rstrip("/")
+        rel = URL(path if path.startswith("/") else "/" + path)
+        return base.with_path(base_path + rel.path, encoded=False).with_query(rel.query)
+
+    def prepare(self, spec: RequestSpec) -> PreparedRequest:
+        """Resolve ``spec`` once so that sending it many times stays cheap."""
+        if spec.timeout is None:
+            timeout, timeout_s = self._default_timeout, self.timeout
+        else:
+            timeout, timeout_s = client_timeout(spec.timeout), float(spec.timeout)
+        headers: Mapping[str, str] | None = spec.headers
+        if self._headers:
+            headers = {**self._headers, **(spec.headers or {})}
+        url = self.resolve(spec.path)
+        return PreparedRequest(
+            spec=spec,
+            name=spec.label,
+            method=spec.method.upper(),
+            url=url,
+            url_text=str(url),
+            json=spec.json,
+            headers=headers,
+            timeout=timeout,
+            timeout_s=timeout_s,
+        )
+
+    async def execute(
+        self,
+        req: PreparedRequest,
+        session: aiohttp.ClientSession,
+        intended_start: float | None = None,
+    ) -> RequestRecord:
+        """Send ``req`` through ``session`` and record what happened. Never raises (except
+        cancellation)."""
+        hooks = self.hooks
+        headers = req.headers
+        sent_headers: dict[str, str] | None = None
+        if hooks.has_before_send:
+            sent_headers = hooks.before_send(req.spec) or None
+            if sent_headers:
+                headers = {**(headers or {}), **sent_headers}
+        loop = asyncio.get_running_loop()
+        status: int | None = None
+        nbytes = 0
+        body: bytes | None = None
+        resp_headers: Mapping[str, str] | None = None
+        error: str | None = None
+        kind: ErrorKind | None = None
+        sent = True
+        started_at = time.time()
+        start = loop.time()
+        try:
+            async with session.request(
+                req.method, req.url, json=req.json, headers=headers, timeout=req.timeout
+            ) as resp:
+                status = resp.status
+                data = await resp.read()
+                nbytes = len(data)
+                if self.keep_body:
+                    body = data
+                    resp_headers = resp.headers
+        except Exception as exc:
+            kind, error, sent = classify(exc, req.timeout_s)
+        end = loop.time()
+        ref = start if intended_start is None else intended_start
+        record = RequestRecord(
+            name=req.name,
+            method=req.method,
+            url=req.url_text,
+            started_at=started_at,
+            start=start,
+            intended_start=intended_start,
+            duration_ms=(end - ref) * 1000.0,
+            status=status,
+            bytes_received=nbytes,
+            error=error,
+            error_kind=kind,
+            sent=sent,
+            body=body,
+            headers=resp_headers,
+            sent_headers=sent_headers,
+        )
+        if hooks.has_request_done:
+            hooks.request_done(record)
+        return record
+
+    async def send(
+        self,
+        spec: RequestSpec | PreparedRequest,
+        user: int = 0,
+        intended_start: float | None = None,
+    ) -> RequestRecord:
+        """One request through virtual user ``user``'s session."""
+        req = spec if isinstance(spec, PreparedRequest) else self.prepare(spec)
+        session = await self.sessions.acquire(user)
+        try:
+            return await self.execute(req, session, intended_start)
+        finally:
+            await self.sessions.release(session)
+
+    async def aclose(self) -> None:
+        """Close every session."""
+        await self.sessions.aclose()

@@ -1,0 +1,89 @@
+"""Classify a transport exception: (error_kind, human message, whether it may have been sent).
+
+A registry of (exception type, classifier) checked in order, most specific first; adding a
+case is adding one entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
+
+from monitor.engine.spec import ErrorKind
+
+Classified = tuple[ErrorKind, str, bool]
+Classifier = Callable[[BaseException, float], Classified]
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def _connector(exc: BaseException, timeout: float) -> Classified:
+    os_error = getattr(exc, "os_error", None)
+    code = getattr(os_error, "errno", None)
+    if isinstance(os_error, ConnectionRefusedError) or code == errno.ECONNREFUSED:
+        return "refused", "connection refused", False
+    if isinstance(os_error, TimeoutError):
+        return "timeout", f"connect timeout after {timeout:g} s", False
+    return "other", f"cannot connect: {_detail(os_error or exc)}", False
+
+
+def _os_error(exc: BaseException, timeout: float) -> Classified:
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, ConnectionResetError) or code in (errno.ECONNRESET, errno.EPIPE):
+        return "reset", "connection reset by peer", True
+    if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
+        return "refused", "connection refused", False
+    return "other", f"socket error: {_detail(exc)}", True
+
+
+_REGISTRY: list[tuple[type[BaseException], Classifier]] = [
+    (
+        aiohttp.ClientConnectorCertificateError,
+        lambda e, t: ("tls", f"TLS certificate error: {_detail(e)}", False),
+    ),
+    (aiohttp.ClientConnectorSSLError, lambda e, t: ("tls", f"TLS error: {_detail(e)}", False)),
+    (
+        aiohttp.ClientConnectorDNSError,
+        lambda e, t: ("other", f"DNS lookup failed: {_detail(e)}", False),
+    ),
+    (aiohttp.ClientConnectorError, _connector),
+    (
+        aiohttp.ConnectionTimeoutError,
+        lambda e, t: ("timeout", f"connect timeout after {t:g} s", False),
+    ),
+    (TimeoutError, lambda e, t: ("timeout", f"timeout after {t:g} s", True)),
+    (asyncio.TimeoutError, lambda e, t: ("timeout", f"timeout after {t:g} s", True)),
+    (aiohttp.ServerDisconnectedError, lambda e, t: ("reset", "server disconnected", True)),
+    (
+        aiohttp.ClientPayloadError,
+        lambda e, t: ("malformed", f"malformed response: {_detail(e)}", True),
+    ),
+    (
+        aiohttp.ClientResponseError,
+        lambda e, t: ("malformed", f"malformed response: {_detail(e)}", True),
+    ),
+    (
+        HttpProcessingError,
+        lambda e, t: ("malformed", f"malformed response: {_detail(e)}", True),
+    ),
+    (ssl.SSLError, lambda e, t: ("tls", f"TLS error: {_detail(e)}", True)),
+    (aiohttp.InvalidURL, lambda e, t: ("other", f"invalid URL: {_detail(e)}", False)),
+    (aiohttp.ClientConnectionResetError, lambda e, t: ("reset", "connection reset", True)),
+    (OSError, _os_error),
+]
+
+
+def classify(exc: BaseException, timeout: float) -> Classified:
+    """``(error_kind, message, sent)`` for ``exc`` raised while requesting with ``timeout``."""
+    for exc_type, classifier in _REGISTRY:
+        if isinstance(exc, exc_type):
+            return classifier(exc, timeout)
+    return "other", f"{type(exc).__name__}: {_detail(exc)}", True

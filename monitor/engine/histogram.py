@@ -1,0 +1,108 @@
+"""Mergeable latency histogram (HdrHistogram, microsecond resolution, 3 significant digits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from hdrh.histogram import HdrHistogram
+
+_LOWEST_US = 1
+_HIGHEST_US = 3_600_000_000  # one hour
+_SIGNIFICANT = 3
+
+RELATIVE_ERROR = 10.0**-_SIGNIFICANT
+"""Bound on the relative error of any reported percentile (plus 1 µs of quantisation)."""
+
+
+class LatencyHistogram:
+    """Latencies in milliseconds, stored as microseconds in an HdrHistogram.
+
+    Percentiles are within :data:`RELATIVE_ERROR` of the exact value; ``max`` is exact.
+    Two histograms merge exactly (counts add), so results of separate runners combine.
+    """
+
+    __slots__ = ("_hdr", "_max_ms", "_sum_ms")
+
+    def __init__(self) -> None:
+        self._hdr = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT)
+        self._max_ms = 0.0
+        self._sum_ms = 0.0
+
+    def record(self, ms: float) -> None:
+        """Add one latency in milliseconds (negative values count as 0, huge ones are capped)."""
+        ms = max(ms, 0.0)
+        us = int(ms * 1000.0 + 0.5)
+        self._hdr.record_value(us if us < _HIGHEST_US else _HIGHEST_US)
+        self._max_ms = max(self._max_ms, ms)
+        self._sum_ms += ms
+
+    def record_many(self, values_ms: Iterable[float]) -> None:
+        """Add several latencies in milliseconds."""
+        for value in values_ms:
+            self.record(value)
+
+    @property
+    def count(self) -> int:
+        """Number of recorded values."""
+        return int(self._hdr.get_total_count())
+
+    @property
+    def max(self) -> float:
+        """Exact largest value in ms (0.0 when empty)."""
+        return self._max_ms
+
+    @property
+    def mean(self) -> float:
+        """Exact mean in ms (0.0 when empty)."""
+        n = self.count
+        return self._sum_ms / n if n else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Value at percentile ``p`` (0–100) in ms; 0.0 when empty."""
+        if self.count == 0:
+            return 0.0
+        return min(float(self._hdr.get_value_at_percentile(p)) / 1000.0, self._max_ms)
+
+    def percentiles(self, ps: Sequence[float]) -> dict[float, float]:
+        """Several percentiles in one pass over the buckets."""
+        if self.count == 0:
+            return dict.fromkeys(ps, 0.0)
+        values = self._hdr.get_percentile_to_value_dict(list(ps))
+        return {p: min(float(values[p]) / 1000.0, self._max_ms) for p in ps}
+
+    def add(self, other: LatencyHistogram) -> None:
+        """Add ``other``'s counts into this histogram (exact)."""
+        if other.count == 0:
+            return
+        self._hdr.add(other._hdr)
+        self._max_ms = max(self._max_ms, other._max_ms)
+        self._sum_ms += other._sum_ms
+
+    def copy(self) -> LatencyHistogram:
+        """An independent copy."""
+        new = LatencyHistogram()
+        new.add(self)
+        return new
+
+    def encode(self) -> bytes:
+        """Compressed HdrHistogram V2 encoding (base64), for shipping between processes."""
+        if self.count == 0:
+            return b""
+        return bytes(self._hdr.encode())
+
+    def bucket_counts(self) -> list[tuple[float, int]]:
+        """Non-empty buckets as ``(upper value in ms, count)``, ascending (for comparisons)."""
+        return [
+            (item.value_iterated_to / 1000.0, int(item.count_at_value_iterated_to))
+            for item in self._hdr.get_recorded_iterator()
+        ]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LatencyHistogram):
+            return NotImplemented
+        return self.bucket_counts() == other.bucket_counts() and self._max_ms == other._max_ms
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LatencyHistogram(count={self.count}, max={self._max_ms:.3f} ms)"

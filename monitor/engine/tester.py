@@ -1,0 +1,168 @@
+"""``ConcurrentTester``: fire requests truly together and aggregate what happened."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from monitor.engine.client import EngineConfigError, HttpClient, PreparedRequest
+from monitor.engine.hooks import RequestHooks
+from monitor.engine.result import ConcurrentResult, SuccessRule
+from monitor.engine.sessions import ConnectionMode
+from monitor.engine.spec import RequestRecord, RequestSpec
+
+_SCENARIO_KEYS = frozenset({"method", "path", "json", "headers", "repeat", "name", "timeout"})
+
+
+def scenario_specs(scenario: Mapping[str, Any], index: int) -> list[RequestSpec]:
+    """The requests of one ``run_concurrent_scenarios`` mapping (validated)."""
+    unknown = set(scenario) - _SCENARIO_KEYS
+    if unknown:
+        raise EngineConfigError(
+            f"scenario #{index}: unknown key(s) {sorted(unknown)}; "
+            f"allowed: {sorted(_SCENARIO_KEYS)}"
+        )
+    for key in ("method", "path"):
+        if not isinstance(scenario.get(key), str):
+            raise EngineConfigError(f"scenario #{index}: {key!r} is required and must be a string")
+    repeat = scenario.get("repeat", 1)
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
+        raise EngineConfigError(f"scenario #{index}: 'repeat' must be an integer >= 0")
+    spec = RequestSpec(
+        method=scenario["method"],
+        path=scenario["path"],
+        json=scenario.get("json"),
+        headers=scenario.get("headers"),
+        name=scenario.get("name"),
+        timeout=scenario.get("timeout"),
+    )
+    return [spec] * repeat
+
+
+class ConcurrentTester:
+    """Sends requests to ``base_url``; all requests of one call are in flight together.
+
+    Sessions are created first, then every request waits on one ``asyncio.Barrier`` and all
+    are released at once (``TaskGroup``). Transport failures are recorded, never raised.
+    Use as ``async with ConcurrentTester(url) as tester:`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        mode: ConnectionMode | str = ConnectionMode.PER_REQUEST,
+        keep_body: bool = False,
+        hooks: RequestHooks | None = None,
+        headers: Mapping[str, str] | None = None,
+        is_success: SuccessRule | None = None,
+        pool_limit: int = 0,
+    ) -> None:
+        self.client = HttpClient(
+            base_url,
+            timeout=timeout,
+            mode=mode,
+            keep_body=keep_body,
+            hooks=hooks,
+            headers=headers,
+            pool_limit=pool_limit,
+        )
+        self.is_success = is_success
+
+    @property
+    def base_url(self) -> str:
+        """The target base URL."""
+        return str(self.client.base_url)
+
+    @property
+    def mode(self) -> ConnectionMode:
+        """The connection mode."""
+        return self.client.mode
+
+    @property
+    def hooks(self) -> RequestHooks:
+        """The request hooks (add listeners here)."""
+        return self.client.hooks
+
+    async def send(self, spec: RequestSpec) -> RequestRecord:
+        """One request (e.g. a setup step); never raises transport errors."""
+        return await self.client.send(spec)
+
+    async def fire(self, specs: Sequence[RequestSpec]) -> list[RequestRecord]:
+        """Send ``specs`` behind one barrier; records in input order."""
+        client = self.client
+        prepared = [client.prepare(spec) for spec in specs]
+        if not prepared:
+            return []
+        pool = client.sessions
+        sessions = []
+        try:
+            for user in range(len(prepared)):
+                sessions.append(await pool.acquire(user))
+            barrier = asyncio.Barrier(len(prepared))
+
+            async def one(req: PreparedRequest, user: int) -> RequestRecord:
+                await barrier.wait()
+                return await client.execute(req, sessions[user])
+
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(req, i)) for i, req in enumerate(prepared)]
+            return [task.result() for task in tasks]
+        finally:
+            for session in sessions:
+                await pool.release(session)
+
+    def _result(self, records: Sequence[RequestRecord]) -> ConcurrentResult:
+        return ConcurrentResult(records, is_success=self.is_success)
+
+    async def run_batch(self, specs: Sequence[RequestSpec]) -> ConcurrentResult:
+        """Heterogeneous requests fired together behind one barrier; records in input order."""
+        return self._result(await self.fire(specs))
+
+    async def run_concurrent_requests(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        repeat: int = 1,
+        name: str | None = None,
+        request_timeout: float | None = None,
+    ) -> ConcurrentResult:
+        """The same request ``repeat`` times, all in flight together."""
+        scenario = {"method": method, "path": path, "json": json, "headers": headers}
+        scenario |= {"repeat": repeat, "name": name, "timeout": request_timeout}
+        return await self.run_batch(scenario_specs(scenario, 0))
+
+    async def run_concurrent_scenarios(
+        self, scenarios: Sequence[Mapping[str, Any]]
+    ) -> list[ConcurrentResult]:
+        """Every scenario in parallel, all their requests in flight together; one result per
+        scenario, in the order given. Each mapping: ``method``, ``path``, optional ``json``,
+        ``headers``, ``repeat`` (default 1), ``name``, ``timeout``."""
+        groups = [scenario_specs(scenario, i) for i, scenario in enumerate(scenarios)]
+        records = await self.fire([spec for group in groups for spec in group])
+        results, offset = [], 0
+        for group in groups:
+            results.append(self._result(records[offset : offset + len(group)]))
+            offset += len(group)
+        return results
+
+    async def aclose(self) -> None:
+        """Close all sessions."""
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
