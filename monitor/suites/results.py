@@ -173,11 +173,19 @@ class RecordLike(Protocol):
     def error(self) -> str | None: ...
 
 
+class HistogramLike(Protocol):
+    """The part of ``monitor.engine.LatencyHistogram`` used here."""
+
+    def bucket_counts(self) -> list[tuple[float, int]]: ...
+
+
 class ConcurrentResultLike(Protocol):
     """The parts of ``monitor.engine.ConcurrentResult`` used here."""
 
     @property
     def records(self) -> Sequence[Any]: ...
+    @property
+    def histogram(self) -> HistogramLike: ...
     def to_dict(self) -> dict[str, Any]: ...
 
 
@@ -235,24 +243,37 @@ def _nice_width(span: float, buckets: int) -> float:
     return next(float(m * mag) for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
 
 
+def histogram_from_counts(
+    counts: Iterable[tuple[float, int]], *, max_buckets: int = MAX_HISTOGRAM_BUCKETS
+) -> list[HistogramBucket]:
+    """Equal-width latency buckets with a round width from ``(latency_ms, count)`` pairs.
+
+    About ``2·∛n`` buckets (Rice rule), at least 5 and at most ``max_buckets`` (+1 for rounding).
+    """
+    pairs = [(v, n) for v, n in counts if math.isfinite(v) and n > 0]
+    if not pairs:
+        return []
+    lo = min(v for v, _ in pairs)
+    hi = max(v for v, _ in pairs)
+    total = sum(n for _, n in pairs)
+    target = max(1, min(max_buckets, max(5, round(2 * total ** (1 / 3)))))  # Rice rule
+    width = _nice_width(hi - lo, target)
+    start = math.floor(lo / width) * width
+    n = max(1, min(max_buckets + 1, math.floor((hi - start) / width) + 1))
+    buckets = [0] * n
+    for v, c in pairs:
+        buckets[min(n - 1, int((v - start) // width))] += c
+    return [
+        HistogramBucket(round(start + i * width, 6), round(start + (i + 1) * width, 6), c)
+        for i, c in enumerate(buckets)
+    ]
+
+
 def histogram_from(
     latencies_ms: Iterable[float], *, max_buckets: int = MAX_HISTOGRAM_BUCKETS
 ) -> list[HistogramBucket]:
     """Equal-width latency buckets with a round width, from the lowest to the highest value."""
-    values = [v for v in latencies_ms if math.isfinite(v)]
-    if not values:
-        return []
-    lo, hi = min(values), max(values)
-    width = _nice_width(hi - lo, max_buckets)
-    start = math.floor(lo / width) * width
-    n = max(1, min(max_buckets + 1, math.floor((hi - start) / width) + 1))
-    counts = [0] * n
-    for v in values:
-        counts[min(n - 1, int((v - start) // width))] += 1
-    return [
-        HistogramBucket(round(start + i * width, 6), round(start + (i + 1) * width, 6), c)
-        for i, c in enumerate(counts)
-    ]
+    return histogram_from_counts(((v, 1) for v in latencies_ms), max_buckets=max_buckets)
 
 
 def observations_from(
@@ -260,12 +281,11 @@ def observations_from(
     *,
     is_ok: Callable[[RecordLike], bool] = record_ok,
 ) -> tuple[list[TimelineSample], list[HistogramBucket]]:
-    """Timeline and histogram over all records of one or more engine results."""
+    """Timeline (from the kept records) and histogram (from the engine's latency histograms,
+    so it covers every request even when only a sample of records was kept)."""
     records: list[RecordLike] = [r for res in results for r in res.records]
-    return (
-        timeline_from(records, is_ok=is_ok),
-        histogram_from(r.duration_ms for r in records),
-    )
+    counts = [pair for res in results for pair in res.histogram.bucket_counts()]
+    return timeline_from(records, is_ok=is_ok), histogram_from_counts(counts)
 
 
 def requests_from(result: ConcurrentResultLike | None) -> dict[str, Any]:
