@@ -1,0 +1,43 @@
+"""``soakmon schema [suite|profile|daemon]`` — print the JSON Schema of a file kind."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import typer
+
+from monitor.cli.app import app
+from monitor.suites.schema import profile_schema, suite_schema
+
+
+class SchemaKind(str, Enum):
+    suite = "suite"
+    profile = "profile"
+    daemon = "daemon"
+
+
+def _daemon_schema() -> dict[str, object]:
+    try:
+        from monitor.daemon.config import DaemonConfig  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        typer.echo("the daemon configuration model is not available in this build", err=True)
+        raise typer.Exit(2) from None
+    schema: dict[str, object] = DaemonConfig.model_json_schema()
+    schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
+    schema.setdefault("title", "soakmon daemon configuration")
+    return schema
+
+
+@app.command()
+def schema(
+    kind: SchemaKind = typer.Argument(SchemaKind.suite, help="Which file kind."),
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config."""
+    if kind is SchemaKind.suite:
+        doc = suite_schema()
+    elif kind is SchemaKind.profile:
+        doc = profile_schema()
+    else:
+        doc = _daemon_schema()
+    typer.echo(json.dumps(doc, indent=2, sort_keys=False))

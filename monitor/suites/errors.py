@@ -1,0 +1,61 @@
+"""Errors of the suite layer, drawn at the top (httpx ``_exceptions.py`` style).
+
+```
+SuiteError
+├── ConfigError          a suite / profile file is invalid (names file, line and field)
+├── ExpressionError      a template or CEL expression cannot be compiled or evaluated
+├── UnmappedOperation    a profile does not map an operation a scenario needs
+└── StepFailed           a setup or read-back step did not return the expected outcome
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SuiteError(Exception):
+    """Base class of every error raised by ``monitor.suites``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem found in a file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class ConfigError(SuiteError):
+    """A suite or profile file is invalid; ``problems`` lists every finding."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ExpressionError(SuiteError):
+    """A ``${...}`` template or CEL expression failed to compile or evaluate."""
+
+
+class UnmappedOperation(SuiteError):
+    """The profile does not define an operation that a scenario uses."""
+
+    def __init__(self, operations: Sequence[str], profile: str) -> None:
+        self.operations = sorted(set(operations))
+        self.profile = profile
+        names = ", ".join(self.operations)
+        super().__init__(f"profile {profile!r} does not map operation(s): {names}")
+
+
+class StepFailed(SuiteError):
+    """A setup or read-back step got an outcome other than the one it expects."""

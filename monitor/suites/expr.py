@@ -1,0 +1,158 @@
+"""``{var}`` / ``${expr}`` templating over a context (args, session, params, saved state).
+
+- ``"${expr}"`` alone keeps the value's type (``"${params.amount}"`` -> ``300``);
+- ``"/tasks/{task_id}"`` and ``"Bearer ${session.token}"`` interpolate into a string;
+- an ``expr`` that is a plain path (``saved.tasks[0].id``) is looked up directly (fast path);
+  anything else is a CEL expression (``${params.balance - params.amount}``), compiled once.
+
+Templates are compiled when a file is loaded, so a broken expression is a load error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.suites.celexpr import compile_cel
+from monitor.suites.errors import ExpressionError
+
+_TOKEN = re.compile(r"\$\{(?P<expr>[^{}]+)\}|\{(?P<var>[A-Za-z_][\w.]*)\}")
+_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*$")
+_PART = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
+
+Evaluator = Callable[[Mapping[str, Any]], Any]
+_MISSING = object()
+
+
+def _path_evaluator(expr: str) -> Evaluator:
+    parts: list[str | int] = [
+        m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(expr)
+    ]
+
+    def evaluate(ctx: Mapping[str, Any]) -> Any:
+        value: Any = ctx
+        for part in parts:
+            in_list = isinstance(part, int) and isinstance(value, list)
+            if (in_list and -len(value) <= int(part) < len(value)) or (
+                isinstance(part, str) and isinstance(value, Mapping) and part in value
+            ):
+                value = value[part]
+            else:
+                raise ExpressionError(f"{expr!r}: no value at {part!r}")
+        return value
+
+    return evaluate
+
+
+def compile_expr(expr: str) -> Evaluator:
+    """Compile one expression (path or CEL); raise ``ExpressionError`` when it cannot be."""
+    expr = expr.strip()
+    if _PATH.match(expr):
+        return _path_evaluator(expr)
+    return compile_cel(expr)
+
+
+def expression_roots(value: Any) -> set[str]:
+    """Top-level names a template refers to (``params.x`` -> ``params``), for validation."""
+    roots: set[str] = set()
+    for text in _strings(value):
+        for m in _TOKEN.finditer(text):
+            expr = m.group("expr") or m.group("var")
+            first = re.match(r"\s*([A-Za-z_]\w*)", expr)
+            if first:
+                roots.add(first.group(1))
+    return roots
+
+
+def params_used(value: Any) -> set[str]:
+    """Names of ``params.NAME`` referenced in a template."""
+    found: set[str] = set()
+    for text in _strings(value):
+        for m in _TOKEN.finditer(text):
+            expr = m.group("expr") or m.group("var") or ""
+            found.update(re.findall(r"\bparams\.([A-Za-z_]\w*)", expr))
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled template: render it against a context to get a JSON-like value."""
+
+    source: Any
+    _render: Callable[[Mapping[str, Any]], Any]
+
+    def render(self, ctx: Mapping[str, Any]) -> Any:
+        try:
+            return self._render(ctx)
+        except ExpressionError:
+            raise
+        except Exception as exc:
+            raise ExpressionError(f"{self.source!r}: {exc}") from None
+
+    @property
+    def is_constant(self) -> bool:
+        return not _strings_with_tokens(self.source)
+
+
+def _strings_with_tokens(value: Any) -> bool:
+    return any(_TOKEN.search(s) for s in _strings(value))
+
+
+def _compile_string(text: str) -> Callable[[Mapping[str, Any]], Any]:
+    whole = _TOKEN.fullmatch(text)
+    if whole:
+        return compile_expr(whole.group("expr") or whole.group("var"))
+    pieces: list[str | Evaluator] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        pieces.append(text[pos : m.start()])
+        pieces.append(compile_expr(m.group("expr") or m.group("var")))
+        pos = m.end()
+    if not pieces:
+        return lambda ctx: text
+    pieces.append(text[pos:])
+
+    def render(ctx: Mapping[str, Any]) -> str:
+        return "".join(p if isinstance(p, str) else _to_text(p(ctx)) for p in pieces)
+
+    return render
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _compile_value(value: Any) -> Callable[[Mapping[str, Any]], Any]:
+    if isinstance(value, str):
+        return _compile_string(value)
+    if isinstance(value, Mapping):
+        items = [(str(k), _compile_value(v)) for k, v in value.items()]
+        return lambda ctx: {k: f(ctx) for k, f in items}
+    if isinstance(value, list | tuple):
+        funcs = [_compile_value(v) for v in value]
+        return lambda ctx: [f(ctx) for f in funcs]
+    return lambda ctx: value
+
+
+def compile_template(value: Any) -> Template:
+    """Compile a JSON-like value whose strings may hold ``{var}`` / ``${expr}`` tokens."""
+    return Template(value, _compile_value(value))
+
+
+def render(value: Any, ctx: Mapping[str, Any]) -> Any:
+    """Compile and render in one go (for values that are used once)."""
+    return compile_template(value).render(ctx)

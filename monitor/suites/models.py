@@ -1,0 +1,182 @@
+"""Typed models of suites (``scenarios/*.yaml``).
+
+Every field has a one-line docstring (unit and default) that becomes its description in the JSON
+Schema printed by ``soakmon schema suite``, so editors can complete and check suites.
+Unknown keys are errors. Values written as ``"${expr}"`` are templates, rendered at run time
+against ``params``, ``state`` (saved values), ``session`` (the acting user), ``index`` (0-based
+repetition) and the run's reproducible ``vars`` (``today``, ``dates``, ``run_id``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+TEMPLATE_PATTERN = r"^\$\{.+\}$"
+Template = Annotated[
+    str, Field(pattern=TEMPLATE_PATTERN, description="a ${expr} template evaluated at run time")
+]
+Count = Annotated[int, Field(gt=0)] | Template
+Seconds = Annotated[float, Field(ge=0)] | Template
+Scalar = int | float | bool | str
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*$", description="an identifier")]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="lower-case-with-dashes")]
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Step(Model):
+    """One setup or read-back step: a profile operation run as a user, its value saved by name."""
+
+    op: str
+    """Logical operation, e.g. `points.add` (see the profile catalogue)."""
+    user: Name | None = None
+    """Session (or group of sessions) to act as, saved by a `register` step. Default: none."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Operation arguments; strings may be `${expr}` templates. Default: {}."""
+    count: Count = 1
+    """How many times to run the step (for a group: per member). Default: 1."""
+    save: Name | None = None
+    """Name to save the extracted value under in `state` (and the user's session); a list when
+    the step runs more than once. A `register` step saves the new session(s). Default: none."""
+    expect: Annotated[list[str], BeforeValidator(_listify)] = Field(default_factory=lambda: ["ok"])
+    """Canonical outcome(s) the step must get, else the scenario errors. Default: ok."""
+
+
+class PhaseOp(Model):
+    """Operations fired together in the concurrent phase."""
+
+    op: str
+    """Logical operation, e.g. `points.deduct`."""
+    user: Name
+    """Session or group to act as; a group fires `count` operations per member."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Operation arguments; `${index}` is the 0-based repetition. Default: {}."""
+    count: Count = 1
+    """How many copies to fire (per member of a group). Default: 1."""
+
+
+class Reader(Model):
+    """A reader that polls during the phase; every read is recorded in the history."""
+
+    op: str
+    """Logical read operation, e.g. `points.balance`."""
+    user: Name
+    """Session to read as."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Operation arguments. Default: {}."""
+    interval_ms: Annotated[float, Field(ge=0)] = 2.0
+    """Pause between two reads, in milliseconds. Default: 2."""
+    max_reads: Annotated[int, Field(gt=0)] = 500
+    """Upper bound on reads per reader. Default: 500."""
+
+
+class Load(Model):
+    """Run the phase's operations as a load: each virtual user loops over them for a duration."""
+
+    executor: Literal["constant-vus"] = "constant-vus"
+    """Load executor (closed model). Default: constant-vus."""
+    vus: Count
+    """Number of virtual users, taken from the group named by the operations' `user`."""
+    duration_s: Seconds
+    """Duration of the load, in seconds."""
+    window_s: Annotated[float, Field(gt=0)] = 5.0
+    """Width of a throughput window in the saved `throughput` series, seconds. Default: 5."""
+
+
+class Phase(Model):
+    """The concurrent phase: all operations fired together behind one barrier."""
+
+    ops: Annotated[list[PhaseOp], Field(min_length=1)]
+    """Operations to fire together."""
+    readers: list[Reader] = Field(default_factory=list)
+    """Readers polling while the operations run. Default: none."""
+    idle_before_s: Seconds = 0.0
+    """Idle pause before the phase starts, seconds (a burst after idle). Default: 0."""
+    shuffle: bool = True
+    """Fire in a seeded random order (reproducible with --seed). Default: true."""
+    load: Load | None = None
+    """Run as a sustained load instead of one batch. Default: one batch."""
+    label: Name | None = None
+    """Name of this phase's request statistics in `requests` (e.g. `after_burst`). Default: none."""
+
+
+class CheckSpec(Model):
+    """A check: a built-in checker with arguments, or a CEL expression that must be true."""
+
+    name: str | None = None
+    """Name shown in reports. Default: the checker name or the expression."""
+    check: str | None = None
+    """Built-in checker (see `soakmon schema suite`, `$defs`)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Arguments of the built-in checker. Default: {}."""
+    cel: str | None = None
+    """A CEL expression over params, state, ops, requests, duration_s that must be true."""
+    description: str = ""
+    """What the check guarantees, in words. Default: empty."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CheckSpec:
+        if (self.check is None) == (self.cel is None):
+            raise ValueError("give exactly one of `check` or `cel`")
+        if self.cel is not None and self.args:
+            raise ValueError("`args` belongs to built-in checks, not to `cel`")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.check or re.sub(r"\s+", " ", self.cel or "")
+
+
+class Scenario(Model):
+    """One concurrency scenario: setup, a concurrent phase, read-back, checks."""
+
+    name: Slug
+    """Scenario name, unique in the suite (shown in reports)."""
+    spec: str | None = None
+    """Title of the specification scenario it implements. Default: none."""
+    description: str = ""
+    """What it proves. Default: empty."""
+    params: dict[Name, Scalar] = Field(default_factory=dict)
+    """Overrides of the suite parameters for this scenario. Default: {}."""
+    setup: list[Step] = Field(default_factory=list)
+    """Steps run one after another before the phase. Default: none."""
+    phases: Annotated[list[Phase], Field(min_length=1)]
+    """Concurrent phases, run one after another."""
+    readback: list[Step] = Field(default_factory=list)
+    """Steps reading the state after the phases. Default: none."""
+    checks: Annotated[list[CheckSpec], Field(min_length=1)]
+    """Checks that must all hold."""
+    timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    """Upper bound on the scenario's run time, seconds. Default: 120."""
+
+
+class Suite(Model):
+    """A suite file: parameters with defaults and a list of scenarios."""
+
+    name: Slug
+    """Suite name (shown in reports)."""
+    description: str = ""
+    """What the suite covers. Default: empty."""
+    params: dict[Name, Scalar] = Field(default_factory=dict)
+    """Parameters with their defaults, referenced as `${params.NAME}`; override them per
+    scenario or with `--param NAME=VALUE`. Default: {}."""
+    scenarios: Annotated[list[Scenario], Field(min_length=1)]
+    """The scenarios, run in order."""
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Suite:
+        seen: set[str] = set()
+        for scenario in self.scenarios:
+            if scenario.name in seen:
+                raise ValueError(f"scenario name {scenario.name!r} is used twice")
+            seen.add(scenario.name)
+        return self

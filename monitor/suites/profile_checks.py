@@ -1,0 +1,84 @@
+"""Cross-field checks of a profile: compilable JMESPath and templates, sound sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+from monitor.suites.errors import ExpressionError, Problem
+from monitor.suites.expr import compile_template
+from monitor.suites.profile_models import HttpOperation, OutcomeRule, Profile, SequenceOperation
+from monitor.suites.yamlsource import Locations, PathKey, format_path
+
+
+def _jmes(out: list[Problem], locs: Locations, path: PathKey, expr: str | None) -> None:
+    if expr is None:
+        return
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as exc:
+        detail = str(exc).splitlines()[0]
+        out.append(
+            Problem(locs.file, locs.line_of(path), format_path(path), f"bad JMESPath: {detail}")
+        )
+
+
+def _tmpl(out: list[Problem], locs: Locations, path: PathKey, value: object) -> None:
+    try:
+        compile_template(value)
+    except ExpressionError as exc:
+        out.append(Problem(locs.file, locs.line_of(path), format_path(path), str(exc)))
+
+
+def _rules(
+    out: list[Problem], locs: Locations, base: PathKey, rules: Iterable[OutcomeRule]
+) -> None:
+    for i, rule in enumerate(rules):
+        _jmes(out, locs, (*base, i, "when"), rule.when)
+        _jmes(out, locs, (*base, i, "outcome_from"), rule.outcome_from)
+
+
+def _cycle(profile: Profile, start: str) -> bool:
+    stack, seen = [start], set()
+    while stack:
+        name = stack.pop()
+        op = profile.operations.get(name)
+        if isinstance(op, SequenceOperation):
+            for step in op.steps:
+                if step.op == start:
+                    return True
+                if step.op not in seen:
+                    seen.add(step.op)
+                    stack.append(step.op)
+    return False
+
+
+def profile_problems(profile: Profile, locs: Locations) -> list[Problem]:
+    """Every cross-field problem of a validated profile model."""
+    out: list[Problem] = []
+    _tmpl(out, locs, ("auth", "value"), profile.auth.value)
+    _tmpl(out, locs, ("headers",), profile.headers)
+    _rules(out, locs, ("outcomes",), profile.outcomes)
+    for name, op in profile.operations.items():
+        base: PathKey = ("operations", name)
+        if isinstance(op, HttpOperation):
+            for field in ("path", "query", "body", "headers"):
+                _tmpl(out, locs, (*base, field), getattr(op, field))
+            _jmes(out, locs, (*base, "extract"), op.extract)
+            for key, expr in op.session.items():
+                _jmes(out, locs, (*base, "session", key), expr)
+            _rules(out, locs, (*base, "outcomes"), op.outcomes)
+            continue
+        for i, step in enumerate(op.steps):
+            path = (*base, "steps", i)
+            if step.op not in profile.operations:
+                msg = f"operation {step.op!r} is not defined in this profile"
+                out.append(Problem(locs.file, locs.line_of(path), format_path((*path, "op")), msg))
+            _tmpl(out, locs, (*path, "args"), step.args)
+        _tmpl(out, locs, (*base, "result"), op.result)
+        if _cycle(profile, name):
+            msg = "sequence refers back to itself"
+            out.append(Problem(locs.file, locs.line_of(base), format_path(base), msg))
+    return out

@@ -1,0 +1,123 @@
+"""Typed models of API profiles (``scenarios/profiles/*.yaml``).
+
+A profile maps each logical operation to an HTTP request (method, path, query, body, headers,
+auth), says how to extract the canonical value (JMESPath) and how to turn a response into a
+canonical outcome (by status and/or JMESPath on the body). An operation may also be a short
+sequence of other operations.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+StatusMatch = int | list[int] | Annotated[str, Field(pattern=r"^[1-5]xx$")]
+
+
+class OutcomeRule(Model):
+    """Maps a response to a canonical outcome; the first matching rule wins."""
+
+    status: StatusMatch | None = None
+    """HTTP status(es) matched: `409`, `[409, 412]` or `4xx`. Default: any status."""
+    when: str | None = None
+    """JMESPath over the JSON body; matches when truthy, e.g. ``code != `0` ``. Default: always."""
+    outcome: str | None = None
+    """Canonical outcome to report, e.g. `insufficient_points`."""
+    outcome_from: str | None = None
+    """JMESPath whose value names the outcome, e.g. `error`; see `map`."""
+    map: dict[str, str] = Field(default_factory=dict)
+    """Translation of `outcome_from` values to canonical outcomes (`"40901": insufficient_points`).
+    Values not listed are used as they are. Default: {}."""
+    unknown: bool = False
+    """The response does not tell whether the change was committed: the op is UNKNOWN."""
+
+    @model_validator(mode="after")
+    def _has_outcome(self) -> OutcomeRule:
+        if self.outcome is None and self.outcome_from is None:
+            raise ValueError("give `outcome` or `outcome_from`")
+        if self.status is None and self.when is None:
+            raise ValueError("give `status` and/or `when`")
+        return self
+
+
+class Auth(Model):
+    """How a session's credentials are sent."""
+
+    header: str = "Authorization"
+    """Request header carrying the credentials. Default: Authorization."""
+    value: str = "Bearer ${session.token}"
+    """Header value template over the session. Default: `Bearer ${session.token}`."""
+
+
+class HttpOperation(Model):
+    """A logical operation implemented by one HTTP request."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+    """HTTP method."""
+    path: str
+    """Path template relative to the target (`/tasks/{task_id}`)."""
+    query: dict[str, Any] = Field(default_factory=dict)
+    """Query parameters (templates); a parameter rendering to null is left out. Default: {}."""
+    body: Any = None
+    """JSON body template; object keys rendering to null are left out. Default: no body."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra headers (templates); a header rendering empty is left out. Default: {}."""
+    auth: bool = True
+    """Send the session's credentials. Default: true."""
+    format: Literal["json", "prometheus"] = "json"
+    """Response body format; `prometheus` parses text exposition to {metric: value}."""
+    extract: str | None = None
+    """JMESPath producing the canonical value from the body. Default: the whole body."""
+    session: dict[str, str] = Field(default_factory=dict)
+    """Session values to save from the body (JMESPath), e.g. `token: token`. Default: {}."""
+    outcomes: list[OutcomeRule] = Field(default_factory=list)
+    """Outcome rules tried before the profile-wide ones. Default: none."""
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    """Per-request timeout, seconds. Default: the profile's."""
+
+
+class SequenceStep(Model):
+    """One step of a sequence operation."""
+
+    op: str
+    """Operation of this profile to run."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Arguments (templates over the caller's `args` and earlier steps' `steps`). Default: {}."""
+    save: str | None = None
+    """Name of this step's value in `steps` for later steps. Default: none."""
+
+
+class SequenceOperation(Model):
+    """A logical operation implemented as a short sequence of other operations."""
+
+    steps: Annotated[list[SequenceStep], Field(min_length=1, max_length=8)]
+    """Steps run in order; the first non-ok outcome ends the sequence with that outcome."""
+    result: Any = None
+    """Template of the value (over `args`, `steps`, `session`). Default: the last step's value."""
+
+
+class Profile(Model):
+    """An API profile: how each logical operation is spoken to one kind of service."""
+
+    name: str
+    """Profile name."""
+    description: str = ""
+    """What API it describes. Default: empty."""
+    base_path: str = ""
+    """Prefix for every path, e.g. `/api/v2`. Default: none."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers sent with every request. Default: {}."""
+    auth: Auth = Field(default_factory=Auth)
+    """How credentials are sent. Default: Bearer token from `session.token`."""
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """Default per-request timeout, seconds. Default: 10."""
+    outcomes: list[OutcomeRule] = Field(default_factory=list)
+    """Profile-wide outcome rules, tried after an operation's own. Default: none."""
+    operations: dict[str, HttpOperation | SequenceOperation]
+    """Logical operation -> request or sequence. Operations left out make scenarios skip."""
