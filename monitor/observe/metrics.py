@@ -1,0 +1,194 @@
+"""The monitor's Prometheus metrics (prefix ``soakmon_``), in a registry of their own.
+
+Names follow Prometheus conventions and pass ``promtool check metrics``. Request histograms
+carry the trace id of the request as an exemplar (visible in the OpenMetrics exposition).
+Label values that come from suites (operation names) are capped, like Locust caps request
+names, so a suite with unbounded paths cannot blow up the series count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Request latency buckets, seconds: fine below the 500 ms SLO, coarse above it.
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+    0.75, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+RUN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+OTHER = "other"
+
+
+class LabelCap:
+    """Lets through at most ``limit`` distinct values; later new values become ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return OTHER
+
+
+class MonitorMetrics:
+    """Every series the monitor exports; one instance per process (or per test)."""
+
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, max_operations: int = 200
+    ) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._operation = LabelCap(max_operations)
+        r = self.registry
+        req = ["suite", "scenario", "operation", "outcome"]
+        self.request_duration = Histogram(
+            "soakmon_request_duration_seconds",
+            "Latency of requests sent to the target, from the intended start.",
+            req,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.requests = Counter(
+            "soakmon_requests", "Requests sent to the target, by outcome.", req, registry=r
+        )
+        check = ["suite", "scenario", "check"]
+        self.check_passing = Gauge(
+            "soakmon_check_passing",
+            "1 when the check held at its last evaluation, 0 when it failed.",
+            check,
+            registry=r,
+        )
+        self.check_violations = Counter(
+            "soakmon_check_violations", "Evaluations in which the check failed.", check, registry=r
+        )
+        self.runs = Counter(
+            "soakmon_suite_runs", "Suite runs by result.", ["suite", "result"], registry=r
+        )
+        self.run_duration = Histogram(
+            "soakmon_suite_run_duration_seconds",
+            "Duration of suite runs.",
+            ["suite"],
+            buckets=RUN_BUCKETS,
+            registry=r,
+        )
+        self.missed_runs = Counter(
+            "soakmon_suite_missed_runs",
+            "Scheduled slots skipped because the previous run was still going.",
+            ["suite"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "soakmon_suite_last_run_timestamp_seconds",
+            "When the suite last finished (Unix time).",
+            ["suite"],
+            registry=r,
+        )
+        self.slo_error_ratio = Gauge(
+            "soakmon_slo_error_ratio",
+            "Share of failed requests over the SLO window.",
+            ["target"],
+            registry=r,
+        )
+        self.slo_p95 = Gauge(
+            "soakmon_slo_latency_p95_seconds",
+            "P95 request latency over the SLO window.",
+            ["target"],
+            registry=r,
+        )
+        self.slo_ok = Gauge(
+            "soakmon_slo_passing",
+            "1 while the SLO holds over its window, 0 when it is broken.",
+            ["target", "slo"],
+            registry=r,
+        )
+        self.target_memory = Gauge(
+            "soakmon_target_memory_bytes",
+            "Memory of the target as read by a probe.",
+            ["target", "probe"],
+            registry=r,
+        )
+        pool = ["target"]
+        self.pool_size = Gauge(
+            "soakmon_target_db_pool_size", "Target DB pool size.", pool, registry=r
+        )
+        self.pool_in_use = Gauge(
+            "soakmon_target_db_pool_in_use", "Target DB connections in use.", pool, registry=r
+        )
+        self.pool_waiting = Gauge(
+            "soakmon_target_db_pool_waiting",
+            "Requests waiting for a target DB connection.",
+            pool,
+            registry=r,
+        )
+        self.probe_errors = Counter(
+            "soakmon_probe_errors", "Probe reads that failed.", ["probe"], registry=r
+        )
+        self.chaos_actions = Counter(
+            "soakmon_chaos_actions",
+            "Fault injections performed, by action and result.",
+            ["action", "target", "result"],
+            registry=r,
+        )
+        self.analysis_passing = Gauge(
+            "soakmon_soak_analysis_passing",
+            "1 while a soak analysis (memory growth, pool, throughput, burst) holds.",
+            ["target", "analysis"],
+            registry=r,
+        )
+        self.resident_memory = Gauge(
+            "soakmon_daemon_resident_memory_bytes",
+            "Resident memory of the soakmon process itself.",
+            registry=r,
+        )
+        self.alerts_sent = Counter(
+            "soakmon_alerts_sent", "Alert batches delivered, by sink and result.",
+            ["sink", "result"], registry=r,
+        )  # fmt: skip
+
+    def observe_request(
+        self,
+        *,
+        suite: str,
+        scenario: str,
+        operation: str,
+        outcome: str,
+        seconds: float,
+        trace_id: str | None = None,
+    ) -> None:
+        """One request: its latency (with the trace id as exemplar) and its outcome count."""
+        labels = (suite, scenario, self._operation(operation), outcome)
+        exemplar: dict[str, str] | None = {"trace_id": trace_id} if trace_id else None
+        self.request_duration.labels(*labels).observe(seconds, exemplar=exemplar)
+        self.requests.labels(*labels).inc()
+
+    def record_check(self, *, suite: str, scenario: str, check: str, passed: bool) -> None:
+        """A check evaluation: its current state, and a violation count when it failed."""
+        self.check_passing.labels(suite, scenario, check).set(1 if passed else 0)
+        violations = self.check_violations.labels(suite, scenario, check)
+        if not passed:
+            violations.inc()
+
+    def record_run(self, *, suite: str, passed: bool, seconds: float, finished_at: float) -> None:
+        result = "passed" if passed else "failed"
+        self.runs.labels(suite, result).inc()
+        self.run_duration.labels(suite).observe(seconds)
+        self.last_run.labels(suite).set(finished_at)
+
+    def set_pool(self, target: str, values: Mapping[str, float]) -> None:
+        """Pool gauges from a probe reading (keys pool_size, pool_in_use, pool_waiting)."""
+        for key, gauge in (
+            ("pool_size", self.pool_size),
+            ("pool_in_use", self.pool_in_use),
+            ("pool_waiting", self.pool_waiting),
+        ):
+            if key in values:
+                gauge.labels(target).set(values[key])
