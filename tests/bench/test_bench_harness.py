@@ -1,0 +1,169 @@
+"""The benchmark harness (bench/): parsers of each tool's output, measured runs, the targets.
+
+The benchmark itself is not run here (``make bench``); these tests prove that the harness reads
+the tools correctly, measures CPU honestly and cleans up every process it starts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.generators import GENERATORS, Plan, locust_throughput, wrk_throughput
+from bench.hold_server import STATS_PATH
+from bench.idle import IdleMemory, IdleSample, _stable, server_stats
+from bench.nginx import nginx_target
+from bench.procs import BenchError, free_port, run_measured, service, steady_util
+from bench.profiling import package_of
+from bench.throughput import RunResult, ratios, run_one
+
+WRK_OUTPUT = """\
+Running 5s test @ http://127.0.0.1:34611/
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   270.12us  120.40us   4.10ms   91.02%
+    Req/Sec   235.78k     4.01k  241.20k    70.00%
+  Latency Distribution
+     50%  127.00us
+     75%  201.00us
+     90%  350.00us
+     99%    1.11ms
+  1197535 requests in 5.10s, 163.31MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec: 234725.82
+Transfer/sec:     32.02MB
+"""
+
+LOCUST_CSV = """\
+Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
+Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,\
+80%,90%,95%,98%,99%,99.9%,99.99%,100%
+GET,/,43050,3,3,3.4,0,40,3.0,10752.62,0.75,3,4,4,4,5,6,9,19,30,40,40
+,Aggregated,43050,3,3,3.4,0,40,3.0,10752.62,0.75,3,4,4,4,5,6,9,19,30,40,40
+"""
+
+
+def test_wrk_summary_is_read_with_errors_and_percentiles() -> None:
+    got = wrk_throughput(WRK_OUTPUT)
+    assert got.requests == 1197535
+    assert got.rps == pytest.approx(234725.82)
+    assert got.errors == 2 + 1 + 4  # read + timeout socket errors and non-2xx answers
+    assert got.p50_ms == pytest.approx(0.127)
+    assert got.p99_ms == pytest.approx(1.11)
+
+
+def test_unreadable_wrk_output_is_an_error_naming_it() -> None:
+    with pytest.raises(BenchError, match="cannot read wrk"):
+        wrk_throughput("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_locust_aggregated_row_is_read() -> None:
+    got = locust_throughput(LOCUST_CSV)
+    assert (got.requests, got.errors) == (43050, 3)
+    assert got.rps == pytest.approx(10752.62)
+    assert (got.p50_ms, got.p99_ms) == (3.0, 19.0)
+    with pytest.raises(BenchError, match="no Aggregated row"):
+        locust_throughput(LOCUST_CSV.splitlines()[0])
+
+
+def test_ratios_compare_soakmon_with_every_generator_that_ran() -> None:
+    def res(name: str, rps: float, per_cpu: float, util: float) -> RunResult:
+        return RunResult(
+            name, name, requests=1000, rps=rps, rps_per_cpu_s=per_cpu, rps_per_busy_core=rps / util
+        )
+
+    results = [res("soakmon", 30000, 25000, 1.0), res("locust", 10000, 8000, 0.5)]
+    results.append(RunResult("wrk", "wrk", skipped="not installed"))
+    got = ratios(results)
+    assert set(got) == {"locust"}
+    assert got["locust"] == {"rps": 3.0, "per_busy_core": 1.5, "per_cpu_s": 3.125}
+    assert ratios(results[1:]) == {}  # no soakmon row, nothing to compare
+
+
+def test_steady_util_ignores_start_up_and_shutdown() -> None:
+    # idle for the first 2 s (imports), then one full core, then idle for the last 1 s
+    samples = [(t / 10, max(0.0, min(t / 10, 9.0) - 2.0)) for t in range(101)]
+    assert steady_util(samples) == pytest.approx(1.0)
+    assert steady_util(samples[:2]) is None
+
+
+def test_idle_memory_per_vu_uses_requests_really_in_flight() -> None:
+    base = IdleSample(vus=1, in_flight=1, rss_kib=40_000, uss_kib=None, settle_s=1, reached=True)
+    loaded = IdleSample(10_000, 8_001, 80_000, None, 30, reached=False)
+    assert IdleMemory("shared", base, loaded).kib_per_vu == pytest.approx(5.0)
+    assert IdleMemory("shared", base, base).kib_per_vu is None
+
+
+def test_settling_needs_all_vus_in_flight_and_flat_rss() -> None:
+    growing = [(t * 0.5, 100, 1000 + 100 * t) for t in range(10)]
+    flat = [(t * 0.5, 100, 5000) for t in range(10)]
+    assert not _stable(growing, 100)
+    assert _stable(flat, 100)
+    assert not _stable(flat, 101)
+
+
+def test_profile_functions_are_grouped_by_package() -> None:
+    site = "/w/.venv/lib/python3.11/site-packages"
+    assert package_of(f"{site}/aiohttp/client.py") == "aiohttp"
+    assert package_of("/work/main/monitor/engine/runner.py") == "soakmon engine"
+    assert package_of("~") == "builtins / C calls"
+
+
+def test_measured_run_counts_the_child_cpu_time() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    run = run_measured([sys.executable, "-c", burn], timeout=30, sample_every=0.05)
+    assert run.returncode == 0
+    assert run.cpu_s >= 0.4
+    assert run.max_rss_kib > 1000
+
+
+def test_measured_run_is_killed_at_its_deadline() -> None:
+    started = time.monotonic()
+    run = run_measured([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
+    assert run.timed_out
+    assert run.returncode != 0
+    assert time.monotonic() - started < 10
+
+
+def test_hold_server_holds_requests_and_forgets_clients_that_left(tmp_path: Path) -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.hold_server", "--port", str(port), "--hold", "30"]
+    with service(argv, port=port, log=tmp_path / "hold.log") as proc:
+        curl = [f"http://127.0.0.1:{port}/x"] * 3
+        clients = [subprocess.Popen(["curl", "-s", "-m", "20", url]) for url in curl]
+        deadline = time.monotonic() + 10
+        while server_stats(port)["in_flight"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server_stats(port)["in_flight"] == 3
+        for client in clients:
+            client.kill()
+            client.wait()
+        deadline = time.monotonic() + 10
+        while server_stats(port)["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server_stats(port) == {"in_flight": 0, "peak": 3, "accepted": 3}
+        assert STATS_PATH == "/_stats"
+    assert not psutil.pid_exists(proc.pid) or psutil.Process(proc.pid).status() == "zombie"
+
+
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_against_private_nginx_is_measured_and_cleaned_up(tmp_path: Path) -> None:
+    with nginx_target(tmp_path) as target:
+        workers = psutil.Process(target.pid).children()
+        assert [w.cpu_affinity() for w in workers] == [[1]]
+        plan = Plan(target=target.url, path="/", vus=8, duration_s=1, workdir=tmp_path / "wrk")
+        result = run_one(GENERATORS["wrk"], plan)
+    assert result.ok, result.failed
+    assert result.requests > 1000
+    assert result.errors == 0
+    assert 0 < result.cpu_s <= result.wall_s + 0.5  # one pinned thread: at most one core
+    assert not psutil.pid_exists(target.pid)
+    assert all(not psutil.pid_exists(w.pid) for w in workers)
