@@ -7,7 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-pytest_plugins = ["tests.plugins.prometheus"]
+pytest_plugins = [
+    "tests.plugins.prometheus",
+    "tests.plugins.postgres",
+    "tests.plugins.reference",
+]
 
 
 @pytest.fixture(autouse=True)
