@@ -240,6 +240,38 @@ def wrk_throughput(text: str) -> Throughput:
     )
 
 
+# --- diagnostic ceilings (bench.bare_aiohttp, bench.bare_protocol) -------------------------
+
+
+def bare_command(module: str, *extra: str) -> Callable[[Plan], list[str]]:
+    def build(plan: Plan) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            module,
+            "--url",
+            plan.target + plan.path,
+            "--vus",
+            str(plan.vus),
+            "--duration",
+            str(plan.duration_s),
+            *extra,
+        ]
+
+    return build
+
+
+def parse_bare(plan: Plan, run: Measured) -> Throughput:
+    if run.returncode != 0:
+        raise BenchError(f"exited {run.returncode}: {_tail(run.stderr or run.stdout)}")
+    try:
+        doc = json.loads(run.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchError(f"cannot read its output: {_tail(run.stdout)}") from None
+    total = int(doc["requests"])
+    return Throughput(requests=total, errors=int(doc["errors"]), rps=total / doc["duration_s"])
+
+
 # --- registry ------------------------------------------------------------------------------
 
 GENERATORS: dict[str, Generator] = {
@@ -281,6 +313,18 @@ GENERATORS: dict[str, Generator] = {
             locust_needs,
         ),
         Generator("wrk", "wrk -t1", wrk_command, parse_wrk),
+        Generator(
+            "bare-aiohttp",
+            "ceiling: bare aiohttp loop, no engine",
+            bare_command("bench.bare_aiohttp"),
+            parse_bare,
+        ),
+        Generator(
+            "bare-protocol",
+            "ceiling: bare asyncio.Protocol + uvloop",
+            bare_command("bench.bare_protocol"),
+            parse_bare,
+        ),
     )
 }
 
