@@ -1,0 +1,202 @@
+"""The database adapter: engine, pool accounting, snapshot reads and retried write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from monitor.reference import schema
+from monitor.reference.errors import DatabaseUnreachable, RetryLater
+from monitor.reference.retry import RetryPolicy, transient_cause
+
+T = TypeVar("T")
+Work = Callable[[AsyncConnection], Awaitable[T]]
+
+DEFAULT_POLICY = RetryPolicy()
+_SCHEMA_LOCK_KEY = 0x50AC_0001  # pg_advisory_xact_lock key serialising schema creation
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    size: int
+    """Configured number of persistent connections."""
+    in_use: int
+    """Connections checked out right now."""
+    waiting: int
+    """Callers waiting for a connection right now."""
+
+
+class Database:
+    """One engine per service instance; every unit of work is one transaction."""
+
+    def __init__(
+        self,
+        url: URL,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        pool_timeout: float = 5.0,
+        on_retry: Callable[[str], None] = lambda cause: None,
+    ) -> None:
+        self.url = url
+        self.dialect = url.get_backend_name()
+        self._on_retry = on_retry
+        self._waiting = 0
+        connect_args: dict[str, Any] = {}
+        if self.dialect == "postgresql":
+            connect_args = {"timeout": 5, "command_timeout": 60}
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            connect_args=connect_args,
+        )
+        if self.dialect == "sqlite":
+            _install_sqlite_hooks(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def pool_stats(self) -> PoolStats:
+        pool = self.engine.pool
+        assert isinstance(pool, AsyncAdaptedQueuePool)
+        return PoolStats(size=pool.size(), in_use=pool.checkedout(), waiting=self._waiting)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """Check a connection out of the pool (counted as waiting until it arrives)."""
+        self._waiting += 1
+        try:
+            conn = await self.engine.connect()
+        except PoolTimeout:
+            raise RetryLater("database connection pool exhausted") from None
+        finally:
+            self._waiting -= 1
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(conn.close())
+
+    async def checkout(self) -> AsyncConnection:
+        """A connection the caller must close itself (used by the pool-leak fault)."""
+        self._waiting += 1
+        try:
+            return await self.engine.connect()
+        except PoolTimeout:
+            raise RetryLater("database connection pool exhausted") from None
+        finally:
+            self._waiting -= 1
+
+    @asynccontextmanager
+    async def begin(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """One transaction: writes start with BEGIN IMMEDIATE on SQLite (no upgrade deadlock);
+        reads are one consistent snapshot (deferred BEGIN on SQLite WAL, REPEATABLE READ
+        READ ONLY on PostgreSQL). Writes run at READ COMMITTED on PostgreSQL."""
+        async with self.connection() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN")
+            elif not write:
+                await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            async with conn.begin():
+                yield conn
+
+    async def write(self, work: Work[T], policy: RetryPolicy = DEFAULT_POLICY) -> T:
+        """Run ``work`` in a write transaction, retrying deadlock / serialization victims."""
+        return await self._run(work, write=True, policy=policy)
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` in a read-only snapshot transaction."""
+        return await self._run(work, write=False, policy=DEFAULT_POLICY)
+
+    async def _run(self, work: Work[T], *, write: bool, policy: RetryPolicy) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.begin(write=write) as conn:
+                    return await work(conn)
+            except DBAPIError as exc:
+                cause = transient_cause(exc)
+                if cause is None:
+                    raise
+                if not policy.should_retry(attempt):
+                    raise RetryLater(
+                        f"transaction failed {attempt} time(s) ({cause}); retry later"
+                    ) from exc
+                self._on_retry(cause)
+                await asyncio.sleep(policy.delay(attempt))
+
+    async def ping(self) -> None:
+        async with self.connection() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def init_schema(self) -> None:
+        """Create (or migrate) the schema idempotently; safe when two processes start at once."""
+        try:
+            async with self.begin(write=True) as conn:
+                if not self.is_sqlite:
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY}
+                    )
+                await conn.run_sync(schema.metadata.create_all)
+                found = (await conn.execute(select(schema.schema_info.c.version))).scalar()
+                if found is None:
+                    await conn.execute(
+                        schema.schema_info.insert().values(id=1, version=schema.SCHEMA_VERSION)
+                    )
+                elif found > schema.SCHEMA_VERSION:
+                    raise DatabaseUnreachable(
+                        f"database schema version {found} is newer than this service "
+                        f"({schema.SCHEMA_VERSION})"
+                    )
+        except (OSError, SQLAlchemyError, RetryLater) as exc:
+            raise DatabaseUnreachable(
+                f"cannot use database {self.safe_url}: {_reason(exc)}"
+            ) from exc
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (
+        str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    )
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    """WAL + busy_timeout on every connection; we emit BEGIN ourselves (pysqlite recipe)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN IMMEDIATE"))
