@@ -14,7 +14,7 @@ from monitor.report.text import fmt_ms
 from monitor.suites.results import HistogramBucket, TimelineSample
 
 WIDTH, HEIGHT = 560, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 38
+LEFT, RIGHT, TOP, BOTTOM = 56, 22, 12, 38
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,122 @@
+"""The HTML report: self-contained, escaped, and its plots really drawn by a browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from monitor.report import write_report
+from monitor.report.html import render_html_text
+from monitor.suites.results import RunResult
+from tests.report.browser import dump_dom, parse, screenshot
+from tests.report.sample import HOSTILE, TARGET, engine_run, hand_run
+
+OK_DOT = (138, 174, 211)  # #2b6cb0 at 55 % opacity on white
+FAILED_DOT = (198, 40, 40)  # #c62828
+BAR = (91, 143, 209)  # #5b8fd1
+
+
+def _near(rgb: npt.NDArray[np.int_], color: tuple[int, int, int], tol: int = 12) -> Any:
+    """Mask of the pixels within ``tol`` of ``color`` on every channel."""
+    return (np.abs(rgb - np.array(color)) <= tol).all(axis=-1)
+
+
+def test_self_contained_no_external_urls() -> None:
+    html = render_html_text(hand_run())
+    nodes = parse(html)
+    assert not [n for n in nodes if n.tag in {"script", "link", "img", "iframe", "object"}]
+    for node in nodes:
+        for name, value in node.attrs.items():
+            if name in {"src", "href", "xlink:href", "action", "srcset"}:
+                assert value.startswith("#"), (node.tag, name, value)
+    assert "url(" not in html
+    assert "@import" not in html
+
+
+def test_target_text_is_escaped(tmp_path: Path) -> None:
+    html = render_html_text(hand_run())
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "\x1b" not in html
+    # what a browser makes of it: the text is shown literally, no element got injected
+    page = write_report("html", hand_run(), tmp_path / "r.html")
+    nodes = parse(dump_dom(page))
+    assert not [n for n in nodes if n.tag in {"script", "img"}]
+    body = next(n for n in nodes if n.tag == "body").text
+    assert TARGET in body
+    assert "<script>alert('x')</script> & [bold red]markup[/]" in body
+    assert HOSTILE not in body  # control characters were made visible instead
+
+
+def test_summary_banners_and_checks(tmp_path: Path) -> None:
+    page = write_report("html", hand_run(), tmp_path / "r.html")
+    nodes = parse(dump_dom(page))
+    header = next(n for n in nodes if n.tag == "header")
+    assert "FAILED" in header.text
+    assert "1 passed" in header.text
+    assert "1 skipped" in header.text
+    skipped = next(n for n in nodes if n.attrs.get("id") == "skipped-banner")
+    assert "Gift claim" in skipped.text
+    assert "profile does not map operation gift.claim" in skipped.text
+    rows = [n for n in nodes if n.tag == "tr" and n.inside("table", "summary")]
+    assert [r.attrs.get("class") for r in rows if r.attrs.get("class")] == [
+        "failed",
+        "passed",
+        "skipped",
+    ]
+    sections = [n for n in nodes if n.tag == "section"]
+    assert [s.attrs["data-status"] for s in sections] == ["failed", "passed", "skipped"]
+    failed = sections[0]
+    assert "balance >= 0" in failed.text
+    assert "balance = -300" in failed.text
+    assert "op#3 points.deduct 300 -> ok" in failed.text
+    assert "Scenario 2: Concurrent Point Deduction" in failed.text
+    assert "no requests recorded" in sections[2].text
+
+
+def _plot_nodes(nodes: list, kind: str, tag: str) -> list:  # type: ignore[type-arg]
+    return [n for n in nodes if n.tag == tag and n.inside("svg", kind)]
+
+
+@pytest.mark.slow
+async def test_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
+    run: RunResult = await engine_run(repeat=60, rounds=3)
+    sc = run.scenarios[0]
+    failures = sum(not t.ok for t in sc.timeline)
+    assert len(sc.timeline) == 180
+    assert failures == 180 // 7
+    page = write_report("html", run, tmp_path / "report.html")
+
+    # the DOM Chromium built: one dot per sample (failures as .err) and histogram bars
+    nodes = parse(dump_dom(page))
+    (timeline,) = [n for n in nodes if n.tag == "svg" and "timeline" in n.classes]
+    assert timeline.attrs["data-points"] == "180"
+    dots = _plot_nodes(nodes, "timeline", "circle")
+    assert len(dots) == 180
+    assert sum("err" in d.classes for d in dots) == failures
+    coords = {(float(d.attrs["cx"]), float(d.attrs["cy"])) for d in dots}
+    assert len(coords) > 20  # spread out, not all drawn on one spot
+    bars = _plot_nodes(nodes, "histogram", "rect")
+    assert bars
+    assert all(float(b.attrs["height"]) > 0 for b in bars)
+    assert sum(int(re.search(r": (\d+) requests", b.text).group(1)) for b in bars) == 180  # type: ignore[union-attr]
+
+    # the pixels: the plot area holds blue dots with red failures, and blue histogram bars
+    png = screenshot(page, tmp_path / "report.png")
+    with Image.open(png) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    dots = np.argwhere(_near(rgb, OK_DOT))
+    assert len(dots) > 100, "no successful-request dots visible"
+    assert _near(rgb, BAR, 4).sum() > 500, "no histogram bars visible"
+    (y0, x0), (y1, x1) = dots.min(axis=0), dots.max(axis=0)
+    assert x1 - x0 > 100, "dots do not spread over the time axis"
+    area = rgb[y0 : y1 + 1, x0 : x1 + 1]
+    assert _near(area, FAILED_DOT, 20).sum() > 20, "failures are not drawn red inside the plot"
+    assert (area.sum(axis=2) < 3 * 250).mean() > 0.02, "the plot area is (nearly) blank"

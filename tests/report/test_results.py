@@ -1,0 +1,119 @@
+"""The result model: status rules, timeline sampling, histograms, and the engine helpers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from monitor.suites.results import (
+    MAX_TIMELINE_POINTS,
+    CheckResult,
+    RunResult,
+    ScenarioResult,
+    SuiteResult,
+    histogram_from,
+    timeline_from,
+)
+from tests.report.sample import engine_run, hand_run
+
+
+@dataclass
+class Rec:
+    name: str
+    start: float
+    duration_ms: float
+    status: int | None
+    error: str | None = None
+
+
+def _ok(name: str = "a") -> CheckResult:
+    return CheckResult(name, True, "x", "x")
+
+
+def _bad(name: str = "b") -> CheckResult:
+    return CheckResult(name, False, "x", "y")
+
+
+def test_status_rules_skipped_neither_passes_nor_fails() -> None:
+    passed = ScenarioResult.from_checks("p", "s", [_ok()])
+    failed = ScenarioResult.from_checks("f", "s", [_ok(), _bad()])
+    skipped = ScenarioResult.skipped("k", "s", "operation gift.claim not mapped")
+    assert (passed.status, failed.status, skipped.status) == ("passed", "failed", "skipped")
+    assert not skipped.passed
+    assert failed.failed_checks == [_bad()]
+    assert SuiteResult("s", [passed, skipped]).passed
+    assert not SuiteResult("s", [passed, failed]).passed
+    run = RunResult("t", "now", 1.0, [SuiteResult("a", [passed, skipped]), SuiteResult("b", [])])
+    assert run.passed
+    assert run.counts == {"passed": 1, "failed": 0, "skipped": 1}
+    run.suites.append(SuiteResult("c", [failed]))
+    assert not run.passed
+    assert run.counts == {"passed": 1, "failed": 1, "skipped": 1}
+
+
+def test_a_scenario_without_checks_does_not_pass() -> None:
+    assert ScenarioResult.from_checks("empty", "s", []).status == "failed"
+
+
+def test_timeline_is_bounded_sorted_and_keeps_failures() -> None:
+    records = [
+        Rec("op", 100.0 + i * 0.001, float(i % 50), 500 if i % 97 == 0 else 200)
+        for i in reversed(range(10_000))
+    ]
+    records.append(Rec("op", 100.5, 2_000.0, None, "timeout after 2.0 s"))
+    timeline = timeline_from(records)
+    assert len(timeline) == MAX_TIMELINE_POINTS
+    offsets = [t.offset_s for t in timeline]
+    assert offsets == sorted(offsets)
+    assert offsets[0] == 0.0
+    assert offsets[-1] > 9.0  # spread over the whole run, not just its beginning
+    failures = [t for t in timeline if not t.ok]
+    assert len(failures) == 1 + len([i for i in range(10_000) if i % 97 == 0])  # all kept
+    assert any(t.latency_ms == 2_000.0 for t in failures)
+    assert timeline == timeline_from(records)  # deterministic
+
+
+def test_timeline_keeps_everything_when_small_and_caps_failures_at_half() -> None:
+    few = [Rec("op", float(i), 1.0, 200) for i in range(10)]
+    assert len(timeline_from(few)) == 10
+    all_bad = [Rec("op", float(i), 1.0, 503) for i in range(5_000)]
+    sampled = timeline_from(all_bad, max_points=100)
+    assert len(sampled) == 50
+    assert not any(t.ok for t in sampled)
+    assert timeline_from([]) == []
+
+
+def test_histogram_buckets_are_contiguous_and_count_everything() -> None:
+    values = [1.0 + (i * 37 % 1000) / 10 for i in range(5_000)] + [480.0]
+    buckets = histogram_from(values)
+    assert sum(b.count for b in buckets) == len(values)
+    assert 5 <= len(buckets) <= 31
+    assert buckets[0].lower_ms <= min(values)
+    assert buckets[-1].upper_ms > max(values)
+    widths = {round(b.upper_ms - b.lower_ms, 6) for b in buckets}
+    assert len(widths) == 1
+    for a, b in itertools.pairwise(buckets):
+        assert a.upper_ms == b.lower_ms
+    assert histogram_from([]) == []
+    assert [b.count for b in histogram_from([7.0, 7.0])] == [2]
+
+
+async def test_helpers_build_scenario_data_from_real_engine_results() -> None:
+    run = await engine_run(repeat=40, rounds=2)
+    sc = run.scenarios[0]
+    req = sc.requests
+    assert req["total"] == 80
+    assert req["error_count"] == 80 // 7  # every 7th answer is a 500
+    assert req["status_codes"] == {"200": 80 - 80 // 7, "500": 80 // 7}
+    assert set(req["latency_ms"]) == {"p50", "p95", "p99", "max"}
+    assert req["latency_ms"]["max"] >= 30.0  # every 5th request is slowed by 30 ms
+    assert len(sc.timeline) == 80
+    assert sum(not t.ok for t in sc.timeline) == 80 // 7
+    assert sum(b.count for b in sc.histogram) == 80
+    assert sc.status == "failed"
+    assert "HTTP 500" in sc.checks[0].evidence[0]
+
+
+def test_hand_run_shape() -> None:
+    run = hand_run()
+    assert [s.status for s in run.scenarios] == ["failed", "passed", "skipped"]
