@@ -1,0 +1,103 @@
+"""``cel``: a check written as a CEL expression over the phase and the state read back.
+
+Variables: ``params``, ``state``, ``duration_s``; ``ops[kind]`` → ``{ok, failed, unknown, total,
+codes}`` (codes pre-filled with 0 for every canonical code); ``requests[kind]`` → ``{count, ok,
+errors, timeouts, error_rate, error_percent, p50, p95, p99, max}``; both also under
+``"overall"``; ``history`` → list of ops as maps.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+
+from monitor.suites.cel import CHECK_VARIABLES, CelError, CelProgram, compile_cel, show
+from monitor.suites.checks.context import OVERALL, CheckContext
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.verdict import verdict
+from monitor.suites.history import OutcomeCounts
+from monitor.suites.operations import OUTCOMES
+from monitor.suites.results import CheckResult
+
+
+def _compile(value: Any) -> CelProgram:
+    if isinstance(value, CelProgram):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a CEL expression (a string)")
+    try:
+        return compile_cel(value, variables=CHECK_VARIABLES)
+    except CelError as exc:
+        raise ValueError(str(exc)) from None
+
+
+CelExprArg = Annotated[
+    CelProgram,
+    BeforeValidator(_compile),
+    PlainSerializer(lambda program: program.source),
+    WithJsonSchema({"type": "string", "description": "CEL expression (must be true)"}),
+]
+
+
+class CelArgs(CheckArgs):
+    expr: CelExprArg = Field(description="a CEL expression that must be true")
+    description: str | None = Field(None, description="what it checks, for people")
+
+
+def _counts(counts: OutcomeCounts) -> dict[str, Any]:
+    codes = dict.fromkeys(OUTCOMES, 0)
+    codes.update(counts.codes)
+    return {
+        "ok": counts.ok,
+        "failed": counts.failed,
+        "unknown": counts.unknown,
+        "total": counts.total,
+        "codes": codes,
+    }
+
+
+def activation(ctx: CheckContext) -> dict[str, Any]:
+    """The variables a ``cel`` check sees."""
+    ops = {kind: _counts(ctx.history.counts(kind)) for kind in ctx.history.kinds()}
+    ops[OVERALL] = _counts(ctx.history.counts())
+    return {
+        "params": dict(ctx.params),
+        "state": dict(ctx.state),
+        "duration_s": float(ctx.duration_s),
+        "ops": ops,
+        "requests": {kind: stats.as_dict() for kind, stats in ctx.requests.items()},
+        "history": [
+            {
+                "id": op.id,
+                "user": op.process,
+                "kind": op.kind,
+                "args": dict(op.args),
+                "outcome": op.outcome.value,
+                "code": op.code,
+                "value": op.value,
+                "status": op.status,
+                "invoked_at": op.invoked_at,
+                "completed_at": op.completed_at,
+                "latency_ms": op.duration_ms,
+            }
+            for op in ctx.history
+        ],
+    }
+
+
+@checker("cel", args=CelArgs)
+def cel(ctx: CheckContext, args: CelArgs) -> CheckResult:
+    """A CEL expression over params, state, ops, requests, duration_s and history is true."""
+    act = activation(ctx)
+    result = args.expr.evaluate(act)
+    if not isinstance(result, bool):
+        raise CelError(f"CEL expression {args.expr.source!r} gave {show(result)}, not true/false")
+    observed = "true" if result else args.expr.explain(act)
+    return verdict(
+        "cel",
+        result,
+        args.description or args.expr.source,
+        observed,
+        "" if result else f"{args.expr.source} is false",
+    )

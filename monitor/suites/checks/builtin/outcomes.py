@@ -1,0 +1,145 @@
+"""``all_succeed`` / ``eventually_succeed`` / ``expected_outcomes``: outcomes of the ops.
+
+An unknown op proves nothing: it is not a success. For ``expected_outcomes`` an unknown op could
+have ended with any code, so counts pass when some assignment of the unknown ops fits them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Hashable
+
+from pydantic import Field
+
+from monitor.suites.checks.context import CheckContext
+from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, Scope, hashable
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.verdict import ops_evidence, plural, verdict
+from monitor.suites.history import Op
+from monitor.suites.results import CheckResult
+
+
+class KindArgs(CheckArgs):
+    kind: KindsArg | None = Field(None, description="operation kind(s); default: every op")
+
+
+def _ops(ctx: CheckContext, kind: tuple[str, ...] | None) -> tuple[Op, ...]:
+    ops = ctx.history.by_kind(*(kind or ()))
+    if not ops:
+        raise CheckDataError(
+            f"no {', '.join(kind) if kind else ''} ops in the phase".replace("  ", " ")
+        )
+    return ops
+
+
+def _codes(ops: list[Op] | tuple[Op, ...]) -> str:
+    return ", ".join(f"{c}: {n}" for c, n in Counter(op.code for op in ops).most_common())
+
+
+@checker("all_succeed", args=KindArgs)
+def all_succeed(ctx: CheckContext, args: KindArgs) -> CheckResult:
+    """Every op (of the kinds) ended ok; unknown counts as not proven."""
+    ops = _ops(ctx, args.kind)
+    bad = [op for op in ops if not op.ok]
+    return verdict(
+        "all_succeed",
+        not bad,
+        f"all {len(ops)} ok",
+        f"{len(ops) - len(bad)} ok; {_codes(bad)}" if bad else f"all {len(ops)} ok",
+        f"{plural(len(bad), 'op')} did not succeed" if bad else "",
+        ops_evidence(bad),
+    )
+
+
+class EventuallyArgs(KindArgs):
+    key: ExprArg | None = Field(None, description="attempts of one logical op (default: the op)")
+    within_s: float | None = Field(None, gt=0, description="success within s of the 1st attempt")
+
+
+@checker("eventually_succeed", args=EventuallyArgs)
+def eventually_succeed(ctx: CheckContext, args: EventuallyArgs) -> CheckResult:
+    """Every logical op (attempts grouped by key) has an ok attempt, within ``within_s``."""
+    scope = Scope.of(ctx)
+    groups: dict[Hashable, list[Op]] = {}
+    for op in _ops(ctx, args.kind):
+        key = hashable(args.key.eval(scope.for_op(op))) if args.key else op.id
+        groups.setdefault(key, []).append(op)
+    bad: list[Op] = []
+    for attempts in groups.values():
+        first = min(op.invoked_at for op in attempts)
+        ok = [
+            op
+            for op in attempts
+            if op.ok
+            and (args.within_s is None or (op.completed_at or math.inf) - first <= args.within_s)
+        ]
+        if not ok:
+            bad += attempts
+    failed_groups = sum(1 for attempts in groups.values() if all(op in bad for op in attempts))
+    limit = f" within {args.within_s} s" if args.within_s else ""
+    return verdict(
+        "eventually_succeed",
+        not bad,
+        f"each of {plural(len(groups), 'operation')} succeeds{limit}",
+        f"{len(groups) - failed_groups} of {len(groups)} succeeded{limit}",
+        f"{plural(failed_groups, 'operation')} never succeeded{limit}" if bad else "",
+        ops_evidence(bad),
+    )
+
+
+class Bounds(CheckArgs):
+    min: int = Field(0, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
+class ExpectedOutcomesArgs(KindArgs):
+    counts: dict[str, int | Bounds] = Field(description="canonical code → n or {min, max}")
+    exact: bool = Field(True, description="no other codes allowed")
+
+
+@checker("expected_outcomes", args=ExpectedOutcomesArgs)
+def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckResult:
+    """Counts per canonical code (e.g. exactly 1 ok and 4 already_claimed), unknowns fitted."""
+    ops = _ops(ctx, args.kind)
+    known = [op for op in ops if not op.unknown]
+    unknown = [op for op in ops if op.unknown]
+    seen = Counter(op.code for op in known)
+    bounds = {c: (b, b) if isinstance(b, int) else (b.min, b.max) for c, b in args.counts.items()}
+    problems: list[str] = []
+    culprits: list[Op] = []
+    for code, (_, high) in bounds.items():
+        if high is not None and seen[code] > high:
+            problems.append(f"{seen[code]} {code} (at most {high})")
+            culprits += [op for op in known if op.code == code]
+    others = [op for op in known if op.code not in bounds]
+    if args.exact and others:
+        problems.append(f"unexpected codes: {_codes(others)}")
+        culprits += others
+    need = sum(max(0, low - seen[c]) for c, (low, _) in bounds.items())
+    room = (
+        math.inf
+        if not args.exact or any(h is None for _, h in bounds.values())
+        else sum(max(0, (h or 0) - seen[c]) for c, (_, h) in bounds.items())
+    )
+    if not problems and not need <= len(unknown) <= room:
+        short = [
+            f"{seen[c]} {c} (at least {low})" for c, (low, _) in bounds.items() if seen[c] < low
+        ]
+        problems.append(
+            ", ".join(short) or f"{plural(len(unknown), 'unknown op')} fit no expected code"
+        )
+        culprits += known if not short else []
+    expected = ", ".join(
+        f"{c}: {lo}" if lo == hi else f"{c}: {lo}..{'' if hi is None else hi}"
+        for c, (lo, hi) in bounds.items()
+    )
+    observed = _codes(known) + (f"; unknown: {len(unknown)}" if unknown else "")
+    return verdict(
+        "expected_outcomes",
+        not problems,
+        expected + ("" if args.exact else " (others allowed)"),
+        observed or "no ops",
+        "; ".join(problems),
+        ops_evidence(list({op.id: op for op in culprits + unknown}.values())),
+    )

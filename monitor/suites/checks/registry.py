@@ -1,0 +1,119 @@
+"""The checker registry: ``@checker("name", args=Model)`` on a pure function.
+
+A checker is ``(ctx: CheckContext, args: Model) -> CheckResult``. Its pydantic ``Model`` validates
+the suite entry at load time (unknown keys are errors, expressions are compiled) and gives the
+JSON Schema. Built-ins live one per module in ``monitor.suites.checks.builtin`` and register on
+import; adding a checker is adding a file there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.suites.checks.context import CheckContext
+from monitor.suites.checks.exprs import CheckDataError
+from monitor.suites.errors import ExpressionError
+from monitor.suites.results import CheckResult
+
+M = TypeVar("M", bound=BaseModel)
+CheckFunc = Callable[[CheckContext, Any], CheckResult]
+
+
+class CheckArgs(BaseModel):
+    """Base of every checker's args model: strict keys, frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Checker:
+    """A registered checker."""
+
+    name: str
+    func: CheckFunc
+    args_model: type[BaseModel]
+    description: str
+
+    def parse_args(self, raw: Mapping[str, Any] | BaseModel | None) -> BaseModel:
+        """Validate suite args (raises ``pydantic.ValidationError``)."""
+        if isinstance(raw, self.args_model):
+            return raw
+        if isinstance(raw, BaseModel):
+            raw = raw.model_dump()
+        return self.args_model.model_validate(dict(raw or {}))
+
+    def __call__(
+        self, ctx: CheckContext, args: Mapping[str, Any] | BaseModel | None
+    ) -> CheckResult:
+        return self.func(ctx, self.parse_args(args))
+
+
+_REGISTRY: dict[str, Checker] = {}
+CHECKERS: Mapping[str, Checker] = MappingProxyType(_REGISTRY)
+
+
+def checker(
+    name: str, *, args: type[M], description: str | None = None
+) -> Callable[[Callable[[CheckContext, M], CheckResult]], Callable[[CheckContext, M], CheckResult]]:
+    """Register a checker function under ``name`` with its args model."""
+
+    def register(
+        func: Callable[[CheckContext, M], CheckResult],
+    ) -> Callable[[CheckContext, M], CheckResult]:
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"checker {name!r} is registered twice")
+        doc = description or (func.__doc__ or "").strip().splitlines()[0]
+        _REGISTRY[name] = Checker(name, func, args, doc)
+        return func
+
+    return register
+
+
+def get_checker(name: str) -> Checker:
+    """The checker called ``name``; the KeyError message lists the valid names."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        valid = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown check {name!r}; valid checks: {valid}") from None
+
+
+def run_check(
+    which: str | Checker,
+    ctx: CheckContext,
+    args: Mapping[str, Any] | BaseModel | None = None,
+    *,
+    label: str | None = None,
+) -> CheckResult:
+    """Run one check. Data problems (a missing state key, a failing expression) give a failed
+    result whose message says why; bad args raise ``pydantic.ValidationError``."""
+    chk = which if isinstance(which, Checker) else get_checker(which)
+    parsed = chk.parse_args(args)
+    try:
+        result = chk.func(ctx, parsed)
+    except (CheckDataError, ExpressionError) as exc:
+        result = CheckResult(
+            name=chk.name,
+            passed=False,
+            expected="the check's inputs can be evaluated",
+            observed="evaluation failed",
+            message=f"{chk.name}: {exc}",
+        )
+    if label:
+        result.name = label
+    return result
+
+
+def load_builtins() -> None:
+    """Import every module of ``monitor.suites.checks.builtin`` (each registers its checkers)."""
+    from monitor.suites.checks import builtin
+
+    for info in pkgutil.iter_modules(builtin.__path__):
+        importlib.import_module(f"{builtin.__name__}.{info.name}")
