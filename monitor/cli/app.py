@@ -21,6 +21,7 @@ def _root() -> None:
 def _register() -> None:
     # Command modules attach themselves to ``app`` on import.
     from monitor.cli import version  # noqa: F401
+    from monitor.cli import target  # noqa: F401
 
 
 def main() -> None:

@@ -171,7 +171,7 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return self.url.set(drivername=self.dialect).render_as_string(hide_password=True)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

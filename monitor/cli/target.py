@@ -1,0 +1,79 @@
+"""``soakmon target serve`` and ``soakmon target faults``: the reference target service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import app
+from monitor.reference import FAULTS, DatabaseConfigError, DatabaseUnreachable, ReferenceServer
+
+target_app = typer.Typer(
+    help="The reference target service the built-in suites speak.", no_args_is_help=True
+)
+app.add_typer(target_app, name="target")
+
+
+@target_app.command("faults")
+def list_faults() -> None:
+    """List the injectable faults, one per line: name — the guarantee it breaks."""
+    width = max(len(name) for name in FAULTS)
+    for fault in FAULTS.values():
+        typer.echo(f"{fault.name:<{width}} — {fault.description}")
+
+
+@target_app.command("serve")
+def serve(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: temp SQLite)."
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free port).")] = 8000,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option("--fault", help="Inject a fault (repeatable; see `soakmon target faults`)."),
+    ] = None,
+) -> None:
+    """Run the reference target until SIGTERM / SIGINT; prints `listening on http://H:P`."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not 0 <= port <= 65535:
+        _fail(2, f"--port must be between 0 and 65535, got {port}")
+    try:
+        server = ReferenceServer(db_url=db, host=host, port=port, faults=fault or ())
+    except ValueError as exc:
+        _fail(2, str(exc))
+    try:
+        asyncio.run(_serve(server))
+    except DatabaseUnreachable as exc:
+        _fail(3, str(exc))
+    except DatabaseConfigError as exc:
+        _fail(2, f"bad --db: {exc}")
+    except OSError as exc:
+        _fail(2, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+async def _serve(server: ReferenceServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        if server.faults:
+            typer.echo(f"faults: {', '.join(server.faults)}", err=True)
+        typer.echo(f"listening on {server.url}")
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def _fail(code: int, message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
