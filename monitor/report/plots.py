@@ -102,6 +102,11 @@ def _ticks(hi: float, lo: float = 0.0, target: int = 5) -> list[float]:
     return [first + i * step for i in range(max(count, 0))]
 
 
+def _failure_title(s: TimelineSample) -> str:
+    answer = f"HTTP {s.status}" if s.status is not None else "no response"
+    return f"{s.operation} → {answer} after {fmt_ms(s.latency_ms)}, at {s.offset_s:.3f} s"
+
+
 def timeline_plot(samples: Sequence[TimelineSample], p95_ms: float | None = None) -> Plot:
     """Latency (y) against time since the scenario's first request (x), one dot per sample."""
     plot = Plot("timeline", "time since first request (s)", "latency (ms)")
@@ -119,7 +124,7 @@ def timeline_plot(samples: Sequence[TimelineSample], p95_ms: float | None = None
             round(plot.left + s.offset_s * sx, 2),
             round(plot.bottom - s.latency_ms * sy, 2),
             s.ok,
-            "" if s.ok else f"{s.operation} failed: {fmt_ms(s.latency_ms)} at {s.offset_s:.3f} s",
+            "" if s.ok else _failure_title(s),
         )
         for s in ordered
     ]

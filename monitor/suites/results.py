@@ -51,6 +51,7 @@ class TimelineSample:
     latency_ms: float
     ok: bool
     operation: str
+    status: int | None = None  # HTTP status; None when no response arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,7 @@ def timeline_from(
             latency_ms=round(r.duration_ms, 3),
             ok=id(r) not in bad_ids,
             operation=r.name,
+            status=r.status,
         )
         for r in chosen
     ]
@@ -349,6 +351,7 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
                 "latency_ms": t.latency_ms,
                 "ok": t.ok,
                 "operation": t.operation,
+                "status": t.status,
             }
             for t in sc.timeline
         ],
@@ -436,6 +439,7 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
                 _get(t, "latency_ms", float, p),
                 _get(t, "ok", bool, p),
                 _get(t, "operation", str, p, default=""),
+                _get(t, "status", int, p, default=None),
             )
             for p, t in _items(obj, "timeline", path)
         ],

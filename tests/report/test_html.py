@@ -101,6 +101,7 @@ async def test_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
     dots = _plot_nodes(nodes, "timeline", "circle")
     assert len(dots) == 180
     assert sum("err" in d.classes for d in dots) == failures
+    assert all("→ HTTP 500 after" in d.text for d in dots if "err" in d.classes)  # hover text
     coords = {(float(d.attrs["cx"]), float(d.attrs["cy"])) for d in dots}
     assert len(coords) > 20  # spread out, not all drawn on one spot
     bars = _plot_nodes(nodes, "histogram", "rect")
