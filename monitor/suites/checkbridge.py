@@ -1,26 +1,60 @@
-"""Bridge to the checks registry (``monitor.suites.checks``) for load-time validation.
-
-Built-in checkers are validated against their pydantic args model; CEL checks are compiled.
-"""
+"""Bridge to the checks registry (``monitor.suites.checks``) for load-time validation, the
+JSON Schema of checker arguments, and running a suite's check entries."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.suites.cel import CHECK_VARIABLES
 from monitor.suites.celexpr import compile_cel
+from monitor.suites.checks import CHECKERS, CheckContext, get_checker, run_check
 from monitor.suites.errors import ExpressionError
 from monitor.suites.models import CheckSpec
+from monitor.suites.results import CheckResult
 
 
-def check_problems(check: CheckSpec) -> list[tuple[str, str]]:
-    """(field, message) for every problem of one check spec."""
+def check_problems(check: CheckSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """(field path, message) for every problem of one check spec."""
     if check.cel is not None:
         try:
-            compile_cel(check.cel)
+            compile_cel(check.cel, variables=CHECK_VARIABLES)
         except ExpressionError as exc:
-            return [("cel", str(exc))]
+            return [(("cel",), str(exc).splitlines()[0])]
         return []
+    name = check.check or ""
+    if name not in CHECKERS:
+        return [(("check",), f"unknown checker {name!r} (built-in: {', '.join(sorted(CHECKERS))})")]
+    try:
+        get_checker(name).parse_args(check.args)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            msg = "unknown argument" if err["type"] == "extra_forbidden" else err["msg"]
+            out.append((("args", *loc), str(msg).rstrip(".")))
+        return out
+    except ExpressionError as exc:
+        return [(("args",), str(exc).splitlines()[0])]
     return []
 
 
-def checker_schemas() -> dict[str, object]:
+def checker_schemas() -> dict[str, Any]:
     """JSON Schemas of the built-in checkers' argument models, keyed ``check:<name>``."""
-    return {}
+    out: dict[str, Any] = {}
+    for name, chk in sorted(CHECKERS.items()):
+        schema = chk.args_model.model_json_schema()
+        schema["description"] = chk.description
+        out[f"check:{name}"] = schema
+    return out
+
+
+def evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run one check entry of a suite against a context."""
+    if check.cel is not None:
+        args: dict[str, Any] = {"expr": check.cel}
+        if check.description:
+            args["description"] = check.description
+        return run_check("cel", ctx, args, label=check.display_name)
+    return run_check(check.check or "", ctx, check.args, label=check.display_name)

@@ -96,7 +96,7 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
     for c, check in enumerate(scenario.checks):
         path = (*base, "checks", c)
         for field, message in checkbridge.check_problems(check):
-            out.add((*path, field), message)
+            out.add((*path, *field), message)
 
 
 def suite_problems(suite: Suite, locs: Locations) -> list[Problem]:

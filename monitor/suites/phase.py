@@ -1,0 +1,165 @@
+"""The concurrent phase: operations fired together (one engine barrier batch), readers polling
+while they run, or a sustained load of virtual users looping over the operations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.suites.client import Call, Session
+from monitor.suites.models import Load, Phase, PhaseOp, Reader
+from monitor.suites.scenario_run import ScenarioRun
+from monitor.suites.throughput import window_rates
+
+Planned = tuple[str, Mapping[str, Any], Session | None]
+
+
+@dataclass(slots=True)
+class PhaseOutcome:
+    """What one phase did: its operations' calls, the readers' calls, how long it took."""
+
+    label: str | None
+    calls: list[Call] = field(default_factory=list)
+    reads: list[Call] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+def plan(run: ScenarioRun, ops: Sequence[PhaseOp], where: str) -> list[Planned]:
+    """Expand operations x members x count into concrete calls (templates rendered)."""
+    planned: list[Planned] = []
+    for i, op in enumerate(ops):
+        count = run.render_int(op.count, f"{where}.ops[{i}].count")
+        for session in run.members(op.user):
+            for index in range(count):
+                planned.append((op.op, run.render(op.args, session, index), session))
+    return planned
+
+
+async def _reader(
+    run: ScenarioRun, reader: Reader, stop: asyncio.Event, first: asyncio.Event, out: list[Call]
+) -> None:
+    try:
+        session = run.members(reader.user)[0]
+        args = run.render(reader.args, session)
+    except BaseException:
+        first.set()
+        raise
+    pause = reader.interval_ms / 1000.0
+    try:
+        await _poll(
+            run, reader, session=session, args=args, pause=pause, stop=stop, first=first, out=out
+        )
+    finally:
+        first.set()
+
+
+async def _poll(
+    run: ScenarioRun,
+    reader: Reader,
+    *,
+    session: Session | None,
+    args: Mapping[str, Any],
+    pause: float,
+    stop: asyncio.Event,
+    first: asyncio.Event,
+    out: list[Call],
+) -> None:
+    for _ in range(reader.max_reads):
+        out.append(await run.client.call(reader.op, args, session))
+        first.set()
+        if stop.is_set():
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+        except TimeoutError:
+            continue
+        else:
+            out.append(await run.client.call(reader.op, args, session))  # one read after the end
+            return
+
+
+async def _with_readers(
+    run: ScenarioRun,
+    readers: Sequence[Reader],
+    outcome: PhaseOutcome,
+    body: Coroutine[Any, Any, None],
+) -> None:
+    stop = asyncio.Event()
+    started = [asyncio.Event() for _ in readers]
+    tasks = [
+        asyncio.create_task(_reader(run, r, stop, started[i], outcome.reads), name=f"reader-{i}")
+        for i, r in enumerate(readers)
+    ]
+    try:
+        for event in started:  # every reader has a before-state read
+            await event.wait()
+    except BaseException:
+        body.close()
+        raise
+    try:
+        await body
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _batch(run: ScenarioRun, phase: Phase, where: str, outcome: PhaseOutcome) -> None:
+    planned = plan(run, phase.ops, where)
+    if phase.shuffle:
+        run.rng.shuffle(planned)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    outcome.calls = await run.client.fire(planned)
+    outcome.duration_s = loop.time() - started
+
+
+async def _load(
+    run: ScenarioRun, phase: Phase, load: Load, where: str, outcome: PhaseOutcome
+) -> None:
+    vus = run.render_int(load.vus, f"{where}.load.vus")
+    duration = run.render_float(load.duration_s, f"{where}.load.duration_s")
+    groups = {op.user for op in phase.ops}
+    members = [m for g in sorted(groups) for m in run.members(g)][:vus]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + duration
+
+    async def virtual_user(session: Session | None) -> None:
+        iteration = 0
+        while loop.time() < deadline:
+            for i, op in enumerate(phase.ops):
+                count = run.render_int(op.count, f"{where}.ops[{i}].count")
+                for index in range(count):
+                    args = run.render(op.args, session, iteration * count + index)
+                    outcome.calls.append(await run.client.call(op.op, args, session))
+            iteration += 1
+
+    await asyncio.gather(*(virtual_user(m) for m in members))
+    outcome.duration_s = loop.time() - started
+    key = f"throughput_{phase.label}" if phase.label else "throughput"
+    run.state[key] = window_rates(
+        [c.completed_at for c in outcome.calls if c.completed_at is not None],
+        started,
+        outcome.duration_s,
+        load.window_s,
+    )
+
+
+async def run_phase(run: ScenarioRun, phase: Phase, where: str) -> PhaseOutcome:
+    """Run one phase (after its idle pause) and return its calls."""
+    idle = run.render_float(phase.idle_before_s, f"{where}.idle_before_s")
+    if idle:
+        await asyncio.sleep(idle)
+    outcome = PhaseOutcome(phase.label)
+    body = (
+        _load(run, phase, phase.load, where, outcome)
+        if phase.load is not None
+        else _batch(run, phase, where, outcome)
+    )
+    if phase.readers:
+        await _with_readers(run, phase.readers, outcome, body)
+    else:
+        await body
+    return outcome

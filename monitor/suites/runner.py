@@ -1,0 +1,199 @@
+"""The scenario runner: setup -> concurrent phase(s) -> read-back -> checks -> ScenarioResult.
+
+``run_suites`` runs loaded suites against a target through a profile and returns a
+``RunResult``; scenarios whose operations the profile does not map are SKIPPED with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.engine import ConcurrentResult, ConcurrentTester, RequestRecord, RequestSpec
+from monitor.suites import checkbridge
+from monitor.suites.checks import CheckContext, RequestStats, stats_by_kind
+from monitor.suites.client import Call, ProfileClient
+from monitor.suites.errors import SuiteError
+from monitor.suites.history import History
+from monitor.suites.loader import LoadedSuite
+from monitor.suites.models import Scalar, Scenario, Suite
+from monitor.suites.params import run_variables, scenario_params
+from monitor.suites.phase import PhaseOutcome, run_phase
+from monitor.suites.profile_models import Profile
+from monitor.suites.results import (
+    CheckResult,
+    RunResult,
+    ScenarioResult,
+    SuiteResult,
+    observations_from,
+    requests_from,
+)
+from monitor.suites.scenario_run import ScenarioRun
+from monitor.suites.steps import run_steps
+
+
+class TargetUnreachable(SuiteError):
+    """The target could not be reached at all (nothing answered)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """How to run: seed, parameter overrides, callbacks for live progress."""
+
+    seed: int | None = None
+    overrides: Mapping[str, Scalar] = field(default_factory=dict)
+    on_start: Callable[[str, str], None] | None = None
+    on_done: Callable[[ScenarioResult], None] | None = None
+    timeout_s: float = 10.0
+
+
+def scenario_operations(scenario: Scenario) -> list[str]:
+    """Every logical operation a scenario uses."""
+    ops = [s.op for s in (*scenario.setup, *scenario.readback)]
+    for phase in scenario.phases:
+        ops += [o.op for o in phase.ops] + [r.op for r in phase.readers]
+    return ops
+
+
+def _calls_in_order(phases: Sequence[PhaseOutcome]) -> list[Call]:
+    return [c for p in phases for c in (*p.calls, *p.reads)]
+
+
+def _phase_stats(phases: Sequence[PhaseOutcome]) -> dict[str, RequestStats]:
+    out: dict[str, RequestStats] = {}
+    for phase in phases:
+        if phase.label:
+            ops = [c.to_op(i) for i, c in enumerate(phase.calls)]
+            out[f"phase:{phase.label}"] = RequestStats.from_ops(ops)
+    return out
+
+
+def _error_result(section: str, exc: BaseException) -> CheckResult:
+    return CheckResult(
+        name=section,
+        passed=False,
+        expected=f"the {section} completes",
+        observed=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        message=str(exc),
+    )
+
+
+async def _execute(
+    run: ScenarioRun, scenario: Scenario, phases: list[PhaseOutcome]
+) -> list[CheckResult]:
+    await run_steps(run, "setup", scenario.setup)
+    for p, phase in enumerate(scenario.phases):
+        phases.append(await run_phase(run, phase, f"phases[{p}]"))
+    await run_steps(run, "readback", scenario.readback)
+    calls = _calls_in_order(phases)
+    history = History([c.to_op(i) for i, c in enumerate(calls)])
+    stats = {**stats_by_kind(history), **_phase_stats(phases)}
+    ctx = CheckContext.build(
+        history,
+        state=run.state,
+        params=run.params,
+        duration_s=sum(p.duration_s for p in phases),
+        requests=stats,
+    )
+    return [checkbridge.evaluate(check, ctx) for check in scenario.checks]
+
+
+def _records(phases: Sequence[PhaseOutcome]) -> list[RequestRecord]:
+    return [r for c in _calls_in_order(phases) for r in c.records]
+
+
+async def run_scenario(
+    client: ProfileClient,
+    suite: Suite,
+    scenario: Scenario,
+    *,
+    seed: int,
+    variables: Mapping[str, Any],
+    overrides: Mapping[str, Scalar],
+) -> ScenarioResult:
+    """Run one scenario; never raises for target or step problems (they fail the scenario)."""
+    meta: dict[str, Any] = {"description": scenario.description, "spec_ref": scenario.spec}
+    missing = client.missing(scenario_operations(scenario))
+    if missing:
+        reason = f"profile {client.profile.name!r} does not map: {', '.join(missing)}"
+        return ScenarioResult.skipped(scenario.name, suite.name, reason, **meta)
+    rng = random.Random(f"{seed}:{suite.name}:{scenario.name}")
+    prefix = f"sm{variables['run_id']}-{rng.getrandbits(24):06x}"
+    run = ScenarioRun(
+        client=client,
+        params=scenario_params(suite, scenario, overrides),
+        variables=variables,
+        rng=rng,
+        prefix=prefix,
+    )
+    started = time.monotonic()
+    phases: list[PhaseOutcome] = []
+    try:
+        async with asyncio.timeout(scenario.timeout_s):
+            checks = await _execute(run, scenario, phases)
+    except TimeoutError as exc:
+        checks = [
+            _error_result("timeout", TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s"))
+        ]
+        del exc
+    except SuiteError as exc:
+        checks = [_error_result("scenario", exc)]
+    records = _records(phases)
+    result = ConcurrentResult(records)
+    timeline, histogram = observations_from([result])
+    return ScenarioResult.from_checks(
+        scenario.name,
+        suite.name,
+        checks,
+        duration_s=time.monotonic() - started,
+        requests=requests_from(result),
+        timeline=timeline,
+        histogram=histogram,
+        **meta,
+    )
+
+
+async def probe(tester: ConcurrentTester) -> None:
+    """Raise ``TargetUnreachable`` unless something answers HTTP at the target."""
+    record = await tester.send(RequestSpec("GET", "/", name="probe", timeout=5.0))
+    if record.status is None:
+        raise TargetUnreachable(f"target {tester.base_url} unreachable: {record.error}")
+
+
+async def run_suites(
+    target: str,
+    profile: Profile,
+    suites: Sequence[LoadedSuite],
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Run every scenario of ``suites`` in order against ``target``."""
+    opts = options or RunOptions()
+    seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
+    variables = run_variables(random.Random(seed))
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    clock = time.monotonic()
+    run = RunResult(target=target, started_at=started_at, duration_s=0.0)
+    run.profile, run.seed = profile.name, seed
+    async with ConcurrentTester(target, timeout=opts.timeout_s, keep_body=True) as tester:
+        await probe(tester)
+        client = ProfileClient(profile, tester, variables)
+        for loaded in suites:
+            suite_result = SuiteResult(loaded.suite.name)
+            run.suites.append(suite_result)
+            for scenario in loaded.suite.scenarios:
+                if opts.on_start:
+                    opts.on_start(loaded.suite.name, scenario.name)
+                result = await run_scenario(
+                    client, loaded.suite, scenario,
+                    seed=seed, variables=variables, overrides=opts.overrides,
+                )  # fmt: skip
+                suite_result.scenarios.append(result)
+                if opts.on_done:
+                    opts.on_done(result)
+    run.duration_s = time.monotonic() - clock
+    return run
