@@ -21,7 +21,9 @@ def _root() -> None:
 def _register() -> None:
     # Command modules attach themselves to ``app`` on import.
     from monitor.cli import version  # noqa: F401
+    from monitor.cli import load  # noqa: F401
     from monitor.cli import target  # noqa: F401
+    from monitor.cli import validate, schema  # noqa: F401
 
 
 def main() -> None:

@@ -7,6 +7,23 @@ Public API (used by ``monitor.suites`` and the ``soakmon load`` command)::
 """
 
 from monitor.engine.client import EngineConfigError, HttpClient
+from monitor.engine.durations import parse_duration
+from monitor.engine.executors import (
+    EXECUTORS,
+    Burst,
+    ConstantArrivalRate,
+    ConstantVUs,
+    Executor,
+    ExecutorStats,
+    IntervalReport,
+    Progress,
+    RampingArrivalRate,
+    RampingVUs,
+    Runner,
+    RunOutcome,
+    Stage,
+    build_executor,
+)
 from monitor.engine.histogram import LatencyHistogram
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, default_success
@@ -15,15 +32,30 @@ from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
 from monitor.engine.tester import ConcurrentTester
 
 __all__ = [
+    "EXECUTORS",
+    "Burst",
     "ConcurrentResult",
     "ConcurrentTester",
     "ConnectionMode",
+    "ConstantArrivalRate",
+    "ConstantVUs",
     "EngineConfigError",
     "ErrorKind",
+    "Executor",
+    "ExecutorStats",
     "HttpClient",
+    "IntervalReport",
     "LatencyHistogram",
+    "Progress",
+    "RampingArrivalRate",
+    "RampingVUs",
     "RequestHooks",
     "RequestRecord",
     "RequestSpec",
+    "RunOutcome",
+    "Runner",
+    "Stage",
+    "build_executor",
     "default_success",
+    "parse_duration",
 ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 import aiohttp
@@ -126,7 +126,6 @@ class HttpClient:
             sent_headers = hooks.before_send(req.spec) or None
             if sent_headers:
                 headers = {**(headers or {}), **sent_headers}
-        loop = asyncio.get_running_loop()
         status: int | None = None
         nbytes = 0
         body: bytes | None = None
@@ -135,7 +134,7 @@ class HttpClient:
         kind: ErrorKind | None = None
         sent = True
         started_at = time.time()
-        start = loop.time()
+        start = monotonic()
         try:
             async with session.request(
                 req.method, req.url, json=req.json, headers=headers, timeout=req.timeout
@@ -148,7 +147,7 @@ class HttpClient:
                     resp_headers = resp.headers
         except Exception as exc:
             kind, error, sent = classify(exc, req.timeout_s)
-        end = loop.time()
+        end = monotonic()
         ref = start if intended_start is None else intended_start
         record = RequestRecord(
             name=req.name,

@@ -41,9 +41,10 @@ class RequestRecord:
     started_at: float
     """Wall clock (``time.time()``) when the request actually started."""
     start: float
-    """Event-loop monotonic time when the request actually started."""
+    """``time.monotonic()`` when the request actually started (asyncio's loop clock; uvloop's
+    own clock only has millisecond resolution, so the engine reads the OS clock)."""
     intended_start: float | None
-    """Monotonic time the request was scheduled to start (open model), else ``None``."""
+    """``time.monotonic()`` at which it was scheduled to start (open model), else ``None``."""
     duration_ms: float
     """Measured from ``intended_start`` when given, else from ``start``."""
     status: int | None

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from monitor.engine.client import EngineConfigError, HttpClient, PreparedRequest
+from monitor.engine.executors import Executor, Runner, RunOutcome
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.sessions import ConnectionMode
@@ -151,6 +152,17 @@ class ConcurrentTester:
             results.append(self._result(records[offset : offset + len(group)]))
             offset += len(group)
         return results
+
+    async def run_executor(
+        self,
+        executor: Executor,
+        specs: RequestSpec | Sequence[RequestSpec],
+        **runner_options: Any,
+    ) -> RunOutcome:
+        """Apply an executor schedule (see :class:`~monitor.engine.executors.Runner` for the
+        options: ``on_progress``, ``on_interval``, ``interval``, ``sample_limit``, ...)."""
+        runner = Runner(self.client, executor, specs, is_success=self.is_success, **runner_options)
+        return await runner.run()
 
     async def aclose(self) -> None:
         """Close all sessions."""

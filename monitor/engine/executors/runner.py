@@ -1,0 +1,253 @@
+"""``Runner``: applies a pure schedule (open or closed model) to the target.
+
+One runner for every executor. The closed model keeps ``vus_at(elapsed)`` VUs looping; the open
+model starts each iteration at its due time on a free VU (or drops it), and measures latency
+from the *intended* start, so a stalled target shows up (no coordinated omission).
+Results are aggregated into interval buckets (streamed to ``on_interval``) and a running total
+with a bounded sample of records, so memory stays flat on long runs. Cancelling ``run()``
+cancels every request cleanly; :meth:`Runner.stop` ends the run early but gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from time import monotonic
+from typing import Any
+
+from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
+from monitor.engine.executors.registry import Executor
+from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
+from monitor.engine.result import ConcurrentResult, SuccessRule
+from monitor.engine.spec import RequestSpec
+
+_CLOSED_TICK = 0.05
+"""Seconds between VU-count adjustments in the closed model."""
+
+
+class Runner:
+    """Runs ``executor`` with ``specs`` (sent in order by every iteration) through ``client``."""
+
+    def __init__(
+        self,
+        client: HttpClient,
+        executor: Executor,
+        specs: RequestSpec | Sequence[RequestSpec],
+        *,
+        is_success: SuccessRule | None = None,
+        sample_limit: int = 1000,
+        interval: float = 1.0,
+        on_interval: Callable[[IntervalReport], None] | None = None,
+        progress_every: float = 0.25,
+        on_progress: Callable[[Progress], None] | None = None,
+        graceful_stop: float | None = None,
+    ) -> None:
+        self.client = client
+        self.executor = executor
+        spec_list = [specs] if isinstance(specs, RequestSpec) else list(specs)
+        if not spec_list:
+            raise ValueError("a runner needs at least one request spec")
+        self._requests: list[PreparedRequest] = [client.prepare(s) for s in spec_list]
+        self._is_success = is_success
+        self._sample_limit = sample_limit
+        self._interval = interval
+        self._on_interval = on_interval
+        self._progress_every = progress_every
+        self._on_progress = on_progress
+        self._graceful = client.timeout if graceful_stop is None else graceful_stop
+        self._total = self._new_result()
+        self._current = self._new_result()
+        self._interval_start = 0.0
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._t0 = 0.0
+        self._iterations = self._completed = self._dropped = self._interrupted = 0
+        self._busy = self._busy_max = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _new_result(self) -> ConcurrentResult:
+        return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
+
+    def stop(self) -> None:
+        """End the run early: no new iterations, running ones get the graceful stop."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _sleep(self, delay: float) -> None:
+        if delay <= 0:
+            return
+        if delay < 0.02:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+
+    # -- one iteration -------------------------------------------------------------------------
+
+    async def _iteration(self, vu: int, intended_start: float | None) -> None:
+        client, pool = self.client, self.client.sessions
+        self._busy += 1
+        self._busy_max = max(self._busy_max, self._busy)
+        try:
+            for req in self._requests:
+                session = await pool.acquire(vu)
+                try:
+                    record = await client.execute(req, session, intended_start)
+                finally:
+                    await pool.release(session)
+                self._current.add(record)
+                intended_start = None
+            self._completed += 1
+        finally:
+            self._busy -= 1
+
+    # -- closed model --------------------------------------------------------------------------
+
+    async def _vu_loop(self, vu: int, retired: set[int]) -> None:
+        while not self._stopping and vu not in retired:
+            self._iterations += 1
+            await self._iteration(vu, None)
+
+    async def _run_closed(self, schedule: ClosedSchedule) -> float:
+        vus: dict[int, asyncio.Task[None]] = {}
+        retired: set[int] = set()
+        while not self._stopping:
+            elapsed = monotonic() - self._t0
+            if elapsed >= schedule.duration:
+                break
+            for vu in [v for v, task in vus.items() if task.done()]:
+                del vus[vu]
+                retired.discard(vu)
+            live = sorted(v for v in vus if v not in retired)
+            target = schedule.vus_at(elapsed)
+            for vu in live[target:]:
+                retired.add(vu)
+            free = (v for v in range(schedule.max_vus + len(vus) + 1) if v not in vus)
+            for _ in range(target - len(live)):
+                vu = next(free)
+                vus[vu] = self._spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
+            await self._sleep(min(_CLOSED_TICK, schedule.duration - elapsed))
+        return monotonic() - self._t0
+
+    # -- open model ----------------------------------------------------------------------------
+
+    async def _open_iteration(self, vu: int, due: float, free: deque[int]) -> None:
+        try:
+            await self._iteration(vu, due)
+        finally:
+            free.append(vu)
+
+    async def _run_open(self, schedule: OpenSchedule) -> float:
+        free: deque[int] = deque(range(schedule.pre_allocated_vus))
+        allocated, most = schedule.pre_allocated_vus, schedule.max_vus
+        t0, index = self._t0, 0
+        while not self._stopping:
+            offset = schedule.start_offset(index)
+            if offset is None:
+                break
+            index += 1
+            due = t0 + offset
+            await self._sleep(due - monotonic())
+            if self._stopping:
+                break
+            if free:
+                vu = free.popleft()
+            elif allocated < most:
+                vu, allocated = allocated, allocated + 1
+            else:
+                self._dropped += 1
+                continue
+            self._iterations += 1
+            self._spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
+        return max(schedule.duration, monotonic() - t0)
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def _flush(self, now: float) -> None:
+        """Close the current interval bucket into the total and stream it."""
+        bucket, self._current = self._current, self._new_result()
+        start, self._interval_start = self._interval_start, now
+        if self._on_interval is not None and (bucket.total or now > start):
+            self._on_interval(IntervalReport(start, now, bucket))
+        self._total.absorb(bucket)
+
+    def progress(self) -> Progress:
+        """The current progress snapshot."""
+        return Progress(
+            elapsed=monotonic() - self._t0,
+            duration=self.executor.duration,
+            requests=self._total.total + self._current.total,
+            errors=self._total.error_count + self._current.error_count,
+            iterations=self._iterations,
+            dropped=self._dropped,
+            active_vus=self._busy,
+        )
+
+    async def _report(self) -> None:
+        tick = min(self._progress_every, self._interval)
+        next_flush = self._interval
+        while True:
+            await asyncio.sleep(tick)
+            elapsed = monotonic() - self._t0
+            if elapsed >= next_flush:
+                self._flush(elapsed)
+                next_flush = (elapsed // self._interval + 1) * self._interval
+            if self._on_progress is not None:
+                self._on_progress(self.progress())
+
+    # -- driver --------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _drain(self) -> None:
+        """Let running iterations finish within the graceful stop, then cancel the rest."""
+        self._stopping = True
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self._graceful)
+            self._interrupted = len(pending)
+        await self._cancel_all()
+
+    async def _cancel_all(self) -> None:
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(self) -> RunOutcome:
+        """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
+        self._t0 = monotonic()
+        reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
+        try:
+            if isinstance(self.executor, OpenSchedule):
+                active = await self._run_open(self.executor)
+            else:
+                active = await self._run_closed(self.executor)
+            await self._drain()
+        finally:
+            reporter.cancel()
+            await asyncio.gather(reporter, return_exceptions=True)
+            await self._cancel_all()
+        duration = monotonic() - self._t0
+        self._flush(duration)
+        window = active if active >= 1e-3 else duration
+        stats = ExecutorStats(
+            executor=self.executor.name,
+            iterations=self._iterations,
+            completed=self._completed,
+            dropped=self._dropped,
+            interrupted=self._interrupted,
+            duration_s=duration,
+            active_s=active,
+            achieved_rate=self._iterations / window if window > 0 else 0.0,
+            vus_max=self._busy_max,
+        )
+        if self._on_progress is not None:
+            self._on_progress(self.progress())
+        return RunOutcome(self._total, stats)
