@@ -79,6 +79,8 @@ def test_summary_banners_and_checks(tmp_path: Path) -> None:
     assert "op#3 points.deduct 300 -> ok" in failed.text
     assert "Scenario 2: Concurrent Point Deduction" in failed.text
     assert "no requests recorded" in sections[2].text
+    assert "sample of" not in failed.text  # every request is plotted
+    assert "sample of 50 of 300 requests, every error kept" in sections[1].text
 
 
 def _plot_nodes(nodes: list, kind: str, tag: str) -> list:  # type: ignore[type-arg]
