@@ -30,7 +30,7 @@ def _timeline(n: int, fail_every: int) -> list[TimelineSample]:
         TimelineSample(
             offset_s=i * 0.01,
             latency_ms=10.0 + (i % 17) * 3.0 + (200.0 if 40 <= i < 50 else 0.0),
-            ok=(i % fail_every) != 0,
+            ok=(i + 1) % fail_every != 0,
             operation="points.deduct" if i % 2 else "points.balance",
         )
         for i in range(n)
