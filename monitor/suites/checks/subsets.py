@@ -36,10 +36,11 @@ def explain(
     items: Sequence[tuple[T, Number]],
     *,
     size: int | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
 ) -> Explanation[T]:
     """A subset of ``items`` (each ``(tag, amount)``) whose amounts sum to ``target`` and, when
     ``size`` is given, that has exactly ``size`` members."""
+    limit = DEFAULT_LIMIT if limit is None else limit
     goal = _key(target)
     if size is not None and not 0 <= size <= len(items):
         return Explanation(False)
@@ -82,8 +83,9 @@ def _bounded(goal: Fraction, amounts: list[Fraction], size: int | None) -> bool:
     return low <= goal <= high
 
 
-def subset_sums(amounts: Sequence[Number], *, limit: int = DEFAULT_LIMIT) -> set[Fraction] | None:
+def subset_sums(amounts: Sequence[Number], *, limit: int | None = None) -> set[Fraction] | None:
     """Every sum of a subset of ``amounts`` (None when there are more than ``limit``)."""
+    limit = DEFAULT_LIMIT if limit is None else limit
     sums = {Fraction(0)}
     for amount in amounts:
         step = _key(amount)

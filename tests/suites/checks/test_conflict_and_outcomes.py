@@ -1,0 +1,135 @@
+"""conflict_detected, all_succeed, eventually_succeed, expected_outcomes."""
+
+from __future__ import annotations
+
+from tests.suites.checks.builders import Ops, mentions
+
+CONFLICT = {
+    "kind": "tasks.update",
+    "key": "args.if_match",
+    "final": "state.task.title",
+    "written": "args.title",
+}
+
+
+def updates(*outcomes: str) -> Ops:
+    ops = Ops()
+    for i, outcome in enumerate(outcomes):
+        code = {"ok": "ok", "conflict": "version_conflict", "unknown": "transport"}.get(outcome)
+        ops.add(
+            "tasks.update",
+            args={"task_id": "t1", "if_match": '"1"', "title": f"title-{i}"},
+            outcome="failed" if outcome in ("conflict", "error") else outcome,
+            code=code or "server_error",
+            status={"ok": 200, "conflict": 412, "error": 500}.get(outcome),
+        )
+    return ops
+
+
+def test_one_winner_the_rest_conflict() -> None:
+    r = updates("conflict", "ok", "conflict").check(
+        "conflict_detected", {"task": {"title": "title-1"}}, **CONFLICT
+    )
+    assert r.passed, r
+    assert r.observed == "winners per version: [1]; state.task.title = 'title-1'"
+
+
+def test_ignore_if_match_fails_with_both_winners() -> None:
+    ops = updates("ok", "ok", "conflict")
+    r = ops.check("conflict_detected", {"task": {"title": "title-1"}}, **CONFLICT)
+    assert not r.passed
+    assert "2 of 3 conditional updates succeeded" in r.message
+    assert mentions(r, ops.ops[0], ops.ops[1])
+
+
+def test_final_state_must_be_the_winners_write() -> None:
+    ops = updates("ok", "conflict", "unknown")
+    r = ops.check("conflict_detected", {"task": {"title": "title-2"}}, **CONFLICT)
+    assert not r.passed  # the unknown op cannot have won as well
+    assert "which no winning op wrote" in r.message
+
+
+def test_unknown_op_may_be_the_winner() -> None:
+    ops = updates("conflict", "unknown", "conflict")
+    assert ops.check("conflict_detected", {"task": {"title": "title-1"}}, **CONFLICT).passed
+    r = ops.check("conflict_detected", {"task": {"title": "title-0"}}, **CONFLICT)
+    assert not r.passed
+
+
+def test_other_failures_are_not_conflicts() -> None:
+    r = updates("ok", "error").check("conflict_detected", kind="tasks.update")
+    assert not r.passed
+    assert "failed with another code than version_conflict" in r.message
+
+
+def test_all_succeed_and_unknown_is_not_proven() -> None:
+    ops = Ops()
+    ops.many(5, "tasks.complete")
+    assert ops.check("all_succeed", kind="tasks.complete").passed
+    unknown = ops.add("tasks.complete", outcome="unknown")
+    r = ops.check("all_succeed", kind=["tasks.complete"])
+    assert not r.passed
+    assert r.observed == "5 ok; transport: 1"
+    assert mentions(r, unknown)
+
+
+def test_eventually_succeed_groups_retries() -> None:
+    ops = Ops()
+    ops.add("points.transfer", args={"n": 1}, outcome="failed", code="retry_later", at=0.0)
+    ops.add("points.transfer", args={"n": 1}, at=0.5)
+    ops.add("points.transfer", args={"n": 2}, at=0.1)
+    assert ops.check("eventually_succeed", kind="points.transfer", key="args.n").passed
+    r = ops.check("eventually_succeed", kind="points.transfer", key="args.n", within_s=0.2)
+    assert not r.passed
+    assert "1 operation never succeeded within 0.2 s" in r.message
+    lost = ops.add("points.transfer", args={"n": 3}, outcome="failed", code="retry_later")
+    r = ops.check("eventually_succeed", kind="points.transfer", key="args.n")
+    assert not r.passed
+    assert mentions(r, lost)
+
+
+def gift_claims(ok: int, already: int, unknown: int = 0) -> Ops:
+    ops = Ops()
+    ops.many(ok, "gift.claim")
+    ops.many(already, "gift.claim", outcome="failed", code="already_claimed", status=409)
+    ops.many(unknown, "gift.claim", outcome="unknown")
+    return ops
+
+
+EXPECTED = {"kind": "gift.claim", "counts": {"ok": 1, "already_claimed": 4}}
+
+
+def test_expected_outcomes_exact_counts() -> None:
+    r = gift_claims(1, 4).check("expected_outcomes", **EXPECTED)
+    assert r.passed, r
+    assert r.expected == "ok: 1, already_claimed: 4"
+    assert r.observed == "already_claimed: 4, ok: 1"
+
+
+def test_double_gift_breaks_expected_outcomes() -> None:
+    ops = gift_claims(3, 2)
+    r = ops.check("expected_outcomes", **EXPECTED)
+    assert not r.passed
+    assert "3 ok (at most 1)" in r.message
+    assert mentions(r, *ops.ops[:3])
+
+
+def test_unknown_ops_fill_the_expected_counts() -> None:
+    assert gift_claims(1, 3, unknown=1).check("expected_outcomes", **EXPECTED).passed
+    assert gift_claims(0, 4, unknown=1).check("expected_outcomes", **EXPECTED).passed
+    r = gift_claims(0, 2, unknown=1).check("expected_outcomes", **EXPECTED)
+    assert not r.passed
+    assert "0 ok (at least 1), 2 already_claimed (at least 4)" in r.message
+
+
+def test_ranges_and_other_codes() -> None:
+    ops = Ops()
+    ops.many(10, "points.deduct")
+    ops.many(2, "points.deduct", outcome="failed", code="insufficient_points")
+    ranged = {"kind": "points.deduct", "counts": {"ok": {"max": 10}, "insufficient_points": {}}}
+    assert ops.check("expected_outcomes", **ranged).passed
+    ops.add("points.deduct", outcome="failed", code="server_error", status=500)
+    r = ops.check("expected_outcomes", **ranged)
+    assert not r.passed
+    assert "unexpected codes: server_error: 1" in r.message
+    assert ops.check("expected_outcomes", **ranged, exact=False).passed
