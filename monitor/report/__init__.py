@@ -6,7 +6,9 @@ File formats register themselves in ``monitor.report.registry`` (one module each
 
 from __future__ import annotations
 
-from monitor.report import html, json_report, junit  # noqa: F401  (register the writers)
+import monitor.report.html
+import monitor.report.json_report
+import monitor.report.junit  # noqa: F401  (importing registers the writers)
 from monitor.report.console import print_summary, render_summary
 from monitor.report.registry import (
     FORMATS,

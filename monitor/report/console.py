@@ -7,8 +7,10 @@ Everything that comes from the target (check texts, evidence, error messages) is
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -38,26 +40,34 @@ def _problems(sc: ScenarioResult) -> Text:
     return Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
 
 
+def _requests(req: dict[str, Any]) -> Text:
+    text = Text(str(req.get("total", 0)))
+    errors = int(req.get("error_count", 0))
+    if errors:
+        text.append(f" ({errors} err)", style="red")
+    return text
+
+
 def _table(run: RunResult) -> Table:
-    table = Table(title="soakmon results", title_justify="left", expand=False)
+    longest = max((len(sc.name) for sc in run.scenarios), default=8)
+    table = Table(
+        title="soakmon results", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     table.add_column("Suite", overflow="fold")
-    table.add_column("Scenario", overflow="fold")
+    table.add_column("Scenario", overflow="fold", min_width=min(longest, 16))
     table.add_column("Status", no_wrap=True)
     table.add_column("Requests", justify="right", no_wrap=True)
-    table.add_column("Errors", justify="right", no_wrap=True)
     table.add_column("p95", justify="right", no_wrap=True)
-    table.add_column("Failed checks (observed vs expected)", overflow="fold")
+    table.add_column("Failed checks", overflow="fold", ratio=1, min_width=18)
     for suite in run.suites:
         for sc in suite.scenarios:
             label, style = _STATUS_STYLE[sc.status]
             req: dict[str, Any] = sc.requests
-            errors = int(req.get("error_count", 0))
             table.add_row(
                 Text(clean(suite.name)),
                 Text(clean(sc.name)),
                 Text(label, style=style),
-                str(req.get("total", 0)),
-                Text(str(errors), style="red" if errors else ""),
+                _requests(req),
                 fmt_ms(req.get("latency_ms", {}).get("p95")) if req.get("total") else "-",
                 _problems(sc),
             )
@@ -112,8 +122,13 @@ def summary(run: RunResult) -> Group:
 
 
 def print_summary(run: RunResult, console: Console | None = None) -> None:
-    """Print the summary to ``console`` (default: stdout)."""
-    (console or Console()).print(summary(run))
+    """Print the summary to ``console`` (default: stdout; 120 columns when it is not a terminal
+    and ``COLUMNS`` is unset, so CI logs are not squeezed into 80)."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            console = Console(width=120)
+    console.print(summary(run))
 
 
 def render_summary(run: RunResult, *, width: int = 160, color: bool = False) -> str:
