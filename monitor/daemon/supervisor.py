@@ -87,7 +87,9 @@ class Supervisor:
             name: asyncio.create_task(self._guarded(task), name=f"soakmon:{name}")
             for name, task in self.tasks.items()
         }
-        stopper: asyncio.Task[object] = asyncio.create_task(self.stop.wait(), name="soakmon:stop-flag")
+        stopper: asyncio.Task[object] = asyncio.create_task(
+            self.stop.wait(), name="soakmon:stop-flag"
+        )
         try:
             pending: set[asyncio.Task[object]] = set(running.values())
             while pending and not self.stop.is_set():

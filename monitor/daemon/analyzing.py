@@ -1,0 +1,127 @@
+"""Periodic soak analysis per target: SLOs, memory growth, pool saturation, throughput trend.
+
+The verdicts are pure functions of the rolling history (``monitor.analysis``); this loop only
+feeds them, exports them as metrics and emits ``VerdictEvaluated`` for each (``flipped`` tells a
+change), which is what alerts and the status page listen to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor.analysis.memory import memory_growth
+from monitor.analysis.pool import pool_saturation
+from monitor.analysis.slo import error_rate_slo, latency_slo
+from monitor.analysis.throughput import throughput_stability
+from monitor.analysis.verdict import Verdict
+from monitor.analysis.window import RollingWindow
+from monitor.daemon.config import Analysis, Slo
+from monitor.daemon.events import EventBus, VerdictEvaluated
+from monitor.daemon.probing import TargetSeries
+from monitor.daemon.rolling import RollingRequests
+from monitor.observe.metrics import MonitorMetrics
+
+
+@dataclass
+class TargetWatch:
+    """Everything the analyses read for one target."""
+
+    name: str
+    requests: RollingRequests
+    series: TargetSeries
+    throughput: dict[str, RollingWindow] = field(default_factory=dict)
+
+
+def evaluate(watch: TargetWatch, slo: Slo, analysis: Analysis, now: float) -> list[Verdict]:
+    """Every verdict of one target at ``now`` (pure over the watch's history)."""
+    stats = watch.requests.stats(now)
+    verdicts = [
+        error_rate_slo(stats, max_ratio=slo.error_rate, min_requests=slo.min_requests),
+        latency_slo(stats, max_p95_ms=slo.p95_ms, min_requests=slo.min_requests),
+    ]
+    memory = watch.series.memory
+    if len(memory):
+        verdicts.append(
+            memory_growth(
+                memory.times(),
+                memory.values(),
+                max_mib_per_hour=analysis.memory_growth_mib_per_hour,
+                min_span_s=analysis.memory_min_span,
+            )
+        )
+    if watch.series.pool:
+        verdicts.append(
+            pool_saturation(
+                watch.series.pool[-30:], max_saturated_ratio=analysis.pool_max_saturated_ratio
+            )
+        )
+    for soak, series in sorted(watch.throughput.items()):
+        verdicts.append(
+            throughput_stability(
+                series.values(),
+                max_drop_ratio=analysis.throughput_max_drop,
+                name=f"throughput_stable:{soak}",
+            )
+        )
+    return verdicts
+
+
+class AnalysisLoop:
+    """Evaluates every target every ``every`` seconds until stopped."""
+
+    def __init__(
+        self,
+        watches: list[TargetWatch],
+        *,
+        slo: Slo,
+        analysis: Analysis,
+        metrics: MonitorMetrics,
+        bus: EventBus,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.watches = watches
+        self.slo = slo
+        self.analysis = analysis
+        self.metrics = metrics
+        self.bus = bus
+        self.every = every
+        self.clock = clock
+        self._last: dict[tuple[str, str], bool] = {}
+
+    async def tick(self) -> list[Verdict]:
+        now = self.clock()
+        out: list[Verdict] = []
+        for watch in self.watches:
+            stats = watch.requests.stats(now)
+            if stats.total:
+                self.metrics.slo_error_ratio.labels(watch.name).set(stats.error_ratio)
+                self.metrics.slo_p95.labels(watch.name).set(stats.p95_ms / 1000.0)
+            for verdict in evaluate(watch, self.slo, self.analysis, now):
+                out.append(verdict)
+                await self._publish(watch.name, verdict)
+        return out
+
+    async def _publish(self, target: str, verdict: Verdict) -> None:
+        key = (target, verdict.name)
+        previous = self._last.get(key)
+        if verdict.conclusive:
+            gauge = (
+                self.metrics.slo_ok
+                if verdict.name in ("error_rate", "p95")
+                else self.metrics.analysis_passing
+            )
+            gauge.labels(target, verdict.name).set(1 if verdict.passed else 0)
+        await self.bus.emit(VerdictEvaluated(target, verdict, previous, time.time()))
+        if verdict.conclusive:
+            self._last[key] = verdict.passed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.every)

@@ -1,0 +1,317 @@
+"""The daemon's configuration (``soakmon daemon --config PATH``): typed, validated at load time.
+
+Durations are numbers of seconds or strings such as ``30s``, ``5m``, ``1h30m``. Secrets are never
+written into the file: a target's token comes from an environment variable or a mounted file,
+and is never logged or exported.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from monitor.daemon.schedule import Schedule, ScheduleError
+from monitor.engine.durations import parse_duration
+from monitor.suites.errors import ConfigError, Problem
+from monitor.suites.validation import problems_from
+from monitor.suites.yamlsource import as_mapping, load_yaml
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Credentials(Model):
+    """Where a static token for the target comes from (never the file itself)."""
+
+    token_env: str | None = None
+    """Environment variable holding the token. Default: none."""
+    token_file: Path | None = None
+    """File holding the token (e.g. a mounted Secret); re-read at every use. Default: none."""
+    header: str = "Authorization"
+    """Header that carries it. Default: Authorization."""
+    scheme: str = "Bearer"
+    """Prefix before the token in the header value; empty for none. Default: Bearer."""
+
+    def token(self) -> str | None:
+        """The current token, or None when neither source is set or present."""
+        if self.token_file is not None:
+            try:
+                return self.token_file.read_text().strip() or None
+            except OSError:
+                return None
+        if self.token_env:
+            return os.environ.get(self.token_env) or None
+        return None
+
+
+class Target(Model):
+    """A deployed service to monitor."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    """Base URL of the service."""
+    profile: str = "reference"
+    """API profile: a built-in name or a path. Default: reference."""
+    credentials: Credentials | None = None
+    """Static credentials added to plain requests (suites use the profile's auth). Default: none."""
+    timeout: PositiveDuration = 10.0
+    """Per-request timeout. Default: 10 s."""
+
+
+class ScheduleSpec(Model):
+    """When something runs: an interval or a cron expression (UTC), with jitter."""
+
+    every: PositiveDuration | None = None
+    """Run every this long. Default: none."""
+    cron: str | None = None
+    """Cron expression (5 fields, UTC). Default: none."""
+    jitter: Duration = 0.0
+    """Random delay added to each run, up to this long. Default: 0."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> ScheduleSpec:
+        try:
+            self.schedule()
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def schedule(self) -> Schedule:
+        return Schedule(every_s=self.every, cron=self.cron, jitter_s=self.jitter)
+
+
+class SuiteJob(Model):
+    """A suite run on a schedule against a target."""
+
+    suite: str
+    """Built-in suite name or path to a suite file."""
+    target: Name
+    """Name of a target in `targets`."""
+    schedule: ScheduleSpec
+    """When to run it."""
+    timeout: PositiveDuration = 600.0
+    """Upper bound on one run; a run past it is cancelled and recorded as failed. Default: 10m."""
+    scenarios: list[str] = Field(default_factory=list)
+    """Only these scenarios of the suite. Default: all."""
+    params: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    """Suite parameter overrides. Default: {}."""
+
+
+class Request(Model):
+    """A plain HTTP request of a soak or burst."""
+
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    """HTTP method. Default: GET."""
+    path: str = "/"
+    """Path relative to the target URL. Default: /."""
+    json_body: Any = Field(default=None, alias="json")
+    """JSON body. Default: none."""
+    name: str | None = None
+    """Operation label in metrics. Default: `METHOD path`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Soak(Model):
+    """Continuous load beside the checks (closed model with VUs, or open model with a rate)."""
+
+    name: Name
+    """Name (metric label)."""
+    target: Name
+    """Name of a target in `targets`."""
+    requests: Annotated[list[Request], Field(min_length=1)]
+    """Requests each iteration cycles through."""
+    vus: Annotated[int, Field(gt=0)] | None = None
+    """Virtual users (closed model). Default: 5 when `rate` is not set."""
+    rate: Annotated[float, Field(gt=0)] | None = None
+    """Iterations per second (open model). Default: none."""
+    max_vus: Annotated[int, Field(gt=0)] = 100
+    """With `rate`: most iterations in flight at once; beyond, iterations are dropped."""
+    window: PositiveDuration = 10.0
+    """Width of one throughput/latency window. Default: 10 s."""
+
+    @model_validator(mode="after")
+    def _model(self) -> Soak:
+        if self.vus is not None and self.rate is not None:
+            raise ValueError("give `vus` (closed model) or `rate` (open model), not both")
+        return self
+
+
+class Burst(Model):
+    """A spike of concurrent requests after an idle period, then a recovery check."""
+
+    name: Name
+    """Name (metric label)."""
+    target: Name
+    """Name of a target in `targets`."""
+    request: Request = Field(default_factory=Request)
+    """The request fired in the burst. Default: GET /."""
+    size: Annotated[int, Field(gt=0)] = 20
+    """Requests fired at once. Default: 20."""
+    schedule: ScheduleSpec
+    """When to fire."""
+    recover_within: PositiveDuration = 10.0
+    """p99 must be back near the baseline within this long. Default: 10 s."""
+
+
+class Probe(Model):
+    """A resource probe read periodically."""
+
+    name: Name
+    """Name (metric label)."""
+    kind: Literal["self", "process", "scrape", "promql", "kubernetes"]
+    """What to read: the daemon itself, a local process, a target's /metrics, a PromQL query,
+    or pod memory from the Kubernetes metrics API."""
+    target: Name | None = None
+    """Target the readings belong to (metric label). Default: none."""
+    every: PositiveDuration = 10.0
+    """Read interval. Default: 10 s."""
+    pid: int | None = None
+    """process: pid. Default: none."""
+    match: str | None = None
+    """process: substring of the command line. Default: none."""
+    url: str | None = None
+    """scrape: /metrics URL; promql: Prometheus base URL. Default: none."""
+    series: dict[str, str] = Field(default_factory=dict)
+    """scrape: probe value -> series name (pool_size, pool_in_use, pool_waiting, memory_bytes).
+    Default: the reference target's series."""
+    queries: dict[str, str] = Field(default_factory=dict)
+    """promql: probe value -> PromQL expression. Default: {}."""
+    namespace: str | None = None
+    """kubernetes: namespace. Default: none."""
+    selector: str | None = None
+    """kubernetes: pod label selector. Default: none."""
+
+    @model_validator(mode="after")
+    def _fields(self) -> Probe:
+        need = {
+            "process": ("pid", "match"),
+            "scrape": ("url",),
+            "promql": ("url", "queries"),
+            "kubernetes": ("namespace", "selector"),
+        }.get(self.kind, ())
+        present = [f for f in need if getattr(self, f)]
+        if self.kind == "process" and len(present) != 1:
+            raise ValueError("a process probe needs exactly one of `pid` and `match`")
+        if self.kind != "process" and len(present) != len(need):
+            missing = [f for f in need if f not in present]
+            raise ValueError(f"a {self.kind} probe needs {', '.join(missing)}")
+        return self
+
+
+class Slo(Model):
+    """Service-level objectives judged over a rolling window of soak and burst traffic."""
+
+    window: PositiveDuration = 300.0
+    """Rolling window. Default: 5m."""
+    p95_ms: Annotated[float, Field(gt=0)] = 500.0
+    """P95 latency must stay below this. Default: 500 ms."""
+    error_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """Share of failed requests must stay below this. Default: 0.05."""
+    min_requests: Annotated[int, Field(gt=0)] = 20
+    """Fewer requests in the window judge nothing. Default: 20."""
+
+
+class Analysis(Model):
+    """Soak analyses over the probes' and soaks' rolling history."""
+
+    horizon: PositiveDuration = 3600.0
+    """How much history the analyses look at. Default: 1h."""
+    memory_growth_mib_per_hour: Annotated[float, Field(gt=0)] = 50.0
+    """Target memory may grow at most this fast. Default: 50 MiB/h."""
+    memory_min_span: PositiveDuration = 120.0
+    """Memory growth is judged only over at least this much history. Default: 2m."""
+    pool_max_saturated_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """Share of scrapes allowed to see the pool saturated. Default: 0.5."""
+    throughput_max_drop: Annotated[float, Field(gt=0, le=1)] = 0.2
+    """Throughput may fall at most this much from the first to the last third. Default: 0.2."""
+
+
+class Server(Model):
+    """The daemon's HTTP server (/metrics, /healthz, /readyz, /api/status, status page)."""
+
+    host: str = "0.0.0.0"
+    """Listen address. Default: 0.0.0.0."""
+    port: Annotated[int, Field(ge=0, le=65535)] = 9109
+    """Listen port; 0 picks a free one. Default: 9109."""
+
+
+class History(Model):
+    """Bounds on what the daemon remembers."""
+
+    runs: Annotated[int, Field(gt=0)] = 50
+    """Suite runs kept per suite. Default: 50."""
+    violations: Annotated[int, Field(gt=0)] = 200
+    """Active violations kept (oldest dropped first). Default: 200."""
+
+
+class DaemonConfig(Model):
+    """``soakmon daemon --config PATH``."""
+
+    targets: Annotated[dict[Name, Target], Field(min_length=1)]
+    """Services to monitor, by name."""
+    suites: list[SuiteJob] = Field(default_factory=list)
+    """Scheduled suite runs. Default: none."""
+    soak: list[Soak] = Field(default_factory=list)
+    """Continuous load. Default: none."""
+    bursts: list[Burst] = Field(default_factory=list)
+    """Scheduled bursts. Default: none."""
+    probes: list[Probe] = Field(default_factory=lambda: [Probe(name="self", kind="self")])
+    """Resource probes. Default: the daemon's own memory."""
+    slo: Slo = Field(default_factory=Slo)
+    """Objectives. Default: P95 < 500 ms, errors < 5 % over 5m."""
+    analysis: Analysis = Field(default_factory=Analysis)
+    """Soak analyses. Default: see fields."""
+    server: Server = Field(default_factory=Server)
+    """HTTP server. Default: 0.0.0.0:9109."""
+    history: History = Field(default_factory=History)
+    """Memory bounds. Default: see fields."""
+    grace_period: PositiveDuration = 20.0
+    """On SIGTERM, in-flight runs get this long to finish. Default: 20 s."""
+    seed: int | None = None
+    """Seed for jitter and suite randomness (reproducible runs). Default: random."""
+
+    @model_validator(mode="after")
+    def _references(self) -> DaemonConfig:
+        for kind, items in (("suites", self.suites), ("soak", self.soak), ("bursts", self.bursts)):
+            for item in items:
+                if item.target not in self.targets:
+                    known = ", ".join(sorted(self.targets))
+                    raise ValueError(f"{kind}: unknown target {item.target!r} (known: {known})")
+        for probe in self.probes:
+            if probe.target is not None and probe.target not in self.targets:
+                raise ValueError(f"probes: unknown target {probe.target!r}")
+        names = [s.name for s in self.soak] + [b.name for b in self.bursts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"soak/burst names must be unique: {', '.join(dupes)}")
+        return self
+
+
+def load_config(path: Path) -> DaemonConfig:
+    """Load and validate a daemon config; ``ConfigError`` names file, line and field."""
+    name = str(path)
+    raw, locs = load_yaml(path, name)
+    data = as_mapping(raw, locs, "daemon config")
+    try:
+        return DaemonConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from(exc, data, locs, DaemonConfig)) from None
+
+
+def config_problem(path: Path, message: str) -> ConfigError:
+    return ConfigError([Problem(str(path), None, "", message)])

@@ -1,0 +1,139 @@
+"""Scheduled suite runs: one loop per configured suite, never two runs of it at once.
+
+A run has a hard timeout; a run that crashes or times out is recorded as failed with the cause,
+and the loop carries on. Results become events: ``RunStarted``/``RunFinished`` for every run,
+``CheckFailed`` for every failing check and ``CheckRecovered`` when a failing check holds again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from monitor.daemon.config import SuiteJob, Target
+from monitor.daemon.events import CheckFailed, CheckRecovered, EventBus, RunFinished, RunStarted
+from monitor.daemon.schedule import decide, first_due
+from monitor.daemon.state import SuiteState
+from monitor.engine import RequestHooks
+from monitor.suites.loader import load_profile, load_suite, resolve_profile, resolve_suite
+from monitor.suites.models import Suite
+from monitor.suites.results import RunResult
+from monitor.suites.runner import RunOptions, run_suites
+
+log = logging.getLogger(__name__)
+
+SuiteRunner = Callable[[SuiteJob, Target, RequestHooks, int], Awaitable[RunResult]]
+
+
+async def run_suite_job(job: SuiteJob, target: Target, hooks: RequestHooks, seed: int) -> RunResult:
+    """Run a configured suite (files re-read each run, so an edited suite is picked up)."""
+    loaded = load_suite(resolve_suite(job.suite))
+    if job.scenarios:
+        wanted = set(job.scenarios)
+        kept = [s for s in loaded.suite.scenarios if s.name in wanted]
+        missing = wanted - {s.name for s in kept}
+        if missing:
+            raise ValueError(f"suite {loaded.suite.name!r} has no scenario {sorted(missing)}")
+        suite = Suite.model_validate({**loaded.suite.model_dump(), "scenarios": kept})
+        loaded = type(loaded)(suite, loaded.file, loaded.locations)
+    profile = load_profile(resolve_profile(target.profile)).profile
+    options = RunOptions(
+        seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks
+    )
+    return await run_suites(target.url, profile, [loaded], options)
+
+
+class SuiteLoop:
+    """Runs one suite job on its schedule until the daemon stops."""
+
+    def __init__(
+        self,
+        key: str,
+        job: SuiteJob,
+        target: Target,
+        *,
+        state: SuiteState,
+        bus: EventBus,
+        hooks: RequestHooks,
+        rng: random.Random,
+        runner: SuiteRunner = run_suite_job,
+    ) -> None:
+        self.key = key
+        self.job = job
+        self.target = target
+        self.state = state
+        self.bus = bus
+        self.hooks = hooks
+        self.rng = rng
+        self.runner = runner
+        self._failing: set[tuple[str, str]] = set()
+
+    async def run_once(self) -> RunFinished:
+        """One run with its timeout; never raises for a failing or broken run."""
+        started = time.time()
+        await self.bus.emit(RunStarted(self.key, self.job.target, started))
+        result: RunResult | None = None
+        error: str | None = None
+        try:
+            result = await asyncio.wait_for(
+                self.runner(self.job, self.target, self.hooks, self.rng.randrange(2**31)),
+                timeout=self.job.timeout,
+            )
+        except TimeoutError:
+            error = f"run exceeded its timeout of {self.job.timeout:g} s and was cancelled"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("suite %s: run failed: %s", self.key, error)
+        finished = RunFinished(self.key, self.job.target, started, time.time(), result, error)
+        await self.bus.emit(finished)
+        if result is not None:
+            await self._check_events(result, finished.finished_at)
+        return finished
+
+    async def _check_events(self, result: RunResult, at: float) -> None:
+        now_failing: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str]] = set()
+        for scenario in result.scenarios:
+            for check in scenario.checks:
+                key = (scenario.name, check.name)
+                seen.add(key)
+                if not check.passed:
+                    now_failing.add(key)
+                    await self.bus.emit(
+                        CheckFailed(self.key, scenario.name, self.job.target, check, at)
+                    )
+        for scenario_name, check_name in sorted(self._failing - now_failing):
+            if (scenario_name, check_name) in seen:
+                await self.bus.emit(
+                    CheckRecovered(self.key, scenario_name, self.job.target, check_name, at)
+                )
+        self._failing = now_failing | (self._failing - seen)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        schedule = self.job.schedule.schedule()
+        due = first_due(schedule, now=time.time(), rng=self.rng)
+        self.state.next_run_at = due
+        while not stop.is_set():
+            decision = decide(schedule, now=time.time(), due_at=due, running=False, rng=self.rng)
+            if decision.run_now:
+                # The run is awaited here, so it can never overlap the next; slots that pass
+                # meanwhile are counted as missed by ``decide`` on the next turn.
+                self.state.next_run_at = decision.next_at
+                await self.run_once()
+                late = decide(
+                    schedule, now=time.time(), due_at=decision.next_at, running=True, rng=self.rng
+                )
+                if late.missed:
+                    self.state.missed_runs += late.missed
+                    due = late.next_at
+                else:
+                    due = decision.next_at
+            else:
+                due = decision.next_at
+            self.state.next_run_at = due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, due - time.time()))

@@ -1,0 +1,163 @@
+"""Continuous soak load beside the checks, fed into metrics and rolling windows.
+
+A soak is an engine executor that never ends by itself (``constant-vus`` for the closed model,
+``constant-arrival-rate`` for the open one); the daemon stops it on shutdown. Every finished
+interval goes into the target's rolling request window (SLOs, burst baselines) and into the
+soak's throughput series (stability analysis). Requests are counted in Prometheus through an
+engine hook, with the request's trace id as exemplar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from monitor.analysis.window import RollingWindow
+from monitor.daemon.config import Request, Soak, Target
+from monitor.daemon.rolling import RollingRequests
+from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
+from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
+from monitor.observe.metrics import MonitorMetrics
+from monitor.observe.tracing import trace_id_of
+
+log = logging.getLogger(__name__)
+
+FOREVER = math.inf
+
+
+def outcome_label(record: RequestRecord) -> str:
+    """A bounded outcome label: ``ok``, ``http_4xx``, ``http_5xx`` or the transport error kind."""
+    if record.error is not None:
+        return record.error_kind or "other"
+    status = record.status or 0
+    if status >= 500:
+        return "http_5xx"
+    if status >= 400:
+        return "http_4xx"
+    return "ok"
+
+
+def metrics_listener(
+    metrics: MonitorMetrics, suite: str, scenario: str
+) -> Callable[[RequestRecord], None]:
+    """An engine ``request_done`` listener exporting each request under these labels."""
+
+    def listener(record: RequestRecord) -> None:
+        metrics.observe_request(
+            suite=suite,
+            scenario=scenario,
+            operation=record.name,
+            outcome=outcome_label(record),
+            seconds=record.duration_ms / 1000.0,
+            trace_id=trace_id_of(record.sent_headers),
+        )
+
+    return listener
+
+
+def auth_headers(target: Target) -> dict[str, str] | None:
+    """The static credential header of ``target``, read now (a rotated token is picked up)."""
+    creds = target.credentials
+    if creds is None:
+        return None
+    token = creds.token()
+    if token is None:
+        return None
+    value = f"{creds.scheme} {token}".strip() if creds.scheme else token
+    return {creds.header: value}
+
+
+def request_spec(req: Request) -> RequestSpec:
+    return RequestSpec(req.method, req.path, json=req.json_body, name=req.name)
+
+
+def build_client(target: Target, hooks: RequestHooks, mode: ConnectionMode) -> HttpClient:
+    """An engine client for ``target`` whose credentials are re-read before every request."""
+    if target.credentials is not None:
+        hooks.add_before_send(lambda _spec: auth_headers(target))
+    return HttpClient(target.url, timeout=target.timeout, mode=mode, hooks=hooks)
+
+
+class SoakLoop:
+    """Runs one soak until the daemon stops."""
+
+    def __init__(
+        self,
+        soak: Soak,
+        target: Target,
+        *,
+        metrics: MonitorMetrics,
+        window: RollingRequests,
+        throughput: RollingWindow,
+        status: dict[str, object],
+        hooks: RequestHooks,
+    ) -> None:
+        self.soak = soak
+        self.target = target
+        self.window = window
+        self.throughput = throughput
+        self.status = status
+        self._hooks = hooks
+        hooks.add_request_done(metrics_listener(metrics, "soak", soak.name))
+        self._requests = 0
+        self._errors = 0
+
+    def _executor(self) -> ConstantVUs | ConstantArrivalRate:
+        if self.soak.rate is not None:
+            return ConstantArrivalRate(
+                rate=self.soak.rate, duration=FOREVER, max_vus=self.soak.max_vus
+            )
+        return ConstantVUs(vus=self.soak.vus or 5, duration=FOREVER)
+
+    def _on_interval(self, report: IntervalReport) -> None:
+        now = time.monotonic()
+        result = report.result
+        self.window.add(now, result)
+        span = report.end_s - report.start_s
+        if span > 0:
+            self.throughput.add(now, result.total / span)
+        self._requests += result.total
+        self._errors += result.error_count
+        self.status.update(
+            {
+                "requests_total": self._requests,
+                "errors_total": self._errors,
+                "last_interval": {
+                    "requests": result.total,
+                    "errors": result.error_count,
+                    "rate": round(result.total / span, 2) if span > 0 else 0.0,
+                    "p95_ms": round(result.p95, 2) if result.total else None,
+                },
+            }
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Soak until ``stop`` is set; a crash propagates to the supervisor (which restarts)."""
+        client = build_client(self.target, self._hooks, ConnectionMode.PER_USER)
+        specs = [request_spec(r) for r in self.soak.requests]
+        runner = Runner(
+            client,
+            self._executor(),
+            specs,
+            sample_limit=0,
+            interval=self.soak.window,
+            on_interval=self._on_interval,
+            graceful_stop=min(self.target.timeout, 5.0),
+        )
+        task = asyncio.create_task(runner.run(), name=f"soakmon-soak-{self.soak.name}")
+        try:
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            runner.stop()
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await client.aclose()
