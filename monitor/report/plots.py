@@ -91,15 +91,23 @@ def nice_max(value: float, target: int = 5) -> float:
     return math.ceil(value / step - 1e-9) * step
 
 
-def _label(value: float) -> str:
-    return f"{value:,.3f}".rstrip("0").rstrip(".") if value else "0"
+def _label(value: float, step: float | None = None) -> str:
+    """A tick label with as many decimals as the tick step needs (0.0005 → 4)."""
+    if step is None:
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if value else "0"
+    decimals = 0
+    while decimals < 6 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-9:
+        decimals += 1
+    return f"{value:,.{decimals}f}"
 
 
-def _ticks(hi: float, lo: float = 0.0, target: int = 5) -> list[float]:
+def _ticks(hi: float, lo: float = 0.0, target: int = 5) -> list[Tick]:
+    """Tick values (``pos`` holds the value; callers map it to SVG coordinates)."""
     step = nice_step(hi - lo, target)
     first = math.ceil(lo / step - 1e-9) * step
     count = math.floor((hi - first) / step + 1e-9) + 1
-    return [first + i * step for i in range(max(count, 0))]
+    values = [first + i * step for i in range(max(count, 0))]
+    return [Tick(v, _label(v, step)) for v in values]
 
 
 def _failure_title(s: TimelineSample) -> str:
@@ -112,16 +120,20 @@ def timeline_plot(samples: Sequence[TimelineSample], p95_ms: float | None = None
     plot = Plot("timeline", "time since first request (s)", "latency (ms)")
     if not samples:
         return plot
-    x_hi = nice_max(max(s.offset_s for s in samples) or 1.0)
+    span_s = max(s.offset_s for s in samples)
+    unit = 1.0 if span_s >= 1.0 else 1000.0  # a burst that lasted 2 ms is plotted in ms
+    if unit != 1.0:
+        plot.x_label = "time since first request (ms)"
+    x_hi = nice_max(span_s * unit or 1.0)
     y_hi = nice_max(max([s.latency_ms for s in samples] + [p95_ms or 0.0]))
     sx = plot.inner_w / x_hi
     sy = plot.inner_h / y_hi
-    plot.x_ticks = [Tick(round(plot.left + v * sx, 2), _label(v)) for v in _ticks(x_hi)]
-    plot.y_ticks = [Tick(round(plot.bottom - v * sy, 2), _label(v)) for v in _ticks(y_hi)]
+    plot.x_ticks = [Tick(round(plot.left + t.pos * sx, 2), t.label) for t in _ticks(x_hi)]
+    plot.y_ticks = [Tick(round(plot.bottom - t.pos * sy, 2), t.label) for t in _ticks(y_hi)]
     ordered = sorted(samples, key=lambda s: not s.ok)  # failures drawn last, on top
     plot.points = [
         Point(
-            round(plot.left + s.offset_s * sx, 2),
+            round(plot.left + s.offset_s * unit * sx, 2),
             round(plot.bottom - s.latency_ms * sy, 2),
             s.ok,
             "" if s.ok else _failure_title(s),
@@ -143,9 +155,11 @@ def histogram_plot(buckets: Sequence[HistogramBucket]) -> Plot:
     y_hi = nice_max(max(b.count for b in buckets))
     sx = plot.inner_w / span
     sy = plot.inner_h / y_hi
-    plot.x_ticks = [Tick(round(plot.left + (v - lo) * sx, 2), _label(v)) for v in _ticks(hi, lo)]
+    plot.x_ticks = [Tick(round(plot.left + (t.pos - lo) * sx, 2), t.label) for t in _ticks(hi, lo)]
     plot.y_ticks = [
-        Tick(round(plot.bottom - v * sy, 2), _label(v)) for v in _ticks(y_hi) if v == int(v)
+        Tick(round(plot.bottom - t.pos * sy, 2), t.label)
+        for t in _ticks(y_hi)
+        if t.pos == int(t.pos)
     ]
     plot.bars = [
         Bar(
