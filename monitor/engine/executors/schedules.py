@@ -98,6 +98,8 @@ def inverse_cumulative(start: float, stages: tuple[Stage, ...], index: int) -> f
         area = (rate + r1) * d / 2.0
         if index < done + area - eps:
             need = index - done
+            if need <= 0:
+                return t
             a = (r1 - rate) / (2.0 * d)
             # Solve a x^2 + rate x = need, numerically stable for a -> 0 and a < 0.
             x = 2.0 * need / (rate + math.sqrt(max(0.0, rate * rate + 4.0 * a * need)))

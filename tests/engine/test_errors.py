@@ -1,0 +1,128 @@
+"""Transport failures are recorded with the right kind and ``sent`` flag, never raised."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+
+from aiohttp import web
+
+from monitor.engine import ConcurrentTester, ConnectionMode, RequestSpec
+from tests.engine.servers import closed_port_url, read_request_head, serve_app, serve_raw
+
+
+async def test_refused_connection_is_recorded_as_not_sent() -> None:
+    async with ConcurrentTester(closed_port_url(), timeout=2.0) as tester:
+        result = await tester.run_concurrent_requests("POST", "/x", json={"a": 1}, repeat=3)
+    assert result.error_count == 3
+    assert result.success_count == 0
+    assert result.connect_failures == 3
+    assert result.status_codes == {}
+    assert result.errors == ["connection refused (x3)"]
+    for record in result.records:
+        assert record.error_kind == "refused"
+        assert record.sent is False
+        assert record.status is None
+
+
+async def test_server_closing_the_socket_is_a_reset_with_unknown_outcome() -> None:
+    async def close_after_request(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request_head(reader)
+        writer.close()
+
+    async with serve_raw(close_after_request) as url, ConcurrentTester(url, timeout=2.0) as tester:
+        record = await tester.send(RequestSpec("POST", "/pay", json={"amount": 300}))
+    assert record.error_kind == "reset"
+    assert record.error == "server disconnected"
+    assert record.sent is True
+    assert record.status is None
+
+
+async def test_tcp_rst_is_a_reset() -> None:
+    async def rst_after_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async with serve_raw(rst_after_request) as url, ConcurrentTester(url, timeout=2.0) as tester:
+        result = await tester.run_concurrent_requests("GET", "/", repeat=4)
+    assert result.error_count == 4
+    assert {r.error_kind for r in result.records} == {"reset"}
+    assert all(r.sent for r in result.records)
+
+
+async def test_slow_server_gives_timeout_with_unknown_outcome() -> None:
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    async with serve_app(app) as url:
+        async with ConcurrentTester(url, timeout=0.3, mode=ConnectionMode.SHARED) as tester:
+            result = await tester.run_concurrent_requests("GET", "/slow", repeat=5)
+            override = await tester.send(RequestSpec("GET", "/slow", timeout=0.1))
+        release.set()
+    assert result.error_count == 5
+    assert result.errors == ["timeout after 0.3 s (x5)"]
+    assert {r.error_kind for r in result.records} == {"timeout"}
+    assert all(r.sent for r in result.records)
+    assert all(290 <= r.duration_ms < 2000 for r in result.records)
+    assert result.max >= 290
+    assert override.error == "timeout after 0.1 s"
+
+
+async def test_garbage_instead_of_http_is_malformed() -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        writer.write(b"\x00\x01 this is not HTTP at all\r\n\r\n")
+        await writer.drain()
+
+    async with serve_raw(garbage) as url, ConcurrentTester(url, timeout=2.0) as tester:
+        result = await tester.run_concurrent_requests("GET", "/", repeat=2)
+    assert result.error_count == 2
+    for record in result.records:
+        assert record.error_kind == "malformed"
+        assert record.error is not None
+        assert record.error.startswith("malformed response: ")
+        assert record.sent is True
+
+
+async def test_tls_to_a_plain_http_server_is_a_tls_error() -> None:
+    app = web.Application()
+    async with serve_app(app) as url:
+        tls_url = url.replace("http://", "https://")
+        async with ConcurrentTester(tls_url, timeout=2.0) as tester:
+            record = await tester.send(RequestSpec("GET", "/"))
+    assert record.error_kind == "tls"
+    assert record.error is not None
+
+
+async def test_mixed_outcomes_in_one_batch_are_all_recorded() -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]))
+
+    app = web.Application()
+    app.router.add_get("/status/{code}", ok)
+    refused = closed_port_url()
+    async with serve_app(app) as url, ConcurrentTester(url, timeout=2.0) as tester:
+        result = await tester.run_batch(
+            [
+                RequestSpec("GET", "/status/200"),
+                RequestSpec("GET", "/status/422"),
+                RequestSpec("GET", refused + "/nowhere"),
+                RequestSpec("GET", "/status/503"),
+            ]
+        )
+    assert [r.status for r in result.records] == [200, 422, None, 503]
+    assert result.success_count == 1
+    assert result.error_count == 3
+    assert result.status_codes == {200: 1, 422: 1, 503: 1}
+    assert sorted(result.errors) == ["HTTP 422", "HTTP 503", "connection refused"]
+    assert result.to_dict()["status_codes"] == {"200": 1, "422": 1, "503": 1}
