@@ -10,6 +10,7 @@ false (the failed conjunct, both sides of a failed comparison) for human-readabl
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -122,7 +123,10 @@ def show(value: Any) -> str:
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, float):
         return f"{value:.6g}"
-    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str | list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
     return text if len(text) <= 120 else text[:119] + "…"
 
 
@@ -138,6 +142,7 @@ class CelProgram:
     source: str
     tree: Tree[Token]
     _program: Any = field(repr=False)
+    names: frozenset[str] = frozenset()  # the top-level variables it refers to
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:
         """Evaluate to plain Python; raise ``CelError`` naming the expression on failure."""
@@ -158,7 +163,7 @@ class CelProgram:
     def explain(self, activation: Mapping[str, Any]) -> str:
         """Why the expression is not true: the failing part and the values it compared."""
         converted = {k: to_cel(v) for k, v in activation.items()}
-        return _explain(self, self.tree, converted) or f"{self.source} is false"
+        return _explain(self.source, self.tree, converted) or f"{self.source} is false"
 
 
 def _describe(exc: BaseException, text: str) -> str:
@@ -180,39 +185,100 @@ def _sub(src: str, tree: Tree[Token]) -> tuple[str, Any]:
     return _span(src, tree), _ENV.program(tree)
 
 
-def _explain(prog: CelProgram, tree: Tree[Token], act: Mapping[str, Any]) -> str | None:
-    """Descend single-child chains and failed conjuncts down to a comparison; show both sides."""
+def _value(src: str, tree: Tree[Token], act: Mapping[str, Any]) -> tuple[str, Any, bool]:
+    """(source text, value, evaluated fine) of a subtree."""
+    text, program = _sub(src, tree)
+    try:
+        value = program.evaluate(dict(act))
+    except Exception as exc:
+        return text, _describe(exc, text), False
+    if isinstance(value, CELEvalError):
+        return text, _describe(value, text), False
+    return text, value, True
+
+
+def _true(value: Any) -> bool:
+    return isinstance(value, bool | celtypes.BoolType) and bool(value)
+
+
+def _side(text: str, value: Any, fine: bool) -> str:
+    if not fine:
+        return f"{text} = <error: {value}>"
+    shown = show(value)
+    return text if shown == text else f"{text} = {shown}"
+
+
+def _kids(node: Tree[Token]) -> list[Tree[Token]]:
+    return [c for c in node.children if isinstance(c, Tree)]
+
+
+def _explain_and(src: str, node: Tree[Token], act: Mapping[str, Any]) -> str | None:
+    for part in _kids(node):
+        text, value, fine = _value(src, part, act)
+        if not fine:
+            return f"{text}: {value}"
+        if not _true(value):
+            return _explain(src, part, act) or f"{text} = {show(value)}"
+    return None
+
+
+def _explain_or(src: str, node: Tree[Token], act: Mapping[str, Any]) -> str | None:
+    parts = [_explain(src, part, act) or f"{_span(src, part)} is false" for part in _kids(node)]
+    return " and ".join(f"({p})" for p in parts)
+
+
+def _explain_relation(src: str, node: Tree[Token], act: Mapping[str, Any]) -> str | None:
+    kids = _kids(node)
+    if len(kids) != 2 or kids[0].data not in _RELATIONS:
+        return None
+    left = _kids(kids[0])[0]
+    sides = [_value(src, part, act) for part in (left, kids[1])]
+    (ltext, lvalue, lfine), (rtext, rvalue, rfine) = sides
+    right = show(rvalue) if rfine else f"<error: {rvalue}>"
+    source = "" if right == rtext else f" ({rtext})"
+    return f"{_side(ltext, lvalue, lfine)}, want {_RELATIONS[str(kids[0].data)]} {right}{source}"
+
+
+def _explain_macro(src: str, node: Tree[Token], act: Mapping[str, Any]) -> str | None:
+    target, method, args = node.children
+    if str(method) not in ("all", "exists") or not isinstance(target, Tree):
+        return None
+    assert isinstance(args, Tree)
+    var = _bare_ident(args.children[0])
+    pred = args.children[1] if len(args.children) == 2 else None
+    text, items, fine = _value(src, target, act)
+    if var is None or not isinstance(pred, Tree) or not fine:
+        return None
+    if str(method) == "exists":
+        return f"no element of {text} matches (it has {len(items)})"
+    for item in items:
+        scope = {**act, var: item}
+        _, ok, fine = _value(src, pred, scope)
+        if not _true(ok):
+            why = _explain(src, pred, scope) if fine else str(ok)
+            return f"{text} has {var} = {show(item)}" + (f": {why}" if why else "")
+    return None
+
+
+_EXPLAIN = {
+    "conditionaland": _explain_and,
+    "conditionalor": _explain_or,
+    "relation": _explain_relation,
+    "member_dot_arg": _explain_macro,
+}
+
+
+def _explain(src: str, tree: Tree[Token], act: Mapping[str, Any]) -> str | None:
+    """Why a boolean (sub)expression is false: descend single-child chains to the first node
+    that has an explainer (failed conjunct, all disjuncts, both sides, a counterexample)."""
     node = tree
     while True:
-        kids = [c for c in node.children if isinstance(c, Tree)]
-        if node.data == "conditionaland" and len(kids) == 2:
-            for part in kids:
-                text, program = _sub(prog.source, part)
-                try:
-                    value = program.evaluate(dict(act))
-                except Exception:
-                    return f"{text}: evaluation failed"
-                if value is not True and not isinstance(value, celtypes.BoolType | bool):
-                    return f"{text} = {show(value)}"
-                if not value:
-                    return _explain(prog, part, act) or f"{text} is false"
+        handler = _EXPLAIN.get(str(node.data))
+        if handler is not None and len(node.children) > 1:
+            return handler(src, node, act)
+        if len(node.children) != 1 or not isinstance(node.children[0], Tree):
             return None
-        if node.data in _RELATIONS and len(node.children) == 2:
-            return None  # handled by the parent "relation" node
-        if node.data == "relation" and len(kids) == 2 and kids[0].data in _RELATIONS:
-            left = next(c for c in kids[0].children if isinstance(c, Tree))
-            op = _RELATIONS[str(kids[0].data)]
-            sides = []
-            for part in (left, kids[1]):
-                text, program = _sub(prog.source, part)
-                try:
-                    sides.append(f"{text} = {show(program.evaluate(dict(act)))}")
-                except Exception:
-                    sides.append(f"{text} = <error>")
-            return f"{sides[0]}; {sides[1]} (expected {op})"
-        if len(kids) != 1 or len(node.children) != 1:
-            return None
-        node = kids[0]
+        node = node.children[0]
 
 
 def _free_names(tree: Tree[Token], bound: frozenset[str] = frozenset()) -> set[str]:
@@ -258,15 +324,16 @@ def compile_cel(expr: str, *, variables: Collection[str] | None = None) -> CelPr
         tree = _ENV.compile(expr)
     except CELParseError as exc:
         raise CelError(_syntax_message(expr, exc)) from None
+    names = frozenset(_free_names(tree))
     if variables is not None:
-        unknown = sorted(_free_names(tree) - set(variables))
+        unknown = sorted(names - set(variables))
         if unknown:
             names = ", ".join(sorted(variables))
             raise CelError(
                 f"CEL expression {expr!r}: unknown name {', '.join(map(repr, unknown))} "
                 f"(available: {names})"
             )
-    return CelProgram(expr, tree, _ENV.program(tree))
+    return CelProgram(expr, tree, _ENV.program(tree), names)
 
 
 def _syntax_message(expr: str, exc: CELParseError) -> str:

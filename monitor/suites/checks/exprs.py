@@ -38,18 +38,20 @@ class Expr:
     source: str
     _parts: tuple[str, ...] | None = field(default=None, repr=False)
     _program: CelProgram | None = field(default=None, repr=False)
+    _negate: bool = field(default=False, repr=False)
 
     @classmethod
     def parse(cls, source: str) -> Expr:
         text = source.strip()
-        if is_plain_path(text):
-            parts = tuple(text.split("."))
+        negate = text.startswith("-") and is_plain_path(text[1:])
+        if is_plain_path(text) or negate:
+            parts = tuple(text.removeprefix("-").strip().split("."))
             if parts[0] not in ALL_VARS:
                 raise ValueError(
                     f"expression {source!r}: unknown name {parts[0]!r} "
                     f"(available: {', '.join(sorted(ALL_VARS))})"
                 )
-            return cls(text, _parts=parts)
+            return cls(text, _parts=parts, _negate=negate)
         try:
             return cls(text, _program=compile_cel(text, variables=ALL_VARS))
         except CelError as exc:
@@ -57,7 +59,8 @@ class Expr:
 
     def eval(self, scope: Scope) -> Any:
         if self._parts is not None:
-            return _walk(self.source, self._parts, scope.raw)
+            value = _walk(self.source, self._parts, scope.raw)
+            return -number(value, self.source[1:]) if self._negate else value
         assert self._program is not None
         try:
             return self._program.evaluate(scope.cel())

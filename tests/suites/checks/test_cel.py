@@ -128,9 +128,42 @@ def test_failed_cel_check_shows_both_sides() -> None:
     assert not r.passed
     assert r.expected == "final balance = 3000 - 300 × successes"
     assert r.observed == (
-        "state.final.balance = 600; "
-        'params.balance - params.amount * ops["points.deduct"].ok = 0 (expected ==)'
+        "state.final.balance = 600, want == 0 "
+        '(params.balance - params.amount * ops["points.deduct"].ok)'
     )
+
+
+@pytest.mark.parametrize(
+    ("expr", "observed"),
+    [
+        (
+            'ops["points.deduct"].ok == params.balance / params.amount'
+            ' || ops["points.deduct"].unknown > 0',
+            '(ops["points.deduct"].ok = 10, want == 11 (params.balance / params.amount))'
+            ' and (ops["points.deduct"].unknown = 0, want > 0)',
+        ),
+        (
+            "state.rewards.all(r, r.quantity >= 0)",
+            'state.rewards has r = {"reward": "time_freeze", "quantity": -2}: '
+            "r.quantity = -2, want >= 0",
+        ),
+        (
+            "state.rewards.exists(r, r.quantity > 5)",
+            "no element of state.rewards matches (it has 2)",
+        ),
+        ("(duration_s < 0.5)", "duration_s = 1, want < 0.5"),
+    ],
+)
+def test_explanations_show_the_failing_part(expr: str, observed: str) -> None:
+    state = {
+        "rewards": [
+            {"reward": "streak_shield", "quantity": 1},
+            {"reward": "time_freeze", "quantity": -2},
+        ]
+    }
+    r = spec_context().check("cel", state, {"balance": 3300, "amount": 300}, expr=expr)
+    assert not r.passed
+    assert r.observed == observed
 
 
 def test_cel_check_errors() -> None:

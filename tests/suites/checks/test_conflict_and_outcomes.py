@@ -31,7 +31,7 @@ def test_one_winner_the_rest_conflict() -> None:
         "conflict_detected", {"task": {"title": "title-1"}}, **CONFLICT
     )
     assert r.passed, r
-    assert r.observed == "winners per version: [1]; state.task.title = 'title-1'"
+    assert r.observed == 'winners per version: [1]; state.task.title = "title-1"'
 
 
 def test_ignore_if_match_fails_with_both_winners() -> None:

@@ -101,12 +101,12 @@ def test_per_key_counts_with_observed_key() -> None:
     dup = {"bonus": [{"task_id": "t1"}, {"task_id": "t1"}, {"task_id": "t2"}]}
     r = ops.check("exactly_once", dup, **args)
     assert not r.passed
-    assert "key 't1' has 2 effects (at most 1)" in r.message
+    assert r.message == 'key "t1" has 2 effects (at most 1)'
     assert mentions(r, ops.ops[0])
     phantom = {"bonus": [{"task_id": "t1"}, {"task_id": "t2"}, {"task_id": "t9"}]}
     r = ops.check("exactly_once", phantom, **args)
     assert not r.passed
-    assert "key 't9' has 1 effects but no op" in r.message
+    assert 'key "t9" has 1 effects but no op' in r.message
 
 
 def test_at_most_n_with_a_count() -> None:

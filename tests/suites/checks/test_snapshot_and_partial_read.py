@@ -87,7 +87,7 @@ def test_partial_top3_fails_with_the_partial_read() -> None:
     r = ops.check("no_partial_read", **TOP3)
     assert not r.passed
     assert mentions(r, ops.ops[2])
-    assert "saw ['a']" in r.evidence[0]
+    assert 'saw ["a"]' in r.evidence[0]
 
 
 def test_unknown_writer_can_explain_a_complete_read() -> None:

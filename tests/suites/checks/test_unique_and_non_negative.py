@@ -32,7 +32,7 @@ def test_records_read_back_grouped_by_key() -> None:
     state = {"top3": [{"date": "2025-01-01"}, {"date": "2025-01-02"}, {"date": "2025-01-01"}]}
     r = Ops().check("unique_per_key", state, items="state.top3", key="item.date")
     assert not r.passed
-    assert "'2025-01-01' ×2" in r.message
+    assert '"2025-01-01" ×2' in r.message
     assert any("state.top3[2]" in e for e in r.evidence)
     assert Ops().check("unique_per_key", state, items="state.top3", key="item.date", max=2).passed
 
