@@ -3,6 +3,8 @@ JSON Schema of checker arguments, and running a suite's check entries."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,12 +13,31 @@ from monitor.suites.cel import CHECK_VARIABLES
 from monitor.suites.celexpr import compile_cel
 from monitor.suites.checks import CHECKERS, CheckContext, get_checker, run_check
 from monitor.suites.errors import ExpressionError
+from monitor.suites.expr import compile_expr
 from monitor.suites.models import CheckSpec
 from monitor.suites.results import CheckResult
 
+_WHOLE = re.compile(r"^\$\{(.+)\}$", re.DOTALL)
 
-def check_problems(check: CheckSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """(field path, message) for every problem of one check spec."""
+
+def render_args(value: Any, params: Mapping[str, Any]) -> Any:
+    """Render whole-string ``"${expr}"`` values of checker arguments over ``params`` (so counts
+    follow ``--param``); every other string is left for the checker (its own expressions)."""
+    if isinstance(value, str):
+        match = _WHOLE.match(value)
+        return compile_expr(match.group(1))({"params": params}) if match else value
+    if isinstance(value, Mapping):
+        return {k: render_args(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_args(v, params) for v in value]
+    return value
+
+
+def check_problems(
+    check: CheckSpec, params: Mapping[str, Any]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(field path, message) for every problem of one check spec (args rendered with the
+    default ``params``)."""
     if check.cel is not None:
         try:
             compile_cel(check.cel, variables=CHECK_VARIABLES)
@@ -27,7 +48,7 @@ def check_problems(check: CheckSpec) -> list[tuple[tuple[str | int, ...], str]]:
     if name not in CHECKERS:
         return [(("check",), f"unknown checker {name!r} (built-in: {', '.join(sorted(CHECKERS))})")]
     try:
-        get_checker(name).parse_args(check.args)
+        get_checker(name).parse_args(render_args(check.args, params))
     except ValidationError as exc:
         out = []
         for err in exc.errors():
@@ -57,4 +78,5 @@ def evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         if check.description:
             args["description"] = check.description
         return run_check("cel", ctx, args, label=check.display_name)
-    return run_check(check.check or "", ctx, check.args, label=check.display_name)
+    args = render_args(check.args, ctx.params)
+    return run_check(check.check or "", ctx, args, label=check.display_name)

@@ -138,7 +138,12 @@ class ProfileClient:
         """The HTTP request of a single-request operation (raises ``ExpressionError``)."""
         compiled = self._compiled[kind]
         ctx = self._context(kind, args, session)
-        path = self.profile.base_path + str(compiled.path.render(ctx))
+        rendered = compiled.path.render(ctx)
+        if rendered is None:
+            raise ExpressionError(
+                f"operation {kind!r}: a path argument is missing ({compiled.op.path})"
+            )
+        path = self.profile.base_path + str(rendered)
         query = _query_text(compiled.query.render(ctx))
         if query:
             path += ("&" if "?" in path else "?") + query

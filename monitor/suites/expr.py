@@ -1,7 +1,8 @@
 """``{var}`` / ``${expr}`` templating over a context (args, session, params, saved state).
 
 - ``"${expr}"`` alone keeps the value's type (``"${params.amount}"`` -> ``300``);
-- ``"/tasks/{task_id}"`` and ``"Bearer ${session.token}"`` interpolate into a string;
+- ``"/tasks/{task_id}"`` and ``"Bearer ${session.token}"`` interpolate into a string; when an
+  interpolated value is null the whole string is null (``'"{if_match}"'`` -> omitted header);
 - an ``expr`` that is a plain path (``saved.tasks[0].id``) is looked up directly (fast path);
   anything else is a CEL expression (``${params.balance - params.amount}``), compiled once.
 
@@ -124,8 +125,17 @@ def _compile_string(text: str) -> Callable[[Mapping[str, Any]], Any]:
         return lambda ctx: text
     pieces.append(text[pos:])
 
-    def render(ctx: Mapping[str, Any]) -> str:
-        return "".join(p if isinstance(p, str) else _to_text(p(ctx)) for p in pieces)
+    def render(ctx: Mapping[str, Any]) -> str | None:
+        out: list[str] = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+                continue
+            value = piece(ctx)
+            if value is None:  # an optional value is absent: so is the whole string
+                return None
+            out.append(_to_text(value))
+        return "".join(out)
 
     return render
 
@@ -133,7 +143,7 @@ def _compile_string(text: str) -> Callable[[Mapping[str, Any]], Any]:
 def _to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 def _compile_value(value: Any) -> Callable[[Mapping[str, Any]], Any]:

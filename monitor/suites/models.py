@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 TEMPLATE_PATTERN = r"^\$\{.+\}$"
 Template = Annotated[
@@ -77,6 +84,9 @@ class Reader(Model):
     """Pause between two reads, in milliseconds. Default: 2."""
     max_reads: Annotated[int, Field(gt=0)] = 500
     """Upper bound on reads per reader. Default: 500."""
+    save: Name | None = None
+    """Name to save the values of the successful reads under in `state` (a list, in read
+    order), e.g. metric samples over a load. Default: none."""
 
 
 class Load(Model):
@@ -118,7 +128,7 @@ class CheckSpec(Model):
     """Built-in checker (see `soakmon schema suite`, `$defs`)."""
     args: dict[str, Any] = Field(default_factory=dict)
     """Arguments of the built-in checker. Default: {}."""
-    cel: str | None = None
+    cel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
     """A CEL expression over params, state, ops, requests, duration_s that must be true."""
     description: str = ""
     """What the check guarantees, in words. Default: empty."""

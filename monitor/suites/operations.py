@@ -39,7 +39,9 @@ _OPS = [
     Operation("rewards.redeem", "redeem one reward item", ("reward",), "{reward, remaining}"),
     Operation("tasks.create", "create a task", ("title", "description"), "task"),
     Operation("tasks.get", "read a task", ("task_id",), "task"),
-    Operation("tasks.update", "update a task", ("task_id", "title", "if_match"), "task"),
+    Operation(
+        "tasks.update", "update a task", ("task_id", "title", "description", "if_match"), "task"
+    ),
     Operation("tasks.complete", "complete a task", ("task_id",), "task"),
     Operation("tasks.delete", "delete a task", ("task_id",), "task"),
     Operation("tasks.list", "list tasks", ("include_deleted",), "[task]"),

@@ -88,8 +88,9 @@ async def _with_readers(
 ) -> None:
     stop = asyncio.Event()
     started = [asyncio.Event() for _ in readers]
+    reads: list[list[Call]] = [[] for _ in readers]
     tasks = [
-        asyncio.create_task(_reader(run, r, stop, started[i], outcome.reads), name=f"reader-{i}")
+        asyncio.create_task(_reader(run, r, stop, started[i], reads[i]), name=f"reader-{i}")
         for i, r in enumerate(readers)
     ]
     try:
@@ -103,6 +104,10 @@ async def _with_readers(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+    for reader, calls in zip(readers, reads, strict=True):
+        outcome.reads.extend(calls)
+        if reader.save:
+            run.state[reader.save] = [c.value for c in calls if c.ok]
 
 
 async def _batch(run: ScenarioRun, phase: Phase, where: str, outcome: PhaseOutcome) -> None:

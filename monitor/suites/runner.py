@@ -14,14 +14,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.engine import ConcurrentResult, ConcurrentTester, RequestRecord, RequestSpec
+from pydantic import ValidationError
+
+from monitor.engine import (
+    ConcurrentResult,
+    ConcurrentTester,
+    ConnectionMode,
+    RequestRecord,
+    RequestSpec,
+)
 from monitor.suites import checkbridge
 from monitor.suites.checks import CheckContext, RequestStats, stats_by_kind
 from monitor.suites.client import Call, ProfileClient
 from monitor.suites.errors import SuiteError
 from monitor.suites.history import History
 from monitor.suites.loader import LoadedSuite
-from monitor.suites.models import Scalar, Scenario, Suite
+from monitor.suites.models import CheckSpec, Scalar, Scenario, Suite
 from monitor.suites.params import run_variables, scenario_params
 from monitor.suites.phase import PhaseOutcome, run_phase
 from monitor.suites.profile_models import Profile
@@ -50,6 +58,7 @@ class RunOptions:
     on_start: Callable[[str, str], None] | None = None
     on_done: Callable[[ScenarioResult], None] | None = None
     timeout_s: float = 10.0
+    mode: ConnectionMode = ConnectionMode.SHARED
 
 
 def scenario_operations(scenario: Scenario) -> list[str]:
@@ -100,7 +109,14 @@ async def _execute(
         duration_s=sum(p.duration_s for p in phases),
         requests=stats,
     )
-    return [checkbridge.evaluate(check, ctx) for check in scenario.checks]
+    return [_evaluate(check, ctx) for check in scenario.checks]
+
+
+def _evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    try:
+        return checkbridge.evaluate(check, ctx)
+    except (SuiteError, ValidationError) as exc:
+        return _error_result(check.display_name, exc)
 
 
 def _records(phases: Sequence[PhaseOutcome]) -> list[RequestRecord]:
@@ -179,7 +195,9 @@ async def run_suites(
     clock = time.monotonic()
     run = RunResult(target=target, started_at=started_at, duration_s=0.0)
     run.profile, run.seed = profile.name, seed
-    async with ConcurrentTester(target, timeout=opts.timeout_s, keep_body=True) as tester:
+    async with ConcurrentTester(
+        target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode
+    ) as tester:
         await probe(tester)
         client = ProfileClient(profile, tester, variables)
         for loaded in suites:

@@ -95,7 +95,9 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
     _check_steps(out, (*base, "readback"), scenario.readback, params, set(users))
     for c, check in enumerate(scenario.checks):
         path = (*base, "checks", c)
-        for field, message in checkbridge.check_problems(check):
+        for field, message in checkbridge.check_problems(
+            check, {**suite.params, **scenario.params}
+        ):
             out.add((*path, *field), message)
 
 
