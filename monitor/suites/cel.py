@@ -328,10 +328,10 @@ def compile_cel(expr: str, *, variables: Collection[str] | None = None) -> CelPr
     if variables is not None:
         unknown = sorted(names - set(variables))
         if unknown:
-            names = ", ".join(sorted(variables))
+            known = ", ".join(sorted(variables))
             raise CelError(
                 f"CEL expression {expr!r}: unknown name {', '.join(map(repr, unknown))} "
-                f"(available: {names})"
+                f"(available: {known})"
             )
     return CelProgram(expr, tree, _ENV.program(tree), names)
 
