@@ -26,6 +26,7 @@ from bench.procs import (
     GENERATOR_CORE,
     TARGET_CORE,
     BenchError,
+    child_env,
     free_port,
     pinned,
     service,
@@ -81,22 +82,24 @@ def soakmon_idle_argv(url: str, vus: int, mode: str) -> list[str]:
 
 def measure(vus: int, *, mode: str, workdir: Path, settle_timeout: float) -> IdleSample:
     """Start a hold server and ``soakmon load --vus vus``; read RSS once all are in flight."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server_argv = [sys.executable, "-m", "bench.hold_server", "--port", str(port)]
     server_argv += ["--hold", str(HOLD_S), "--nofile", str(vus * 2 + 1024)]
-    log = workdir / f"hold-{vus}.log"
+    log = workdir / f"hold-{mode}-{vus}.log"
     with service(pinned(TARGET_CORE, server_argv), port=port, log=log, start_timeout=30):
-        gen_log = (workdir / f"soakmon-idle-{vus}.log").open("wb")
+        gen_log = (workdir / f"soakmon-{mode}-{vus}.log").open("wb")
         with gen_log:
             gen = subprocess.Popen(
                 pinned(GENERATOR_CORE, soakmon_idle_argv(f"http://127.0.0.1:{port}", vus, mode)),
                 stdin=subprocess.DEVNULL,
                 stdout=gen_log,
                 stderr=subprocess.STDOUT,
+                env=child_env(),
                 start_new_session=True,
             )
         try:
-            return _settle(gen, port, vus, settle_timeout, workdir / f"soakmon-idle-{vus}.log")
+            return _settle(gen, port, vus, settle_timeout, workdir / f"soakmon-{mode}-{vus}.log")
         finally:
             stop_group(gen)
 
@@ -113,7 +116,10 @@ def _settle(
         if gen.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise BenchError(f"soakmon load ({vus} VUs) exited {gen.returncode}: {tail}")
-        in_flight = server_stats(port)["in_flight"]
+        try:
+            in_flight = server_stats(port)["in_flight"]
+        except OSError:  # the server is busy accepting thousands of connections: ask again
+            in_flight = history[-1][1] if history else 0
         rss = proc.memory_info().rss // 1024
         history.append((elapsed, in_flight, rss))
         stable = _stable(history, vus)

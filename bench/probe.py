@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from bench.procs import child_env
 
 SOAKMON = Path(sys.executable).parent / "soakmon"
 
@@ -16,7 +17,7 @@ def load_help() -> str | None:
     """The text of ``soakmon load --help``, or None when the command does not exist (yet)."""
     if not SOAKMON.exists():
         return None
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    env = {**child_env(), "COLUMNS": "200", "TERM": "dumb"}
     try:
         done = subprocess.run(
             [str(SOAKMON), "load", "--help"],

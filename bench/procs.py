@@ -30,6 +30,21 @@ class BenchError(RuntimeError):
     """A benchmark step could not run (missing program, child failed, port never opened)."""
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "soakmon-bench-pycache"
+
+
+def child_env() -> dict[str, str]:
+    """The environment for measured children: bytecode cached in a private directory.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as on the team's machines) every Python generator
+    would recompile all its modules at each start and bill that CPU to the run; an installed
+    package has its bytecode, so the children get a private ``PYTHONPYCACHEPREFIX`` instead.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPYCACHEPREFIX=str(PYCACHE), PYTHONUNBUFFERED="1", NO_COLOR="1")
+    return env
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -113,6 +128,7 @@ def service(
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=child_env(),
             start_new_session=True,
         )
     try:
@@ -171,7 +187,7 @@ def run_measured(
                 stdout=out,
                 stderr=err,
                 cwd=cwd,
-                env=env,
+                env=child_env() if env is None else env,
                 start_new_session=True,
             )
         samples: list[tuple[float, float]] = []

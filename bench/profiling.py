@@ -1,7 +1,8 @@
 """Where ``soakmon load`` spends its CPU: a cProfile of one pinned run, summarised.
 
-The profile is taken in a subprocess (``python -m cProfile -o``) so the benchmark process stays
-clean; the summary lists the functions with the most own time and the own time per package.
+The profile is taken in a subprocess (:mod:`bench.profile_load`, imports excluded) so the
+benchmark process stays clean; the summary lists the functions with the most own time and the
+own time per package.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def profile_soakmon(*, target: str, vus: int, duration_s: int, workdir: Path) ->
     workdir.mkdir(parents=True, exist_ok=True)
     plan = Plan(target=target, path="/", vus=vus, duration_s=duration_s, workdir=workdir)
     out = workdir / "soakmon.prof"
-    argv = [sys.executable, "-m", "cProfile", "-o", str(out), *soakmon_command("shared")(plan)]
+    load_args = soakmon_command("shared")(plan)[1:]  # without the soakmon script itself
+    argv = [sys.executable, "-m", "bench.profile_load", str(out), *load_args]
     run = run_measured(
         pinned(GENERATOR_CORE, argv),
         timeout=duration_s * 4 + 60,

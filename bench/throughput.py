@@ -1,15 +1,22 @@
-"""Runs each load generator pinned to one core against the same target and measures it."""
+"""Runs each load generator pinned to one core against the same target and measures it.
+
+Each generator runs twice: a 1-second calibration run, then the measured run. The difference
+of the two (requests and exact CPU time from ``wait4``) is the steady-state cost per request,
+free of start-up and shutdown (imports, spawning, reports), which differ a lot between tools.
+"""
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.generators import GENERATORS, Generator, Plan
-from bench.procs import GENERATOR_CORE, BenchError, pinned, run_measured
+from bench.generators import GENERATORS, Generator, Plan, Throughput
+from bench.procs import GENERATOR_CORE, BenchError, Measured, pinned, run_measured
+
+CALIBRATION_S = 1
 
 
 @dataclass(slots=True)
@@ -24,8 +31,9 @@ class RunResult:
     wall_s: float = 0.0  # whole process life, start-up included
     cpu_s: float = 0.0  # user + system CPU of the process (wait4 rusage), start-up included
     steady_cpu_util: float | None = None  # share of its core used mid-run
-    rps_per_cpu_s: float = 0.0  # requests / cpu_s: throughput per CPU-second actually burnt
     rps_per_busy_core: float | None = None  # rps / steady_cpu_util: as if it had the whole core
+    rps_per_cpu_s: float | None = None  # steady state: extra requests / extra CPU vs calibration
+    fixed_cpu_s: float | None = None  # start-up + shutdown CPU (not spent on requests)
     p50_ms: float | None = None
     p99_ms: float | None = None
     max_rss_kib: int = 0
@@ -37,21 +45,33 @@ class RunResult:
         return self.skipped is None and self.failed is None and self.requests > 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in (
-            "rps",
-            "wall_s",
-            "cpu_s",
-            "rps_per_cpu_s",
-            "rps_per_busy_core",
-            "p50_ms",
-            "p99_ms",
-        ):
-            if isinstance(data[key], float):
-                data[key] = round(data[key], 3)
-        if data["steady_cpu_util"] is not None:
-            data["steady_cpu_util"] = round(data["steady_cpu_util"], 3)
-        return data
+        return {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k, v in dataclasses.asdict(self).items()
+        }
+
+
+def steady_rate(
+    short: tuple[int, float], long: tuple[int, float]
+) -> tuple[float | None, float | None]:
+    """(requests per CPU-second, fixed CPU seconds) from a short and a long run's
+    (requests, CPU seconds): the marginal cost per request and what is left over."""
+    extra_req, extra_cpu = long[0] - short[0], long[1] - short[1]
+    if extra_req <= 0 or extra_cpu <= 0:
+        return None, None
+    per_cpu = extra_req / extra_cpu
+    return per_cpu, max(0.0, long[1] - long[0] / per_cpu)
+
+
+def _measure(gen: Generator, plan: Plan) -> tuple[Measured, Throughput]:
+    if plan.workdir.exists():
+        shutil.rmtree(plan.workdir)
+    plan.workdir.mkdir(parents=True)
+    limit = plan.duration_s * 3 + 60
+    run = run_measured(pinned(GENERATOR_CORE, gen.command(plan)), timeout=limit, cwd=plan.workdir)
+    if run.timed_out:
+        raise BenchError(f"did not finish within {limit} s")
+    return run, gen.parse(plan, run)
 
 
 def run_one(gen: Generator, plan: Plan) -> RunResult:
@@ -61,21 +81,12 @@ def run_one(gen: Generator, plan: Plan) -> RunResult:
     if reason is not None:
         result.skipped = reason
         return result
-    if plan.workdir.exists():
-        shutil.rmtree(plan.workdir)
-    plan.workdir.mkdir(parents=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    short_plan = dataclasses.replace(
+        plan, duration_s=CALIBRATION_S, workdir=plan.workdir / "calibration"
+    )
     try:
-        argv = pinned(GENERATOR_CORE, gen.command(plan))
-        run = run_measured(
-            argv,
-            timeout=plan.duration_s * 3 + 60,
-            cwd=plan.workdir,
-            env=env,
-        )
-        if run.timed_out:
-            raise BenchError(f"did not finish within {plan.duration_s * 3 + 60} s")
-        got = gen.parse(plan, run)
+        short_run, short = _measure(gen, short_plan)
+        run, got = _measure(gen, dataclasses.replace(plan, workdir=plan.workdir / "run"))
     except BenchError as exc:
         result.failed = str(exc)
         return result
@@ -83,9 +94,11 @@ def run_one(gen: Generator, plan: Plan) -> RunResult:
     result.p50_ms, result.p99_ms = got.p50_ms, got.p99_ms
     result.wall_s, result.cpu_s = run.wall_s, run.cpu_s
     result.steady_cpu_util, result.max_rss_kib = run.steady_cpu_util, run.max_rss_kib
-    result.rps_per_cpu_s = got.requests / run.cpu_s if run.cpu_s > 0 else 0.0
     if run.steady_cpu_util:
         result.rps_per_busy_core = got.rps / min(1.0, run.steady_cpu_util)
+    result.rps_per_cpu_s, result.fixed_cpu_s = steady_rate(
+        (short.requests, short_run.cpu_s), (got.requests, run.cpu_s)
+    )
     return result
 
 
@@ -101,21 +114,20 @@ def run_all(
 
 def ratios(results: list[RunResult], base: str = "soakmon") -> dict[str, dict[str, float]]:
     """``base`` over each other generator: by reported req/s (both pinned to one core), by
-    req/s per busy core (steady state) and by requests per CPU-second (start-up included)."""
+    req/s per busy core (steady state) and by steady-state requests per CPU-second."""
     by_name = {r.name: r for r in results if r.ok}
     ours = by_name.get(base)
     if ours is None:
         return {}
-    out = {}
-    for name, other in by_name.items():
-        if name == base:
-            continue
-        out[name] = {
+    return {
+        name: {
             "rps": _ratio(ours.rps, other.rps),
             "per_busy_core": _ratio(ours.rps_per_busy_core, other.rps_per_busy_core),
             "per_cpu_s": _ratio(ours.rps_per_cpu_s, other.rps_per_cpu_s),
         }
-    return out
+        for name, other in by_name.items()
+        if name != base
+    }
 
 
 def _ratio(ours: float | None, other: float | None) -> float:

@@ -21,7 +21,7 @@ from bench.idle import IdleMemory, IdleSample, _stable, server_stats
 from bench.nginx import nginx_target
 from bench.procs import BenchError, free_port, run_measured, service, steady_util
 from bench.profiling import package_of
-from bench.throughput import RunResult, ratios, run_one
+from bench.throughput import RunResult, ratios, run_one, steady_rate
 
 WRK_OUTPUT = """\
 Running 5s test @ http://127.0.0.1:34611/
@@ -167,3 +167,12 @@ def test_wrk_against_private_nginx_is_measured_and_cleaned_up(tmp_path: Path) ->
     assert 0 < result.cpu_s <= result.wall_s + 0.5  # one pinned thread: at most one core
     assert not psutil.pid_exists(target.pid)
     assert all(not psutil.pid_exists(w.pid) for w in workers)
+
+
+def test_steady_rate_removes_start_up_cost() -> None:
+    # 1.5 CPU-s of imports, then 10,000 requests per CPU-second
+    short, long = (5_000, 1.5 + 0.5), (95_000, 1.5 + 9.5)
+    per_cpu, fixed = steady_rate(short, long)
+    assert per_cpu == pytest.approx(10_000)
+    assert fixed == pytest.approx(1.5)
+    assert steady_rate(long, long) == (None, None)
