@@ -23,7 +23,7 @@ def _register() -> None:
     from monitor.cli import version  # noqa: F401
     from monitor.cli import load  # noqa: F401
     from monitor.cli import target  # noqa: F401
-    from monitor.cli import validate, schema  # noqa: F401
+    from monitor.cli import validate, schema, run, demo  # noqa: F401
     from monitor.cli import daemon  # noqa: F401
 
 

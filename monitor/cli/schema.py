@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
@@ -11,7 +12,7 @@ from monitor.cli.app import app
 from monitor.suites.schema import profile_schema, suite_schema
 
 
-class SchemaKind(str, Enum):
+class SchemaKind(StrEnum):
     suite = "suite"
     profile = "profile"
     daemon = "daemon"
@@ -31,7 +32,7 @@ def _daemon_schema() -> dict[str, object]:
 
 @app.command()
 def schema(
-    kind: SchemaKind = typer.Argument(SchemaKind.suite, help="Which file kind."),
+    kind: Annotated[SchemaKind, typer.Argument(help="Which file kind.")] = SchemaKind.suite,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config."""
     if kind is SchemaKind.suite:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,9 +13,10 @@ from monitor.suites.loader import validate_file
 
 @app.command()
 def validate(
-    paths: list[Path] = typer.Argument(  # noqa: B008
-        ..., help="Suite or profile files (kind detected from the content), or directories."
-    ),
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Suite or profile files (kind detected from content) or directories."),
+    ],
 ) -> None:
     """Validate suite and profile files; every problem is printed as file:line: field: message.
 

@@ -1,0 +1,54 @@
+"""``soakmon run [SUITE ...] --target URL`` — run suites once against a deployed target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli import suiterun
+from monitor.cli.app import app
+from monitor.engine import ConnectionMode
+
+
+@app.command()
+def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
+    suites: Annotated[
+        list[str] | None,
+        typer.Argument(help="Built-in suite names or suite files (default: every built-in)."),
+    ] = None,
+    target: Annotated[str, typer.Option(help="Base URL of the service under test.")] = "",
+    profile: Annotated[
+        str, typer.Option(help="API profile: a built-in name or a profile file.")
+    ] = "reference",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Override a suite parameter: NAME=VALUE (repeatable)."),
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="Only scenarios matching NAME or SUITE/NAME (glob)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for user names, dates and operation order.")
+    ] = None,
+    mode: Annotated[
+        ConnectionMode, typer.Option(help="HTTP connection mode of the engine.")
+    ] = ConnectionMode.SHARED,
+    timeout: Annotated[float, typer.Option(help="Per-request timeout, seconds.")] = 10.0,
+    json: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write the JUnit XML report here.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress and no summary table.")] = False,
+) -> None:
+    """Run suites against --target. Exit 0: all checks hold; 1: a check failed; 2: usage or
+    configuration error (file, line, field); 3: the target cannot be reached."""
+    if not target:
+        raise suiterun.usage_error("--target URL is required")
+    url = suiterun.check_url(target)
+    if timeout <= 0:
+        raise suiterun.usage_error("--timeout must be > 0")
+    selection = suiterun.select(suites or [], profile, param or [], scenario or [])
+    result = suiterun.execute(url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet)
+    suiterun.finish(result, json=json, junit=junit, html=html, quiet=quiet)

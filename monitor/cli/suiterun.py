@@ -1,0 +1,168 @@
+"""Shared plumbing of ``soakmon run`` and ``soakmon demo``: select and load suites, run them with
+live progress, print the summary, write reports, map the outcome to an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+
+from monitor.engine import ConnectionMode
+from monitor.report import ReportWriteError, print_summary, write_reports
+from monitor.suites.errors import ConfigError
+from monitor.suites.loader import (
+    LoadedSuite,
+    load_profile,
+    load_suite,
+    resolve_profile,
+    resolve_suite,
+)
+from monitor.suites.models import Scalar
+from monitor.suites.params import check_overrides, parse_overrides
+from monitor.suites.paths import builtin_suites
+from monitor.suites.results import RunResult, ScenarioResult
+from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+@dataclass(slots=True)
+class Selection:
+    """What to run: suites (validated), the profile, parameter overrides."""
+
+    suites: list[LoadedSuite]
+    profile_ref: str
+    overrides: dict[str, Scalar] = field(default_factory=dict)
+
+
+def usage_error(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def check_url(target: str) -> str:
+    parts = urlsplit(target)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise usage_error(f"--target must be an http(s) URL like http://host:8000, got {target!r}")
+    return target.rstrip("/")
+
+
+def _filter(suites: list[LoadedSuite], patterns: Sequence[str]) -> list[LoadedSuite]:
+    if not patterns:
+        return suites
+    out: list[LoadedSuite] = []
+    for loaded in suites:
+        kept = [
+            s
+            for s in loaded.suite.scenarios
+            if any(
+                fnmatch.fnmatch(s.name, p) or fnmatch.fnmatch(f"{loaded.suite.name}/{s.name}", p)
+                for p in patterns
+            )
+        ]
+        if kept:
+            suite = loaded.suite.model_copy(update={"scenarios": kept})
+            out.append(LoadedSuite(suite, loaded.file, loaded.locations))
+    if not out:
+        raise usage_error(f"no scenario matches --scenario {' '.join(patterns)}")
+    return out
+
+
+def select(
+    suite_refs: Sequence[str],
+    profile_ref: str,
+    params: Sequence[str],
+    scenarios: Sequence[str] = (),
+    defaults: dict[str, Scalar] | None = None,
+) -> Selection:
+    """Load and validate everything before anything runs (exit 2 naming file, line, field)."""
+    try:
+        refs = list(suite_refs) or list(builtin_suites())
+        suites = [load_suite(resolve_suite(ref)) for ref in refs]
+        overrides = parse_overrides(params)
+        check_overrides(overrides, [s.suite for s in suites])
+        load_profile(resolve_profile(profile_ref))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    merged = {**(defaults or {}), **overrides}
+    return Selection(_filter(suites, scenarios), profile_ref, merged)
+
+
+class Progress:
+    """Live progress on stderr: a spinner line while a scenario runs, one line when it ends."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.console = Console(stderr=True)
+        self.total, self.done, self.quiet = total, 0, quiet
+        self._status = None if quiet or not self.console.is_terminal else self.console.status("")
+
+    def start(self, suite: str, scenario: str) -> None:
+        if self._status is not None:
+            self._status.update(f"[{self.done + 1}/{self.total}] {suite}/{scenario} …")
+            self._status.start()
+
+    def finish(self, result: ScenarioResult) -> None:
+        self.done += 1
+        if self._status is not None:
+            self._status.stop()
+        if self.quiet:
+            return
+        mark = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
+        extra = f" — {result.skip_reason}" if result.skip_reason else ""
+        self.console.print(
+            f"{mark[result.status]} [{self.done}/{self.total}] {result.suite}/{result.name} "
+            f"({result.duration_s:.1f} s){extra}",
+            highlight=False,
+        )
+
+
+def execute(
+    target: str,
+    selection: Selection,
+    *,
+    seed: int | None,
+    mode: ConnectionMode,
+    timeout_s: float,
+    quiet: bool,
+) -> RunResult:
+    """Run the selection against ``target`` (exit 3 when the target cannot be reached)."""
+    profile = load_profile(resolve_profile(selection.profile_ref)).profile
+    total = sum(len(s.suite.scenarios) for s in selection.suites)
+    progress = Progress(total, quiet)
+    options = RunOptions(
+        seed=seed,
+        overrides=selection.overrides,
+        on_start=progress.start,
+        on_done=progress.finish,
+        timeout_s=timeout_s,
+        mode=mode,
+    )
+    try:
+        return asyncio.run(run_suites(target, profile, selection.suites, options))
+    except TargetUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREACHABLE) from None
+
+
+def finish(
+    run: RunResult, *, json: Path | None, junit: Path | None, html: Path | None, quiet: bool
+) -> None:
+    """Summary table, reports, verdict; raises ``typer.Exit`` with the run's exit code."""
+    if not quiet:
+        print_summary(run)
+    try:
+        written = write_reports(run, json=json, junit=junit, html=html)
+    except ReportWriteError as exc:
+        raise usage_error(str(exc)) from None
+    for path in written:
+        typer.echo(f"report: {path}", err=True)
+    typer.echo(f"seed: {run.seed} (reproduce with --seed {run.seed})", err=True)
+    raise typer.Exit(EXIT_OK if run.passed else EXIT_FAILED)
