@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import event, select, text
+from sqlalchemy.util import await_only
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -44,14 +46,16 @@ class Database:
         url: URL,
         *,
         pool_size: int = 10,
-        max_overflow: int = 20,
-        pool_timeout: float = 5.0,
+        max_overflow: int = 5,
+        pool_timeout: float = 10.0,
+        deadlock_timeout_ms: int = 20,
         on_retry: Callable[[str], None] = lambda cause: None,
     ) -> None:
         self.url = url
         self.dialect = url.get_backend_name()
         self._on_retry = on_retry
         self._waiting = 0
+        self._sqlite_writer = asyncio.Lock()
         connect_args: dict[str, Any] = {}
         if self.dialect == "postgresql":
             connect_args = {"timeout": 5, "command_timeout": 60}
@@ -65,6 +69,8 @@ class Database:
         )
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine)
+        else:
+            _install_postgres_hooks(self.engine, deadlock_timeout_ms)
 
     @property
     def is_sqlite(self) -> bool:
@@ -105,9 +111,17 @@ class Database:
         """One transaction: writes start with BEGIN IMMEDIATE on SQLite (no upgrade deadlock);
         reads are one consistent snapshot (deferred BEGIN on SQLite WAL, REPEATABLE READ
         READ ONLY on PostgreSQL). Writes run at READ COMMITTED on PostgreSQL."""
+        if write and self.is_sqlite:
+            # SQLite has one writer at a time: queue writers of this process here (FIFO, no
+            # busy-handler sleeps); busy_timeout still arbitrates between processes.
+            async with self._sqlite_writer, self.connection() as conn:
+                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                async with conn.begin():
+                    yield conn
+            return
         async with self.connection() as conn:
             if self.is_sqlite:
-                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE" if write else "BEGIN")
+                await conn.execution_options(sqlite_begin="BEGIN")
             elif not write:
                 await conn.execution_options(
                     isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -200,3 +214,16 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN IMMEDIATE"))
+
+
+def _install_postgres_hooks(engine: AsyncEngine, deadlock_timeout_ms: int) -> None:
+    """Detect deadlocks after ``deadlock_timeout_ms`` instead of the server default (1 s) when
+    the role may change it (superuser); otherwise keep the server setting."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        raw = dbapi_connection.driver_connection
+        try:
+            await_only(raw.execute(f"SET deadlock_timeout = '{int(deadlock_timeout_ms)}ms'"))
+        except asyncpg.InsufficientPrivilegeError:
+            pass

@@ -19,9 +19,9 @@ class RetryPolicy:
 
     max_attempts: int = 8
     """Tries in total, including the first one (1 = never retry)."""
-    base_delay: float = 0.005
+    base_delay: float = 0.05
     """Seconds before the second try; doubles with every further try."""
-    max_delay: float = 0.25
+    max_delay: float = 2.0
     """Upper bound, in seconds, of any single wait."""
 
     def __post_init__(self) -> None:
@@ -31,9 +31,10 @@ class RetryPolicy:
             raise ValueError("need 0 <= base_delay <= max_delay")
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed try number ``attempt`` (1-based): full jitter."""
+        """Seconds to wait after failed try number ``attempt`` (1-based): "full jitter", a
+        uniform pick below the exponential cap, so that colliding retries spread out."""
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return (rng or random).uniform(cap / 2, cap)
+        return (rng or random).uniform(0, cap)
 
     def should_retry(self, attempt: int) -> bool:
         """Whether another try may follow failed try number ``attempt``."""

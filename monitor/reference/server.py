@@ -34,7 +34,7 @@ class ReferenceServer:
         faults: Sequence[str] = (),
         *,
         pool_size: int = 10,
-        max_overflow: int = 20,
+        max_overflow: int = 5,
         shutdown_timeout: float = 10.0,
     ) -> None:
         if isinstance(faults, str):
@@ -72,7 +72,7 @@ class ReferenceServer:
             url, pool_size=pool_size, max_overflow=max_overflow, on_retry=metrics.count_retry
         )
         self._db = db
-        self.db_url = db.url.render_as_string(hide_password=False)
+        self.db_url = url.set(drivername=target.dialect).render_as_string(hide_password=False)
         try:
             await db.init_schema()
             metrics.watch_pool(db.pool_stats)

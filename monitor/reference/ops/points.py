@@ -116,11 +116,11 @@ async def transfer(
         balance = await debit(conn, user_id, amount)  # locks the caller's balance row
         if balance is None:
             raise insufficient(amount)
-        await insert_ledger(conn, user_id, -amount, "transfer_out", ref=to_user_id)
         try:
             await credit(conn, to_user_id, amount)  # then the recipient's
         except LookupError:
             raise not_found(f"user {to_user_id} not found") from None
+        await insert_ledger(conn, user_id, -amount, "transfer_out", ref=to_user_id)
         await insert_ledger(conn, to_user_id, amount, "transfer_in", ref=user_id)
         return balance
 
