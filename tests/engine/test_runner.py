@@ -202,3 +202,26 @@ async def test_stop_ends_a_run_early_and_gracefully(fast_url: str) -> None:
     assert out.stats.duration_s < 2.0
     assert 5 <= out.result.total <= 30
     assert out.stats.interrupted == 0
+
+
+async def test_a_failing_progress_listener_does_not_break_the_run(
+    fast_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(progress: Progress) -> None:
+        raise RuntimeError("terminal gone")
+
+    async with ConcurrentTester(fast_url, mode=ConnectionMode.SHARED) as tester:
+        out = await tester.run_executor(
+            ConstantVUs(2, 0.3), PING, on_progress=broken, progress_every=0.05
+        )
+    assert out.result.success_count > 0
+    assert "runner callback" in caplog.text
+
+
+async def test_a_bug_in_an_iteration_stops_the_run_and_is_raised(fast_url: str) -> None:
+    def buggy_rule(record: object) -> bool:
+        raise ZeroDivisionError("bug in a success rule")
+
+    async with ConcurrentTester(fast_url, is_success=buggy_rule) as tester:
+        with pytest.raises(ZeroDivisionError, match="bug in a success rule"):
+            await tester.run_executor(ConstantVUs(3, 10), PING)

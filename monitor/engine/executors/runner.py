@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from time import monotonic
@@ -23,6 +24,8 @@ from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.spec import RequestSpec
+
+logger = logging.getLogger(__name__)
 
 _CLOSED_TICK = 0.05
 """Seconds between VU-count adjustments in the closed model."""
@@ -67,6 +70,7 @@ class Runner:
         self._iterations = self._completed = self._dropped = self._interrupted = 0
         self._busy = self._busy_max = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
 
     def _new_result(self) -> ConcurrentResult:
         return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
@@ -171,7 +175,7 @@ class Runner:
         bucket, self._current = self._current, self._new_result()
         start, self._interval_start = self._interval_start, now
         if self._on_interval is not None and (bucket.total or now > start):
-            self._on_interval(IntervalReport(start, now, bucket))
+            self._call(self._on_interval, IntervalReport(start, now, bucket))
         self._total.absorb(bucket)
 
     def progress(self) -> Progress:
@@ -196,15 +200,31 @@ class Runner:
                 self._flush(elapsed)
                 next_flush = (elapsed // self._interval + 1) * self._interval
             if self._on_progress is not None:
-                self._on_progress(self.progress())
+                self._call(self._on_progress, self.progress())
 
     # -- driver --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _call(callback: Callable[[Any], None], arg: object) -> None:
+        """A progress/interval listener that fails is logged, never breaks the run."""
+        try:
+            callback(arg)
+        except Exception:
+            logger.exception("runner callback %r failed (ignored)", callback)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # A bug, not a transport error (those are records): stop and re-raise from run().
+            if self._failure is None:
+                self._failure = exc
+            self.stop()
 
     async def _drain(self) -> None:
         """Let running iterations finish within the graceful stop, then cancel the rest."""
@@ -234,6 +254,8 @@ class Runner:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
             await self._cancel_all()
+        if self._failure is not None:
+            raise self._failure
         duration = monotonic() - self._t0
         self._flush(duration)
         window = active if active >= 1e-3 else duration
@@ -249,5 +271,5 @@ class Runner:
             vus_max=self._busy_max,
         )
         if self._on_progress is not None:
-            self._on_progress(self.progress())
+            self._call(self._on_progress, self.progress())
         return RunOutcome(self._total, stats)
