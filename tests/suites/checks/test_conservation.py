@@ -61,6 +61,17 @@ def test_lost_update_fails_with_the_read_and_ledger_mismatch() -> None:
     assert any("ok points.deduct: 10 ops, total effect -3000" in e for e in r.evidence)
 
 
+def test_lost_update_evidence_names_the_overwritten_ops() -> None:
+    ops = Ops()
+    for balance in (2700, 2400, 2400, 2100, 1800, 1800, 1800):  # read-modify-write races
+        ops.add("points.deduct", args={"amount": 300}, value={"balance": balance})
+    state = {"final": {"balance": 1800}, "ledger": ledger(3000, *[-300] * 7)}
+    r = ops.check("conservation", state, {"balance": 3000}, **DEDUCT, returns="value.balance")
+    assert not r.passed
+    assert "op#1 and op#2 all reported value.balance = 2400: 1 update lost" in (r.evidence)
+    assert any(e.startswith("op#4 and op#5 and op#6") for e in r.evidence)
+
+
 def test_unknown_ops_explain_the_balance() -> None:
     # 8 ok, 2 timed out after sending: one of them took effect (9 rows, balance 300)
     ops = deducts(ok=8, unknown=2)

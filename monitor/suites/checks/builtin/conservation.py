@@ -13,10 +13,12 @@ from pydantic import Field, field_validator
 
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
+    Expr,
     ExprArg,
     RefArg,
     Scope,
     as_list,
+    hashable,
     matches,
     number,
     resolve,
@@ -49,6 +51,11 @@ class ConservationArgs(CheckArgs):
     ledger_baseline_rows: RefArg | None = Field(
         None, description="ledger rows before the phase; enables the row-count check"
     )
+    returns: ExprArg | None = Field(
+        None,
+        description="the value an ok op reports after itself (e.g. value.balance): on failure, "
+        "ok ops reporting the same value name the lost update",
+    )
 
     @field_validator("effects", mode="before")
     @classmethod
@@ -67,6 +74,22 @@ def _effect(op: Op, args: ConservationArgs, scope: Scope) -> int | float | None:
             amount = number(resolve(rule.amount, op_scope), f"amount of op#{op.id}")
             total = amount if total is None else total + amount
     return total
+
+
+def _same_results(ok: list[tuple[Op, int | float]], returns: Expr, scope: Scope) -> list[str]:
+    """With effects all of one sign, every ok op must report a distinct value after itself;
+    two reporting the same one means one overwrote the other."""
+    if not ok or not (all(e > 0 for _, e in ok) or all(e < 0 for _, e in ok)):
+        return []
+    seen: dict[Any, list[Op]] = {}
+    for op, _ in ok:
+        seen.setdefault(hashable(returns.eval(scope.for_op(op))), []).append(op)
+    return [
+        f"{' and '.join(f'op#{op.id}' for op in ops)} all reported {returns} = {value}: "
+        f"{plural(len(ops) - 1, 'update')} lost"
+        for value, ops in seen.items()
+        if len(ops) > 1
+    ]
 
 
 @checker("conservation", args=ConservationArgs)
@@ -121,6 +144,8 @@ def conservation(ctx: CheckContext, args: ConservationArgs) -> CheckResult:
                 else ""
             )
         )
+    if problems and args.returns is not None:
+        evidence += _same_results(ok, args.returns, scope)
     by_kind: dict[str, list[int | float]] = {}
     for op, e in ok:
         by_kind.setdefault(op.kind, []).append(e)

@@ -1,0 +1,99 @@
+"""Property-based: no false alarm for any subset of unknown ops; a real violation is caught."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.suites.checks.builders import Ops
+
+# (amount, outcome, took effect if unknown)
+op_strategy = st.tuples(
+    st.integers(-500, 500).filter(bool),
+    st.sampled_from(["ok", "ok", "failed", "unknown"]),
+    st.booleans(),
+)
+
+
+def build(plan: list[tuple[int, str, bool]]) -> tuple[Ops, list[int]]:
+    """The history and the effects that really happened (in commit order)."""
+    ops = Ops()
+    applied: list[int] = []
+    for amount, outcome, took in plan:
+        ops.add(
+            "points.add",
+            args={"amount": amount},
+            outcome=outcome,
+            code="ok" if outcome == "ok" else ("rejected" if outcome == "failed" else None),
+        )
+        if outcome == "ok" or (outcome == "unknown" and took):
+            applied.append(amount)
+    return ops, applied
+
+
+ARGS = {
+    "value": "state.final",
+    "initial": 1000,
+    "effects": {"points.add": "args.amount"},
+    "ledger": "state.ledger",
+    "ledger_baseline_rows": 1,
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=st.lists(op_strategy, max_size=12))
+def test_conservation_never_raises_a_false_alarm(plan: list[tuple[int, str, bool]]) -> None:
+    ops, applied = build(plan)
+    ledger = [{"amount": a} for a in reversed([1000, *applied])]
+    state = {"final": 1000 + sum(applied), "ledger": ledger}
+    r = ops.check("conservation", state, **ARGS)
+    assert r.passed, r
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=st.lists(op_strategy, max_size=10), delta=st.integers(-700, 700).filter(bool))
+def test_conservation_catches_a_lost_or_phantom_update(
+    plan: list[tuple[int, str, bool]], delta: int
+) -> None:
+    ops, _ = build(plan)
+    ok_sum = sum(a for a, outcome, _ in plan if outcome == "ok")
+    unknown = [a for a, outcome, _ in plan if outcome == "unknown"]
+    final = 1000 + ok_sum + delta  # the balance is off by delta from the ok effects
+    explainable = any(
+        sum(c) == delta for k in range(len(unknown) + 1) for c in combinations(unknown, k)
+    )
+    r = ops.check(
+        "conservation",
+        {"final": final},
+        value="state.final",
+        initial=1000,
+        effects={"points.add": "args.amount"},
+    )
+    assert r.passed == explainable, r
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    outcomes=st.lists(st.sampled_from(["ok", "failed", "unknown"]), min_size=1, max_size=8),
+    took=st.lists(st.booleans(), min_size=8, max_size=8),
+    extra=st.integers(0, 2),
+)
+def test_exactly_once_per_op(outcomes: list[str], took: list[bool], extra: int) -> None:
+    ops = Ops()
+    effects = 0
+    for i, outcome in enumerate(outcomes):
+        ops.add(
+            "gift.claim",
+            user=f"u{i}",
+            outcome=outcome,
+            code="already_claimed" if outcome == "failed" else None,
+        )
+        effects += outcome == "ok" or (outcome == "unknown" and took[i])
+    args = {"kind": "gift.claim", "key": "user", "observed": "state.rows"}
+    assert ops.check("exactly_once", {"rows": [{}] * effects}, **args).passed
+    too_many = effects + extra
+    possible = outcomes.count("ok") + outcomes.count("unknown")
+    r = ops.check("exactly_once", {"rows": [{}] * too_many}, **args)
+    assert r.passed == (too_many <= possible)
