@@ -269,7 +269,21 @@ def parse_bare(plan: Plan, run: Measured) -> Throughput:
     except (IndexError, ValueError):
         raise BenchError(f"cannot read its output: {_tail(run.stdout)}") from None
     total = int(doc["requests"])
-    return Throughput(requests=total, errors=int(doc["errors"]), rps=total / doc["duration_s"])
+    return Throughput(
+        requests=total,
+        errors=int(doc["errors"]),
+        rps=total / doc["duration_s"],
+        p50_ms=_float_or_none(doc.get("p50")),
+        p99_ms=_float_or_none(doc.get("p99")),
+    )
+
+
+def fastpath_needs() -> str | None:
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "httptools is not installed (uv sync --group dev --group bench)"
+    return None
 
 
 # --- registry ------------------------------------------------------------------------------
@@ -318,6 +332,13 @@ GENERATORS: dict[str, Generator] = {
             "ceiling: bare aiohttp loop, no engine",
             bare_command("bench.bare_aiohttp"),
             parse_bare,
+        ),
+        Generator(
+            "fastpath",
+            "prototype: Protocol + httptools + engine records",
+            bare_command("bench.bare_fastpath"),
+            parse_bare,
+            fastpath_needs,
         ),
         Generator(
             "bare-protocol",
