@@ -2,7 +2,7 @@
 
 The verdicts are pure functions of the rolling history (``monitor.analysis``); this loop only
 feeds them, exports them as metrics and emits ``VerdictEvaluated`` for each (``flipped`` tells a
-change), which is what alerts and the status page listen to.
+change), which is what metrics, alerts and the status page listen to.
 """
 
 from __future__ import annotations
@@ -109,13 +109,6 @@ class AnalysisLoop:
     async def _publish(self, target: str, verdict: Verdict) -> None:
         key = (target, verdict.name)
         previous = self._last.get(key)
-        if verdict.conclusive:
-            gauge = (
-                self.metrics.slo_ok
-                if verdict.name in ("error_rate", "p95")
-                else self.metrics.analysis_passing
-            )
-            gauge.labels(target, verdict.name).set(1 if verdict.passed else 0)
         await self.bus.emit(VerdictEvaluated(target, verdict, previous, time.time()))
         if verdict.conclusive:
             self._last[key] = verdict.passed

@@ -15,7 +15,7 @@ from monitor.analysis.window import RollingWindow
 from monitor.daemon.analyzing import AnalysisLoop, TargetWatch
 from monitor.daemon.bursting import BurstLoop
 from monitor.daemon.config import DaemonConfig
-from monitor.daemon.events import EventBus, RunFinished
+from monitor.daemon.events import EventBus, RunFinished, VerdictEvaluated
 from monitor.daemon.http import HttpServer, build_app
 from monitor.daemon.jobs import SuiteLoop, SuiteRunner, run_suite_job
 from monitor.daemon.probing import ProbeLoop, TargetSeries, build_probe
@@ -28,6 +28,14 @@ from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import RequestTracer, setup_tracing
 
 log = logging.getLogger(__name__)
+
+SLO_VERDICTS = ("error_rate", "p95")
+
+
+def _slots(cfg: DaemonConfig) -> int:
+    """History slots: one per probe interval over the horizon, between 120 and 7,200."""
+    every = min((p.every for p in cfg.probes), default=10.0)
+    return int(min(7200, max(120, cfg.analysis.horizon / every + 1)))
 
 
 @dataclass
@@ -48,6 +56,7 @@ class Daemon:
         )
         self.state.subscribe(self.bus)
         self.bus.on(RunFinished, self._export_run)
+        self.bus.on(VerdictEvaluated, self._export_verdict)
         self.supervisor = Supervisor(grace_s=cfg.grace_period)
         self._tracer = RequestTracer(self.tracer_provider)
         self._rng = random.Random(cfg.seed)
@@ -55,7 +64,7 @@ class Daemon:
             name: TargetWatch(
                 name,
                 RollingRequests(cfg.slo.window),
-                TargetSeries(RollingWindow(cfg.analysis.horizon, max_samples=720)),
+                TargetSeries(RollingWindow(cfg.analysis.horizon, max_samples=_slots(cfg))),
             )
             for name in cfg.targets
         }
@@ -155,6 +164,14 @@ class Daemon:
                 self.metrics.record_check(
                     suite=ev.suite, scenario=scenario.name, check=check.name, passed=check.passed
                 )
+
+    def _export_verdict(self, ev: VerdictEvaluated) -> None:
+        v = ev.verdict
+        if not v.conclusive:
+            return
+        slo = v.name in SLO_VERDICTS
+        gauge = self.metrics.slo_ok if slo else self.metrics.analysis_passing
+        gauge.labels(ev.target, v.name).set(1 if v.passed else 0)
 
     async def _task_status(self, stop: asyncio.Event) -> None:
         """Mirror root-task restarts and missed schedule slots into the status and metrics."""

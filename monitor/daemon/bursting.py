@@ -58,6 +58,7 @@ class BurstLoop:
             headers=headers,
         )
         self.spec = request_spec(burst.request)
+        self._last: dict[str, bool] = {}
 
     async def _probe_p99(self, n: int = PROBES_PER_STEP) -> float | None:
         hist = LatencyHistogram()
@@ -113,7 +114,10 @@ class BurstLoop:
         )
         verdicts = [rejected, recovered]
         for verdict in verdicts:
-            await self.bus.emit(VerdictEvaluated(self.burst.target, verdict, None, time.time()))
+            previous = self._last.get(verdict.name)
+            await self.bus.emit(VerdictEvaluated(self.burst.target, verdict, previous, time.time()))
+            if verdict.conclusive:
+                self._last[verdict.name] = verdict.passed
         return verdicts
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -26,7 +25,8 @@ from monitor.observe.tracing import trace_id_of
 
 log = logging.getLogger(__name__)
 
-FOREVER = math.inf
+CHUNK_S = 3600.0
+"""A soak runs as back-to-back executor runs of this length (the open-model schedule is finite)."""
 
 
 def outcome_label(record: RequestRecord) -> str:
@@ -109,9 +109,9 @@ class SoakLoop:
     def _executor(self) -> ConstantVUs | ConstantArrivalRate:
         if self.soak.rate is not None:
             return ConstantArrivalRate(
-                rate=self.soak.rate, duration=FOREVER, max_vus=self.soak.max_vus
+                rate=self.soak.rate, duration=CHUNK_S, max_vus=self.soak.max_vus
             )
-        return ConstantVUs(vus=self.soak.vus or 5, duration=FOREVER)
+        return ConstantVUs(vus=self.soak.vus or 5, duration=CHUNK_S)
 
     def _on_interval(self, report: IntervalReport) -> None:
         now = time.monotonic()
@@ -139,6 +139,15 @@ class SoakLoop:
         """Soak until ``stop`` is set; a crash propagates to the supervisor (which restarts)."""
         client = build_client(self.target, self._hooks, ConnectionMode.PER_USER)
         specs = [request_spec(r) for r in self.soak.requests]
+        try:
+            while not stop.is_set():
+                await self._chunk(client, specs, stop)
+        finally:
+            await client.aclose()
+
+    async def _chunk(
+        self, client: HttpClient, specs: list[RequestSpec], stop: asyncio.Event
+    ) -> None:
         runner = Runner(
             client,
             self._executor(),
@@ -149,15 +158,16 @@ class SoakLoop:
             graceful_stop=min(self.target.timeout, 5.0),
         )
         task = asyncio.create_task(runner.run(), name=f"soakmon-soak-{self.soak.name}")
+        stopper = asyncio.create_task(stop.wait(), name=f"soakmon-soak-stop-{self.soak.name}")
         try:
-            stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
             runner.stop()
             await task
         finally:
+            stopper.cancel()
             if not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await client.aclose()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopper
