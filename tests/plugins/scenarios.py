@@ -66,7 +66,7 @@ async def deduct_storm(
     got = await concurrently(
         n, base, alice.token, lambda c, _: c.post("/points/deduct", {"amount": amount})
     )
-    want = Counter({(200, None): fits})
+    want: Counter[tuple[int, str | None]] = Counter({(200, None): fits})
     if n > fits:
         want[(409, "insufficient_points")] = n - fits
     _expect_statuses(got, want, out)
@@ -311,6 +311,28 @@ async def top3_reads_during_create(http: aiohttp.ClientSession, base: str) -> Vi
     return out
 
 
+async def grant_reads(http: aiohttp.ClientSession, base: str) -> Violations:
+    """Readers of my-rewards never see a grant half applied (only multiples of the grant)."""
+    out: Violations = []
+    alice = await register(http, base)
+    for _ in range(3):
+
+        async def op(c: Client, i: int) -> Response:
+            if i == 0:
+                return await c.post("/rewards/grant", {"reward": "streak_shield", "quantity": 20})
+            await asyncio.sleep(0.003 * i)
+            return await c.get("/rewards/my-rewards")
+
+        for r in await concurrently(15, base, alice.token, op):
+            if r.status != 200:
+                out.append(f"statuses: {r.status} {r.body}")
+            elif "items" in r.body:
+                held = {i["reward"]: i["quantity"] for i in r.body["items"]}
+                if held.get("streak_shield", 0) % 20:
+                    out.append(f"partial: a reader saw {held['streak_shield']} streak_shield")
+    return out
+
+
 async def metric_value(http: aiohttp.ClientSession, base: str, name: str, **labels: str) -> float:
     async with http.get(base + "/metrics") as resp:
         text = await resp.text()
@@ -338,5 +360,6 @@ SCENARIOS = {
         Scenario("task-create-storm", task_create_storm),
         Scenario("snapshot-reads", snapshot_reads),
         Scenario("top3-reads-during-create", top3_reads_during_create),
+        Scenario("grant-reads", grant_reads),
     )
 }

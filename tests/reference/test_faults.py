@@ -48,6 +48,9 @@ CASES = [
     _case("task-id-collision", "task-create-storm", "statuses tasks"),
     _case("skewed-snapshot", "snapshot-reads", "snapshot"),
     _case("partial-top3", "top3-reads-during-create", "partial"),
+    _case("partial-grant", "grant-reads", "partial"),
+    _case("dirty-read", "snapshot-reads", "snapshot"),
+    _case("skewed-snapshot", "snapshot-reads", "snapshot", "sqlite"),
 ]
 
 
