@@ -63,6 +63,41 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
+    """Field names of the model(s) that a pydantic ``loc`` (minus its last part) points into."""
+    current: list[Any] = [model]
+    for part in loc[:-1]:
+        nxt: list[Any] = []
+        for ann in current:
+            for typ in _flatten(ann):
+                if isinstance(typ, type) and issubclass(typ, BaseModel):
+                    if isinstance(part, str) and part in typ.model_fields:
+                        nxt.append(typ.model_fields[part].annotation)
+                elif getattr(typ, "__origin__", None) in (list, dict):
+                    nxt.append(typ.__args__[-1])
+        if nxt:
+            current = nxt
+    names: set[str] = set()
+    for ann in current:
+        for typ in _flatten(ann):
+            if isinstance(typ, type) and issubclass(typ, BaseModel):
+                names.update(typ.model_fields)
+    return names
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    """Union members and Annotated/Optional wrappers unpacked (lists and dicts kept)."""
+    if getattr(annotation, "__origin__", None) in (list, dict):
+        return [annotation]
+    args = getattr(annotation, "__args__", None)
+    if args and not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return [t for a in args for t in _flatten(a)]
+    meta = getattr(annotation, "__metadata__", None)
+    if meta is not None:
+        return _flatten(annotation.__origin__)
+    return [annotation]
+
+
 def _message(err: Mapping[str, Any], key: str | int | None, known: set[str]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -99,7 +134,12 @@ def problems_from(
     for path, errs in by_path.items():
         specific = [e for e in errs if e["type"] not in _TYPE_ERRORS]
         if specific:
-            msgs = sorted({_message(e, path[-1] if path else None, known) for e in specific})
+            msgs = sorted(
+                {
+                    _message(e, path[-1] if path else None, _fields_at(model, e["loc"]) or known)
+                    for e in specific
+                }
+            )
             message = "; ".join(msgs)
         elif len(errs) > 1 and any(e["type"] == "string_pattern_mismatch" for e in errs):
             others = [e for e in errs if e["type"] != "string_pattern_mismatch"]

@@ -48,7 +48,7 @@ def format_path(path: Sequence[str | int]) -> str:
 
 
 def _walk(node: yaml.Node, path: PathKey, locs: Locations, problems: list[Problem]) -> None:
-    locs.lines[path] = node.start_mark.line + 1
+    locs.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -59,6 +59,7 @@ def _walk(node: yaml.Node, path: PathKey, locs: Locations, problems: list[Proble
                     Problem(locs.file, line, format_path((*path, key)), "duplicate key")
                 )
             seen.add(key)
+            locs.lines[(*path, key)] = key_node.start_mark.line + 1  # a field is where its key is
             _walk(value_node, (*path, key), locs, problems)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
