@@ -117,3 +117,14 @@ def test_at_most_n_with_a_count() -> None:
     r = ops.check("at_most", {"final": {"transaction_count": 11}}, **args)
     assert not r.passed
     assert "11 effects observed, expected 0..10" in r.message
+
+
+def test_at_most_once_with_unknown_ops() -> None:
+    ops = Ops()
+    ops.add("gift.claim", user="a", outcome="unknown")
+    ops.add("gift.claim", user="b", outcome="unknown")
+    args = {"kind": "gift.claim", "key": "user", "observed": "state.rows"}
+    assert ops.check("at_most_once", {"rows": [{}, {}]}, **args).passed  # both took effect
+    r = ops.check("at_most_once", {"rows": [{}, {}, {}]}, **args)
+    assert not r.passed  # 2 logical ops cannot leave 3 effects
+    assert "3 effects observed, expected 0..2" in r.message

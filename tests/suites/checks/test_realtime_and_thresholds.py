@@ -114,3 +114,12 @@ def test_thresholds_without_requests_are_not_a_pass() -> None:
     r = Ops().check("latency", kind="tasks.create", p95=500)
     assert not r.passed
     assert "no requests of tasks.create" in r.message
+
+
+def test_unknown_ops_have_no_stamp_to_order() -> None:
+    ops = completions("2025-01-01T10:00:00.100Z", "2025-01-01T10:00:00.300Z")
+    ops.add("tasks.complete", args={"task_id": "tx"}, outcome="unknown", at=0.5)
+    assert ops.check("realtime_order", kind="tasks.complete").passed
+    ops.add("tasks.complete", args={"task_id": "t9"}, value={"completed_at": 1.0}, at=0.6)
+    r = ops.check("realtime_order", kind="tasks.complete")
+    assert not r.passed  # mixing numbers and times is caught as an inversion, not ignored

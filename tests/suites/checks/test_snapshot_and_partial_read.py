@@ -136,3 +136,16 @@ def test_unknown_grant_explains_or_not() -> None:
     state = {"before": {"time_freeze": 1}}
     assert grants(11, 19, unknown=1).check("no_partial_read", state, **GRANT).passed
     assert not grants(12, unknown=1).check("no_partial_read", state, **GRANT).passed
+
+
+def test_unknown_ops_do_not_confuse_snapshots() -> None:
+    ops = reads((2500, 4))
+    ops.add("points.deduct", args={"amount": 300}, outcome="unknown")  # did not take effect
+    ops.add("points.balance", outcome="unknown")  # a read that never answered reads nothing
+    assert ops.check("snapshot_consistent", {"ledger": LEDGER}, ledger="state.ledger").passed
+    took_effect = [{"amount": -300}, *LEDGER]  # ... or it did: the ledger shows it
+    ops.add("points.balance", value={"balance": 2200, "transaction_count": 5})
+    assert ops.check("snapshot_consistent", {"ledger": took_effect}, ledger="state.ledger").passed
+    r = ops.check("snapshot_consistent", {"ledger": LEDGER}, ledger="state.ledger")
+    assert not r.passed  # a 5th transaction that the ledger does not have
+    assert "the ledger has 4 rows" in r.evidence[0]
