@@ -6,8 +6,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass(frozen=True, slots=True)
 class Slope:
@@ -34,6 +32,8 @@ def robust_slope(
         raise ValueError("times and values differ in length")
     if len(times) < 3:
         raise ValueError("a slope needs at least 3 samples")
+    from scipy import stats  # slow to import; only the daemon's analyses need it
+
     res = stats.theilslopes(values, times, alpha=confidence)
     return Slope(float(res.slope), float(res.low_slope), float(res.high_slope), len(times))
 
@@ -47,6 +47,8 @@ def monotonic_trend(values: Sequence[float]) -> tuple[float, float]:
         return 0.0, 1.0
     if len(set(values)) == 1:
         return 0.0, 1.0
+    from scipy import stats
+
     res = stats.kendalltau(range(len(values)), values)
     tau = float(res.statistic)
     p = float(res.pvalue)

@@ -9,9 +9,6 @@ from pathlib import Path
 import typer
 
 from monitor.cli.app import app
-from monitor.daemon.app import Daemon
-from monitor.daemon.config import load_config
-from monitor.suites.errors import ConfigError
 
 
 def _event_loop_policy(use_uvloop: bool) -> None:
@@ -40,6 +37,10 @@ def daemon(
 
     Exit 0 after a clean stop, 2 when the configuration is invalid.
     """
+    from monitor.daemon.app import Daemon  # heavy imports only when the command runs
+    from monitor.daemon.config import load_config
+    from monitor.suites.errors import ConfigError
+
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         typer.echo(f"error: --log-level: unknown level {log_level!r}", err=True)
