@@ -141,10 +141,8 @@ def test_profile_cross_checks(tmp_path: Path) -> None:
     assert any(
         p.startswith(f"{path}:3: operations.points.balance.extract: bad JMESPath") for p in problems
     )
-    assert (
-        f"{path}:4: operations.register.steps[0].op: operation 'nope' is not defined in this profile"
-        in problems
-    )
+    expected = "operations.register.steps[0].op: operation 'nope' is not defined in this profile"
+    assert f"{path}:4: {expected}" in problems
 
 
 @pytest.mark.parametrize(

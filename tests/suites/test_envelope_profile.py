@@ -1,0 +1,88 @@
+"""The envelope example profile drives an API that answers errors with HTTP 200 + codes, uses
+guest tokens and other paths — the built-in suites pass against it unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from monitor.engine import ConcurrentTester
+from monitor.reference import ReferenceServer
+from monitor.suites.client import ProfileClient, Session
+from monitor.suites.history import Outcome
+from monitor.suites.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.runner import RunOptions, run_suites
+from tests.suites.envelope_server import envelope_server
+
+PROFILE = load_profile(builtin_profiles()["envelope-example"]).profile
+
+
+@pytest.fixture
+async def envelope_url() -> AsyncIterator[str]:
+    async with ReferenceServer() as reference, envelope_server(reference.url) as url:
+        yield url
+
+
+def _only(suite: str, *names: str) -> LoadedSuite:
+    loaded = load_suite(builtin_suites()[suite])
+    kept = [s for s in loaded.suite.scenarios if s.name in names]
+    return LoadedSuite(
+        loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
+    )
+
+
+async def test_guest_registration_codes_and_unknown_commits(envelope_url: str) -> None:
+    async with ConcurrentTester(envelope_url, keep_body=True) as tester:
+        client = ProfileClient(PROFILE, tester)
+        alice = Session("alice")
+        registered = await client.call("register", {"username": "ignored"}, alice)
+        assert registered.ok
+        assert set(alice.values) == {"token", "user_id"}
+        assert registered.value == alice.values  # the sequence's result template
+        assert len(registered.records) == 2  # guest token, then /me
+
+        refused = await client.call("points.deduct", {"amount": 5}, alice)
+        assert refused.status == 200  # HTTP 200 with a non-zero code ...
+        assert (refused.outcome, refused.code) == (Outcome.FAILED, "insufficient_points")
+
+        ambiguous = await client.call("points.add", {"amount": 7, "reason": "ambiguous"}, alice)
+        assert (ambiguous.outcome, ambiguous.code) == (Outcome.UNKNOWN, "commit_unknown")
+        assert ambiguous.completed_at is None
+        balance = await client.call("points.balance", {}, alice)
+        assert balance.value == {"balance": 7, "transaction_count": 1}  # it was committed
+
+        stranger = await client.call("points.balance", {}, Session("x", {"token": "bad"}))
+        assert stranger.code == "unauthorized"
+
+
+async def test_built_in_scenarios_pass_through_the_envelope_profile(envelope_url: str) -> None:
+    suites = [
+        _only("points", "concurrent-points-deduction", "balance-query-during-updates"),
+        _only("top3", "concurrent-top3-same-date", "top3-query-during-creation"),
+        _only("rewards", "concurrent-welcome-gift"),
+        _only("isolation", "optimistic-locking", "deadlock-recovery"),
+        _only("load", "sustained-load"),
+    ]
+    run = await run_suites(envelope_url, PROFILE, suites, RunOptions(seed=7))
+    status = {s.name: s.status for s in run.scenarios}
+    failed = [(c.name, c.observed) for s in run.scenarios for c in s.failed_checks]
+    assert failed == []
+    assert status == {
+        "concurrent-points-deduction": "passed",
+        "balance-query-during-updates": "passed",
+        "concurrent-top3-same-date": "passed",
+        "top3-query-during-creation": "passed",
+        "concurrent-welcome-gift": "passed",
+        "optimistic-locking": "passed",
+        "deadlock-recovery": "skipped",
+        "sustained-load": "skipped",
+    }
+    skipped = {s.name: s.skip_reason for s in run.scenarios if s.status == "skipped"}
+    assert skipped["deadlock-recovery"] == (
+        "profile 'envelope-example' does not map: points.transfer"
+    )
+    assert "target.metrics" in (skipped["sustained-load"] or "")
+    assert run.passed  # skipped scenarios do not fail the run ...
+    assert not all(s.passed for s in run.scenarios)  # ... but they are not passes either
