@@ -10,7 +10,7 @@ per-item expressions add ``item``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -41,19 +41,20 @@ class Expr:
     _negate: bool = field(default=False, repr=False)
 
     @classmethod
-    def parse(cls, source: str) -> Expr:
+    def parse(cls, source: str, variables: Collection[str] = ALL_VARS) -> Expr:
+        """Compile ``source``; a name outside ``variables`` is an error (a ValueError)."""
         text = source.strip()
         negate = text.startswith("-") and is_plain_path(text[1:])
         if is_plain_path(text) or negate:
             parts = tuple(text.removeprefix("-").strip().split("."))
-            if parts[0] not in ALL_VARS:
+            if parts[0] not in variables:
                 raise ValueError(
-                    f"expression {source!r}: unknown name {parts[0]!r} "
-                    f"(available: {', '.join(sorted(ALL_VARS))})"
+                    f"expression {source!r}: unknown name {parts[0]!r} here "
+                    f"(available: {', '.join(sorted(variables))})"
                 )
             return cls(text, _parts=parts, _negate=negate)
         try:
-            return cls(text, _program=compile_cel(text, variables=ALL_VARS))
+            return cls(text, _program=compile_cel(text, variables=variables))
         except CelError as exc:
             raise ValueError(str(exc)) from None
 
@@ -125,36 +126,72 @@ class Scope:
         return Scope({"item": item}, self)
 
 
-def _to_expr(value: Any) -> Any:
-    if isinstance(value, Expr):
-        return value
-    if isinstance(value, str):
-        return Expr.parse(value)
-    raise ValueError("must be an expression (a string)")
+def _expr_parser(variables: Collection[str]) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if isinstance(value, Expr):
+            return value
+        if isinstance(value, str):
+            return Expr.parse(value, variables)
+        raise ValueError("must be an expression (a string)")
+
+    return parse
 
 
-def _to_ref(value: Any) -> Any:
-    return Expr.parse(value) if isinstance(value, str) else value
+def _ref_parser(variables: Collection[str]) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        return Expr.parse(value, variables) if isinstance(value, str) else value
+
+    return parse
 
 
 def _serialize(value: Any) -> Any:
     return value.source if isinstance(value, Expr) else value
 
 
-#: A required expression arg.
+def _expr_schema(variables: Collection[str]) -> WithJsonSchema:
+    names = ", ".join(variables)
+    return WithJsonSchema({"type": "string", "description": f"path or CEL over {names}"})
+
+
+def _ref_schema(variables: Collection[str]) -> WithJsonSchema:
+    names = ", ".join(variables)
+    return WithJsonSchema({"description": f"a literal, or a string: path or CEL over {names}"})
+
+
+#: An expression over ``params`` and ``state`` (the state read back).
 ExprArg = Annotated[
     Expr,
-    BeforeValidator(_to_expr),
+    BeforeValidator(_expr_parser(BASE_VARS)),
     PlainSerializer(_serialize),
-    WithJsonSchema({"type": "string", "description": "dotted path or CEL expression"}),
+    _expr_schema(BASE_VARS),
 ]
-
-#: A literal (number, list, map, bool, null) or an expression (any string).
+#: An expression over one op (``args``, ``value``, ``user``, ... plus params and state).
+OpExprArg = Annotated[
+    Expr,
+    BeforeValidator(_expr_parser(OP_VARS)),
+    PlainSerializer(_serialize),
+    _expr_schema(OP_VARS),
+]
+#: An expression over one ``item`` of a list (plus params and state).
+ItemExprArg = Annotated[
+    Expr,
+    BeforeValidator(_expr_parser(ITEM_VARS)),
+    PlainSerializer(_serialize),
+    _expr_schema(ITEM_VARS),
+]
+#: A literal (number, list, map, bool, null) or an expression over params and state.
 RefArg = Annotated[
     Any,
-    BeforeValidator(_to_ref),
+    BeforeValidator(_ref_parser(BASE_VARS)),
     PlainSerializer(_serialize),
-    WithJsonSchema({"description": "a literal value, or a string: dotted path or CEL expression"}),
+    _ref_schema(BASE_VARS),
+]
+#: A literal or an expression over one op.
+OpRefArg = Annotated[
+    Any,
+    BeforeValidator(_ref_parser(OP_VARS)),
+    PlainSerializer(_serialize),
+    _ref_schema(OP_VARS),
 ]
 
 

@@ -172,6 +172,12 @@ def test_bad_args_are_rejected_at_load_time() -> None:
         chk.parse_args({"value": "stat.final", "effects": {}})
     with pytest.raises(ValidationError, match="invalid at line 1, column"):
         chk.parse_args({"value": "state.final +", "effects": {}})
+    with pytest.raises(
+        ValidationError, match=r"unknown name 'args' here \(available: params, state"
+    ):
+        chk.parse_args({"value": "args.amount", "effects": {}})  # args only exist per op
+    with pytest.raises(ValidationError, match="unknown name 'item'"):
+        chk.parse_args({"value": "state.b", "effects": {"points.add": "item.amount"}})
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         chk.parse_args({"value": "state.x", "effects": {}, "inital": 3})
 

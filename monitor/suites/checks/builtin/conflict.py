@@ -13,7 +13,14 @@ from pydantic import Field, model_validator
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, Scope, hashable
+from monitor.suites.checks.exprs import (
+    CheckDataError,
+    ExprArg,
+    KindsArg,
+    OpExprArg,
+    Scope,
+    hashable,
+)
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
 from monitor.suites.history import Op
@@ -22,10 +29,10 @@ from monitor.suites.results import CheckResult
 
 class ConflictArgs(CheckArgs):
     kind: KindsArg = Field(description="the conditional update ops")
-    key: ExprArg | None = Field(None, description="groups ops racing on one version")
+    key: OpExprArg | None = Field(None, description="groups ops racing on one version")
     conflict_code: str = "version_conflict"
     final: ExprArg | None = Field(None, description="the value read back after the phase")
-    written: ExprArg | None = Field(None, description="what one op wrote (expression over op)")
+    written: OpExprArg | None = Field(None, description="what one op wrote (expression over op)")
 
     @model_validator(mode="after")
     def _pair(self) -> ConflictArgs:

@@ -15,6 +15,9 @@ from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
     Expr,
     ExprArg,
+    ItemExprArg,
+    OpExprArg,
+    OpRefArg,
     RefArg,
     Scope,
     as_list,
@@ -34,8 +37,8 @@ class Effect(CheckArgs):
     """How one operation kind changes the value."""
 
     kind: str = Field(description="operation kind, e.g. points.deduct")
-    amount: RefArg = Field(description="change per op: a number or an expression over the op")
-    where: ExprArg | None = Field(None, description="only ops for which this is true")
+    amount: OpRefArg = Field(description="change per op: a number or an expression over the op")
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
 
 
 class ConservationArgs(CheckArgs):
@@ -45,13 +48,13 @@ class ConservationArgs(CheckArgs):
         description="per kind: {kind, amount, where?}, or a map {kind: amount}"
     )
     ledger: ExprArg | None = Field(None, description="ledger rows read back (list); optional")
-    ledger_amount: ExprArg = Field(
+    ledger_amount: ItemExprArg = Field(
         "item.amount", validate_default=True, description="amount of one ledger row"
     )
     ledger_baseline_rows: RefArg | None = Field(
         None, description="ledger rows before the phase; enables the row-count check"
     )
-    returns: ExprArg | None = Field(
+    returns: OpExprArg | None = Field(
         None,
         description="the value an ok op reports after itself (e.g. value.balance): on failure, "
         "ok ops reporting the same value name the lost update",

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, Scope
+from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, OpExprArg, Scope
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.results import CheckResult
@@ -16,7 +16,7 @@ from monitor.suites.results import CheckResult
 
 class OpValues(CheckArgs):
     kind: KindsArg
-    value: ExprArg = Field(description="number or list of numbers read by one ok op")
+    value: OpExprArg = Field(description="number or list of numbers read by one ok op")
 
 
 class NonNegativeArgs(CheckArgs):

@@ -20,7 +20,9 @@ from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
     CheckDataError,
     ExprArg,
+    ItemExprArg,
     KindsArg,
+    OpExprArg,
     Scope,
     hashable,
     matches,
@@ -34,9 +36,9 @@ from monitor.suites.results import CheckResult
 class OnceArgs(CheckArgs):
     kind: KindsArg
     observed: ExprArg = Field(description="effects read back: a list (counted) or a number")
-    key: ExprArg | None = Field(None, description="logical operation of an op (default: the op)")
-    observed_key: ExprArg | None = Field(None, description="key of one observed item (`item`)")
-    where: ExprArg | None = Field(None, description="only ops for which this is true")
+    key: OpExprArg | None = Field(None, description="logical operation of an op (default: the op)")
+    observed_key: ItemExprArg | None = Field(None, description="key of one observed item (`item`)")
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
     per_op: int = Field(1, ge=1, description="effects one logical operation leaves")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Hashable
 from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, Scope, hashable
+from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
 from monitor.suites.history import Op
@@ -53,7 +53,7 @@ def all_succeed(ctx: CheckContext, args: KindArgs) -> CheckResult:
 
 
 class EventuallyArgs(KindArgs):
-    key: ExprArg | None = Field(None, description="attempts of one logical op (default: the op)")
+    key: OpExprArg | None = Field(None, description="attempts of one logical op (default: the op)")
     within_s: float | None = Field(None, gt=0, description="success within s of the 1st attempt")
 
 

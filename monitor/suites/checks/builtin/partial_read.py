@@ -16,8 +16,8 @@ from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
     CheckDataError,
-    ExprArg,
     KindsArg,
+    OpExprArg,
     RefArg,
     Scope,
     hashable,
@@ -32,10 +32,10 @@ from monitor.suites.results import CheckResult
 
 class PartialReadArgs(CheckArgs):
     kind: KindsArg = Field(description="reader ops polled during the phase")
-    value: ExprArg = Field(description="the multi-part value one read saw (expression over op)")
+    value: OpExprArg = Field(description="the multi-part value one read saw (expression over op)")
     before: RefArg = Field(description="the value before the phase (literal or expression)")
     writes: KindsArg = Field(description="writer ops")
-    after: ExprArg = Field(description="what one write makes the value (replace) or adds (add)")
+    after: OpExprArg = Field(description="what one write makes the value (replace) or adds (add)")
     mode: Literal["replace", "add"] = "replace"
     unordered: bool = Field(True, description="compare lists as multisets")
 

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, Scope
+from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.history import Op
@@ -22,7 +22,7 @@ from monitor.suites.results import CheckResult
 
 class RealtimeArgs(CheckArgs):
     kind: KindsArg
-    value: ExprArg = Field(
+    value: OpExprArg = Field(
         "value.completed_at", validate_default=True, description="stamp (RFC 3339 or number)"
     )
 

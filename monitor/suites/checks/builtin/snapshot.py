@@ -14,7 +14,15 @@ from typing import Literal
 from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import ExprArg, KindsArg, Scope, as_list, number
+from monitor.suites.checks.exprs import (
+    ExprArg,
+    ItemExprArg,
+    KindsArg,
+    OpExprArg,
+    Scope,
+    as_list,
+    number,
+)
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.subsets import explain
 from monitor.suites.checks.verdict import plural, verdict
@@ -23,12 +31,12 @@ from monitor.suites.results import CheckResult
 
 class SnapshotArgs(CheckArgs):
     kind: KindsArg = Field(("points.balance",), validate_default=True, description="reader ops")
-    balance: ExprArg = Field("value.balance", validate_default=True, description="read balance")
-    count: ExprArg = Field(
+    balance: OpExprArg = Field("value.balance", validate_default=True, description="read balance")
+    count: OpExprArg = Field(
         "value.transaction_count", validate_default=True, description="read transaction count"
     )
     ledger: ExprArg = Field(description="ledger rows read back after the phase (a list)")
-    amount: ExprArg = Field("item.amount", validate_default=True, description="row amount")
+    amount: ItemExprArg = Field("item.amount", validate_default=True, description="row amount")
     order: Literal["newest_first", "oldest_first", "any"] = Field(
         "newest_first",
         description="ledger order (commit order reversed, as the reference API lists it); "

@@ -14,7 +14,15 @@ from pydantic import Field, model_validator
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import ExprArg, KindsArg, Scope, as_list, hashable
+from monitor.suites.checks.exprs import (
+    ExprArg,
+    ItemExprArg,
+    KindsArg,
+    OpExprArg,
+    Scope,
+    as_list,
+    hashable,
+)
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import cap, plural, verdict
 from monitor.suites.results import CheckResult
@@ -23,8 +31,8 @@ from monitor.suites.results import CheckResult
 class UniqueArgs(CheckArgs):
     items: ExprArg | None = Field(None, description="records read back (a list)")
     kind: KindsArg | None = Field(None, description="or: take the values of these ok ops")
-    value: ExprArg = Field("value", validate_default=True, description="record of an op")
-    key: ExprArg = Field(description="the key of one record (`item`), e.g. item.id")
+    value: OpExprArg = Field("value", validate_default=True, description="record of an op")
+    key: ItemExprArg = Field(description="the key of one record (`item`), e.g. item.id")
     max: int = Field(1, ge=1, description="records allowed per key")
 
     @model_validator(mode="after")
