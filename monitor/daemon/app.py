@@ -21,6 +21,7 @@ from monitor.daemon.jobs import SuiteLoop, SuiteRunner, run_suite_job
 from monitor.daemon.probing import ProbeLoop, TargetSeries, build_probe
 from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.soak import SoakLoop, metrics_listener
+from monitor.daemon.soak_profile import ProfileSoakLoop
 from monitor.daemon.state import DaemonState
 from monitor.daemon.supervisor import Supervisor
 from monitor.engine import RequestHooks
@@ -100,15 +101,26 @@ class Daemon:
             watch.throughput[soak.name] = throughput
             soak_status: dict[str, object] = {"target": soak.target}
             self.state.soaks[soak.name] = soak_status
-            soak_loop = SoakLoop(
-                soak,
-                cfg.targets[soak.target],
-                metrics=self.metrics,
-                window=watch.requests,
-                throughput=throughput,
-                status=soak_status,
-                hooks=self._hooks_traced(),
-            )
+            soak_loop: SoakLoop | ProfileSoakLoop
+            if soak.operations:
+                soak_loop = ProfileSoakLoop(
+                    soak,
+                    cfg.targets[soak.target],
+                    window=watch.requests,
+                    throughput=throughput,
+                    status=soak_status,
+                    hooks=self._hooks("soak", soak.name),
+                )
+            else:
+                soak_loop = SoakLoop(
+                    soak,
+                    cfg.targets[soak.target],
+                    metrics=self.metrics,
+                    window=watch.requests,
+                    throughput=throughput,
+                    status=soak_status,
+                    hooks=self._hooks_traced(),
+                )
             sup.add(f"soak:{soak.name}", soak_loop.run)
         for burst in cfg.bursts:
             burst_status: dict[str, object] = {"target": burst.target}

@@ -126,15 +126,31 @@ class Request(Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class Operation(Model):
+    """A logical operation of the target's profile, run as a soak user."""
+
+    op: str
+    """Operation name, e.g. `points.balance` or `tasks.create`."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Arguments; `${vu}` and `${iteration}` are replaced by the user and iteration numbers."""
+
+
 class Soak(Model):
-    """Continuous load beside the checks (closed model with VUs, or open model with a rate)."""
+    """Continuous load beside the checks: plain requests (closed model with VUs, or open model
+    with a rate), or profile operations run by users that register and re-authenticate."""
 
     name: Name
     """Name (metric label)."""
     target: Name
     """Name of a target in `targets`."""
-    requests: Annotated[list[Request], Field(min_length=1)]
-    """Requests each iteration cycles through."""
+    requests: list[Request] = Field(default_factory=list)
+    """Plain requests each iteration cycles through. Default: none."""
+    operations: list[Operation] = Field(default_factory=list)
+    """Profile operations each user cycles through (closed model; needs `vus`). Each user
+    registers through the profile, and registers again when the target answers
+    `unauthorized` (an expired token) before retrying once. Default: none."""
+    think_time: Duration = 0.0
+    """Pause between two operations of a user. Default: 0."""
     vus: Annotated[int, Field(gt=0)] | None = None
     """Virtual users (closed model). Default: 5 when `rate` is not set."""
     rate: Annotated[float, Field(gt=0)] | None = None
@@ -148,6 +164,10 @@ class Soak(Model):
     def _model(self) -> Soak:
         if self.vus is not None and self.rate is not None:
             raise ValueError("give `vus` (closed model) or `rate` (open model), not both")
+        if bool(self.requests) == bool(self.operations):
+            raise ValueError("give `requests` or `operations` (exactly one)")
+        if self.operations and self.rate is not None:
+            raise ValueError("`operations` run as users: give `vus`, not `rate`")
         return self
 
 

@@ -1,0 +1,155 @@
+"""A soak of profile operations: each virtual user registers through the target's profile and
+loops over the configured operations, re-authenticating by itself when its token expires.
+
+This is how a long soak stays meaningful against a real service whose sessions time out: an
+``unauthorized`` answer makes the user register (or ``login``, when the profile maps it) again
+and retry the operation once; only a second ``unauthorized`` counts as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from monitor.analysis.window import RollingWindow
+from monitor.daemon.config import Soak, Target
+from monitor.daemon.rolling import RollingRequests
+from monitor.engine import ConcurrentTester, ConnectionMode, RequestHooks
+from monitor.suites.client import Call, ProfileClient, Session
+from monitor.suites.history import Outcome
+from monitor.suites.loader import load_profile, resolve_profile
+
+log = logging.getLogger(__name__)
+
+REAUTH_CODE = "unauthorized"
+
+
+def _render(value: Any, vu: int, iteration: int) -> Any:
+    if isinstance(value, str):
+        return value.replace("${vu}", str(vu)).replace("${iteration}", str(iteration))
+    if isinstance(value, dict):
+        return {k: _render(v, vu, iteration) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render(v, vu, iteration) for v in value]
+    return value
+
+
+class ProfileSoakLoop:
+    """Runs one operations soak until the daemon stops."""
+
+    def __init__(
+        self,
+        soak: Soak,
+        target: Target,
+        *,
+        window: RollingRequests,
+        throughput: RollingWindow,
+        status: dict[str, object],
+        hooks: RequestHooks,
+    ) -> None:
+        self.soak = soak
+        self.target = target
+        self.window = window
+        self.throughput = throughput
+        self.status = status
+        self.hooks = hooks
+        self.reauths = 0
+        self._latencies: list[float] = []
+        self._errors = 0
+        self._requests_total = 0
+        self._errors_total = 0
+
+    async def _login(self, client: ProfileClient, session: Session) -> Call:
+        kind = "login" if "login" in client.profile.operations else "register"
+        username = f"soak-{self.soak.name}-{uuid.uuid4().hex[:12]}"
+        session.name = username
+        return await client.call(kind, {"username": username}, session)
+
+    def _account(self, call: Call) -> None:
+        self._latencies.append(call.latency_ms)
+        if call.outcome is not Outcome.OK:
+            self._errors += 1
+
+    async def _user(self, client: ProfileClient, vu: int, stop: asyncio.Event) -> None:
+        session = Session(f"soak-{vu}")
+        iteration = 0
+        while not stop.is_set():
+            if "token" not in session.values or session.values.get("token") is None:
+                call = await self._login(client, session)
+                self._account(call)
+                if not call.ok:
+                    await self._pause(stop, max(self.soak.think_time, 1.0))
+                    continue
+            for step in self.soak.operations:
+                if stop.is_set():
+                    return
+                args = _render(step.args, vu, iteration)
+                call = await client.call(step.op, args, session)
+                if call.code == REAUTH_CODE:
+                    self.reauths += 1
+                    relogin = await self._login(client, session)
+                    if relogin.ok:
+                        call = await client.call(step.op, args, session)
+                self._account(call)
+                await self._pause(stop, self.soak.think_time)
+            iteration += 1
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    def _flush(self, span_s: float) -> None:
+        now = time.monotonic()
+        latencies, errors = self._latencies, self._errors
+        self._latencies, self._errors = [], 0
+        self.window.add_counts(now, latencies, errors)
+        self.throughput.add(now, len(latencies) / span_s)
+        self._requests_total += len(latencies)
+        self._errors_total += errors
+        self.status.update(
+            {
+                "requests_total": self._requests_total,
+                "errors_total": self._errors_total,
+                "reauthentications": self.reauths,
+                "last_interval": {
+                    "requests": len(latencies),
+                    "errors": errors,
+                    "rate": round(len(latencies) / span_s, 2),
+                },
+            }
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        profile = load_profile(resolve_profile(self.target.profile)).profile
+        missing = sorted({s.op for s in self.soak.operations} - set(profile.operations) - {"login"})
+        if missing:
+            raise ValueError(f"profile {profile.name!r} does not map {', '.join(missing)}")
+        async with ConcurrentTester(
+            self.target.url,
+            timeout=self.target.timeout,
+            mode=ConnectionMode.PER_USER,
+            keep_body=True,
+            hooks=self.hooks,
+        ) as tester:
+            client = ProfileClient(profile, tester)
+            users = [
+                asyncio.create_task(self._user(client, vu, stop), name=f"soak-user-{vu}")
+                for vu in range(self.soak.vus or 5)
+            ]
+            try:
+                while not stop.is_set():
+                    await self._pause(stop, self.soak.window)
+                    self._flush(self.soak.window)
+                await asyncio.wait(users, timeout=min(self.target.timeout, 5.0))
+            finally:
+                for task in users:
+                    task.cancel()
+                await asyncio.gather(*users, return_exceptions=True)
