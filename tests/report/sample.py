@@ -127,11 +127,13 @@ async def flaky_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def engine_run(repeat: int = 60, rounds: int = 3) -> RunResult:
-    """A run whose numbers come from the real engine against ``flaky_server``."""
+async def engine_run(repeat: int = 60, rounds: int = 3, gap_s: float = 0.0) -> RunResult:
+    """A run whose numbers come from the real engine against ``flaky_server``: ``rounds``
+    bursts of ``repeat`` concurrent requests, ``gap_s`` apart."""
     async with flaky_server() as url, ConcurrentTester(url, timeout=10.0) as tester:
         results = [await tester.run_concurrent_requests("GET", "/item", repeat=repeat)]
         for _ in range(rounds - 1):
+            await asyncio.sleep(gap_s)
             results.append(await tester.run_concurrent_requests("GET", "/item", repeat=repeat))
     merged = results[0]
     for res in results[1:]:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from monitor.report import write_report
 from monitor.report.html import render_html_text
+from monitor.report.plots import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH
 from monitor.suites.results import RunResult
 from tests.report.browser import dump_dom, parse, screenshot
 from tests.report.sample import HOSTILE, TARGET, engine_run, hand_run
@@ -88,7 +89,7 @@ def _plot_nodes(nodes: list, kind: str, tag: str) -> list:  # type: ignore[type-
 
 @pytest.mark.slow
 async def test_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
-    run: RunResult = await engine_run(repeat=60, rounds=3)
+    run: RunResult = await engine_run(repeat=15, rounds=12, gap_s=0.03)
     sc = run.scenarios[0]
     failures = sum(not t.ok for t in sc.timeline)
     assert len(sc.timeline) == 180
@@ -117,12 +118,16 @@ async def test_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
         rgb = np.asarray(image.convert("RGB")).astype(int)
     bars = np.argwhere(_near(rgb, BAR, 4))
     assert len(bars) > 500, "no histogram bars visible"
-    (top, left), (bottom, _) = bars.min(axis=0), bars.max(axis=0)
-    band = rgb[max(top - 15, 0) : bottom + 1, 100 : left - 30]  # the timeline plot area
+    (_, left), (bottom, right) = bars.min(axis=0), bars.max(axis=0)
+    # both plots share one geometry: the bars span the histogram's inner width, which gives the
+    # rendered scale, hence the plot area's height above the bars' common baseline
+    scale = (right - left + 1) / (WIDTH - LEFT - RIGHT)
+    top = int(bottom - (HEIGHT - TOP - BOTTOM) * scale) - 2
+    band = rgb[top : bottom + 1, 100 : left - 30]  # the timeline plot area, left of the bars
     assert band.shape[1] > 300
     r, g, b = band[..., 0], band[..., 1], band[..., 2]
     dots = np.argwhere((b > r + 40) & (b > g + 20))  # any shade of the dot blue (dots overlap)
-    assert len(dots) > 100, "no successful-request dots in the latency plot"
+    assert len(dots) > 25, "no successful-request dots in the latency plot"  # 0 when absent
     assert np.ptp(dots[:, 1]) > 100, "dots do not spread over the time axis"
     assert _near(band, FAILED_DOT, 20).sum() > 20, "failures are not drawn red in the plot"
     assert (band.sum(axis=2) < 3 * 250).mean() > 0.01, "the plot area is (nearly) blank"
