@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 JSON = Any
 
@@ -57,7 +58,7 @@ async def request(
             body = json.loads(text) if text else None
         except ValueError:
             body = None
-        return Response(resp.status, body, dict(resp.headers), text)
+        return Response(resp.status, body, CIMultiDict(resp.headers), text)  # case-insensitive
 
 
 @dataclass
