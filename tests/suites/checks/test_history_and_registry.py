@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
+
 import pytest
 from pydantic import ValidationError
 
@@ -75,6 +77,7 @@ def test_every_family_is_registered_with_a_json_schema() -> None:
     for name, chk in CHECKERS.items():
         schema = chk.args_model.model_json_schema()
         json.dumps(schema)
+        jsonschema.Draft202012Validator.check_schema(schema)
         assert schema.get("additionalProperties") is False, name
         assert chk.description, name
 
@@ -118,3 +121,13 @@ def test_request_stats_from_the_history() -> None:
     assert (s.count, s.ok, s.errors, s.timeouts) == (101, 100, 1, 1)
     assert (s.p50, s.p95, s.max) == (51.0, 96.0, 2000.0)
     assert stats["overall"] == s
+
+
+def test_schema_accepts_what_the_models_accept() -> None:
+    schema = CHECKERS["conservation"].args_model.model_json_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    for effects in ({"points.add": "args.amount"}, [{"kind": "points.add", "amount": 5}]):
+        doc = {"value": "state.b", "effects": effects}
+        assert not list(validator.iter_errors(doc))
+        CHECKERS["conservation"].parse_args(doc)
+    assert list(validator.iter_errors({"value": "state.b", "effects": {}, "nope": 1}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
@@ -44,8 +44,8 @@ class Effect(CheckArgs):
 class ConservationArgs(CheckArgs):
     value: ExprArg = Field(description="the value read back, e.g. state.final.balance")
     initial: RefArg = Field(0, description="the value before the phase (number or expression)")
-    effects: list[Effect] = Field(
-        description="per kind: {kind, amount, where?}, or a map {kind: amount}"
+    effects: list[Effect] | dict[str, OpRefArg] = Field(
+        description="per kind: a list of {kind, amount, where?}, or a map {kind: amount}"
     )
     ledger: ExprArg | None = Field(None, description="ledger rows read back (list); optional")
     ledger_amount: ItemExprArg = Field(
@@ -60,19 +60,19 @@ class ConservationArgs(CheckArgs):
         "ok ops reporting the same value name the lost update",
     )
 
-    @field_validator("effects", mode="before")
-    @classmethod
-    def _map_form(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return [{"kind": k, "amount": v} for k, v in value.items()]
-        return value
+    @property
+    def rules(self) -> list[Effect]:
+        """The effects as a list of rules (the map form expanded)."""
+        if isinstance(self.effects, dict):
+            return [Effect(kind=k, amount=v) for k, v in self.effects.items()]
+        return self.effects
 
 
 def _effect(op: Op, args: ConservationArgs, scope: Scope) -> int | float | None:
     """The op's total effect, or None when no rule applies to it."""
     total: int | float | None = None
     op_scope = scope.for_op(op)
-    for rule in args.effects:
+    for rule in args.rules:
         if rule.kind == op.kind and matches(rule.where, op_scope):
             amount = number(resolve(rule.amount, op_scope), f"amount of op#{op.id}")
             total = amount if total is None else total + amount
@@ -101,7 +101,7 @@ def conservation(ctx: CheckContext, args: ConservationArgs) -> CheckResult:
     scope = Scope.of(ctx)
     observed = number(args.value.eval(scope), str(args.value))
     initial = number(resolve(args.initial, scope), "initial")
-    kinds = {rule.kind for rule in args.effects}
+    kinds = {rule.kind for rule in args.rules}
     ok: list[tuple[Op, int | float]] = []
     unknown: list[tuple[Op, int | float]] = []
     for op in ctx.history.by_kind(*kinds):
