@@ -8,7 +8,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.reference import ReferenceServer
 from tests.plugins.api import Client, register, request, unique_name
+from tests.plugins.postgres import PostgresServer, create_database, drop_database
 
 # Every endpoint of reference-api.md, as (method, path); path parameters normalised to {}.
 CONTRACT_OPERATIONS = {
@@ -210,3 +212,16 @@ async def test_openapi_is_3_1_and_lists_every_operation(
     # The error shape is part of the document (every 4xx body is {"error", "message"}).
     assert "error" in r.text
     assert "message" in r.text
+
+
+@pytest.mark.postgres
+async def test_readyz_is_503_when_the_database_is_gone(
+    postgres_server: PostgresServer, http: aiohttp.ClientSession
+) -> None:
+    db_url = await create_database(postgres_server)
+    async with ReferenceServer(db_url=db_url) as server:
+        assert (await request(http, "GET", server.url + "/readyz")).status == 200
+        await drop_database(postgres_server, db_url)  # FORCE: cuts the pool's connections
+        ready = await request(http, "GET", server.url + "/readyz")
+        assert ready.status == 503
+        assert (await request(http, "GET", server.url + "/healthz")).status == 200

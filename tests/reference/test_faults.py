@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
+from tests.plugins.api import Response, concurrently, register
 from tests.plugins.reference import ReferenceFactory
 from tests.plugins.scenarios import SCENARIOS
 
@@ -70,3 +71,31 @@ async def test_fault_is_caught_by_its_scenario(
 
 def test_every_case_names_a_known_scenario() -> None:
     assert {c.scenario for c in CASES} <= set(SCENARIOS)
+
+
+@pytest.mark.postgres
+async def test_unretried_deadlock_victims_get_503_retry_later(
+    reference_factory: ReferenceFactory, http: aiohttp.ClientSession
+) -> None:
+    """The contract's 503 row: a transient failure that is not (or no longer) retried."""
+    base = await reference_factory(db="postgres", faults=("no-deadlock-retry",))
+    alice, bob = await register(http, base), await register(http, base)
+    await alice.fund(1000)
+    await bob.fund(1000)
+    pair = [alice, bob]
+    failed: list[Response] = []
+    for _ in range(ATTEMPTS):
+        got = await concurrently(
+            40,
+            base,
+            None,
+            lambda c, i: c.as_user(pair[i % 2].token).post(
+                "/points/transfer", {"to_user_id": pair[1 - i % 2].user_id, "amount": 1}
+            ),
+        )
+        failed = [r for r in got if r.status != 200]
+        if failed:
+            break
+    assert failed, "no opposite transfer deadlocked without retries"
+    assert {(r.status, r.error()) for r in failed} == {(503, "retry_later")}
+    assert await alice.balance() + await bob.balance() == 2000
