@@ -8,23 +8,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import asyncpg
 from sqlalchemy import event, select, text
-from sqlalchemy.util import await_only
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import await_only
 
 from monitor.reference import schema
 from monitor.reference.errors import DatabaseUnreachable, RetryLater
-from monitor.reference.retry import RetryPolicy, transient_cause
+from monitor.reference.retry import RetryPolicy, sqlstate_of, transient_cause
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[T]]
 
 DEFAULT_POLICY = RetryPolicy()
+_INSUFFICIENT_PRIVILEGE = "42501"
 _SCHEMA_LOCK_KEY = 0x50AC_0001  # pg_advisory_xact_lock key serialising schema creation
 
 
@@ -225,5 +225,6 @@ def _install_postgres_hooks(engine: AsyncEngine, deadlock_timeout_ms: int) -> No
         raw = dbapi_connection.driver_connection
         try:
             await_only(raw.execute(f"SET deadlock_timeout = '{int(deadlock_timeout_ms)}ms'"))
-        except asyncpg.InsufficientPrivilegeError:
-            pass
+        except Exception as exc:
+            if sqlstate_of(exc) != _INSUFFICIENT_PRIVILEGE:
+                raise

@@ -14,9 +14,12 @@ from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
 from monitor.reference.errors import invalid, not_found, unauthorized
 from monitor.reference.metrics import ServiceMetrics
+from monitor.reference.ops.gate import KeyedGate
 from monitor.reference.ops.users import TokenCache
 
 M = TypeVar("M", bound=BaseModel)
+TRANSFERS_PER_PAIR = 2
+"""Concurrent transfers of one pair of users per process (see ``KeyedGate``)."""
 Reply = BaseModel | tuple[BaseModel, Mapping[str, str]] | web.StreamResponse
 
 
@@ -28,6 +31,7 @@ class Services:
     behaviour: Behaviour
     metrics: ServiceMetrics
     tokens: TokenCache = field(default_factory=TokenCache)
+    transfer_gate: KeyedGate = field(default_factory=lambda: KeyedGate(TRANSFERS_PER_PAIR))
 
 
 SERVICES = web.AppKey("reference_services", Services)

@@ -44,7 +44,12 @@ async def deduct(ctx: Ctx) -> BalanceTxOut:
 async def transfer(ctx: Ctx) -> BalanceOut:
     body = ctx.body_as(TransferIn)
     balance = await points.transfer(
-        ctx.db, ctx.user_id, str(body.to_user_id), body.amount, ctx.behaviour.transfer_policy
+        ctx.db,
+        ctx.user_id,
+        str(body.to_user_id),
+        body.amount,
+        ctx.behaviour.transfer_policy,
+        ctx.services.transfer_gate,
     )
     return BalanceOut(balance=balance)
 

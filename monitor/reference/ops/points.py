@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.reference.database import DEFAULT_POLICY, Database
 from monitor.reference.errors import conflict, invalid, not_found
 from monitor.reference.ops.common import credit, debit, insert_ledger
+from monitor.reference.ops.gate import KeyedGate
 from monitor.reference.retry import RetryPolicy
 from monitor.reference.schema import balances, ledger
 
@@ -103,11 +104,13 @@ async def transfer(
     to_user_id: str,
     amount: int,
     policy: RetryPolicy = DEFAULT_POLICY,
+    gate: KeyedGate | None = None,
 ) -> int:
     """Debit the caller, then credit the recipient, in one transaction.
 
     The two balance rows are locked in caller-then-recipient order (deliberately NOT sorted), so
-    opposite transfers can deadlock on PostgreSQL; ``db.write`` retries the victims.
+    opposite transfers can deadlock on PostgreSQL; ``db.write`` retries the victims. ``gate``
+    bounds how many transfers of the same pair run at once in this process.
     """
     if to_user_id == user_id:
         raise invalid("cannot transfer points to yourself")
@@ -116,12 +119,15 @@ async def transfer(
         balance = await debit(conn, user_id, amount)  # locks the caller's balance row
         if balance is None:
             raise insufficient(amount)
+        await insert_ledger(conn, user_id, -amount, "transfer_out", ref=to_user_id)
         try:
             await credit(conn, to_user_id, amount)  # then the recipient's
         except LookupError:
             raise not_found(f"user {to_user_id} not found") from None
-        await insert_ledger(conn, user_id, -amount, "transfer_out", ref=to_user_id)
         await insert_ledger(conn, to_user_id, amount, "transfer_in", ref=user_id)
         return balance
 
-    return await db.write(work, policy)
+    if gate is None:
+        return await db.write(work, policy)
+    async with gate.hold(frozenset((user_id, to_user_id))):
+        return await db.write(work, policy)
