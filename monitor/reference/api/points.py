@@ -48,8 +48,8 @@ async def transfer(ctx: Ctx) -> BalanceOut:
         ctx.user_id,
         str(body.to_user_id),
         body.amount,
-        ctx.behaviour.transfer_policy,
-        ctx.services.transfer_gate,
+        policy=ctx.behaviour.transfer_policy,
+        gate=ctx.services.transfer_gate,
     )
     return BalanceOut(balance=balance)
 

@@ -103,6 +103,7 @@ async def transfer(
     user_id: str,
     to_user_id: str,
     amount: int,
+    *,
     policy: RetryPolicy = DEFAULT_POLICY,
     gate: KeyedGate | None = None,
 ) -> int:
