@@ -28,12 +28,12 @@ TOP3_COST = 300
 class ServeProcess:
     """One ``soakmon target serve`` child with stdout/stderr captured in files."""
 
-    def __init__(self, db_url: str, workdir: Path, tag: str) -> None:
+    def __init__(self, db_url: str, workdir: Path, tag: str, *extra: str) -> None:
         self.out = workdir / f"{tag}.out"
         self.err = workdir / f"{tag}.err"
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.proc = subprocess.Popen(
-                [*SERVE, "--db", db_url, "--host", "127.0.0.1", "--port", "0"],
+                [*SERVE, "--db", db_url, "--host", "127.0.0.1", "--port", "0", *extra],
                 stdout=out,
                 stderr=err,
             )
@@ -191,15 +191,19 @@ async def test_sigkill_mid_storm_leaves_a_consistent_database(
             second.kill()
 
 
-async def test_sigterm_exits_zero_without_traceback(
+async def test_sigterm_finishes_in_flight_requests_and_exits_zero(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    server = ServeProcess(f"sqlite:///{tmp_path / 'ref.db'}", tmp_path, "serve")
+    # --fault slow: every request takes 600 ms, so one is surely in flight when SIGTERM lands.
+    server = ServeProcess(f"sqlite:///{tmp_path / 'ref.db'}", tmp_path, "serve", "--fault", "slow")
     try:
         base = await server.wait_listening()
         alice = await register(http, base)
-        await alice.fund(10)
+        in_flight = asyncio.create_task(alice.post("/points/add", {"amount": 10}))
+        await asyncio.sleep(0.3)
         server.proc.send_signal(signal.SIGTERM)
+        answered = await in_flight
+        assert answered.status == 200, answered
         rc = await server.wait_exit(within=5)
         assert rc == 0, f"exit code {rc}; stderr: {server.stderr()}"
         assert "Traceback" not in server.stderr()
