@@ -176,3 +176,52 @@ def test_steady_rate_removes_start_up_cost() -> None:
     assert per_cpu == pytest.approx(10_000)
     assert fixed == pytest.approx(1.5)
     assert steady_rate(long, long) == (None, None)
+
+
+def test_profile_summary_names_the_hot_function_and_its_package(tmp_path: Path) -> None:
+    import cProfile
+    import pstats
+
+    from bench.profiling import summarise
+
+    def hot() -> int:
+        return sum(i * i for i in range(200_000))
+
+    profiler = cProfile.Profile()
+    profiler.runcall(hot)
+    out = tmp_path / "p.prof"
+    profiler.dump_stats(out)
+    got = summarise(pstats.Stats(str(out)), top_n=3)
+    assert got.total_s > 0
+    assert any("genexpr" in row["function"] or "hot" in row["function"] for row in got.top)
+    assert sum(got.by_package.values()) == pytest.approx(got.total_s)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+def test_soakmon_load_row_is_read_from_its_json_report(tmp_path: Path) -> None:
+    with nginx_target(tmp_path) as target:
+        plan = Plan(target=target.url, path="/", vus=8, duration_s=2, workdir=tmp_path / "s")
+        result = run_one(GENERATORS["soakmon"], plan)
+    assert result.ok, result.failed or result.skipped
+    assert result.requests > 100
+    assert result.errors == 0
+    assert result.rps == pytest.approx(result.requests / 2, rel=0.3)
+    assert result.p50_ms is not None
+    assert result.p50_ms > 0
+
+
+@pytest.mark.slow
+def test_idle_vus_are_counted_in_flight_and_cost_memory(tmp_path: Path) -> None:
+    from bench.idle import idle_memory
+
+    got = idle_memory(500, mode="shared", workdir=tmp_path, settle_timeout=60)
+    assert got.base.reached
+    assert got.loaded.reached
+    assert got.loaded.in_flight == 500
+    assert got.loaded.rss_kib > got.base.rss_kib
+    assert got.kib_per_vu is not None
+    assert 0 < got.kib_per_vu < 1024
+    assert not [
+        p for p in psutil.process_iter(["cmdline"]) if "bench.hold_server" in str(p.info["cmdline"])
+    ]
