@@ -264,6 +264,27 @@ async def task_create_storm(http: aiohttp.ClientSession, base: str, n: int = 10)
     return out
 
 
+async def delete_and_complete(http: aiohttp.ClientSession, base: str) -> Violations:
+    """5 tasks: 3 deleted and 2 completed at once; every request succeeds on its own task."""
+    out: Violations = []
+    alice = await register(http, base)
+    ids = [(await alice.new_task(f"t{i}"))["id"] for i in range(5)]
+
+    def op(c: Client, i: int) -> Awaitable[Response]:
+        if i < 3:
+            return c.delete(f"/tasks/{ids[i]}")
+        return c.post(f"/tasks/{ids[i]}/complete")
+
+    got = await concurrently(5, base, alice.token, op)
+    _expect_statuses(got, Counter({(200, None): 5}), out)
+    listed = await alice.get("/tasks", params={"include_deleted": "true"})
+    state = {t["id"]: (t["is_deleted"], t["is_completed"]) for t in listed.body["items"]}
+    want = {tid: (i < 3, i >= 3) for i, tid in enumerate(ids)}
+    if state != want:
+        out.append(f"tasks: expected (deleted, completed) {want}, got {state}")
+    return out
+
+
 async def snapshot_reads(http: aiohttp.ClientSession, base: str) -> Violations:
     """Readers of my-points during a deduct storm see balance and count from one commit."""
     out: Violations = []
@@ -358,6 +379,7 @@ SCENARIOS = {
         Scenario("redeem-storm", redeem_storm),
         Scenario("completion-bonus-race", completion_bonus_race),
         Scenario("task-create-storm", task_create_storm),
+        Scenario("delete-and-complete", delete_and_complete),
         Scenario("snapshot-reads", snapshot_reads),
         Scenario("top3-reads-during-create", top3_reads_during_create),
         Scenario("grant-reads", grant_reads),

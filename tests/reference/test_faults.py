@@ -73,6 +73,7 @@ def test_every_case_names_a_known_scenario() -> None:
     assert {c.scenario for c in CASES} <= set(SCENARIOS)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_unretried_deadlock_victims_get_503_retry_later(
     reference_factory: ReferenceFactory, http: aiohttp.ClientSession
