@@ -83,12 +83,15 @@ def _executor(
     return ConstantVUs(vus or 1, duration)
 
 
-def _report(target: str, mode: str, started: datetime, outcome: RunOutcome) -> dict[str, Any]:
+def _report(
+    target: str, mode: str, fast: bool, started: datetime, outcome: RunOutcome
+) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "kind": "load",
         "target": target,
         "mode": mode,
+        "fast_path": fast,
         "started_at": started.isoformat(),
         "duration_s": round(outcome.stats.duration_s, 3),
         "requests": outcome.result.to_dict(),
@@ -127,7 +130,11 @@ def _summary(outcome: RunOutcome, target: str) -> Table:
 
 
 async def _run(
-    tester: ConcurrentTester, executor: Executor, spec: RequestSpec, progress: Progress | None
+    tester: ConcurrentTester,
+    executor: Executor,
+    spec: RequestSpec,
+    progress: Progress | None,
+    state: dict[str, bool],
 ) -> RunOutcome:
     task_id = None
     if progress is not None:
@@ -141,6 +148,7 @@ async def _run(
         progress.update(task_id, completed=min(p.elapsed, executor.duration), stats=stats)
 
     runner = Runner(tester.client, executor, spec, on_progress=on_progress)
+    state["fast_path"] = runner.uses_fast_path
     loop = asyncio.get_running_loop()
     stop_signals = [signal.SIGINT, signal.SIGTERM]
 
@@ -193,6 +201,13 @@ def load(
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
     ] = False,
     uvloop: Annotated[bool, typer.Option(help="Use uvloop when installed.")] = True,
+    fast_path: Annotated[
+        bool,
+        typer.Option(
+            help="With --mode shared and http://: send through the lean keep-alive transport "
+            "(one connection per VU) instead of aiohttp's ClientSession."
+        ),
+    ] = True,
 ) -> None:
     """Plain load against one endpoint: closed model (--vus) or open model (--rate).
 
@@ -206,7 +221,7 @@ def load(
         conn = ConnectionMode.parse(mode)
         if not timeout > 0:
             raise UsageError(f"--timeout must be > 0, got {timeout}")
-        tester = ConcurrentTester(target, timeout=timeout, mode=conn)
+        tester = ConcurrentTester(target, timeout=timeout, mode=conn, fast_path=fast_path)
     except (UsageError, EngineConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
@@ -214,6 +229,7 @@ def load(
         _check_writable(json_path, err)
 
     started = datetime.now(UTC)
+    state: dict[str, bool] = {}
     show_progress = not quiet and sys.stderr.isatty()
     progress = (
         Progress(
@@ -229,12 +245,14 @@ def load(
     )
     if progress is not None:
         with progress:
-            outcome = run_loop(_run(tester, executor, spec, progress), use_uvloop=uvloop)
+            outcome = run_loop(_run(tester, executor, spec, progress, state), use_uvloop=uvloop)
     else:
-        outcome = run_loop(_run(tester, executor, spec, None), use_uvloop=uvloop)
+        outcome = run_loop(_run(tester, executor, spec, None, state), use_uvloop=uvloop)
 
     if json_path is not None:
-        doc = _report(str(tester.base_url), conn.value, started, outcome)
+        doc = _report(
+            str(tester.base_url), conn.value, state.get("fast_path", False), started, outcome
+        )
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
         Console().print(_summary(outcome, str(tester.base_url)))

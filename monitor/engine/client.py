@@ -70,8 +70,12 @@ class HttpClient:
         hooks: RequestHooks | None = None,
         headers: Mapping[str, str] | None = None,
         pool_limit: int = 0,
+        fast_path: bool = False,
     ) -> None:
         self.base_url = parse_base_url(base_url)
+        self.fast_path = fast_path
+        """Let runners send plain-HTTP requests of a SHARED client through the lean
+        :mod:`monitor.engine.fastpath` transport (one keep-alive connection per VU)."""
         self.timeout = float(timeout)
         self._default_timeout = client_timeout(self.timeout)
         self.mode = ConnectionMode.parse(mode)
@@ -119,13 +123,7 @@ class HttpClient:
     ) -> RequestRecord:
         """Send ``req`` through ``session`` and record what happened. Never raises (except
         cancellation)."""
-        hooks = self.hooks
-        headers = req.headers
-        sent_headers: dict[str, str] | None = None
-        if hooks.has_before_send:
-            sent_headers = hooks.before_send(req.spec) or None
-            if sent_headers:
-                headers = {**(headers or {}), **sent_headers}
+        headers, sent_headers = self.outgoing_headers(req)
         status: int | None = None
         nbytes = 0
         body: bytes | None = None
@@ -147,6 +145,38 @@ class HttpClient:
                     resp_headers = resp.headers
         except Exception as exc:
             kind, error, sent = classify(exc, req.timeout_s)
+        return self.make_record(
+            req, started_at, start, intended_start, status, nbytes, body, resp_headers,
+            error, kind, sent, sent_headers,
+        )  # fmt: skip
+
+    def outgoing_headers(
+        self, req: PreparedRequest
+    ) -> tuple[Mapping[str, str] | None, dict[str, str] | None]:
+        """``(headers to send, headers added by before_send listeners or None)``."""
+        if not self.hooks.has_before_send:
+            return req.headers, None
+        extra = self.hooks.before_send(req.spec)
+        if not extra:
+            return req.headers, None
+        return {**(req.headers or {}), **extra}, extra
+
+    def make_record(  # noqa: PLR0917  (hot path: positional arguments are cheapest)
+        self,
+        req: PreparedRequest,
+        started_at: float,
+        start: float,
+        intended_start: float | None,
+        status: int | None,
+        nbytes: int,
+        body: bytes | None,
+        resp_headers: Mapping[str, str] | None,
+        error: str | None,
+        kind: ErrorKind | None,
+        sent: bool,
+        sent_headers: Mapping[str, str] | None,
+    ) -> RequestRecord:
+        """The record of a finished request (duration measured now); fires ``request_done``."""
         end = monotonic()
         ref = start if intended_start is None else intended_start
         record = RequestRecord(
@@ -166,8 +196,8 @@ class HttpClient:
             headers=resp_headers,
             sent_headers=sent_headers,
         )
-        if hooks.has_request_done:
-            hooks.request_done(record)
+        if self.hooks.has_request_done:
+            self.hooks.request_done(record)
         return record
 
     async def send(

@@ -89,6 +89,8 @@ class ConcurrentResult:
         if limit is None or len(self.records) < limit:
             self.records.append(record)
             return
+        if limit == 0:
+            return
         # Reservoir sampling (algorithm R) over everything seen so far.
         slot = self._rng.randrange(self.total)
         if slot < limit:

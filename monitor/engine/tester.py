@@ -61,6 +61,7 @@ class ConcurrentTester:
         headers: Mapping[str, str] | None = None,
         is_success: SuccessRule | None = None,
         pool_limit: int = 0,
+        fast_path: bool = False,
     ) -> None:
         self.client = HttpClient(
             base_url,
@@ -70,6 +71,7 @@ class ConcurrentTester:
             hooks=hooks,
             headers=headers,
             pool_limit=pool_limit,
+            fast_path=fast_path,
         )
         self.is_success = is_success
 

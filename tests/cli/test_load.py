@@ -74,6 +74,7 @@ async def test_closed_model_run_writes_a_sensible_json_report(target: str, tmp_p
     assert doc["schema_version"] == 1
     assert doc["target"] == target
     assert doc["mode"] == "shared"
+    assert doc["fast_path"] is True
     assert req["total"] > 20
     assert req["success_count"] == req["total"]
     assert req["error_count"] == 0
@@ -101,6 +102,7 @@ async def test_open_model_with_body_headers_and_summary_table(target: str, tmp_p
     assert doc["executor"]["executor"] == "constant-arrival-rate"
     assert doc["executor"]["iterations"] == 40
     assert doc["mode"] == "per-request"
+    assert doc["fast_path"] is False
     for word in ("requests", "status codes", "201: 40", "p99", "dropped"):
         assert word in run.stdout
     assert "Traceback" not in run.stderr

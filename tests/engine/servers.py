@@ -37,6 +37,8 @@ async def serve_raw(
         tasks.add(task)  # type: ignore[arg-type]
         try:
             await handler(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the server is shutting down
         finally:
             writer.close()
 

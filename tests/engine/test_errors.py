@@ -126,3 +126,21 @@ async def test_mixed_outcomes_in_one_batch_are_all_recorded() -> None:
     assert result.status_codes == {200: 1, 422: 1, 503: 1}
     assert sorted(result.errors) == ["HTTP 422", "HTTP 503", "connection refused"]
     assert result.to_dict()["status_codes"] == {"200": 1, "422": 1, "503": 1}
+
+
+async def test_connect_timeout_is_told_apart_from_a_response_timeout() -> None:
+    """A listener that never accepts: the kernel queues one connection (its request reaches
+    the server: outcome unknown); the other connects time out (certainly not sent)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        async with ConcurrentTester(f"http://127.0.0.1:{port}", timeout=0.5) as tester:
+            result = await tester.run_concurrent_requests("GET", "/", repeat=6)
+    assert {r.error_kind for r in result.records} == {"timeout"}
+    unsent = [r for r in result.records if not r.sent]
+    sent = [r for r in result.records if r.sent]
+    assert len(unsent) >= 3
+    assert {r.error for r in unsent} == {"connect timeout after 0.5 s"}
+    assert {r.error for r in sent} <= {"timeout after 0.5 s"}
+    assert result.connect_failures == len(unsent)

@@ -22,6 +22,7 @@ from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
 from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
+from monitor.engine.fastusers import FastUsers, fast_path_applies
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.spec import RequestSpec
 
@@ -60,7 +61,7 @@ class Runner:
         self._on_interval = on_interval
         self._progress_every = progress_every
         self._on_progress = on_progress
-        self._graceful = client.timeout if graceful_stop is None else graceful_stop
+        self._graceful = client.timeout + 1.0 if graceful_stop is None else graceful_stop
         self._total = self._new_result()
         self._current = self._new_result()
         self._interval_start = 0.0
@@ -71,6 +72,7 @@ class Runner:
         self._busy = self._busy_max = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
+        self._fast = FastUsers(client) if fast_path_applies(client, self._requests) else None
 
     def _new_result(self) -> ConcurrentResult:
         return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
@@ -96,6 +98,12 @@ class Runner:
         self._busy += 1
         self._busy_max = max(self._busy_max, self._busy)
         try:
+            if self._fast is not None:
+                for req in self._requests:
+                    self._current.add(await self._fast.execute(req, vu, intended_start))
+                    intended_start = None
+                self._completed += 1
+                return
             for req in self._requests:
                 session = await pool.acquire(vu)
                 try:
@@ -111,9 +119,13 @@ class Runner:
     # -- closed model --------------------------------------------------------------------------
 
     async def _vu_loop(self, vu: int, retired: set[int]) -> None:
-        while not self._stopping and vu not in retired:
-            self._iterations += 1
-            await self._iteration(vu, None)
+        try:
+            while not self._stopping and vu not in retired:
+                self._iterations += 1
+                await self._iteration(vu, None)
+        finally:
+            if self._fast is not None:
+                self._fast.release(vu)
 
     async def _run_closed(self, schedule: ClosedSchedule) -> float:
         vus: dict[int, asyncio.Task[None]] = {}
@@ -177,6 +189,11 @@ class Runner:
         if self._on_interval is not None and (bucket.total or now > start):
             self._call(self._on_interval, IntervalReport(start, now, bucket))
         self._total.absorb(bucket)
+
+    @property
+    def uses_fast_path(self) -> bool:
+        """Whether requests go through the lean fast-path transport."""
+        return self._fast is not None
 
     def progress(self) -> Progress:
         """The current progress snapshot."""
@@ -254,6 +271,8 @@ class Runner:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
             await self._cancel_all()
+            if self._fast is not None:
+                self._fast.close()
         if self._failure is not None:
             raise self._failure
         duration = monotonic() - self._t0

@@ -1,0 +1,211 @@
+"""A lean HTTP/1.1 keep-alive transport for the runner's fast path (``soakmon load``).
+
+aiohttp's ``ClientSession`` spends ~70 µs of CPU per request on this machine; a bare
+``asyncio.Protocol`` with the llhttp parser (``httptools``, as used by uvicorn) needs a few.
+Each virtual user owns one keep-alive connection, reconnected when the server closes it.
+
+Deliberately narrow: plain ``http://`` only, no proxies, cookies, redirects, compression or
+``HEAD``/``CONNECT`` (see :func:`supports`); everything else goes through aiohttp. Failures are
+reported with the same kinds, messages and ``sent`` semantics as :mod:`monitor.engine.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+from collections.abc import Mapping
+from typing import cast
+
+import httptools
+
+from monitor import __version__
+from monitor.engine.spec import ErrorKind
+
+_USER_AGENT = f"soakmon/{__version__}"
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class FastError(Exception):
+    """A transport failure: ``kind``, message and whether the request may have been sent."""
+
+    def __init__(self, kind: ErrorKind, message: str, sent: bool) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.sent = kind, message, sent
+
+
+def supports(method: str, scheme: str) -> bool:
+    """Whether a request can take the fast path."""
+    return scheme == "http" and method not in ("HEAD", "CONNECT")
+
+
+def encode_request(
+    method: str,
+    target: str,
+    host: str,
+    headers: Mapping[str, str] | None,
+    json_body: object,
+) -> bytes:
+    """The request head and body as bytes."""
+    body = b"" if json_body is None else _json.dumps(json_body).encode()
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    given = {k.lower() for k in headers} if headers else set()
+    if "user-agent" not in given:
+        lines.append(f"User-Agent: {_USER_AGENT}")
+    if "accept" not in given:
+        lines.append("Accept: */*")
+    if json_body is not None and "content-type" not in given:
+        lines.append("Content-Type: application/json")
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    if headers:
+        for key, value in headers.items():
+            if "\r" in key or "\n" in key or "\r" in value or "\n" in value:
+                raise ValueError(f"header {key!r} contains a line break")
+            lines.append(f"{key}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; :meth:`request` sends one request and waits for its answer."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._keep_body = False
+        self._chunks: list[bytes] = []
+        self._headers: dict[str, str] | None = None
+        self.nbytes = 0
+        self._headers_done = False
+        self._until_eof = False
+        self._timeout = 0.0
+        self._abort_later = False
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiter is None:  # bytes nobody asked for: the connection is unusable
+            self._abort()
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            detail = str(exc) or type(exc).__name__
+            self._fail(FastError("malformed", f"malformed response: {detail}", True))
+            self._abort()
+
+    def eof_received(self) -> bool | None:
+        return False  # close the transport; connection_lost settles the waiter
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._waiter is None or self._waiter.done():
+            return
+        if exc is None and self._headers_done and self._until_eof:
+            self._complete()  # a body delimited by the end of the connection
+        elif isinstance(exc, ConnectionResetError):
+            self._fail(FastError("reset", "connection reset by peer", True))
+        elif exc is not None and not isinstance(exc, ConnectionError):
+            self._fail(FastError("other", f"socket error: {exc}", True))
+        else:
+            self._fail(FastError("reset", "server disconnected", True))
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers is not None:
+            self._headers[name.decode("latin-1")] = value.decode("latin-1")
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self._until_eof = False
+
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+        status = self._parser.get_status_code()
+        if status in _NO_BODY_STATUS or status < 200:
+            self._until_eof = False
+
+    def on_body(self, body: bytes) -> None:
+        self.nbytes += len(body)
+        if self._keep_body:
+            self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if not self._parser.should_keep_alive():
+            self._abort_later = True
+        self._complete()
+
+    # -- request -------------------------------------------------------------------------------
+
+    def _complete(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _fail(self, exc: FastError) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def _abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _on_timeout(self) -> None:
+        self._fail(FastError("timeout", f"timeout after {self._timeout:g} s", True))
+        self._abort()
+
+    async def request(
+        self, payload: bytes, timeout_s: float, remaining: float, keep_body: bool
+    ) -> tuple[int, int, bytes | None, dict[str, str] | None]:
+        """Send ``payload``; ``(status, body bytes, body, headers)`` or :class:`FastError`."""
+        transport = self.transport
+        if transport is None or self.closed or transport.is_closing():
+            raise FastError("reset", "server disconnected", True)
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._keep_body = keep_body
+        self._chunks = []
+        self._headers = {} if keep_body else None
+        self.nbytes = 0
+        self._headers_done = False
+        self._until_eof = True
+        self._timeout = timeout_s
+        self._timer = loop.call_later(remaining, self._on_timeout)
+        try:
+            transport.write(payload)
+            await waiter
+        finally:
+            self._timer.cancel()
+            self._waiter = None
+            if self._abort_later:
+                self._abort()
+        body = b"".join(self._chunks) if keep_body else None
+        return self._parser.get_status_code(), self.nbytes, body, self._headers
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def connect(host: str, port: int, timeout_s: float, limit: float) -> Connection:
+    """A new connection, or :class:`FastError` (never sent) within ``limit`` seconds."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(limit):
+            _, conn = await loop.create_connection(Connection, host, port)
+    except TimeoutError:
+        raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None
+    except ConnectionRefusedError:
+        raise FastError("refused", "connection refused", False) from None
+    except OSError as exc:
+        detail = exc.strerror or str(exc) or type(exc).__name__
+        raise FastError("other", f"cannot connect: {detail}", False) from None
+    return conn
