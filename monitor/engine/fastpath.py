@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import cast
 
 import httptools
+from multidict import CIMultiDict
 
 from monitor import __version__
 from monitor.engine.spec import ErrorKind
@@ -76,7 +77,7 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._keep_body = False
         self._chunks: list[bytes] = []
-        self._headers: dict[str, str] | None = None
+        self._headers: CIMultiDict[str] | None = None
         self.nbytes = 0
         self._headers_done = False
         self._until_eof = False
@@ -119,7 +120,7 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._headers is not None:
-            self._headers[name.decode("latin-1")] = value.decode("latin-1")
+            self._headers.add(name.decode("latin-1"), value.decode("latin-1"))
         if name.lower() in (b"content-length", b"transfer-encoding"):
             self._until_eof = False
 
@@ -162,7 +163,7 @@ class Connection(asyncio.Protocol):
 
     async def request(
         self, payload: bytes, timeout_s: float, remaining: float, keep_body: bool
-    ) -> tuple[int, int, bytes | None, dict[str, str] | None]:
+    ) -> tuple[int, int, bytes | None, CIMultiDict[str] | None]:
         """Send ``payload``; ``(status, body bytes, body, headers)`` or :class:`FastError`."""
         transport = self.transport
         if transport is None or self.closed or transport.is_closing():
@@ -171,7 +172,7 @@ class Connection(asyncio.Protocol):
         self._waiter = waiter = loop.create_future()
         self._keep_body = keep_body
         self._chunks = []
-        self._headers = {} if keep_body else None
+        self._headers = CIMultiDict() if keep_body else None
         self.nbytes = 0
         self._headers_done = False
         self._until_eof = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from time import monotonic
 
 from monitor.engine.client import HttpClient, PreparedRequest
@@ -53,7 +54,7 @@ class FastUsers:
         status: int | None = None
         nbytes = 0
         body: bytes | None = None
-        headers: dict[str, str] | None = None
+        headers: Mapping[str, str] | None = None
         error = kind = None
         sent = True
         started_at = time.time()

@@ -20,6 +20,7 @@ from monitor.engine import (
     Runner,
 )
 from tests.engine.servers import closed_port_url, read_request_head, serve_app, serve_raw
+from tests.engine.test_concurrency import rendezvous_app
 
 
 async def fire(
@@ -100,6 +101,8 @@ async def test_fast_path_answers_like_aiohttp(app_url: str, spec: RequestSpec) -
         assert (a.status, a.bytes_received, a.error) == (b.status, b.bytes_received, b.error)
         assert a.body == b.body
         assert a.json() == b.json()
+    assert fast[0].headers is not None
+    assert fast[0].headers.get("content-type") == (slow[0].headers or {}).get("Content-Type")
     if spec.path == "/echo" and spec.method == "POST":
         assert fast[0].json()["body"] == {"amount": 300, "u": "ü"}
         assert fast[0].json()["content_type"] == "application/json"
@@ -196,3 +199,9 @@ async def test_fast_path_connect_timeout_is_not_sent() -> None:
     assert len(unsent) >= 3
     assert {r.error for r in unsent} == {"connect timeout after 0.5 s"}
     assert {r.error_kind for r in records} == {"timeout"}
+
+
+async def test_fast_path_requests_are_all_in_flight_together() -> None:
+    async with serve_app(rendezvous_app(20)) as url:
+        records = await fire(url, RequestSpec("GET", "/ping"), 20, timeout_s=5.0)
+    assert [r.status for r in records] == [200] * 20
