@@ -188,6 +188,7 @@ class ProfileClient:
                 error=record.error, error_kind=record.error_kind, records=(record,), **base,
             )  # fmt: skip
         body = self._body(op, record)
+        record.body = record.headers = None  # parsed: keep long runs' memory flat
         verdict = classify([*op.outcomes, *self.profile.outcomes], record.status, body)
         if verdict.unknown:
             outcome = Outcome.UNKNOWN

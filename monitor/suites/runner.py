@@ -44,6 +44,9 @@ from monitor.suites.results import (
 from monitor.suites.scenario_run import ScenarioRun
 from monitor.suites.steps import run_steps
 
+#: Sees each scenario's history and read-back state (suite, scenario, history, state).
+HistoryObserver = Callable[[str, str, History, Mapping[str, Any]], None]
+
 
 class TargetUnreachable(SuiteError):
     """The target could not be reached at all (nothing answered)."""
@@ -57,6 +60,7 @@ class RunOptions:
     overrides: Mapping[str, Scalar] = field(default_factory=dict)
     on_start: Callable[[str, str], None] | None = None
     on_done: Callable[[ScenarioResult], None] | None = None
+    on_history: HistoryObserver | None = None
     timeout_s: float = 10.0
     mode: ConnectionMode = ConnectionMode.SHARED
 
@@ -93,7 +97,10 @@ def _error_result(section: str, exc: BaseException) -> CheckResult:
 
 
 async def _execute(
-    run: ScenarioRun, scenario: Scenario, phases: list[PhaseOutcome]
+    run: ScenarioRun,
+    scenario: Scenario,
+    phases: list[PhaseOutcome],
+    observe: Callable[[History], None] | None,
 ) -> list[CheckResult]:
     await run_steps(run, "setup", scenario.setup)
     for p, phase in enumerate(scenario.phases):
@@ -101,6 +108,8 @@ async def _execute(
     await run_steps(run, "readback", scenario.readback)
     calls = _calls_in_order(phases)
     history = History([c.to_op(i) for i, c in enumerate(calls)])
+    if observe is not None:
+        observe(history)
     stats = {**stats_by_kind(history), **_phase_stats(phases)}
     ctx = CheckContext.build(
         history,
@@ -131,6 +140,7 @@ async def run_scenario(
     seed: int,
     variables: Mapping[str, Any],
     overrides: Mapping[str, Scalar],
+    on_history: HistoryObserver | None = None,
 ) -> ScenarioResult:
     """Run one scenario; never raises for target or step problems (they fail the scenario)."""
     meta: dict[str, Any] = {"description": scenario.description, "spec_ref": scenario.spec}
@@ -151,7 +161,14 @@ async def run_scenario(
     phases: list[PhaseOutcome] = []
     try:
         async with asyncio.timeout(scenario.timeout_s):
-            checks = await _execute(run, scenario, phases)
+            observe = None
+            if on_history is not None:
+                hook = on_history
+
+                def observe(history: History) -> None:
+                    hook(suite.name, scenario.name, history, run.state)
+
+            checks = await _execute(run, scenario, phases, observe)
     except TimeoutError as exc:
         checks = [
             _error_result("timeout", TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s"))
@@ -209,6 +226,7 @@ async def run_suites(
                 result = await run_scenario(
                     client, loaded.suite, scenario,
                     seed=seed, variables=variables, overrides=opts.overrides,
+                    on_history=opts.on_history,
                 )  # fmt: skip
                 suite_result.scenarios.append(result)
                 if opts.on_done:
