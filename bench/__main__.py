@@ -17,9 +17,9 @@ import psutil
 from rich.console import Console
 
 from bench.generators import GENERATORS
-from bench.idle import IdleMemory, idle_memory
+from bench.idle import IDLE_VARIANTS, IdleMemory, idle_memory
 from bench.nginx import nginx_target
-from bench.probe import load_help
+from bench.probe import has_option, load_help
 from bench.procs import GENERATOR_CORE, TARGET_CORE, BenchError, machine_load, raise_nofile
 from bench.profiling import Profile, profile_soakmon
 from bench.report import GOAL, print_all, write_json
@@ -95,19 +95,22 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                     except BenchError as exc:
                         problems.append(f"profile: {exc}")
         if "idle" in args.parts and load_help() is not None:
-            for mode in ("shared", "per-user"):
-                console.log(f"idle memory: {args.idle_vus:,} VUs held open, mode {mode}")
+            for variant in IDLE_VARIANTS:
+                if variant.needs_flag and not has_option(variant.needs_flag):
+                    problems.append(f"idle memory ({variant.label}): no {variant.needs_flag}")
+                    continue
+                console.log(f"idle memory: {args.idle_vus:,} VUs held open, {variant.label}")
                 try:
                     idle.append(
                         idle_memory(
                             args.idle_vus,
-                            mode=mode,
+                            variant=variant,
                             workdir=workdir / "idle",
                             settle_timeout=120 if args.idle_vus > 2000 else 60,
                         )
                     )
                 except (BenchError, OSError, psutil.Error) as exc:
-                    problems.append(f"idle memory ({mode}): {exc}")
+                    problems.append(f"idle memory ({variant.label}): {exc}")
     ratio = ratios(results)
     doc: dict[str, Any] = {
         "schema_version": 1,

@@ -293,17 +293,24 @@ GENERATORS: dict[str, Generator] = {
     for g in (
         Generator(
             "soakmon",
-            "soakmon load (shared pool, uvloop)",
+            "soakmon load (shared, fast path, uvloop)",
             soakmon_command("shared"),
             parse_soakmon,
             soakmon_flag_check("--mode"),
         ),
         Generator(
             "soakmon-asyncio",
-            "soakmon load (shared pool, plain asyncio loop)",
+            "soakmon load (shared, fast path, plain asyncio)",
             soakmon_command("shared", "--no-uvloop"),
             parse_soakmon,
             soakmon_flag_check("--no-uvloop"),
+        ),
+        Generator(
+            "soakmon-aiohttp",
+            "soakmon load (shared aiohttp pool, uvloop)",
+            soakmon_command("shared", "--no-fast-path"),
+            parse_soakmon,
+            soakmon_flag_check("--no-fast-path"),
         ),
         Generator(
             "soakmon-per-user",
@@ -335,7 +342,7 @@ GENERATORS: dict[str, Generator] = {
         ),
         Generator(
             "fastpath",
-            "prototype: Protocol + httptools + engine records",
+            "bench prototype: Protocol + httptools + records",
             bare_command("bench.bare_fastpath"),
             parse_bare,
             fastpath_needs,

@@ -72,26 +72,50 @@ def server_stats(port: int) -> dict[str, int]:
         return data
 
 
-def soakmon_idle_argv(url: str, vus: int, mode: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class IdleVariant:
+    """A way to run ``soakmon load`` for the memory test."""
+
+    label: str
+    mode: str
+    extra: tuple[str, ...] = ()
+    needs_flag: str | None = None
+
+
+IDLE_VARIANTS = (
+    IdleVariant("shared, fast path", "shared"),
+    IdleVariant("shared, aiohttp pool", "shared", ("--no-fast-path",), "--no-fast-path"),
+    IdleVariant("per-user (aiohttp)", "per-user"),
+)
+
+
+def soakmon_idle_argv(url: str, vus: int, mode: str, extra: tuple[str, ...] = ()) -> list[str]:
     argv = [str(SOAKMON), "load", "--target", url, "--path", "/hold", "--vus", str(vus)]
-    argv += ["--duration", f"{int(HOLD_S)}s", "--mode", mode, "--quiet"]
+    argv += ["--duration", f"{int(HOLD_S)}s", "--mode", mode, "--quiet", *extra]
     if has_option("--timeout"):
         argv += ["--timeout", str(int(HOLD_S * 2))]
     return argv
 
 
-def measure(vus: int, *, mode: str, workdir: Path, settle_timeout: float) -> IdleSample:
+def measure(
+    vus: int, *, mode: str, workdir: Path, settle_timeout: float, extra: tuple[str, ...] = ()
+) -> IdleSample:
     """Start a hold server and ``soakmon load --vus vus``; read RSS once all are in flight."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server_argv = [sys.executable, "-m", "bench.hold_server", "--port", str(port)]
     server_argv += ["--hold", str(HOLD_S), "--nofile", str(vus * 2 + 1024)]
-    log = workdir / f"hold-{mode}-{vus}.log"
+    tag = "-".join((mode, *extra)).replace("--", "")
+    log = workdir / f"hold-{tag}-{vus}.log"
     with service(pinned(TARGET_CORE, server_argv), port=port, log=log, start_timeout=30):
-        gen_log = (workdir / f"soakmon-{mode}-{vus}.log").open("wb")
+        gen_path = workdir / f"soakmon-{tag}-{vus}.log"
+        gen_log = gen_path.open("wb")
         with gen_log:
             gen = subprocess.Popen(
-                pinned(GENERATOR_CORE, soakmon_idle_argv(f"http://127.0.0.1:{port}", vus, mode)),
+                pinned(
+                    GENERATOR_CORE,
+                    soakmon_idle_argv(f"http://127.0.0.1:{port}", vus, mode, extra),
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=gen_log,
                 stderr=subprocess.STDOUT,
@@ -99,7 +123,7 @@ def measure(vus: int, *, mode: str, workdir: Path, settle_timeout: float) -> Idl
                 start_new_session=True,
             )
         try:
-            return _settle(gen, port, vus, settle_timeout, workdir / f"soakmon-{mode}-{vus}.log")
+            return _settle(gen, port, vus, settle_timeout, gen_path)
         finally:
             stop_group(gen)
 
@@ -142,7 +166,16 @@ def _stable(history: list[tuple[float, int, int]], vus: int, window_s: float = 2
     return (max(rss) - min(rss)) <= 0.005 * max(rss)
 
 
-def idle_memory(vus: int, *, mode: str, workdir: Path, settle_timeout: float) -> IdleMemory:
-    base = measure(1, mode=mode, workdir=workdir, settle_timeout=settle_timeout)
-    loaded = measure(vus, mode=mode, workdir=workdir, settle_timeout=settle_timeout)
-    return IdleMemory(mode=mode, base=base, loaded=loaded)
+def idle_memory(
+    vus: int, *, variant: IdleVariant, workdir: Path, settle_timeout: float
+) -> IdleMemory:
+    """Baseline (1 VU) and loaded (``vus`` VUs) samples for one way of running soakmon load."""
+    kw: dict[str, Any] = {
+        "mode": variant.mode,
+        "extra": variant.extra,
+        "workdir": workdir,
+        "settle_timeout": settle_timeout,
+    }
+    base = measure(1, **kw)
+    loaded = measure(vus, **kw)
+    return IdleMemory(mode=variant.label, base=base, loaded=loaded)

@@ -57,8 +57,8 @@ def throughput_table(results: list[RunResult], title: str) -> Table:
 
 def ratio_table(ratios: dict[str, dict[str, float]], labels: dict[str, str]) -> Table:
     table = Table(
-        title=f"soakmon (shared pool, uvloop) relative to each; goal vs Locust: ≥ {GOAL:g}× "
-        "steady-state requests per CPU-second",
+        title="soakmon load (shared, fast path, uvloop) relative to each; "
+        f"goal vs Locust: ≥ {GOAL:g}× steady-state requests per CPU-second",
         title_justify="left",
     )
     for col in ("generator", "by req/s", "by req/s per busy core", "by req/CPU-s steady"):
@@ -79,8 +79,15 @@ def ratio_table(ratios: dict[str, dict[str, float]], labels: dict[str, str]) -> 
 
 def idle_table(idle: list[IdleMemory]) -> Table:
     table = Table(title="Memory per idle VU (requests held open)", title_justify="left")
-    for col in ("mode", "VUs in flight", "RSS MiB", "USS MiB", "settled after s", "KiB per VU"):
-        table.add_column(col, justify="left" if col == "mode" else "right")
+    for col in (
+        "soakmon load",
+        "VUs in flight",
+        "RSS MiB",
+        "USS MiB",
+        "settled after s",
+        "KiB per VU",
+    ):
+        table.add_column(col, justify="left" if col == "soakmon load" else "right")
     for m in idle:
         for sample, per_vu in ((m.base, None), (m.loaded, m.kib_per_vu)):
             flight = f"{sample.in_flight:,} of {sample.vus:,}"

@@ -213,9 +213,9 @@ def test_soakmon_load_row_is_read_from_its_json_report(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_idle_vus_are_counted_in_flight_and_cost_memory(tmp_path: Path) -> None:
-    from bench.idle import idle_memory
+    from bench.idle import IDLE_VARIANTS, idle_memory
 
-    got = idle_memory(500, mode="shared", workdir=tmp_path, settle_timeout=60)
+    got = idle_memory(500, variant=IDLE_VARIANTS[0], workdir=tmp_path, settle_timeout=60)
     assert got.base.reached
     assert got.loaded.reached
     assert got.loaded.in_flight == 500
