@@ -9,6 +9,7 @@ import; adding a checker is adding a file there.
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from monitor.suites.errors import ExpressionError
 from monitor.suites.results import CheckResult
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 CheckFunc = Callable[[CheckContext, Any], CheckResult]
 
 
@@ -99,16 +101,23 @@ def run_check(
     try:
         result = chk.func(ctx, parsed)
     except (CheckDataError, ExpressionError) as exc:
-        result = CheckResult(
-            name=chk.name,
-            passed=False,
-            expected="the check's inputs can be evaluated",
-            observed="evaluation failed",
-            message=f"{chk.name}: {exc}",
-        )
+        result = _broken(chk.name, "evaluation failed", f"{chk.name}: {exc}")
+    except Exception as exc:  # a checker bug must not stop a run or a daemon: fail loudly
+        log.exception("checker %s crashed", chk.name)
+        result = _broken(chk.name, "checker crashed", f"{chk.name} crashed: {exc!r}")
     if label:
         result.name = label
     return result
+
+
+def _broken(name: str, observed: str, message: str) -> CheckResult:
+    return CheckResult(
+        name=name,
+        passed=False,
+        expected="the check's inputs can be evaluated",
+        observed=observed,
+        message=message,
+    )
 
 
 def load_builtins() -> None:

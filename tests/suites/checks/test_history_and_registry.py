@@ -8,8 +8,16 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from monitor.suites.checks import CHECKERS, CheckContext, get_checker, run_check
+from monitor.suites.checks import (
+    CHECKERS,
+    CheckArgs,
+    CheckContext,
+    Checker,
+    get_checker,
+    run_check,
+)
 from monitor.suites.history import History, Op, Outcome
+from monitor.suites.results import CheckResult
 from tests.suites.checks.builders import Ops
 
 FAMILIES = {
@@ -130,3 +138,14 @@ def test_schema_accepts_what_the_models_accept() -> None:
         assert not list(validator.iter_errors(doc))
         CHECKERS["conservation"].parse_args(doc)
     assert list(validator.iter_errors({"value": "state.b", "effects": {}, "nope": 1}))
+
+
+def test_a_crashing_checker_fails_its_check_instead_of_the_run() -> None:
+    def boom(ctx: CheckContext, args: CheckArgs) -> CheckResult:
+        raise ZeroDivisionError("oops")
+
+    chk = Checker("boom", boom, CheckArgs, "always crashes")
+    r = run_check(chk, Ops().ctx(), {}, label="crashy")
+    assert not r.passed
+    assert r.name == "crashy"
+    assert r.message == "boom crashed: ZeroDivisionError('oops')"
