@@ -100,7 +100,8 @@ class Runner:
         try:
             if self._fast is not None:
                 for req in self._requests:
-                    self._current.add(await self._fast.execute(req, vu, intended_start))
+                    record = await self._fast.execute(req, vu, intended_start)
+                    self._current.add(record)  # the bucket current *now* (intervals rotate)
                     intended_start = None
                 self._completed += 1
                 return
