@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -33,6 +34,7 @@ class RequestStats:
     p95: float = 0.0
     p99: float = 0.0
     max: float = 0.0
+    status_codes: Mapping[str, int] = field(default_factory=dict)  # "200" -> n; "none": no reply
 
     @property
     def error_rate(self) -> float:
@@ -44,6 +46,7 @@ class RequestStats:
         ops = list(ops)
         latencies = sorted(d for op in ops if (d := op.duration_ms) is not None)
         ok = sum(1 for op in ops if op.ok)
+        codes = Counter("none" if op.status is None else str(op.status) for op in ops)
         return cls(
             count=len(ops),
             ok=ok,
@@ -53,6 +56,7 @@ class RequestStats:
             p95=percentile(latencies, 95),
             p99=percentile(latencies, 99),
             max=latencies[-1] if latencies else 0.0,
+            status_codes=dict(sorted(codes.items())),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,6 +71,7 @@ class RequestStats:
             "p95": self.p95,
             "p99": self.p99,
             "max": self.max,
+            "status_codes": dict(self.status_codes),
         }
 
 

@@ -105,6 +105,7 @@ def test_cel_check_over_a_realistic_context() -> None:
         'ops.overall.total == 15 && ops["points.balance"].unknown == 0',
         'requests["points.deduct"].p95 < 500.0 && requests.overall.error_percent < 20.0',
         "duration_s <= 10.0",
+        'requests["points.deduct"].status_codes["409"] == 2',
         "state.tasks.all(t, t.is_completed)",
         'size(history.filter(o, o.kind == "points.balance" && o.value.balance >= 0)) == 3',
     ]
