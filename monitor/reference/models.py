@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 RewardKind = Literal["time_freeze", "points_boost", "streak_shield"]
 REWARD_KINDS: tuple[RewardKind, ...] = ("time_freeze", "points_boost", "streak_shield")
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # PostgreSQL text cannot hold NUL; keep names printable
 _NO_NUL = r"^[^\x00]*$"
-Amount = Annotated[int, Field(gt=0, le=1_000_000_000, description="Points, > 0.")]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 862.0 as an integer: accept integral floats, nothing else extra."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Amount = Annotated[
+    int, Field(ge=1, le=1_000_000_000, description="Points, >= 1."), BeforeValidator(_integral)
+]
 Text200 = Annotated[str, Field(max_length=200, pattern=_NO_NUL)]
 Description = Annotated[str, Field(max_length=2000, pattern=_NO_NUL)]
 
@@ -146,6 +159,13 @@ class Top3In(Body):
 class Top3Query(Query):
     date: date
 
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_only(cls, value: object) -> object:
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+            raise ValueError("date must be YYYY-MM-DD")
+        return value
+
 
 class Top3Out(Out):
     date: date
@@ -175,7 +195,7 @@ class RewardsOut(Out):
 
 class GrantIn(Body):
     reward: RewardKind
-    quantity: int = Field(gt=0, le=1_000_000)
+    quantity: Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_integral)]
 
 
 class RedeemIn(Body):
