@@ -143,7 +143,7 @@ def _run(ctx: CheckContext, args: OnceArgs, mode: str, n: int | None = None) -> 
         expected,
         observed,
         "; ".join(problems[:5]) or "effects match the operations",
-        [*ops_evidence(_unique(culprits)), *evidence],
+        [*ops_evidence(_unique(culprits), limit=10), *evidence],
     )
 
 

@@ -27,9 +27,8 @@ class KindArgs(CheckArgs):
 def _ops(ctx: CheckContext, kind: tuple[str, ...] | None) -> tuple[Op, ...]:
     ops = ctx.history.by_kind(*(kind or ()))
     if not ops:
-        raise CheckDataError(
-            f"no {', '.join(kind) if kind else ''} ops in the phase".replace("  ", " ")
-        )
+        what = f"{', '.join(kind)} ops" if kind else "ops"
+        raise CheckDataError(f"no {what} in the phase")
     return ops
 
 
