@@ -222,6 +222,7 @@ def load(
         if not timeout > 0:
             raise UsageError(f"--timeout must be > 0, got {timeout}")
         tester = ConcurrentTester(target, timeout=timeout, mode=conn, fast_path=fast_path)
+        tester.client.prepare(spec)  # the URL and headers, checked before anything runs
     except (UsageError, EngineConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None

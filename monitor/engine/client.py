@@ -100,6 +100,9 @@ class HttpClient:
         else:
             timeout, timeout_s = client_timeout(spec.timeout), float(spec.timeout)
         headers: Mapping[str, str] | None = spec.headers
+        for key, value in (headers or {}).items():
+            if not key or any(c in f"{key}{value}" for c in "\r\n\0"):
+                raise EngineConfigError(f"header {key!r}: names and values cannot hold line breaks")
         if self._headers:
             headers = {**self._headers, **(spec.headers or {})}
         url = self.resolve(spec.path)

@@ -50,16 +50,20 @@ class FastUsers:
     ) -> RequestRecord:
         """Send ``req`` on virtual user ``vu``'s connection; never raises transport errors."""
         client = self.client
-        payload, sent_headers = self._payload(req)
         status: int | None = None
         nbytes = 0
         body: bytes | None = None
         headers: Mapping[str, str] | None = None
         error = kind = None
         sent = True
+        sent_headers: Mapping[str, str] | None = None
         started_at = time.time()
         start = monotonic()
         try:
+            try:
+                payload, sent_headers = self._payload(req)
+            except (ValueError, TypeError) as exc:  # e.g. a header with a line break
+                raise FastError("other", f"invalid request: {exc}", False) from None
             conn = self._conns.get(vu)
             if conn is None or conn.closed:
                 url = req.url

@@ -120,6 +120,7 @@ BAD_ARGS = [
     (["--vus", "0"], "--vus must be >= 1"),
     (["--max-vus", "3"], "--max-vus only applies with --rate"),
     (["--timeout", "0"], "--timeout must be > 0"),
+    (["--header", "X-A: b\rc"], "header 'X-A': names and values cannot hold line breaks"),
 ]
 
 

@@ -205,3 +205,12 @@ async def test_fast_path_requests_are_all_in_flight_together() -> None:
     async with serve_app(rendezvous_app(20)) as url:
         records = await fire(url, RequestSpec("GET", "/ping"), 20, timeout_s=5.0)
     assert [r.status for r in records] == [200] * 20
+
+
+async def test_a_hook_adding_a_broken_header_gives_an_error_record(app_url: str) -> None:
+    hooks = RequestHooks()
+    hooks.add_before_send(lambda spec: {"X-Bad": "a\r\nInjected: yes"})
+    (fast,) = await fire(app_url, RequestSpec("GET", "/echo"), hooks=hooks)
+    assert (fast.error_kind, fast.sent, fast.status) == ("other", False, None)
+    assert fast.error is not None
+    assert fast.error.startswith("invalid request: ")
