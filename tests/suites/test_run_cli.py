@@ -1,0 +1,120 @@
+"""`soakmon run` and `soakmon demo` through their command line: exit codes 0/1/2/3, reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli.app import _register, app
+from monitor.reference import ReferenceServer
+
+_register()
+RUNNER = CliRunner()
+CLI = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
+
+
+async def soakmon(*args: str) -> tuple[int, str, str]:
+    """Run the CLI in a subprocess without blocking this loop (the target may live here)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    async with asyncio.timeout(240):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_a_passing_run_exits_0_and_writes_every_report(tmp_path: Path) -> None:
+    reports = {k: tmp_path / f"r.{k}" for k in ("json", "junit", "html")}
+    async with ReferenceServer() as server:
+        code, out, err = await soakmon(
+            "run", "points", "--target", server.url, "--scenario", "concurrent-points-addition",
+            "--seed", "42", *(a for k, p in reports.items() for a in (f"--{k}", str(p))),
+        )  # fmt: skip
+    assert code == 0, err
+    assert "PASS [1/1] points/concurrent-points-addition" in err
+    assert "concurrent-points-addition" in out  # the summary table
+    assert "seed: 42" in err
+    doc = json.loads(reports["json"].read_text())
+    assert doc["schema_version"] == 1
+    assert doc["passed"] is True
+    (suite,) = doc["suites"]
+    assert [s["name"] for s in suite["scenarios"]] == ["concurrent-points-addition"]
+    assert suite["scenarios"][0]["requests"]["total"] == 10
+    assert ET.parse(reports["junit"]).getroot().iter("testcase")
+    assert "<html" in reports["html"].read_text()[:500].lower()
+
+
+async def test_a_failing_check_exits_1(tmp_path: Path) -> None:
+    async with ReferenceServer(faults=["lost-update"]) as server:
+        code, out, err = await soakmon(
+            "run", "points", "--target", server.url,
+            "--scenario", "points/concurrent-points-addition", "--json", str(tmp_path / "r.json"),
+        )  # fmt: skip
+    assert code == 1, err
+    assert "FAIL [1/1] points/concurrent-points-addition" in err
+    assert "no lost update" in out
+    assert json.loads((tmp_path / "r.json").read_text())["passed"] is False
+
+
+async def test_an_unreachable_target_exits_3() -> None:
+    code, _, err = await soakmon("run", "points", "--target", "http://127.0.0.1:9")
+    assert code == 3
+    assert "unreachable" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "points"], "--target URL is required"),
+        (["run", "points", "--target", "localhost:80"], "--target must be an http(s) URL"),
+        (["run", "nosuch", "--target", "http://x"], "unknown suite (built-in: isolation, load"),
+        (["run", "--target", "http://x", "--param", "nope=1"], "nope: unknown parameter"),
+        (["run", "--target", "http://x", "--param", "broken"], "expected NAME=VALUE"),
+        (["run", "--target", "http://x", "--profile", "nosuch"], "unknown profile"),
+        (["run", "--target", "http://x", "--scenario", "zzz"], "no scenario matches"),
+        (["demo", "--fault", "nosuch"], "unknown fault nosuch"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
+    result = RUNNER.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_invalid_suite_file_exits_2_naming_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nscenarios:\n  - name: x\n    phases:\n      - ops:\n"
+        "          - {op: points.add, user: alice, count: -1}\n"
+        "    checks: [{check: all_succeed}]\n"
+    )
+    result = RUNNER.invoke(app, ["run", str(bad), "--target", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert f"{bad}:6: scenarios[0].phases[0].ops[0].count: must be > 0" in result.stderr
+
+
+@pytest.mark.slow
+async def test_the_demo_passes_all_19_scenarios_well_under_two_minutes(tmp_path: Path) -> None:
+    report = tmp_path / "demo.json"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code, _, err = await soakmon("demo", "--json", str(report), "--quiet")
+    elapsed = loop.time() - started
+    assert code == 0, err[-3000:]
+    doc = json.loads(report.read_text())
+    scenarios = [s for suite in doc["suites"] for s in suite["scenarios"]]
+    assert len(scenarios) == 19
+    assert all(s["passed"] for s in scenarios)
+    assert {s["spec_ref"] for s in scenarios} >= {"Deadlock detection and recovery"}
+    assert elapsed < 120
