@@ -227,3 +227,18 @@ async def test_a_bug_in_an_iteration_stops_the_run_and_is_raised(fast_url: str) 
     async with ConcurrentTester(fast_url, is_success=buggy_rule) as tester:
         with pytest.raises(ZeroDivisionError, match="bug in a success rule"):
             await tester.run_executor(ConstantVUs(3, 10), PING)
+
+
+async def test_ramping_arrival_rate_starts_the_integrated_number_of_iterations(
+    fast_url: str,
+) -> None:
+    from monitor.engine import RampingArrivalRate
+
+    schedule = RampingArrivalRate(((1.0, 60), (0.5, 60)))  # 30 + 30 iterations
+    async with ConcurrentTester(fast_url, mode=ConnectionMode.SHARED, fast_path=True) as tester:
+        out = await tester.run_executor(schedule, PING)
+    assert out.stats.iterations == 60
+    assert out.result.success_count == 60
+    starts = sorted(r.intended_start for r in out.result.records if r.intended_start)
+    first_half = [s for s in starts if s - starts[0] < 1.0]
+    assert 28 <= len(first_half) <= 31
