@@ -168,9 +168,8 @@ class CelProgram:
 
 def _describe(exc: BaseException, text: str) -> str:
     detail = _clean(str(exc.args[0]) if exc.args else str(exc))
-    if text != "" and detail.startswith("no such key"):
-        key = exc.args[2][0] if len(exc.args) > 2 and exc.args[2] else "?"
-        return f"no such key {show(key)} (in {text})"
+    if detail.startswith("no such key") and len(exc.args) > 2 and exc.args[2]:
+        return f"no such key {show(exc.args[2][0])}"
     return detail
 
 

@@ -167,6 +167,16 @@ def test_explanations_show_the_failing_part(expr: str, observed: str) -> None:
     assert r.observed == observed
 
 
+def test_missing_kinds_and_keys() -> None:
+    # a catalogue operation that did not run counts 0; an unknown key is a clear failure
+    assert Ops().check("cel", expr='ops["points.deduct"].total == 0').passed
+    r = Ops().check("cel", expr='requests["points.deduct"].p95 < 500.0')
+    assert not r.passed  # nothing measured proves nothing
+    assert r.message == (
+        'cel: CEL expression \'requests["points.deduct"].p95 < 500.0\': no such key "points.deduct"'
+    )
+
+
 def test_cel_check_errors() -> None:
     chk = get_checker("cel")
     with pytest.raises(ValidationError, match="unknown name 'sate'"):

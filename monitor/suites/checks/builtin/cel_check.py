@@ -18,7 +18,7 @@ from monitor.suites.checks.context import OVERALL, CheckContext
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import verdict
 from monitor.suites.history import OutcomeCounts
-from monitor.suites.operations import OUTCOMES
+from monitor.suites.operations import OPERATIONS, OUTCOMES
 from monitor.suites.results import CheckResult
 
 
@@ -59,7 +59,9 @@ def _counts(counts: OutcomeCounts) -> dict[str, Any]:
 
 
 def _ops(ctx: CheckContext) -> dict[str, Any]:
-    ops = {kind: _counts(ctx.history.counts(kind)) for kind in ctx.history.kinds()}
+    # every catalogue operation is there (zero counts when it did not run), plus any other kind
+    kinds = dict.fromkeys([*OPERATIONS, *ctx.history.kinds()])
+    ops = {kind: _counts(ctx.history.counts(kind)) for kind in kinds}
     ops[OVERALL] = _counts(ctx.history.counts())
     return ops
 
