@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
+from monitor.suites.checks import get_checker
 from tests.suites.checks.builders import Ops, mentions
 
 CONFLICT = {
@@ -133,3 +137,8 @@ def test_ranges_and_other_codes() -> None:
     assert not r.passed
     assert "unexpected codes: server_error: 1" in r.message
     assert ops.check("expected_outcomes", **ranged, exact=False).passed
+
+
+def test_bounds_must_be_ordered() -> None:
+    with pytest.raises(ValidationError, match=r"max \(1\) is below min \(2\)"):
+        get_checker("expected_outcomes").parse_args({"counts": {"ok": {"min": 2, "max": 1}}})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, product
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.suites.checks.builders import Ops
@@ -97,3 +97,44 @@ def test_exactly_once_per_op(outcomes: list[str], took: list[bool], extra: int) 
     possible = outcomes.count("ok") + outcomes.count("unknown")
     r = ops.check("exactly_once", {"rows": [{}] * too_many}, **args)
     assert r.passed == (too_many <= possible)
+
+
+CODES = ["ok", "already_claimed", "server_error"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    known=st.lists(st.sampled_from(CODES), max_size=6),
+    unknown=st.integers(0, 3),
+    bounds=st.dictionaries(
+        st.sampled_from(CODES[:2]),
+        st.tuples(st.integers(0, 4), st.none() | st.integers(0, 4)).filter(
+            lambda b: b[1] is None or b[0] <= b[1]
+        ),
+        min_size=1,
+    ),
+    exact=st.booleans(),
+)
+def test_expected_outcomes_matches_brute_force(
+    known: list[str], unknown: int, bounds: dict[str, tuple[int, int | None]], exact: bool
+) -> None:
+    assume(known or unknown)  # no ops at all is "nothing to check", a failure by design
+    ops = Ops()
+    for code in known:
+        ops.add("gift.claim", outcome="ok" if code == "ok" else "failed", code=code)
+    ops.many(unknown, "gift.claim", outcome="unknown")
+    counts = {c: {"min": lo, "max": hi} for c, (lo, hi) in bounds.items()}
+
+    def fits(codes: list[str]) -> bool:
+        if exact and any(c not in bounds for c in codes):
+            return False
+        return all(
+            lo <= codes.count(c) and (hi is None or codes.count(c) <= hi)
+            for c, (lo, hi) in bounds.items()
+        )
+
+    # each unknown op may have ended with any code (an unexpected one only when not exact)
+    choices = [*bounds, "other"]
+    feasible = any(fits(known + list(extra)) for extra in product(choices, repeat=unknown))
+    r = ops.check("expected_outcomes", kind="gift.claim", counts=counts, exact=exact)
+    assert r.passed == feasible, (r, known, unknown, bounds, exact)

@@ -10,7 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Hashable
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable
@@ -88,8 +88,14 @@ def eventually_succeed(ctx: CheckContext, args: EventuallyArgs) -> CheckResult:
 
 
 class Bounds(CheckArgs):
-    min: int = Field(0, ge=0)
-    max: int | None = Field(None, ge=0)
+    min: int = Field(0, ge=0, description="fewest ops with this code")
+    max: int | None = Field(None, ge=0, description="most ops with this code (default: any)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
 
 
 class ExpectedOutcomesArgs(KindArgs):
@@ -133,7 +139,9 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         f"{c}: {lo}" if lo == hi else f"{c}: {lo}..{'' if hi is None else hi}"
         for c, (lo, hi) in bounds.items()
     )
-    observed = _codes(known) + (f"; unknown: {len(unknown)}" if unknown else "")
+    observed = "; ".join(
+        part for part in (_codes(known), f"unknown: {len(unknown)}" if unknown else "") if part
+    )
     return verdict(
         "expected_outcomes",
         not problems,
