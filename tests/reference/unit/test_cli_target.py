@@ -13,11 +13,11 @@ import pytest
 SOAKMON = Path(sys.executable).parent / "soakmon"
 
 
-async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
+async def _run(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         str(SOAKMON), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
