@@ -138,3 +138,27 @@ def test_expected_outcomes_matches_brute_force(
     feasible = any(fits(known + list(extra)) for extra in product(choices, repeat=unknown))
     r = ops.check("expected_outcomes", kind="gift.claim", counts=counts, exact=exact)
     assert r.passed == feasible, (r, known, unknown, bounds, exact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(1, 20), st.integers(0, 100)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_realtime_order_matches_all_pairs(spans: list[tuple[int, int, int]]) -> None:
+    ops = Ops()
+    for start, length, stamp in spans:
+        ops.add("tasks.complete", value={"completed_at": stamp}, at=start / 10, ms=length * 100)
+    inversions = [
+        (a, b)
+        for a in ops.ops
+        for b in ops.ops
+        if a.completed_at is not None
+        and a.completed_at < b.invoked_at
+        and a.value["completed_at"] > b.value["completed_at"]
+    ]
+    r = ops.check("realtime_order", kind="tasks.complete")
+    assert r.passed == (not inversions), (r, inversions)
