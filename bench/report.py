@@ -155,3 +155,19 @@ def print_all(
         console.print(idle_table(idle))
     if profile is not None:
         console.print(profile_table(profile))
+    verdict = goal_verdict(doc["ratios"].get("locust"))
+    if verdict:
+        console.print(verdict)
+
+
+def goal_verdict(vs_locust: dict[str, float] | None) -> str | None:
+    """One line: is soakmon at least GOAL× Locust FastHttpUser per core?"""
+    if not vs_locust:
+        return None
+    steady, raw = vs_locust["per_cpu_s"], vs_locust["rps"]
+    head = "[green]goal met[/green]" if steady >= GOAL else "[red]goal NOT met[/red]"
+    return (
+        f"{head}: soakmon load = {steady:.2f}× Locust FastHttpUser in steady-state requests per "
+        f"CPU-second (goal ≥ {GOAL:g}×); {raw:.2f}× by raw req/s on the pinned core, which also "
+        "depends on how much of that core each tool got on this shared machine"
+    )
