@@ -1,9 +1,18 @@
 """Concurrent HTTP execution: testers, executors, results and percentiles.
 
-Public API (used by ``monitor.suites`` and the ``soakmon load`` command)::
+Barrier calls (all requests of one call in flight together; failures recorded, never raised)::
 
-    from monitor.engine import (ConcurrentTester, ConcurrentResult, RequestSpec, RequestRecord,
-                                LatencyHistogram, ConnectionMode, RequestHooks)
+    async with ConcurrentTester("http://127.0.0.1:8000", timeout=5, mode="per-user") as t:
+        setup = await t.send(RequestSpec("POST", "/users", json={"name": "a"}))
+        result = await t.run_concurrent_requests("POST", "/points/deduct", json=..., repeat=10)
+        batch = await t.run_batch([RequestSpec("GET", "/a"), RequestSpec("POST", "/b", json={})])
+        result.success_count, result.status_codes, result.errors, result.p99, result.to_dict()
+
+Executors (pure schedules) applied by one runner, with streaming and bounded memory::
+
+    out = await t.run_executor(ConstantArrivalRate(100, 30), RequestSpec("GET", "/"),
+                               on_interval=print, on_progress=print)
+    out.result.to_dict(), out.stats.dropped, out.stats.achieved_rate
 """
 
 from monitor.engine.client import EngineConfigError, HttpClient

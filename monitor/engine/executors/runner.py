@@ -33,7 +33,18 @@ _CLOSED_TICK = 0.05
 
 
 class Runner:
-    """Runs ``executor`` with ``specs`` (sent in order by every iteration) through ``client``."""
+    """Runs ``executor`` with ``specs`` (sent in order by every iteration) through ``client``.
+
+    - ``is_success``: the success rule of the results (default: status < 400, no error).
+    - ``sample_limit``: records kept as a random sample (0: none); counts are always exact.
+    - ``interval`` / ``on_interval``: stream a result per interval (seconds) while running.
+    - ``progress_every`` / ``on_progress``: progress snapshots for a progress bar.
+    - ``graceful_stop``: seconds iterations still running at the end may take before they are
+      cancelled and counted as ``interrupted`` (default: the client timeout + 1 s).
+
+    A SHARED client with ``fast_path=True`` sends plain-HTTP requests through
+    :mod:`monitor.engine.fastpath` (one keep-alive connection per VU); otherwise aiohttp.
+    """
 
     def __init__(
         self,
