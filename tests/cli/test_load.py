@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -163,3 +164,30 @@ async def test_unreachable_target_exits_3(tmp_path: Path) -> None:
     assert "connection refused" in run.stderr
     doc = json.loads(report.read_text())
     assert doc["requests"]["total"] == doc["requests"]["error_count"] > 0
+
+
+@pytest.mark.slow
+async def test_ctrl_c_stops_gracefully_with_a_report(target: str, tmp_path: Path) -> None:
+    report = tmp_path / "load.json"
+    proc = await asyncio.create_subprocess_exec(
+        *LOAD_ONLY, "--target", target, "--path", "/ping", "--rate", "50", "--duration", "60s",
+        "--json", str(report), "--quiet",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(300):  # the report file is created before the run starts
+            if report.exists():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    doc = json.loads(report.read_text())
+    assert doc["requests"]["total"] >= 20
+    assert doc["requests"]["error_count"] == 0
+    assert doc["duration_s"] < 30

@@ -83,11 +83,12 @@ async def test_arrival_rate_holds_its_rate_against_a_fast_target(fast_url: str) 
     assert (len(starts) - 1) / (starts[-1] - starts[0]) == pytest.approx(100, rel=0.05)
 
 
-async def test_a_stalled_target_shows_in_p99_and_busy_vus_drop_iterations() -> None:
+@pytest.mark.parametrize("fast_path", [False, True], ids=["aiohttp", "fast-path"])
+async def test_a_stalled_target_shows_in_p99_and_busy_vus_drop_iterations(fast_path: bool) -> None:
     target = StallingTarget(stall_after=1.0, stall=1.0)
     async with (
         serve_app(target.app) as url,
-        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
+        ConcurrentTester(url, mode=ConnectionMode.SHARED, fast_path=fast_path) as tester,
     ):
         target.started = time.monotonic()
         out = await tester.run_executor(ConstantArrivalRate(100, 3, max_vus=50), PING)
