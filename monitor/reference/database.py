@@ -56,16 +56,20 @@ class Database:
         self._on_retry = on_retry
         self._waiting = 0
         self._sqlite_writer = asyncio.Lock()
-        connect_args: dict[str, Any] = {}
+        options: dict[str, Any] = {}
         if self.dialect == "postgresql":
-            connect_args = {"timeout": 5, "command_timeout": 60}
+            # writes run at READ COMMITTED whatever the server default; reads pick their own
+            options = {
+                "connect_args": {"timeout": 5, "command_timeout": 60},
+                "isolation_level": "READ COMMITTED",
+            }
         self.engine: AsyncEngine = create_async_engine(
             url,
             poolclass=AsyncAdaptedQueuePool,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            connect_args=connect_args,
+            **options,
         )
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine)

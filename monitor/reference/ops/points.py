@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.database import DEFAULT_POLICY, Database
@@ -58,7 +58,7 @@ async def deduct_points(db: Database, user_id: str, amount: int, reason: str) ->
     return await db.write(work)
 
 
-def points_snapshot_stmt(user_id: str):  # type: ignore[no-untyped-def]
+def points_snapshot_stmt(user_id: str) -> Select[int, int]:
     """Balance and ledger count in ONE statement (one snapshot even at READ COMMITTED)."""
     count = (
         select(func.count()).select_from(ledger).where(ledger.c.user_id == user_id)

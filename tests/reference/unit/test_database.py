@@ -158,3 +158,21 @@ async def test_without_retries_the_deadlock_victim_gets_retry_later(postgres_url
         assert "deadlock" in failures[0].message
     finally:
         await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_writes_run_read_committed_and_reads_one_snapshot(postgres_url: str) -> None:
+    db = _db(postgres_url, pool_size=1, max_overflow=0)  # one connection: options must reset
+    await db.init_schema()
+
+    async def level(conn: AsyncConnection) -> tuple[str, str]:
+        iso = (await conn.execute(text("SHOW transaction_isolation"))).scalar_one()
+        ro = (await conn.execute(text("SHOW transaction_read_only"))).scalar_one()
+        return str(iso), str(ro)
+
+    try:
+        for _ in range(2):
+            assert await db.read(level) == ("repeatable read", "on")
+            assert await db.write(level) == ("read committed", "off")
+    finally:
+        await db.dispose()
