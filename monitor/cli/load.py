@@ -99,7 +99,7 @@ def _report(
     }
 
 
-def _summary(outcome: RunOutcome, target: str) -> Table:
+def _summary(outcome: RunOutcome, target: str, transport: str) -> Table:
     result, stats = outcome.result, outcome.stats
     table = Table(title=f"soakmon load: {target}", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -108,6 +108,7 @@ def _summary(outcome: RunOutcome, target: str) -> Table:
     codes = ", ".join(f"{k}: {v}" for k, v in sorted(result.status_codes.items())) or "-"
     rows = [
         ("executor", f"{stats.executor} (max {stats.vus_max} VUs busy)"),
+        ("transport", transport),
         ("requests", f"{result.total} in {stats.duration_s:.2f} s"),
         (
             "req/s",
@@ -256,7 +257,8 @@ def load(
         )
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
-        Console().print(_summary(outcome, str(tester.base_url)))
+        transport = "fast path (keep-alive per VU)" if state.get("fast_path") else "aiohttp"
+        Console().print(_summary(outcome, str(tester.base_url), f"{conn.value}, {transport}"))
     result = outcome.result
     if result.total and result.connect_failures == result.total:
         reason = result.errors[0] if result.errors else "no connection"

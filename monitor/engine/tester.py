@@ -47,7 +47,12 @@ class ConcurrentTester:
 
     Sessions are created first, then every request waits on one ``asyncio.Barrier`` and all
     are released at once (``TaskGroup``). Transport failures are recorded, never raised.
-    Use as ``async with ConcurrentTester(url) as tester:`` or call :meth:`aclose`.
+    Connections are opened after the barrier (aiohttp has no public pre-connect), so "together"
+    means within one event-loop pass plus the TCP handshake in PER_REQUEST mode.
+    Modes: PER_REQUEST (fresh session per request), PER_USER (the i-th request of every call
+    uses virtual user i's keep-alive session and cookies; :meth:`send` is user 0), SHARED (one
+    pooled session, no cookies). Use as ``async with ConcurrentTester(url) as tester:`` or call
+    :meth:`aclose`.
     """
 
     def __init__(
