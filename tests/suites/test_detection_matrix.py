@@ -1,0 +1,155 @@
+"""The detection matrix: a clean reference target passes every built-in scenario (5 runs in a
+row), and each injectable fault makes the check that guards its guarantee fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.reference import FAULTS, ReferenceServer
+from monitor.suites.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.results import RunResult
+from monitor.suites.runner import RunOptions, run_suites
+
+PROFILE = load_profile(builtin_profiles()["reference"]).profile
+#: Shorter load phases than the spec's 60 s so the matrix stays affordable in CI.
+QUICK = {"sustained_s": 4, "idle_s": 0.5}
+
+#: fault -> (suite, scenario, name of the check that must fail)
+MATRIX = {
+    "lost-update": (
+        "points",
+        "concurrent-points-addition",
+        "no lost update (balance = start + additions = ledger)",
+    ),
+    "overdraft": ("points", "concurrent-points-deduction", "balance never negative"),
+    "dirty-read": (
+        "isolation",
+        "read-committed-isolation",
+        "readers see only committed data (no dirty read)",
+    ),
+    "skewed-snapshot": (
+        "points",
+        "balance-query-during-updates",
+        "every read is a committed snapshot",
+    ),
+    "blocking-reads": ("points", "balance-query-during-updates", "reads do not block deductions"),
+    "no-deadlock-retry": ("isolation", "deadlock-recovery", "all transfers eventually succeed"),
+    "reward-overdraft": (
+        "rewards",
+        "concurrent-reward-redemption",
+        "no overdraft (quantities never negative)",
+    ),
+    "double-gift": (
+        "rewards",
+        "concurrent-welcome-gift",
+        "the gift's points are awarded exactly once",
+    ),
+    "partial-grant": ("rewards", "reward-grant-and-query", "readers never see a partial grant"),
+    "double-top3": (
+        "top3",
+        "concurrent-top3-same-date",
+        "exactly one set succeeds, the others are already_set",
+    ),
+    "partial-top3": (
+        "top3",
+        "top3-query-during-creation",
+        "a reader sees empty or complete, never partial",
+    ),
+    "double-completion-bonus": (
+        "tasks",
+        "concurrent-task-completion",
+        "each Top3 task pays its bonus exactly once",
+    ),
+    "task-id-collision": ("tasks", "concurrent-task-creation", "all creations succeed"),
+    "ignore-if-match": (
+        "isolation",
+        "optimistic-locking",
+        "one update wins, the others detect the conflict",
+    ),
+    "memory-leak": ("load", "sustained-load", "resident memory does not grow unboundedly"),
+    "pool-leak": (
+        "load",
+        "sustained-load",
+        "database pool not exhausted (no waiters, connections returned)",
+    ),
+    "slow": ("load", "load-10-users", "p95 latency < 500 ms"),
+}
+
+#: Faults that only show on PostgreSQL (SQLite serialises writers, so nothing deadlocks there).
+POSTGRES_ONLY = {"no-deadlock-retry"}
+
+
+def _all() -> list[LoadedSuite]:
+    return [load_suite(p) for p in builtin_suites().values()]
+
+
+def _one(suite: str, scenario: str) -> list[LoadedSuite]:
+    loaded = load_suite(builtin_suites()[suite])
+    kept = [s for s in loaded.suite.scenarios if s.name == scenario]
+    return [
+        LoadedSuite(
+            loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
+        )
+    ]
+
+
+def _failures(run: RunResult) -> list[str]:
+    return [
+        f"{s.suite}/{s.name}: {c.name}: {c.observed}"
+        for s in run.scenarios
+        for c in s.failed_checks
+    ]
+
+
+def test_the_matrix_covers_every_fault() -> None:
+    assert set(MATRIX) == set(FAULTS)
+    names = {s.name: s for loaded in _all() for s in loaded.suite.scenarios}
+    for suite, scenario, check in MATRIX.values():
+        assert check in [c.display_name for c in names[scenario].checks], (suite, scenario, check)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attempt", range(5))
+async def test_a_clean_target_passes_every_scenario(attempt: int) -> None:
+    async with ReferenceServer() as server:
+        run = await run_suites(
+            server.url, PROFILE, _all(), RunOptions(seed=attempt, overrides=QUICK)
+        )
+    assert _failures(run) == []
+    assert len(run.scenarios) == 19
+    assert all(s.status == "passed" for s in run.scenarios)
+
+
+async def _detect(fault: str, db_url: str | None) -> None:
+    suite, scenario, check = MATRIX[fault]
+    async with ReferenceServer(db_url=db_url, faults=[fault]) as server:
+        run = await run_suites(
+            server.url, PROFILE, _one(suite, scenario), RunOptions(overrides=QUICK, timeout_s=5)
+        )
+    (result,) = run.scenarios
+    failed = {c.name for c in result.failed_checks}
+    assert check in failed, f"{fault}: {scenario} failed {sorted(failed) or 'nothing'}"
+    assert not run.passed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(set(MATRIX) - POSTGRES_ONLY))
+async def test_each_fault_fails_its_guarding_check(fault: str) -> None:
+    await _detect(fault, None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(POSTGRES_ONLY))
+async def test_postgres_only_faults_fail_their_guarding_check(
+    fault: str, postgres_url: str
+) -> None:
+    await _detect(fault, postgres_url)
+
+
+@pytest.mark.slow
+async def test_a_clean_postgres_target_passes_every_scenario(postgres_url: str) -> None:
+    async with ReferenceServer(db_url=postgres_url) as server:
+        run = await run_suites(server.url, PROFILE, _all(), RunOptions(seed=1, overrides=QUICK))
+    assert _failures(run) == []
+    assert all(s.status == "passed" for s in run.scenarios)
