@@ -20,6 +20,7 @@ from monitor.engine import (
     ConcurrentResult,
     ConcurrentTester,
     ConnectionMode,
+    RequestHooks,
     RequestRecord,
     RequestSpec,
 )
@@ -63,6 +64,7 @@ class RunOptions:
     on_history: HistoryObserver | None = None
     timeout_s: float = 10.0
     mode: ConnectionMode = ConnectionMode.SHARED
+    hooks: RequestHooks | None = None  # engine hooks (trace headers, per-request metrics)
 
 
 def scenario_operations(scenario: Scenario) -> list[str]:
@@ -213,7 +215,7 @@ async def run_suites(
     run = RunResult(target=target, started_at=started_at, duration_s=0.0)
     run.profile, run.seed = profile.name, seed
     async with ConcurrentTester(
-        target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode
+        target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode, hooks=opts.hooks
     ) as tester:
         await probe(tester)
         client = ProfileClient(profile, tester, variables)
