@@ -19,11 +19,8 @@ class SchemaKind(StrEnum):
 
 
 def _daemon_schema() -> dict[str, object]:
-    try:
-        from monitor.daemon.config import DaemonConfig  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        typer.echo("the daemon configuration model is not available in this build", err=True)
-        raise typer.Exit(2) from None
+    from monitor.daemon.config import DaemonConfig
+
     schema: dict[str, object] = DaemonConfig.model_json_schema()
     schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
     schema.setdefault("title", "soakmon daemon configuration")

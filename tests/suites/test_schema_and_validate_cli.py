@@ -38,6 +38,12 @@ def test_schema_is_valid_and_accepts_the_built_in_files(kind: str, files: list[P
         assert errors == [], (path, errors[:1])
 
 
+def test_the_daemon_schema_is_valid_too() -> None:
+    schema = _schema("daemon")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["title"]
+
+
 def test_schema_rejects_what_the_loader_rejects() -> None:
     validator = jsonschema.Draft202012Validator(_schema("suite"))
     bad = {"name": "x", "scenarios": [{"name": "y", "phases": [{"ops": []}], "checks": []}]}
