@@ -45,6 +45,7 @@ class Call:
     error: str | None = None
     error_kind: str | None = None
     records: tuple[RequestRecord, ...] = ()
+    detail: str | None = None  # the target's own words on a non-ok answer (for messages)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,16 @@ def _drop_nulls(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: v for k, v in value.items() if v is not None}
     return value
+
+
+def _detail(body: Any) -> str | None:
+    """A short human message from an error body (``message`` or ``error``), if there is one."""
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                return text[:200]
+    return None
 
 
 def _query_text(query: Mapping[str, Any]) -> str:
@@ -194,7 +205,9 @@ class ProfileClient:
             outcome = Outcome.UNKNOWN
         else:
             outcome = Outcome.OK if verdict.code == "ok" else Outcome.FAILED
-        value = None
+        value, detail = None, None
+        if outcome is not Outcome.OK:
+            detail = _detail(body)
         if outcome is Outcome.OK:
             value = search(op.extract, body) if op.extract else body
             if session is not None:
@@ -203,7 +216,7 @@ class ProfileClient:
         return Call(
             outcome=outcome, code=verdict.code, value=value,
             completed_at=None if outcome is Outcome.UNKNOWN else completed,
-            records=(record,), **base,
+            records=(record,), detail=detail, **base,
         )  # fmt: skip
 
     @staticmethod
@@ -251,7 +264,7 @@ class ProfileClient:
             code=last.code, value=value if last.ok else None, status=last.status,
             invoked_at=calls[0].invoked_at, completed_at=last.completed_at,
             latency_ms=sum(c.latency_ms for c in calls), error=last.error,
-            error_kind=last.error_kind, records=records,
+            error_kind=last.error_kind, records=records, detail=last.detail,
         )  # fmt: skip
 
     async def fire(

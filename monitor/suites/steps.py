@@ -15,8 +15,10 @@ def _fail(section: str, index: int, step: Step, call: Call) -> StepFailed:
     who = f" as {step.user}" if step.user else ""
     got = call.code + (f" ({call.error})" if call.error else "")
     status = f", HTTP {call.status}" if call.status is not None else ""
+    said = f" ({call.detail})" if call.detail else ""
+    expected = " or ".join(step.expect)
     return StepFailed(
-        f"{section}[{index}] {step.op}{who}: got {got}{status}, expected {' or '.join(step.expect)}"
+        f"{section}[{index}] {step.op}{who}: got {got}{status}{said}, expected {expected}"
     )
 
 
