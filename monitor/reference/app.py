@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from monitor.reference.api import ENDPOINTS
 from monitor.reference.api.endpoint import SERVICES, Services, aiohttp_handler, json_reply
@@ -58,6 +58,10 @@ async def error_middleware(request: web.Request, handler: AioHandler) -> web.Str
         code = _HTTP_CODES.get(exc.status, "invalid_request" if exc.status < 500 else "internal")
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return _error(exc.status, code, exc.reason or code, headers)
+    except (OSError, InterfaceError, OperationalError) as exc:
+        # the database is down or the connection dropped: transient from the client's view
+        log.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+        return _error(503, "retry_later", "database unavailable; retry later")
     except DBAPIError as exc:
         if exc.connection_invalidated:
             return _error(503, "retry_later", "database connection lost; retry later")
