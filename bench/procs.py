@@ -193,20 +193,24 @@ def run_measured(
         samples: list[tuple[float, float]] = []
         ps = _ps(proc.pid)
         timed_out = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == proc.pid:
-                break
-            elapsed = time.monotonic() - started
-            if elapsed > timeout and not timed_out:
-                timed_out = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-            if ps is not None:
-                with contextlib.suppress(psutil.Error):
-                    cpu = ps.cpu_times()
-                    samples.append((elapsed, cpu.user + cpu.system))
-            time.sleep(sample_every)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid == proc.pid:
+                    break
+                elapsed = time.monotonic() - started
+                if elapsed > timeout and not timed_out:
+                    timed_out = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                if ps is not None:
+                    with contextlib.suppress(psutil.Error):
+                        cpu = ps.cpu_times()
+                        samples.append((elapsed, cpu.user + cpu.system))
+                time.sleep(sample_every)
+        except BaseException:  # Ctrl-C: the child has its own session, stop it here
+            stop_group(proc, grace=1.0)
+            raise
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         with contextlib.suppress(ProcessLookupError, PermissionError):
