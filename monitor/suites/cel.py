@@ -122,7 +122,9 @@ def show(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, float):
-        return f"{value:.6g}"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.1f}"
     if isinstance(value, str | list | dict):
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
