@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     started = datetime.now(UTC)
+    if (psutil.cpu_count() or 1) <= max(GENERATOR_CORE, TARGET_CORE):
+        raise BenchError("needs 2 CPUs: the generator and the target are pinned to separate cores")
     load_before = machine_load()
     # Children inherit it: 10,000 held sockets plus the pool need far more than the default.
     raise_nofile(max(65536, args.idle_vus * 3, args.vus * 4))
