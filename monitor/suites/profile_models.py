@@ -79,7 +79,7 @@ class HttpOperation(Model):
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Outcome rules tried before the profile-wide ones. Default: none."""
     timeout_s: Annotated[float, Field(gt=0)] | None = None
-    """Per-request timeout, seconds. Default: the profile's."""
+    """Per-request timeout of this operation, seconds. Default: the profile's, else the run's."""
 
 
 class SequenceStep(Model):
@@ -115,8 +115,8 @@ class Profile(Model):
     """Headers sent with every request. Default: {}."""
     auth: Auth = Field(default_factory=Auth)
     """How credentials are sent. Default: Bearer token from `session.token`."""
-    timeout_s: Annotated[float, Field(gt=0)] = 10.0
-    """Default per-request timeout, seconds. Default: 10."""
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    """Per-request timeout for this API, seconds. Default: the run's (`--timeout`, 10 s)."""
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Profile-wide outcome rules, tried after an operation's own. Default: none."""
     operations: dict[str, HttpOperation | SequenceOperation]
