@@ -254,3 +254,11 @@ def hashable(value: Any) -> Hashable:
     if isinstance(value, Mapping):
         return tuple(sorted((str(k), hashable(v)) for k, v in value.items()))
     return value  # type: ignore[no-any-return]
+
+
+def select(
+    ctx: CheckContext, kinds: tuple[str, ...] | None, where: Expr | None, scope: Scope
+) -> list[Op]:
+    """Ops of ``kinds`` (every op when None) for which ``where`` holds, in invocation order."""
+    ops = ctx.history.by_kind(*(kinds or ()))
+    return [op for op in ops if matches(where, scope.for_op(op))] if where else list(ops)

@@ -149,3 +149,25 @@ def test_unknown_ops_do_not_confuse_snapshots() -> None:
     r = ops.check("snapshot_consistent", {"ledger": LEDGER}, ledger="state.ledger")
     assert not r.passed  # a 5th transaction that the ledger does not have
     assert "the ledger has 4 rows" in r.evidence[0]
+
+
+def test_where_selects_one_users_reads() -> None:
+    ops = reads((2500, 4))
+    ops.add("points.balance", user="bob", value={"balance": 7, "transaction_count": 1})
+    args = {"ledger": "state.ledger"}
+    assert not ops.check("snapshot_consistent", {"ledger": LEDGER}, **args).passed
+    r = ops.check("snapshot_consistent", {"ledger": LEDGER}, **args, where='user == "alice"')
+    assert r.passed, r
+
+
+def test_match_compares_reads_with_the_writes_of_their_date() -> None:
+    ops = Ops()
+    ops.add("top3.set", args={"date": "D1", "task_ids": ["a", "b", "c"]})
+    ops.add("top3.set", args={"date": "D2", "task_ids": ["x", "y", "z"]})
+    ops.add("top3.get", args={"date": "D1"}, value={"task_ids": ["a", "b", "c"]})
+    wrong = ops.add("top3.get", args={"date": "D2"}, value={"task_ids": ["a", "b", "c"]})
+    assert ops.check("no_partial_read", **TOP3).passed  # without match: any write's after
+    r = ops.check("no_partial_read", **TOP3, match="args.date")
+    assert not r.passed  # D2's reader saw D1's tasks
+    assert mentions(r, wrong)
+    assert r.expected.endswith("(for its args.date)")

@@ -20,6 +20,7 @@ from monitor.suites.checks.exprs import (
     OpExprArg,
     Scope,
     hashable,
+    select,
 )
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
@@ -31,6 +32,7 @@ class ConflictArgs(CheckArgs):
     kind: KindsArg = Field(description="the conditional update ops")
     key: OpExprArg | None = Field(None, description="groups ops racing on one version")
     conflict_code: str = "version_conflict"
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
     final: ExprArg | None = Field(None, description="the value read back after the phase")
     written: OpExprArg | None = Field(None, description="what one op wrote (expression over op)")
 
@@ -46,7 +48,7 @@ def conflict_detected(ctx: CheckContext, args: ConflictArgs) -> CheckResult:
     """Exactly one conditional update per version succeeds, the rest conflict; final == winner."""
     scope = Scope.of(ctx)
     groups: dict[Hashable, list[Op]] = {}
-    for op in ctx.history.by_kind(*args.kind):
+    for op in select(ctx, args.kind, args.where, scope):
         key = hashable(args.key.eval(scope.for_op(op))) if args.key else None
         groups.setdefault(key, []).append(op)
     if not groups:

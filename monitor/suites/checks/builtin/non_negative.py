@@ -8,7 +8,7 @@ from pydantic import Field
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, OpExprArg, Scope
+from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, OpExprArg, Scope, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.results import CheckResult
@@ -17,6 +17,7 @@ from monitor.suites.results import CheckResult
 class OpValues(CheckArgs):
     kind: KindsArg
     value: OpExprArg = Field(description="number or list of numbers read by one ok op")
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
 
 
 class NonNegativeArgs(CheckArgs):
@@ -47,7 +48,9 @@ def non_negative(ctx: CheckContext, args: NonNegativeArgs) -> CheckResult:
     lowest: float | None = None
     evidence: list[str] = []
     for spec in args.ops:
-        for op in ctx.history.ok(*spec.kind):
+        for op in select(ctx, spec.kind, spec.where, scope):
+            if not op.ok:
+                continue
             for v in _numbers(spec.value.eval(scope.for_op(op)), f"{spec.value} of op#{op.id}"):
                 seen += 1
                 lowest = v if lowest is None else min(lowest, v)

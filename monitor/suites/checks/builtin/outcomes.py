@@ -13,7 +13,7 @@ from collections.abc import Hashable
 from pydantic import Field, model_validator
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable
+from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
 from monitor.suites.history import Op
@@ -22,24 +22,26 @@ from monitor.suites.results import CheckResult
 
 class KindArgs(CheckArgs):
     kind: KindsArg | None = Field(None, description="operation kind(s); default: every op")
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
 
 
-def _ops(ctx: CheckContext, kind: tuple[str, ...] | None) -> tuple[Op, ...]:
-    ops = ctx.history.by_kind(*(kind or ()))
+def _ops(ctx: CheckContext, args: KindArgs) -> list[Op]:
+    kind = args.kind
+    ops = select(ctx, kind, args.where, Scope.of(ctx))
     if not ops:
         what = f"{', '.join(kind)} ops" if kind else "ops"
         raise CheckDataError(f"no {what} in the phase")
     return ops
 
 
-def _codes(ops: list[Op] | tuple[Op, ...]) -> str:
+def _codes(ops: list[Op]) -> str:
     return ", ".join(f"{c}: {n}" for c, n in Counter(op.code for op in ops).most_common())
 
 
 @checker("all_succeed", args=KindArgs)
 def all_succeed(ctx: CheckContext, args: KindArgs) -> CheckResult:
     """Every op (of the kinds) ended ok; unknown counts as not proven."""
-    ops = _ops(ctx, args.kind)
+    ops = _ops(ctx, args)
     bad = [op for op in ops if not op.ok]
     return verdict(
         "all_succeed",
@@ -61,7 +63,7 @@ def eventually_succeed(ctx: CheckContext, args: EventuallyArgs) -> CheckResult:
     """Every logical op (attempts grouped by key) has an ok attempt, within ``within_s``."""
     scope = Scope.of(ctx)
     groups: dict[Hashable, list[Op]] = {}
-    for op in _ops(ctx, args.kind):
+    for op in _ops(ctx, args):
         key = hashable(args.key.eval(scope.for_op(op))) if args.key else op.id
         groups.setdefault(key, []).append(op)
     bad: list[Op] = []
@@ -106,7 +108,7 @@ class ExpectedOutcomesArgs(KindArgs):
 @checker("expected_outcomes", args=ExpectedOutcomesArgs)
 def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckResult:
     """Counts per canonical code (e.g. exactly 1 ok and 4 already_claimed), unknowns fitted."""
-    ops = _ops(ctx, args.kind)
+    ops = _ops(ctx, args)
     known = [op for op in ops if not op.unknown]
     unknown = [op for op in ops if op.unknown]
     seen = Counter(op.code for op in known)

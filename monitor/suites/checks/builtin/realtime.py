@@ -13,7 +13,7 @@ from pydantic import Field
 
 from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope
+from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.history import Op
@@ -25,6 +25,7 @@ class RealtimeArgs(CheckArgs):
     value: OpExprArg = Field(
         "value.completed_at", validate_default=True, description="stamp (RFC 3339 or number)"
     )
+    where: OpExprArg | None = Field(None, description="only ops for which this is true")
 
 
 def _stamp(value: Any, what: str) -> float:
@@ -44,7 +45,11 @@ def _stamp(value: Any, what: str) -> float:
 def realtime_order(ctx: CheckContext, args: RealtimeArgs) -> CheckResult:
     """For ok ops a, b with a completed before b was invoked: stamp(a) ≤ stamp(b)."""
     scope = Scope.of(ctx)
-    ops = [op for op in ctx.history.ok(*args.kind) if op.completed_at is not None]
+    ops = [
+        op
+        for op in select(ctx, args.kind, args.where, scope)
+        if op.ok and op.completed_at is not None
+    ]
     if not ops:
         raise CheckDataError(f"no ok {', '.join(args.kind)} ops in the phase")
     stamps = {

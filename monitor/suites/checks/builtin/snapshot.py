@@ -22,6 +22,7 @@ from monitor.suites.checks.exprs import (
     Scope,
     as_list,
     number,
+    select,
 )
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.subsets import explain
@@ -36,6 +37,7 @@ class SnapshotArgs(CheckArgs):
         "value.transaction_count", validate_default=True, description="read transaction count"
     )
     ledger: ExprArg = Field(description="ledger rows read back after the phase (a list)")
+    where: OpExprArg | None = Field(None, description="only reads for which this is true")
     amount: ItemExprArg = Field("item.amount", validate_default=True, description="row amount")
     order: Literal["newest_first", "oldest_first", "any"] = Field(
         "newest_first",
@@ -58,7 +60,7 @@ def snapshot_consistent(ctx: CheckContext, args: SnapshotArgs) -> CheckResult:
     prefix = [0, *accumulate(amounts)]
     committed = set(prefix)
     evidence: list[str] = []
-    reads = ctx.history.ok(*args.kind)
+    reads = [op for op in select(ctx, args.kind, args.where, scope) if op.ok]
     for op in reads:
         op_scope = scope.for_op(op)
         balance = number(args.balance.eval(op_scope), f"{args.balance} of op#{op.id}")

@@ -22,6 +22,7 @@ from monitor.suites.checks.exprs import (
     Scope,
     as_list,
     hashable,
+    select,
 )
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import cap, plural, verdict
@@ -32,6 +33,7 @@ class UniqueArgs(CheckArgs):
     items: ExprArg | None = Field(None, description="records read back (a list)")
     kind: KindsArg | None = Field(None, description="or: take the values of these ok ops")
     value: OpExprArg = Field("value", validate_default=True, description="record of an op")
+    where: OpExprArg | None = Field(None, description="with kind: only ops for which this is true")
     key: ItemExprArg = Field(description="the key of one record (`item`), e.g. item.id")
     max: int = Field(1, ge=1, description="records allowed per key")
 
@@ -53,7 +55,9 @@ def unique_per_key(ctx: CheckContext, args: UniqueArgs) -> CheckResult:
         source = str(args.items)
     else:
         assert args.kind is not None
-        for op in ctx.history.ok(*args.kind):
+        for op in select(ctx, args.kind, args.where, scope):
+            if not op.ok:
+                continue
             records.append((op.describe(), args.value.eval(scope.for_op(op))))
         source = f"ok {', '.join(args.kind)} ops"
     groups: dict[Hashable, list[tuple[str, Any]]] = defaultdict(list)
