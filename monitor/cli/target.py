@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import app
-from monitor.reference import FAULTS, DatabaseConfigError, DatabaseUnreachable, ReferenceServer
+
+if TYPE_CHECKING:
+    from monitor.reference import ReferenceServer
+
+# monitor.reference (SQLAlchemy, drivers) is imported inside the commands: ~1 s that the other
+# soakmon commands should not pay at start-up.
 
 target_app = typer.Typer(
     help="The reference target service the built-in suites speak.", no_args_is_help=True
@@ -21,6 +26,8 @@ app.add_typer(target_app, name="target")
 @target_app.command("faults")
 def list_faults() -> None:
     """List the injectable faults, one per line: name — the guarantee it breaks."""
+    from monitor.reference import FAULTS
+
     width = max(len(name) for name in FAULTS)
     for fault in FAULTS.values():
         typer.echo(f"{fault.name:<{width}} — {fault.description}")
@@ -42,6 +49,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the reference target until SIGTERM / SIGINT; prints `listening on http://H:P`."""
+    from monitor.reference import DatabaseConfigError, DatabaseUnreachable, ReferenceServer
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not 0 <= port <= 65535:
         _fail(2, f"--port must be between 0 and 65535, got {port}")
