@@ -38,14 +38,21 @@ def serve(
     db: Annotated[
         str | None,
         typer.Option(
-            help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: temp SQLite)."
+            metavar="URL",
+            help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: temp SQLite).",
         ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: a free port).")] = 8000,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="N", help="Port to listen on (0: a free port).")
+    ] = 8000,
     fault: Annotated[
         list[str] | None,
-        typer.Option("--fault", help="Inject a fault (repeatable; see `soakmon target faults`)."),
+        typer.Option(
+            "--fault",
+            metavar="NAME",
+            help="Inject a fault (repeatable; see `soakmon target faults`).",
+        ),
     ] = None,
 ) -> None:
     """Run the reference target until SIGTERM / SIGINT; prints `listening on http://H:P`."""
