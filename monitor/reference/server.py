@@ -35,6 +35,7 @@ class ReferenceServer:
         *,
         pool_size: int = 10,
         max_overflow: int = 5,
+        pool_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
     ) -> None:
         if isinstance(faults, str):
@@ -44,7 +45,7 @@ class ReferenceServer:
         self.port = port
         self.db_url = db_url or ""
         self._requested_url = db_url
-        self._pool = (pool_size, max_overflow)
+        self._pool = (pool_size, max_overflow, pool_timeout)
         self._shutdown_timeout = shutdown_timeout
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
         self._db: Database | None = None
@@ -67,9 +68,13 @@ class ReferenceServer:
             self._temp_dir = tempfile.TemporaryDirectory(prefix="soakmon-reference-")
             url = sqlite_file_url(os.path.join(self._temp_dir.name, "reference.db"))
         metrics = ServiceMetrics()
-        pool_size, max_overflow = self._pool
+        pool_size, max_overflow, pool_timeout = self._pool
         db = Database(
-            url, pool_size=pool_size, max_overflow=max_overflow, on_retry=metrics.count_retry
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            on_retry=metrics.count_retry,
         )
         self._db = db
         self.db_url = url.set(drivername=target.dialect).render_as_string(hide_password=False)
