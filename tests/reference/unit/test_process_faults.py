@@ -26,14 +26,16 @@ async def _register(http: aiohttp.ClientSession, url: str, name: str) -> dict[st
 
 async def test_memory_leak_grows_resident_memory() -> None:
     try:
-        async with ReferenceServer(faults=["memory-leak"]) as server:
-            async with aiohttp.ClientSession() as http:
-                async with http.get(f"{server.url}/metrics") as r:
-                    before = _metric(await r.text(), "process_resident_memory_bytes")
-                for i in range(250):
-                    await _register(http, server.url, f"m{i}")
-                async with http.get(f"{server.url}/metrics") as r:
-                    after = _metric(await r.text(), "process_resident_memory_bytes")
+        async with (
+            ReferenceServer(faults=["memory-leak"]) as server,
+            aiohttp.ClientSession() as http,
+        ):
+            async with http.get(f"{server.url}/metrics") as r:
+                before = _metric(await r.text(), "process_resident_memory_bytes")
+            for i in range(250):
+                await _register(http, server.url, f"m{i}")
+            async with http.get(f"{server.url}/metrics") as r:
+                after = _metric(await r.text(), "process_resident_memory_bytes")
         assert after - before > 15 * 2**20  # 250 x 100 KiB ~ 24 MiB kept
     finally:
         process._LEAKED.clear()  # give the test process its memory back
