@@ -31,7 +31,7 @@ _SCHEMA_LOCK_KEY = 0x50AC_0001  # pg_advisory_xact_lock key serialising schema c
 @dataclass(frozen=True)
 class PoolStats:
     size: int
-    """Configured number of persistent connections."""
+    """Connections the pool can hand out at most (persistent + overflow)."""
     in_use: int
     """Connections checked out right now."""
     waiting: int
@@ -55,6 +55,7 @@ class Database:
         self.dialect = url.get_backend_name()
         self._on_retry = on_retry
         self._waiting = 0
+        self._max_overflow = max_overflow
         self._sqlite_writer = asyncio.Lock()
         options: dict[str, Any] = {}
         if self.dialect == "postgresql":
@@ -83,7 +84,8 @@ class Database:
     def pool_stats(self) -> PoolStats:
         pool = self.engine.pool
         assert isinstance(pool, AsyncAdaptedQueuePool)
-        return PoolStats(size=pool.size(), in_use=pool.checkedout(), waiting=self._waiting)
+        capacity = pool.size() + self._max_overflow
+        return PoolStats(size=capacity, in_use=pool.checkedout(), waiting=self._waiting)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:

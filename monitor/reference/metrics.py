@@ -22,7 +22,7 @@ class _PoolCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         s = self._stats()
         yield GaugeMetricFamily(
-            "reference_db_pool_size", "Configured persistent database connections.", value=s.size
+            "reference_db_pool_size", "Most database connections the pool hands out.", value=s.size
         )
         yield GaugeMetricFamily(
             "reference_db_pool_in_use", "Database connections checked out now.", value=s.in_use
