@@ -17,7 +17,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_only
 
 from monitor.reference import schema
-from monitor.reference.errors import DatabaseUnreachable, RetryLater
+from monitor.reference.errors import DatabaseUnreachable, RetryLater, describe_failure
 from monitor.reference.retry import RetryPolicy, sqlstate_of, transient_cause
 
 T = TypeVar("T")
@@ -186,7 +186,7 @@ class Database:
                     )
         except (OSError, SQLAlchemyError, RetryLater) as exc:
             raise DatabaseUnreachable(
-                f"cannot use database {self.safe_url}: {_reason(exc)}"
+                f"cannot use database {self.safe_url}: {describe_failure(exc)}"
             ) from exc
 
     @property
@@ -195,13 +195,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-def _reason(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return (
-        str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
-    )
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

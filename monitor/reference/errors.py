@@ -53,3 +53,9 @@ class DatabaseConfigError(ReferenceTargetError):
 
 class DatabaseUnreachable(DatabaseConfigError):
     """The database could not be reached (or its schema not created) at start-up."""
+
+
+def describe_failure(exc: BaseException) -> str:
+    """First line of the driver's message (SQLAlchemy wraps it in ``orig``), else the type."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -9,10 +10,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.reference.api.endpoint import Ctx, Endpoint, json_reply
-from monitor.reference.errors import ApiError
+from monitor.reference.errors import ApiError, describe_failure
 from monitor.reference.models import ErrorOut, StatusOut
 
 OPENAPI = web.AppKey("reference_openapi", dict[str, Any])
+READY_TIMEOUT = 3.0
+"""Seconds /readyz waits for the database before answering 503."""
 
 
 async def healthz(ctx: Ctx) -> StatusOut:
@@ -21,10 +24,12 @@ async def healthz(ctx: Ctx) -> StatusOut:
 
 async def readyz(ctx: Ctx) -> web.StreamResponse:
     try:
-        await ctx.db.ping()
-    except (OSError, SQLAlchemyError, ApiError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
-        body = ErrorOut(error="unavailable", message=f"database unreachable: {reason}")
+        async with asyncio.timeout(READY_TIMEOUT):
+            await ctx.db.ping()
+    except (OSError, SQLAlchemyError, ApiError, TimeoutError) as exc:
+        body = ErrorOut(
+            error="unavailable", message=f"database unreachable: {describe_failure(exc)}"
+        )
         return json_reply(body, 503)
     return json_reply(StatusOut(status="ok"))
 
