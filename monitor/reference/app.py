@@ -18,6 +18,7 @@ from monitor.reference.openapi import build_openapi
 
 log = logging.getLogger("monitor.reference")
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 AioHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -40,8 +41,9 @@ async def metrics_middleware(request: web.Request, handler: AioHandler) -> web.S
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
+        method = request.method if request.method in _METHODS else "other"  # bounded labels
         request.app[SERVICES].metrics.latency.labels(
-            route=route, method=request.method, status=str(status)
+            route=route, method=method, status=str(status)
         ).observe(time.perf_counter() - started)
 
 
