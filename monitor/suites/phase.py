@@ -16,6 +16,22 @@ from monitor.suites.throughput import window_rates
 Planned = tuple[str, Mapping[str, Any], Session | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    """Completion times of a sustained phase, summarised into ``state[key]`` after read-back
+    (the statistics import heavy code; doing it after the read-back keeps it out of any memory
+    the scenario measures)."""
+
+    key: str
+    completed_at: list[float]
+    start: float
+    duration_s: float
+    window_s: float
+
+    def summary(self) -> dict[str, Any]:
+        return window_rates(self.completed_at, self.start, self.duration_s, self.window_s)
+
+
 @dataclass(slots=True)
 class PhaseOutcome:
     """What one phase did: its operations' calls, the readers' calls, how long it took."""
@@ -24,6 +40,7 @@ class PhaseOutcome:
     calls: list[Call] = field(default_factory=list)
     reads: list[Call] = field(default_factory=list)
     duration_s: float = 0.0
+    throughput: Throughput | None = None
 
 
 def plan(run: ScenarioRun, ops: Sequence[PhaseOp], where: str) -> list[Planned]:
@@ -143,12 +160,12 @@ async def _load(
 
     await asyncio.gather(*(virtual_user(m) for m in members))
     outcome.duration_s = loop.time() - started
-    key = f"throughput_{phase.label}" if phase.label else "throughput"
-    run.state[key] = window_rates(
-        [c.completed_at for c in outcome.calls if c.completed_at is not None],
-        started,
-        outcome.duration_s,
-        load.window_s,
+    outcome.throughput = Throughput(
+        key=f"throughput_{phase.label}" if phase.label else "throughput",
+        completed_at=[c.completed_at for c in outcome.calls if c.completed_at is not None],
+        start=started,
+        duration_s=outcome.duration_s,
+        window_s=load.window_s,
     )
 
 

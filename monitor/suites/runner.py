@@ -108,6 +108,9 @@ async def _execute(
     for p, phase in enumerate(scenario.phases):
         phases.append(await run_phase(run, phase, f"phases[{p}]"))
     await run_steps(run, "readback", scenario.readback)
+    for done in phases:
+        if done.throughput is not None:
+            run.state[done.throughput.key] = done.throughput.summary()
     calls = _calls_in_order(phases)
     history = History([c.to_op(i) for i, c in enumerate(calls)])
     if observe is not None:
