@@ -18,7 +18,9 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         list[str] | None,
         typer.Argument(help="Built-in suite names or suite files (default: every built-in)."),
     ] = None,
-    target: Annotated[str, typer.Option(help="Base URL of the service under test.")] = "",
+    target: Annotated[
+        str, typer.Option(help="Base URL of the service under test (required).")
+    ] = "",
     profile: Annotated[
         str, typer.Option(help="API profile: a built-in name or a profile file.")
     ] = "reference",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.suites.client import Call, Session
+from monitor.suites.errors import ExpressionError
 from monitor.suites.models import Load, Phase, PhaseOp, Reader
 from monitor.suites.scenario_run import ScenarioRun
 from monitor.suites.throughput import window_rates
@@ -144,6 +145,10 @@ async def _load(
     duration = run.render_float(load.duration_s, f"{where}.load.duration_s")
     groups = {op.user for op in phase.ops}
     members = [m for g in sorted(groups) for m in run.members(g)][:vus]
+    if len(members) < vus:
+        raise ExpressionError(
+            f"{where}.load.vus is {vus} but the operations' users are only {len(members)} sessions"
+        )
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + duration

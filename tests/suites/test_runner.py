@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from monitor.engine import ConnectionMode
 from monitor.reference import ReferenceServer
 from monitor.suites.history import History
 from monitor.suites.loader import LoadedSuite, load_profile, load_suite
@@ -138,6 +139,14 @@ async def test_parameters_flow_from_the_command_line() -> None:
     (scenario,) = run.scenarios
     assert scenario.requests["total"] == 4
     assert scenario.status == "passed"
+
+
+@pytest.mark.parametrize("mode", [ConnectionMode.PER_REQUEST, ConnectionMode.PER_USER])
+async def test_every_connection_mode_runs_the_scenarios(mode: ConnectionMode) -> None:
+    chosen = [suite("top3", "concurrent-top3-same-date")]
+    async with ReferenceServer() as server:
+        run = await run_suites(server.url, PROFILE, chosen, RunOptions(mode=mode))
+    assert [s.status for s in run.scenarios] == ["passed"]
 
 
 async def test_an_unreachable_target_is_reported_as_such() -> None:
