@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 
 class Model(BaseModel):
@@ -102,6 +102,20 @@ class SequenceOperation(Model):
     """Template of the value (over `args`, `steps`, `session`). Default: the last step's value."""
 
 
+def _operation_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "SequenceOperation" if "steps" in value else "HttpOperation"
+    return "SequenceOperation" if isinstance(value, SequenceOperation) else "HttpOperation"
+
+
+#: An operation is a sequence when it has `steps`, otherwise one HTTP request.
+AnyOperation = Annotated[
+    Annotated[HttpOperation, Tag("HttpOperation")]
+    | Annotated[SequenceOperation, Tag("SequenceOperation")],
+    Discriminator(_operation_kind),
+]
+
+
 class Profile(Model):
     """An API profile: how each logical operation is spoken to one kind of service."""
 
@@ -119,5 +133,5 @@ class Profile(Model):
     """Per-request timeout for this API, seconds. Default: the run's (`--timeout`, 10 s)."""
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Profile-wide outcome rules, tried after an operation's own. Default: none."""
-    operations: dict[str, HttpOperation | SequenceOperation]
+    operations: dict[str, AnyOperation]
     """Logical operation -> request or sequence. Operations left out make scenarios skip."""
