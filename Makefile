@@ -4,7 +4,6 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON := $(shell command -v $(PYTHON))
 # uv from PATH when present, else a private copy in .tools/ (bootstrapped from PyPI).
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
