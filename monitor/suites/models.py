@@ -28,6 +28,7 @@ Template = Annotated[
 Count = Annotated[int, Field(gt=0)] | Template
 Seconds = Annotated[float, Field(ge=0)] | Template
 Scalar = int | float | bool | str
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*$", description="an identifier")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="lower-case-with-dashes")]
 
@@ -130,7 +131,7 @@ class CheckSpec(Model):
     """Arguments of the built-in checker. Default: {}."""
     cel: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
     """A CEL expression over params, state, ops, requests, duration_s that must be true."""
-    description: str = ""
+    description: Text = ""
     """What the check guarantees, in words. Default: empty."""
 
     @model_validator(mode="after")
@@ -151,9 +152,9 @@ class Scenario(Model):
 
     name: Slug
     """Scenario name, unique in the suite (shown in reports)."""
-    spec: str | None = None
+    spec: Text | None = None
     """Title of the specification scenario it implements. Default: none."""
-    description: str = ""
+    description: Text = ""
     """What it proves. Default: empty."""
     params: dict[Name, Scalar] = Field(default_factory=dict)
     """Overrides of the suite parameters for this scenario. Default: {}."""
@@ -174,7 +175,7 @@ class Suite(Model):
 
     name: Slug
     """Suite name (shown in reports)."""
-    description: str = ""
+    description: Text = ""
     """What the suite covers. Default: empty."""
     params: dict[Name, Scalar] = Field(default_factory=dict)
     """Parameters with their defaults, referenced as `${params.NAME}`; override them per
