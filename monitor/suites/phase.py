@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from monitor.engine import ConcurrentResult
 from monitor.suites.client import Call, Session
 from monitor.suites.errors import ExpressionError
 from monitor.suites.models import Load, Phase, PhaseOp, Reader
@@ -33,15 +34,31 @@ class Throughput:
         return window_rates(self.completed_at, self.start, self.duration_s, self.window_s)
 
 
+#: Requests kept per phase as a sample for the latency-over-time plot (counts stay exact).
+RECORD_SAMPLE = 2000
+
+
+def _aggregate() -> ConcurrentResult:
+    return ConcurrentResult(sample_limit=RECORD_SAMPLE)
+
+
 @dataclass(slots=True)
 class PhaseOutcome:
-    """What one phase did: its operations' calls, the readers' calls, how long it took."""
+    """What one phase did: its operations' calls, the readers' calls, how long it took, and the
+    aggregate of its requests (exact counts and latency histogram, a bounded record sample)."""
 
     label: str | None
     calls: list[Call] = field(default_factory=list)
     reads: list[Call] = field(default_factory=list)
     duration_s: float = 0.0
     throughput: Throughput | None = None
+    requests: ConcurrentResult = field(default_factory=_aggregate)
+
+    def account(self, call: Call) -> Call:
+        """Add the call's requests to the aggregate; the returned call no longer holds them."""
+        for record in call.records:
+            self.requests.add(record)
+        return replace(call, records=())
 
 
 def plan(run: ScenarioRun, ops: Sequence[PhaseOp], where: str) -> list[Planned]:
@@ -123,7 +140,7 @@ async def _with_readers(
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     for reader, calls in zip(readers, reads, strict=True):
-        outcome.reads.extend(calls)
+        outcome.reads.extend(outcome.account(c) for c in calls)
         if reader.save:
             run.state[reader.save] = [c.value for c in calls if c.ok]
 
@@ -134,7 +151,7 @@ async def _batch(run: ScenarioRun, phase: Phase, where: str, outcome: PhaseOutco
         run.rng.shuffle(planned)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    outcome.calls = await run.client.fire(planned)
+    outcome.calls = [outcome.account(c) for c in await run.client.fire(planned)]
     outcome.duration_s = loop.time() - started
 
 
@@ -160,7 +177,8 @@ async def _load(
                 count = run.render_int(op.count, f"{where}.ops[{i}].count")
                 for index in range(count):
                     args = run.render(op.args, session, iteration * count + index)
-                    outcome.calls.append(await run.client.call(op.op, args, session))
+                    call = await run.client.call(op.op, args, session)
+                    outcome.calls.append(outcome.account(call))
             iteration += 1
 
     await asyncio.gather(*(virtual_user(m) for m in members))

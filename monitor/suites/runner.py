@@ -21,7 +21,6 @@ from monitor.engine import (
     ConcurrentTester,
     ConnectionMode,
     RequestHooks,
-    RequestRecord,
     RequestSpec,
 )
 from monitor.suites import checkbridge
@@ -35,6 +34,7 @@ from monitor.suites.params import run_variables, scenario_params
 from monitor.suites.phase import PhaseOutcome, run_phase
 from monitor.suites.profile_models import Profile
 from monitor.suites.results import (
+    MAX_TIMELINE_POINTS,
     CheckResult,
     RunResult,
     ScenarioResult,
@@ -133,10 +133,6 @@ def _evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         return _error_result(check.display_name, exc)
 
 
-def _records(phases: Sequence[PhaseOutcome]) -> list[RequestRecord]:
-    return [r for c in _calls_in_order(phases) for r in c.records]
-
-
 async def run_scenario(
     client: ProfileClient,
     suite: Suite,
@@ -181,8 +177,9 @@ async def run_scenario(
         del exc
     except SuiteError as exc:
         checks = [_error_result("scenario", exc)]
-    records = _records(phases)
-    result = ConcurrentResult(records)
+    result = ConcurrentResult(sample_limit=MAX_TIMELINE_POINTS)
+    for done in phases:
+        result.absorb(done.requests)
     timeline, histogram = observations_from([result])
     return ScenarioResult.from_checks(
         scenario.name,
