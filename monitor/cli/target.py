@@ -54,6 +54,13 @@ def serve(
             help="Inject a fault (repeatable; see `soakmon target faults`).",
         ),
     ] = None,
+    token_ttl: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="Tokens expire this long after they were issued (401; default: never).",
+        ),
+    ] = None,
 ) -> None:
     """Run the reference target until SIGTERM / SIGINT; prints `listening on http://H:P`."""
     from monitor.reference import DatabaseConfigError, DatabaseUnreachable, ReferenceServer
@@ -62,7 +69,9 @@ def serve(
     if not 0 <= port <= 65535:
         _fail(2, f"--port must be between 0 and 65535, got {port}")
     try:
-        server = ReferenceServer(db_url=db, host=host, port=port, faults=fault or ())
+        server = ReferenceServer(
+            db_url=db, host=host, port=port, faults=fault or (), token_ttl=token_ttl
+        )
     except ValueError as exc:
         _fail(2, str(exc))
     try:

@@ -93,6 +93,7 @@ class Daemon:
                 hooks=self._hooks(key, "suite"),
                 rng=random.Random(self._rng.random()),
                 runner=self.suite_runner,
+                tracer=self.tracer_provider.get_tracer("soakmon.daemon"),
             )
             sup.add(f"suite:{key}", loop.run)
         for soak in cfg.soak:

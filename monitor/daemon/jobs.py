@@ -14,6 +14,9 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
 from monitor.daemon.config import SuiteJob, Target
 from monitor.daemon.events import CheckFailed, CheckRecovered, EventBus, RunFinished, RunStarted
 from monitor.daemon.schedule import decide, first_due
@@ -61,6 +64,7 @@ class SuiteLoop:
         hooks: RequestHooks,
         rng: random.Random,
         runner: SuiteRunner = run_suite_job,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.key = key
         self.job = job
@@ -70,26 +74,41 @@ class SuiteLoop:
         self.hooks = hooks
         self.rng = rng
         self.runner = runner
+        self.tracer = tracer or trace.get_tracer("soakmon.daemon")
         self._failing: set[tuple[str, str]] = set()
 
     async def run_once(self) -> RunFinished:
         """One run with its timeout; never raises for a failing or broken run."""
         started = time.time()
         await self.bus.emit(RunStarted(self.key, self.job.target, started))
+        log.info("suite %s: run started", self.key)
         result: RunResult | None = None
         error: str | None = None
-        try:
-            result = await asyncio.wait_for(
-                self.runner(self.job, self.target, self.hooks, self.rng.randrange(2**31)),
-                timeout=self.job.timeout,
-            )
-        except TimeoutError:
-            error = f"run exceeded its timeout of {self.job.timeout:g} s and was cancelled"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("suite %s: run failed: %s", self.key, error)
+        seed = self.rng.randrange(2**31)
+        with self.tracer.start_as_current_span(f"run {self.key}") as span:
+            span.set_attribute("soakmon.suite", self.job.suite)
+            span.set_attribute("soakmon.target", self.job.target)
+            span.set_attribute("soakmon.seed", seed)
+            try:
+                result = await asyncio.wait_for(
+                    self.runner(self.job, self.target, self.hooks, seed), timeout=self.job.timeout
+                )
+            except TimeoutError:
+                error = f"run exceeded its timeout of {self.job.timeout:g} s and was cancelled"
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if error is not None:
+                span.set_status(Status(StatusCode.ERROR, error))
+            elif result is not None and not result.passed:
+                span.set_status(Status(StatusCode.ERROR, "checks failed"))
         finished = RunFinished(self.key, self.job.target, started, time.time(), result, error)
         await self.bus.emit(finished)
+        verdict = "passed" if finished.passed else "failed"
+        took = finished.finished_at - started
+        if error is not None:
+            log.warning("suite %s: run finished: %s in %.1f s: %s", self.key, verdict, took, error)
+        else:
+            log.info("suite %s: run finished: %s in %.1f s", self.key, verdict, took)
         if result is not None:
             await self._check_events(result, finished.finished_at)
         return finished

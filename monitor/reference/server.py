@@ -15,6 +15,7 @@ from monitor.reference.app import make_app
 from monitor.reference.database import Database
 from monitor.reference.faults import behaviour_for, check_fault_names
 from monitor.reference.metrics import ServiceMetrics
+from monitor.reference.ops.users import TokenCache
 from monitor.reference.urls import normalise_db_url, sqlite_file_url
 
 
@@ -37,6 +38,7 @@ class ReferenceServer:
         max_overflow: int = 5,
         pool_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
+        token_ttl: float | None = None,
     ) -> None:
         if isinstance(faults, str):
             faults = (faults,)
@@ -47,6 +49,9 @@ class ReferenceServer:
         self._requested_url = db_url
         self._pool = (pool_size, max_overflow, pool_timeout)
         self._shutdown_timeout = shutdown_timeout
+        if token_ttl is not None and token_ttl <= 0:
+            raise ValueError(f"token_ttl must be > 0 seconds, got {token_ttl}")
+        self.token_ttl = token_ttl
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
         self._db: Database | None = None
         self._runner: web.AppRunner | None = None
@@ -81,7 +86,12 @@ class ReferenceServer:
         try:
             await db.init_schema()
             metrics.watch_pool(db.pool_stats)
-            self._services = Services(db=db, behaviour=behaviour_for(self.faults), metrics=metrics)
+            self._services = Services(
+                db=db,
+                behaviour=behaviour_for(self.faults),
+                metrics=metrics,
+                tokens=TokenCache(ttl_s=self.token_ttl),
+            )
             runner = web.AppRunner(
                 make_app(self._services),
                 handle_signals=False,

@@ -15,7 +15,7 @@ from monitor.reference.database import Database
 from monitor.reference.errors import invalid, not_found, unauthorized
 from monitor.reference.metrics import ServiceMetrics
 from monitor.reference.ops.gate import KeyedGate
-from monitor.reference.ops.users import TokenCache
+from monitor.reference.ops.users import TokenCache, TokenExpired
 
 M = TypeVar("M", bound=BaseModel)
 TRANSFERS_PER_PAIR = 2
@@ -120,7 +120,10 @@ async def _authenticate(request: web.Request, services: Services) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 128:
         raise unauthorized()
-    user_id = await services.tokens.user_for(services.db, token)
+    try:
+        user_id = await services.tokens.user_for(services.db, token)
+    except TokenExpired:
+        raise unauthorized("bearer token expired; register again") from None
     if user_id is None:
         raise unauthorized("unknown bearer token")
     return user_id

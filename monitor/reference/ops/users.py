@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -38,23 +39,40 @@ async def register(db: Database, username: str) -> tuple[str, str]:
     return user_id, token
 
 
-class TokenCache:
-    """token -> user id; tokens never change, so positive answers are cached (bounded)."""
+class TokenExpired(Exception):
+    """The bearer token is known but older than the configured token lifetime."""
 
-    def __init__(self, limit: int = 100_000) -> None:
-        self._known: dict[str, str] = {}
+
+class TokenCache:
+    """token -> (user id, issue time); tokens never change, so answers are cached (bounded).
+
+    With ``ttl_s`` set, a token expires that many seconds after it was issued (registration):
+    :meth:`user_for` then raises :class:`TokenExpired`, so clients must authenticate again.
+    """
+
+    def __init__(self, limit: int = 100_000, ttl_s: float | None = None) -> None:
+        self._known: dict[str, tuple[str, datetime]] = {}
         self._limit = limit
+        self._ttl = None if ttl_s is None else timedelta(seconds=ttl_s)
 
     async def user_for(self, db: Database, token: str) -> str | None:
         found = self._known.get(token)
-        if found is not None:
-            return found
+        if found is None:
 
-        async def work(conn: AsyncConnection) -> str | None:
-            stmt = select(users.c.id).where(users.c.token == token)
-            return (await conn.execute(stmt)).scalar_one_or_none()
+            async def work(conn: AsyncConnection) -> tuple[str, datetime] | None:
+                stmt = select(users.c.id, users.c.created_at).where(users.c.token == token)
+                row = (await conn.execute(stmt)).one_or_none()
+                return None if row is None else (row[0], row[1])
 
-        user_id = await db.read(work)
-        if user_id is not None and len(self._known) < self._limit:
-            self._known[token] = user_id
+            found = await db.read(work)
+            if found is None:
+                return None
+            if len(self._known) < self._limit:
+                self._known[token] = found
+        user_id, issued = found
+        if self._ttl is not None:
+            if issued.tzinfo is None:  # SQLite keeps naive UTC
+                issued = issued.replace(tzinfo=utcnow().tzinfo)
+            if utcnow() - issued > self._ttl:
+                raise TokenExpired
         return user_id
