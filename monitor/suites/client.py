@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
 from monitor.suites.errors import ExpressionError
-from monitor.suites.expr import Template, compile_template
+from monitor.suites.expr import Template, compile_template, names_used
 from monitor.suites.history import Op, Outcome
 from monitor.suites.operations import OPERATIONS
 from monitor.suites.outcomes import classify, parse_prometheus, search
@@ -117,8 +117,11 @@ class ProfileClient:
         self._auth = compile_template(profile.auth.value)
         self._headers = compile_template(profile.headers)
         self._compiled: dict[str, _Compiled] = {}
+        self._arg_names: dict[str, set[str]] = {}
         for name, op in profile.operations.items():
             if isinstance(op, HttpOperation):
+                parts = [op.path, op.query, op.body, op.headers]
+                self._arg_names[name] = names_used(parts, "args") - {"args", "session", "vars"}
                 self._compiled[name] = _Compiled(
                     op,
                     compile_template(op.path),
@@ -140,7 +143,8 @@ class ProfileClient:
     def _context(
         self, kind: str, args: Mapping[str, Any], session: Session | None
     ) -> dict[str, Any]:
-        full = dict.fromkeys(OPERATIONS[kind].args if kind in OPERATIONS else (), None)
+        known = OPERATIONS[kind].args if kind in OPERATIONS else ()
+        full = dict.fromkeys((*known, *self._arg_names.get(kind, ())), None)
         full.update(args)
         values = session.values if session is not None else {}
         return {**full, "args": full, "session": values, "vars": self.variables}

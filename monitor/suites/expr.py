@@ -77,6 +77,19 @@ def params_used(value: Any) -> set[str]:
     return found
 
 
+def names_used(value: Any, root: str) -> set[str]:
+    """Names ``root.NAME`` referenced in a template, plus bare top-level ``{NAME}`` variables
+    (used to default a profile operation's absent optional arguments to null)."""
+    found: set[str] = set()
+    for text in _strings(value):
+        for m in _TOKEN.finditer(text):
+            expr = m.group("expr") or m.group("var") or ""
+            found.update(re.findall(rf"\b{root}\.([A-Za-z_]\w*)", expr))
+            if m.group("var") and "." not in m.group("var"):
+                found.add(m.group("var"))
+    return found
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]

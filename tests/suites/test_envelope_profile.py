@@ -86,3 +86,30 @@ async def test_built_in_scenarios_pass_through_the_envelope_profile(envelope_url
     assert "target.metrics" in (skipped["sustained-load"] or "")
     assert run.passed  # skipped scenarios do not fail the run ...
     assert not all(s.passed for s in run.scenarios)  # ... but they are not passes either
+
+
+async def test_sequence_operations_fire_together_in_a_phase() -> None:
+    """A phase of sequence operations starts them all at once and reports each as one op."""
+    raw = load_profile(builtin_profiles()["reference"]).profile.model_dump(exclude_defaults=True)
+    raw["operations"]["points.add.once"] = raw["operations"]["points.add"]
+    raw["operations"]["points.add"] = {
+        "steps": [
+            {"op": "points.add.once", "args": {"amount": "{amount}"}, "save": "first"},
+            {"op": "points.add.once", "args": {"amount": "{amount}"}},
+        ],
+        "result": {"balance_after_first": "${steps.first.balance}"},
+    }
+    profile = type(PROFILE).model_validate(raw)
+    async with ReferenceServer() as server, ConcurrentTester(server.url, keep_body=True) as tester:
+        client = ProfileClient(profile, tester)
+        alice = Session("alice")
+        assert (await client.call("register", {"username": "seq-alice"}, alice)).ok
+        assert not client.is_single_request("points.add")
+        calls = await client.fire([("points.add", {"amount": 10}, alice)] * 4)
+        assert [c.outcome for c in calls] == [Outcome.OK] * 4
+        assert all(len(c.records) == 2 for c in calls)
+        assert all(c.value["balance_after_first"] % 10 == 0 for c in calls)
+        # all four sequences overlapped: each started before any of them finished
+        assert max(c.invoked_at for c in calls) < min(c.completed_at or 0 for c in calls)
+        balance = await client.call("points.balance", {}, alice)
+        assert balance.value == {"balance": 80, "transaction_count": 8}
