@@ -19,12 +19,18 @@ def _root() -> None:
 
 
 def _register() -> None:
-    # Command modules attach themselves to ``app`` on import.
-    from monitor.cli import version  # noqa: F401
-    from monitor.cli import load  # noqa: F401
-    from monitor.cli import target  # noqa: F401
-    from monitor.cli import validate, schema, run, demo  # noqa: F401
-    from monitor.cli import daemon  # noqa: F401
+    # Command modules attach themselves to ``app`` on import; they import their heavy
+    # dependencies inside the command functions, so start-up stays fast.
+    from monitor.cli import (  # noqa: F401
+        daemon,
+        demo,
+        load,
+        run,
+        schema,
+        target,
+        validate,
+        version,
+    )
 
 
 def main() -> None:

@@ -32,8 +32,9 @@ def daemon(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     use_uvloop: bool = typer.Option(True, "--uvloop/--no-uvloop", help="Use uvloop."),
 ) -> None:
-    """Run suites on their schedules, soak and burst load, probes and soak analysis, and serve
-    /metrics, /healthz, /readyz, /api/status and a status page until SIGTERM or SIGINT.
+    """Run the long-running monitor: scheduled suites, soak and burst load, probes, analysis.
+
+    Serves /metrics, /healthz, /readyz, /api/status and a status page until SIGTERM or SIGINT.
 
     Exit 0 after a clean stop, 2 when the configuration is invalid.
     """

@@ -11,15 +11,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli import suiterun
 from monitor.cli.app import app
-from monitor.engine import ConnectionMode
-from monitor.reference import (
-    FAULTS,
-    DatabaseConfigError,
-    DatabaseUnreachable,
-    ReferenceServer,
-)
 
 #: Shorter than the spec's 60 s so the demo stays well under two minutes; `--param` overrides.
 DEMO_PARAMS: dict[str, int | float | bool | str] = {"sustained_s": 10}
@@ -29,6 +21,8 @@ DEMO_PARAMS: dict[str, int | float | bool | str] = {"sustained_s": 10}
 def embedded_target(db: str | None, faults: list[str]) -> Iterator[str]:
     """Run the reference target on a free loopback port, on its own event loop in a thread
     of this process, so the target and the monitor do not share one loop."""
+    from monitor.reference import ReferenceServer
+
     ready = threading.Event()
     stop: asyncio.Event | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -83,8 +77,14 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress and no summary table.")] = False,
 ) -> None:
-    """Start the reference target in-process (free loopback port, temporary SQLite unless --db)
-    and run every built-in suite against it. Exit codes as for `soakmon run`."""
+    """Run every built-in suite against an embedded reference target.
+
+    The target runs in-process on a free loopback port with a temporary SQLite database
+    (unless --db). Exit codes as for `soakmon run`."""
+    from monitor.cli import suiterun  # heavy imports only when the command runs
+    from monitor.engine import ConnectionMode
+    from monitor.reference import FAULTS, DatabaseConfigError, DatabaseUnreachable
+
     faults = fault or []
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:

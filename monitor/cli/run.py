@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli import suiterun
 from monitor.cli.app import app
 from monitor.engine import ConnectionMode
 
@@ -44,8 +43,12 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress and no summary table.")] = False,
 ) -> None:
-    """Run suites against --target. Exit 0: all checks hold; 1: a check failed; 2: usage or
-    configuration error (file, line, field); 3: the target cannot be reached."""
+    """Run suites once against a deployed target.
+
+    Exit 0: all checks hold; 1: a check failed; 2: usage or configuration error (file, line,
+    field); 3: the target cannot be reached."""
+    from monitor.cli import suiterun  # heavy imports only when the command runs
+
     if not target:
         raise suiterun.usage_error("--target URL is required")
     url = suiterun.check_url(target)

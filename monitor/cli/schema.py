@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import app
-from monitor.suites.schema import profile_schema, suite_schema
 
 
 class SchemaKind(StrEnum):
@@ -32,6 +31,8 @@ def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file kind.")] = SchemaKind.suite,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config."""
+    from monitor.suites.schema import profile_schema, suite_schema
+
     if kind is SchemaKind.suite:
         doc = suite_schema()
     elif kind is SchemaKind.profile:

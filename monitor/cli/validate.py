@@ -1,4 +1,5 @@
-"""``soakmon validate PATH ...`` — validate suites and profiles before anything runs."""
+"""``soakmon validate PATH ...`` — validate suites, profiles and daemon configs before anything
+runs."""
 
 from __future__ import annotations
 
@@ -8,20 +9,35 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import app
-from monitor.suites.loader import validate_file
 
 
 @app.command()
 def validate(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Suite or profile files (kind detected from content) or directories."),
+        typer.Argument(
+            help="Suite, profile or daemon config files (kind detected from content), or "
+            "directories."
+        ),
     ],
 ) -> None:
-    """Validate suite and profile files; every problem is printed as file:line: field: message.
+    """Validate suites, profiles and daemon configs; problems print as file:line: field: message.
 
     Exit 0 when all files are valid, 2 otherwise.
     """
+    from monitor.daemon.config import is_daemon_config, load_config
+    from monitor.suites.errors import ConfigError, Problem
+    from monitor.suites.loader import validate_file
+
+    def check(file: Path) -> tuple[str | None, list[Problem]]:
+        if is_daemon_config(file):
+            try:
+                load_config(file)
+            except ConfigError as exc:
+                return "daemon config", exc.problems
+            return "daemon config", []
+        return validate_file(file)
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -30,7 +46,7 @@ def validate(
             files.append(path)
     failed = 0
     for file in files:
-        kind, problems = validate_file(file)
+        kind, problems = check(file)
         if problems:
             failed += 1
             for problem in problems:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from monitor.daemon.schedule import Schedule, ScheduleError
 from monitor.engine.durations import parse_duration
-from monitor.suites.errors import ConfigError, Problem
+from monitor.suites.errors import ConfigError
 from monitor.suites.validation import problems_from
 from monitor.suites.yamlsource import as_mapping, load_yaml
 
@@ -333,5 +333,10 @@ def load_config(path: Path) -> DaemonConfig:
         raise ConfigError(problems_from(exc, data, locs, DaemonConfig)) from None
 
 
-def config_problem(path: Path, message: str) -> ConfigError:
-    return ConfigError([Problem(str(path), None, "", message)])
+def is_daemon_config(path: Path) -> bool:
+    """A YAML mapping with a top-level ``targets`` key (suites and profiles have none)."""
+    try:
+        raw, _ = load_yaml(path, str(path))
+    except ConfigError:
+        return False
+    return isinstance(raw, dict) and "targets" in raw

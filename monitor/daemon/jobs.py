@@ -29,10 +29,18 @@ from monitor.suites.runner import RunOptions, run_suites
 
 log = logging.getLogger(__name__)
 
-SuiteRunner = Callable[[SuiteJob, Target, RequestHooks, int], Awaitable[RunResult]]
+SuiteRunner = Callable[
+    [SuiteJob, Target, RequestHooks, int, trace.Tracer | None], Awaitable[RunResult]
+]
 
 
-async def run_suite_job(job: SuiteJob, target: Target, hooks: RequestHooks, seed: int) -> RunResult:
+async def run_suite_job(
+    job: SuiteJob,
+    target: Target,
+    hooks: RequestHooks,
+    seed: int,
+    tracer: trace.Tracer | None = None,
+) -> RunResult:
     """Run a configured suite (files re-read each run, so an edited suite is picked up)."""
     loaded = load_suite(resolve_suite(job.suite))
     if job.scenarios:
@@ -45,7 +53,7 @@ async def run_suite_job(job: SuiteJob, target: Target, hooks: RequestHooks, seed
         loaded = type(loaded)(suite, loaded.file, loaded.locations)
     profile = load_profile(resolve_profile(target.profile)).profile
     options = RunOptions(
-        seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks
+        seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks, tracer=tracer
     )
     return await run_suites(target.url, profile, [loaded], options)
 
@@ -91,7 +99,8 @@ class SuiteLoop:
             span.set_attribute("soakmon.seed", seed)
             try:
                 result = await asyncio.wait_for(
-                    self.runner(self.job, self.target, self.hooks, seed), timeout=self.job.timeout
+                    self.runner(self.job, self.target, self.hooks, seed, self.tracer),
+                    timeout=self.job.timeout,
                 )
             except TimeoutError:
                 error = f"run exceeded its timeout of {self.job.timeout:g} s and was cancelled"

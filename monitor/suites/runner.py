@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from pydantic import ValidationError
 
 from monitor.engine import (
@@ -65,6 +68,20 @@ class RunOptions:
     timeout_s: float = 10.0
     mode: ConnectionMode = ConnectionMode.SHARED
     hooks: RequestHooks | None = None  # engine hooks (trace headers, per-request metrics)
+    tracer: trace.Tracer | None = None  # a span per scenario (requests become its children)
+
+
+@contextlib.contextmanager
+def _scenario_span(
+    tracer: trace.Tracer | None, suite: str, scenario: str
+) -> Iterator[trace.Span | None]:
+    if tracer is None:
+        yield None
+        return
+    with tracer.start_as_current_span(f"scenario {suite}/{scenario}") as span:
+        span.set_attribute("soakmon.suite", suite)
+        span.set_attribute("soakmon.scenario", scenario)
+        yield span
 
 
 def scenario_operations(scenario: Scenario) -> list[str]:
@@ -225,11 +242,17 @@ async def run_suites(
             for scenario in loaded.suite.scenarios:
                 if opts.on_start:
                     opts.on_start(loaded.suite.name, scenario.name)
-                result = await run_scenario(
-                    client, loaded.suite, scenario,
-                    seed=seed, variables=variables, overrides=opts.overrides,
-                    on_history=opts.on_history,
-                )  # fmt: skip
+                with _scenario_span(opts.tracer, loaded.suite.name, scenario.name) as span:
+                    result = await run_scenario(
+                        client, loaded.suite, scenario,
+                        seed=seed, variables=variables, overrides=opts.overrides,
+                        on_history=opts.on_history,
+                    )  # fmt: skip
+                    if span is not None:
+                        span.set_attribute("soakmon.status", result.status)
+                        if result.status == "failed":
+                            failed = ", ".join(c.name for c in result.failed_checks)
+                            span.set_status(Status(StatusCode.ERROR, f"failed: {failed}"))
                 suite_result.scenarios.append(result)
                 if opts.on_done:
                     opts.on_done(result)

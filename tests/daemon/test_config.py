@@ -87,3 +87,23 @@ def test_the_command_exits_2_with_the_message_and_no_traceback(tmp_path: Path) -
     assert out.returncode == 2
     assert "bursts[0].size: must be > 0" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_documented_example_config_is_valid_and_validate_knows_daemon_configs(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    example = root / "deploy" / "daemon.example.yaml"
+    readme = (root / "README.md").read_text()
+    assert example.read_text().strip() in readme, "README and deploy/ example differ"
+    cfg = load_config(example)
+    assert {p.kind for p in cfg.probes} == {"self", "scrape", "kubernetes", "promql"}
+    bad = tmp_path / "daemon.yaml"
+    bad.write_text(example.read_text().replace("size: 20", "size: 0"))
+    cli = [sys.executable, "-c", "from monitor.cli.app import main; main()", "validate"]
+    good = subprocess.run([*cli, str(example)], capture_output=True, text=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert "ok (daemon config)" in good.stdout
+    out = subprocess.run([*cli, str(bad)], capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert "bursts[0].size: must be > 0" in out.stderr

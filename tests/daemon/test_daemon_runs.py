@@ -165,4 +165,5 @@ async def test_sigterm_during_a_run_lets_it_finish_exports_and_exits_0(
         for span in ss.spans
     ]
     assert any(name.startswith("run load") for name in spans), spans
+    assert "scenario load/sustained-load" in spans, spans
     assert any(name == "points.balance" for name in spans), spans[:20]
