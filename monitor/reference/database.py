@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -197,6 +199,21 @@ class Database:
         await self.engine.dispose()
 
 
+def _set_wal(cursor: Any, within_s: float = 10.0) -> None:
+    """Switch to WAL. Converting a new file needs an exclusive lock, and SQLite answers
+    "database is locked" at once (without the busy handler) while another process creates the
+    same file, so retry for a while. Runs in aiosqlite's worker thread: sleeping is fine."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     """WAL + busy_timeout on every connection; we emit BEGIN ourselves (pysqlite recipe)."""
 
@@ -205,7 +222,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout = 10000")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

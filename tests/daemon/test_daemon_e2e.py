@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.daemon.conftest import TargetProcess, running_daemon, verdict, wait_for
+from tests.daemon.conftest import running_daemon, verdict, wait_for
 from tests.plugins.prometheus import StartPrometheus
+from tests.plugins.target_process import TargetProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from pathlib import Path
 
 import aiohttp
 
 from monitor.reference import ReferenceServer
-from monitor.reference.faults import process
+from tests.plugins.target_process import TargetProcess
 
 
 def _metric(text: str, name: str) -> float:
@@ -24,21 +25,27 @@ async def _register(http: aiohttp.ClientSession, url: str, name: str) -> dict[st
         return {"Authorization": f"Bearer {(await r.json())['token']}"}
 
 
-async def test_memory_leak_grows_resident_memory() -> None:
+async def test_memory_leak_grows_resident_memory(tmp_path: Path) -> None:
+    # A process of its own: in the test process, freed memory of earlier tests would absorb
+    # the leak and hide it from RSS.
+    leaky, clean = TargetProcess(tmp_path, "leaky", ["memory-leak"]), TargetProcess(tmp_path, "ok")
     try:
-        async with (
-            ReferenceServer(faults=["memory-leak"]) as server,
-            aiohttp.ClientSession() as http,
-        ):
-            async with http.get(f"{server.url}/metrics") as r:
-                before = _metric(await r.text(), "process_resident_memory_bytes")
-            for i in range(250):
-                await _register(http, server.url, f"m{i}")
-            async with http.get(f"{server.url}/metrics") as r:
-                after = _metric(await r.text(), "process_resident_memory_bytes")
-        assert after - before > 15 * 2**20  # 250 x 100 KiB ~ 24 MiB kept
+        await asyncio.gather(leaky.start(), clean.start())
+        growth = {}
+        async with aiohttp.ClientSession() as http:
+            for target in (leaky, clean):
+                async with http.get(f"{target.url}/metrics") as r:
+                    before = _metric(await r.text(), "process_resident_memory_bytes")
+                for i in range(250):
+                    await _register(http, target.url, f"m{i}")
+                async with http.get(f"{target.url}/metrics") as r:
+                    after = _metric(await r.text(), "process_resident_memory_bytes")
+                growth[target.tag] = after - before
     finally:
-        process._LEAKED.clear()  # give the test process its memory back
+        leaky.kill()
+        clean.kill()
+    assert growth["leaky"] > 15 * 2**20, growth  # 250 x 100 KiB ~ 24 MiB kept
+    assert growth["leaky"] > growth["ok"] + 10 * 2**20, growth
 
 
 async def test_pool_leak_saturates_the_pool_and_then_requests_wait_and_fail() -> None:
