@@ -79,6 +79,7 @@ class ProbeLoop:
         self.status = status
         self.series = series
         self.errors = 0
+        self._consecutive = 0
 
     def _apply(self, values: dict[str, float]) -> None:
         cfg, m = self.cfg, self.metrics
@@ -108,10 +109,17 @@ class ProbeLoop:
             values = await self.probe.read()
         except ProbeError as exc:
             self.errors += 1
+            self._consecutive += 1
             self.metrics.probe_errors.labels(self.cfg.name).inc()
+            if self.status.get("error") != str(exc):  # log changes, not every failed read
+                log.warning("probe %s: %s", self.cfg.name, exc)
             self.status.update({"error": str(exc), "errors": self.errors})
-            log.warning("probe %s: %s", self.cfg.name, exc)
             return
+        if self._consecutive:
+            log.info(
+                "probe %s: reading again after %d failed read(s)", self.cfg.name, self._consecutive
+            )
+            self._consecutive = 0
         self._apply(values)
         self.status.update(
             {
