@@ -15,6 +15,7 @@ from rich.console import Console
 
 from monitor.engine import ConnectionMode
 from monitor.report import ReportWriteError, print_summary, write_reports
+from monitor.suites.coverage import ignored_arguments
 from monitor.suites.errors import ConfigError
 from monitor.suites.loader import (
     LoadedSuite,
@@ -26,6 +27,7 @@ from monitor.suites.loader import (
 from monitor.suites.models import Scalar
 from monitor.suites.params import check_overrides, parse_overrides
 from monitor.suites.paths import builtin_suites
+from monitor.suites.profile_models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
 from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
 
@@ -124,6 +126,20 @@ class Progress:
         )
 
 
+def warn_ignored_arguments(profile: Profile, selection: Selection) -> None:
+    """Warn (stderr) about arguments scenarios pass that the profile's requests never use."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for gap in ignored_arguments(profile, [s.suite for s in selection.suites]):
+        grouped.setdefault((gap.operation, gap.argument), []).append(f"{gap.suite}/{gap.scenario}")
+    for (operation, argument), users in sorted(grouped.items()):
+        shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+        typer.echo(
+            f"warning: profile {profile.name!r}: {operation} ignores argument {argument!r}, "
+            f"which {shown} pass(es); those checks may fail or pass for the wrong reason",
+            err=True,
+        )
+
+
 def execute(
     target: str,
     selection: Selection,
@@ -135,6 +151,7 @@ def execute(
 ) -> RunResult:
     """Run the selection against ``target`` (exit 3 when the target cannot be reached)."""
     profile = load_profile(resolve_profile(selection.profile_ref)).profile
+    warn_ignored_arguments(profile, selection)
     total = sum(len(s.suite.scenarios) for s in selection.suites)
     progress = Progress(total, quiet)
     options = RunOptions(

@@ -1,0 +1,69 @@
+"""Arguments a scenario passes that a profile's request never uses.
+
+A profile that forgets an argument (say `include_deleted` of `tasks.list`) still sends a valid
+request, so the scenario runs — and may fail, or pass, for the wrong reason. ``ignored_arguments``
+finds such gaps before anything runs, so ``soakmon run`` can warn about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from monitor.suites.expr import names_used
+from monitor.suites.models import Scenario, Suite
+from monitor.suites.profile_models import HttpOperation, Profile, SequenceOperation
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredArgument:
+    """``profile`` maps ``operation`` but never uses ``argument``, which ``scenario`` passes."""
+
+    suite: str
+    scenario: str
+    operation: str
+    argument: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.suite}/{self.scenario}: the profile's {self.operation} ignores argument "
+            f"{self.argument!r}"
+        )
+
+
+def used_arguments(profile: Profile, kind: str, _seen: frozenset[str] = frozenset()) -> set[str]:
+    """Arguments of ``kind`` that the profile's templates refer to (through sequences too)."""
+    op = profile.operations.get(kind)
+    if isinstance(op, HttpOperation):
+        return names_used([op.path, op.query, op.body, op.headers], "args")
+    if isinstance(op, SequenceOperation) and kind not in _seen:
+        used = names_used([step.args for step in op.steps], "args")
+        used |= names_used(op.result, "args")
+        return used
+    return set()
+
+
+def _uses(scenario: Scenario) -> Iterator[tuple[str, set[str]]]:
+    for step in (*scenario.setup, *scenario.readback):
+        yield step.op, set(step.args)
+    for phase in scenario.phases:
+        for op in phase.ops:
+            yield op.op, set(op.args)
+        for reader in phase.readers:
+            yield reader.op, set(reader.args)
+
+
+def ignored_arguments(profile: Profile, suites: list[Suite]) -> list[IgnoredArgument]:
+    """Every (scenario, operation, argument) the profile maps but drops on the floor."""
+    found: list[IgnoredArgument] = []
+    for suite in suites:
+        for scenario in suite.scenarios:
+            seen: set[tuple[str, str]] = set()
+            for kind, args in _uses(scenario):
+                if kind not in profile.operations:
+                    continue  # unmapped: the scenario is skipped with its reason
+                for arg in sorted(args - used_arguments(profile, kind)):
+                    if (kind, arg) not in seen:
+                        seen.add((kind, arg))
+                        found.append(IgnoredArgument(suite.name, scenario.name, kind, arg))
+    return found
