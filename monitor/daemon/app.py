@@ -65,7 +65,10 @@ class Daemon:
             name: TargetWatch(
                 name,
                 RollingRequests(cfg.slo.window),
-                TargetSeries(RollingWindow(cfg.analysis.horizon, max_samples=_slots(cfg))),
+                TargetSeries(
+                    RollingWindow(cfg.analysis.horizon, max_samples=_slots(cfg)),
+                    memory_from=time.monotonic() + cfg.analysis.memory_warmup,
+                ),
             )
             for name in cfg.targets
         }

@@ -253,8 +253,11 @@ class Analysis(Model):
     """How much history the analyses look at. Default: 1h."""
     memory_growth_mib_per_hour: Annotated[float, Field(gt=0)] = 50.0
     """Target memory may grow at most this fast. Default: 50 MiB/h."""
-    memory_min_span: PositiveDuration = 120.0
-    """Memory growth is judged only over at least this much history. Default: 2m."""
+    memory_min_span: PositiveDuration = 600.0
+    """Memory growth is judged only over at least this much history. Default: 10m."""
+    memory_warmup: Duration = 300.0
+    """Memory samples of the first this-long after start-up are ignored (caches and pools
+    filling up are not a leak). Default: 5m."""
     pool_max_saturated_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Share of scrapes allowed to see the pool saturated. Default: 0.5."""
     throughput_max_drop: Annotated[float, Field(gt=0, le=1)] = 0.2

@@ -50,6 +50,8 @@ class TargetSeries:
 
     memory: RollingWindow
     pool: list[PoolSample] = field(default_factory=list)
+    memory_from: float = 0.0
+    """Monotonic time before which memory samples are ignored (warm-up)."""
     max_pool_samples: int = 360
 
     def add_pool(self, sample: PoolSample) -> None:
@@ -91,7 +93,7 @@ class ProbeLoop:
         memory = next((values[k] for k in MEMORY_KEYS if k in values), None)
         if memory is not None and cfg.kind != "self":
             m.target_memory.labels(cfg.target, cfg.name).set(memory)
-            if self.series is not None:
+            if self.series is not None and now >= self.series.memory_from:
                 self.series.memory.add(now, memory)
         if "pool_size" in values or "pool_in_use" in values:
             m.set_pool(cfg.target, values)

@@ -125,7 +125,8 @@ async def test_memory_and_pool_leaks_fire_and_a_clean_target_stays_quiet(
         })  # fmt: skip
     # A compressed soak: minutes of history instead of hours, thresholds scaled to match.
     config["analysis"] = {
-        "horizon": "2m", "memory_min_span": "15s", "memory_growth_mib_per_hour": 500,
+        "horizon": "2m", "memory_min_span": "15s", "memory_warmup": "2s",
+        "memory_growth_mib_per_hour": 500,
     }  # fmt: skip
 
     async with running_daemon(config) as daemon:
