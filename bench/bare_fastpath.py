@@ -13,15 +13,14 @@ aiohttp's ``ClientSession`` machinery; it is a measurement, not a product code p
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import time
 from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
 
+from bench.bare import run_cli
 from monitor.engine import ConcurrentResult, RequestRecord
 
 
@@ -131,20 +130,7 @@ async def loop_requests(url: str, vus: int, duration_s: float) -> dict[str, floa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.bare_fastpath")
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--vus", type=int, default=64)
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--no-uvloop", action="store_true")
-    args = parser.parse_args(argv)
-    factory = None
-    if not args.no_uvloop:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        result = runner.run(loop_requests(args.url, args.vus, args.duration))
-    print(json.dumps(result))
+    run_cli("python -m bench.bare_fastpath", loop_requests, argv)
 
 
 if __name__ == "__main__":

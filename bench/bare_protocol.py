@@ -9,12 +9,12 @@ users; it shows what a lean fast path inside the engine could reach on this mach
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import time
 from typing import cast
 from urllib.parse import urlsplit
+
+from bench.bare import run_cli
 
 
 class KeepAliveGet(asyncio.Protocol):
@@ -87,20 +87,7 @@ async def loop_requests(url: str, vus: int, duration_s: float) -> dict[str, floa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.bare_protocol")
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--vus", type=int, default=64)
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--no-uvloop", action="store_true")
-    args = parser.parse_args(argv)
-    factory = None
-    if not args.no_uvloop:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        result = runner.run(loop_requests(args.url, args.vus, args.duration))
-    print(json.dumps(result))
+    run_cli("python -m bench.bare_protocol", loop_requests, argv)
 
 
 if __name__ == "__main__":
