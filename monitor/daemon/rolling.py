@@ -1,7 +1,8 @@
 """Rolling request statistics for SLOs and burst recovery: per-interval buckets, merged on read.
 
-Each bucket keeps counters and a mergeable latency histogram (no per-request records), so a
-window's P95 is exact to the histogram's precision and memory is bounded by the bucket count.
+Each bucket keeps counters and its latency histogram in HdrHistogram's compressed encoding
+(about a kilobyte instead of the ~90 KiB of a live histogram), merged on read: a window's P95
+is exact to the histogram's precision, and memory stays small and bounded by the bucket count.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ class Bucket:
     end_t: float
     total: int
     errors: int
-    histogram: LatencyHistogram
+    encoded: bytes
+    max_ms: float
+    sum_ms: float
+
+    @classmethod
+    def of(cls, end_t: float, total: int, errors: int, hist: LatencyHistogram) -> Bucket:
+        return cls(end_t, total, errors, hist.encode(), hist.max, hist.total_ms)
+
+    def add_to(self, hist: LatencyHistogram) -> None:
+        hist.add_encoded(self.encoded, max_ms=self.max_ms, sum_ms=self.sum_ms)
 
 
 class RollingRequests:
@@ -30,16 +40,14 @@ class RollingRequests:
 
     def add(self, end_t: float, result: ConcurrentResult) -> None:
         """Add one interval's requests, finished at ``end_t`` (monotonic seconds)."""
-        self._buckets.append(
-            Bucket(end_t, result.total, result.error_count, result.histogram.copy())
-        )
+        self._buckets.append(Bucket.of(end_t, result.total, result.error_count, result.histogram))
         self._expire(end_t)
 
     def add_counts(self, end_t: float, latencies_ms: list[float], errors: int) -> None:
         """Add an interval from raw latencies (for loops that do not use the engine runner)."""
         hist = LatencyHistogram()
         hist.record_many(latencies_ms)
-        self._buckets.append(Bucket(end_t, len(latencies_ms), errors, hist))
+        self._buckets.append(Bucket.of(end_t, len(latencies_ms), errors, hist))
         self._expire(end_t)
 
     def _expire(self, now: float) -> None:
@@ -57,7 +65,7 @@ class RollingRequests:
             if b.end_t > start:
                 total += b.total
                 errors += b.errors
-                hist.add(b.histogram)
+                b.add_to(hist)
         p95 = hist.percentile(95.0) if hist.count else 0.0
         return WindowStats(total=total, errors=errors, p95_ms=p95)
 
@@ -66,5 +74,5 @@ class RollingRequests:
         hist = LatencyHistogram()
         for b in self._buckets:
             if since < b.end_t <= now:
-                hist.add(b.histogram)
+                b.add_to(hist)
         return hist.percentile(p) if hist.count else None

@@ -90,6 +90,20 @@ class LatencyHistogram:
             return b""
         return bytes(self._hdr.encode())
 
+    def add_encoded(self, data: bytes, *, max_ms: float, sum_ms: float) -> None:
+        """Add a histogram kept as :meth:`encode` bytes (exact); ``max_ms``/``sum_ms`` are not
+        part of the encoding, so the caller keeps them beside it."""
+        if not data:
+            return
+        self._hdr.decode_and_add(data)
+        self._max_ms = max(self._max_ms, max_ms)
+        self._sum_ms += sum_ms
+
+    @property
+    def total_ms(self) -> float:
+        """Exact sum of the recorded latencies, ms."""
+        return self._sum_ms
+
     def bucket_counts(self) -> list[tuple[float, int]]:
         """Non-empty buckets as ``(upper value in ms, count)``, ascending (for comparisons)."""
         return [
