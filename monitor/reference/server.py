@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from aiohttp import web
+from sqlalchemy.engine import URL
 
 from monitor.reference.api.endpoint import Services
 from monitor.reference.app import make_app
 from monitor.reference.database import Database
+from monitor.reference.errors import DatabaseUnreachable
 from monitor.reference.faults import behaviour_for, check_fault_names
 from monitor.reference.metrics import ServiceMetrics
 from monitor.reference.ops.users import TokenCache
@@ -72,6 +74,7 @@ class ReferenceServer:
         if target.needs_temp_file:
             self._temp_dir = tempfile.TemporaryDirectory(prefix="soakmon-reference-")
             url = sqlite_file_url(os.path.join(self._temp_dir.name, "reference.db"))
+        _check_sqlite_directory(url)
         metrics = ServiceMetrics()
         pool_size, max_overflow, pool_timeout = self._pool
         db = Database(
@@ -141,3 +144,16 @@ def _bound_port(runner: web.AppRunner, fallback: int) -> int:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return fallback
+
+
+def _check_sqlite_directory(url: URL) -> None:
+    """Fail before aiosqlite starts a worker thread when the SQLite file cannot be created (its
+    thread would otherwise report the failure again, as a traceback, at interpreter exit)."""
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    folder = os.path.dirname(os.path.abspath(url.database)) or "."
+    if not os.path.isdir(folder):
+        raise DatabaseUnreachable(
+            f"cannot use database sqlite:///{url.database}: unable to open database file "
+            f"(no directory {folder})"
+        )
