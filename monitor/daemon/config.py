@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from monitor.daemon.schedule import Schedule, ScheduleError
 from monitor.engine.durations import parse_duration
 from monitor.suites.errors import ConfigError
-from monitor.suites.validation import problems_from
-from monitor.suites.yamlsource import as_mapping, load_yaml
+from monitor.suites.loader import load_model
+from monitor.suites.yamlsource import load_yaml
 
 
 def _seconds(value: Any) -> Any:
@@ -327,13 +327,8 @@ class DaemonConfig(Model):
 
 def load_config(path: Path) -> DaemonConfig:
     """Load and validate a daemon config; ``ConfigError`` names file, line and field."""
-    name = str(path)
-    raw, locs = load_yaml(path, name)
-    data = as_mapping(raw, locs, "daemon config")
-    try:
-        return DaemonConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from(exc, data, locs, DaemonConfig)) from None
+    config, _ = load_model(path, DaemonConfig, "daemon config", str(path))
+    return config
 
 
 def is_daemon_config(path: Path) -> bool:

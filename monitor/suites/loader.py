@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from monitor.suites import paths
 from monitor.suites.errors import ConfigError, Problem
@@ -23,6 +23,7 @@ from monitor.suites.validation import problems_from
 from monitor.suites.yamlsource import Locations, as_mapping, load_yaml
 
 Kind = Literal["suite", "profile"]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +53,21 @@ def detect_kind(data: Mapping[str, Any]) -> Kind:
     return "profile" if "operations" in data else "suite"
 
 
+def load_model(path: Path, model: type[M], what: str, name: str) -> tuple[M, Locations]:
+    """Parse ``path`` (shown as ``name``) into ``model``; ``ConfigError`` names file, line and
+    field of every problem. Shared by suites, profiles and the daemon config."""
+    raw, locs = load_yaml(path, name)
+    data = as_mapping(raw, locs, what)
+    try:
+        return model.model_validate(data), locs
+    except ValidationError as exc:
+        raise ConfigError(problems_from(exc, data, locs, model)) from None
+
+
 def load_suite(path: Path) -> LoadedSuite:
     """Load one suite file; raise ``ConfigError`` listing every problem."""
     name = _display(path)
-    raw, locs = load_yaml(path, name)
-    data = as_mapping(raw, locs, "suite")
-    try:
-        suite = Suite.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from(exc, data, locs, Suite)) from None
+    suite, locs = load_model(path, Suite, "suite", name)
     problems = suite_problems(suite, locs)
     if problems:
         raise ConfigError(problems)
@@ -70,12 +77,7 @@ def load_suite(path: Path) -> LoadedSuite:
 def load_profile(path: Path) -> LoadedProfile:
     """Load one profile file; raise ``ConfigError`` listing every problem."""
     name = _display(path)
-    raw, locs = load_yaml(path, name)
-    data = as_mapping(raw, locs, "profile")
-    try:
-        profile = Profile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(problems_from(exc, data, locs, Profile)) from None
+    profile, locs = load_model(path, Profile, "profile", name)
     problems = profile_problems(profile, locs)
     if problems:
         raise ConfigError(problems)

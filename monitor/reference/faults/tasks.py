@@ -8,14 +8,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
 from monitor.reference.faults.base import PAUSE, Fault
-from monitor.reference.ops.common import credit, insert_ledger, utcnow
+from monitor.reference.ops.common import credit, insert_ledger
 from monitor.reference.ops.tasks import (
     TOP3_COMPLETION_BONUS,
     TaskRow,
@@ -28,9 +27,10 @@ from monitor.reference.ops.top3 import (
     charge,
     insert_items,
     read_top3_ids,
+    record_and_charge,
     require_own_tasks,
 )
-from monitor.reference.schema import ledger, top3_days
+from monitor.reference.schema import ledger
 
 
 def _double_top3(b: Behaviour) -> Behaviour:
@@ -55,14 +55,7 @@ def _double_top3(b: Behaviour) -> Behaviour:
 def _partial_top3(b: Behaviour) -> Behaviour:
     async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
         async def head(conn: AsyncConnection) -> None:
-            await require_own_tasks(conn, user_id, task_ids)
-            try:
-                await conn.execute(
-                    insert(top3_days).values(user_id=user_id, date=day, created_at=utcnow())
-                )
-            except IntegrityError:
-                raise already_set(day) from None
-            await charge(conn, user_id, day, guarded=True)
+            await record_and_charge(conn, user_id, day, task_ids)
 
         await db.write(head)
         for position, task_id in enumerate(task_ids):  # one commit per task id

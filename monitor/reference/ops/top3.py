@@ -51,18 +51,23 @@ async def charge(conn: AsyncConnection, user_id: str, day: str, *, guarded: bool
     await insert_ledger(conn, user_id, -TOP3_COST, "top3", ref=day, dedupe_key=key)
 
 
+async def record_and_charge(
+    conn: AsyncConnection, user_id: str, day: str, task_ids: Sequence[str]
+) -> None:
+    """Check the tasks, record the (user, date) Top3 — once: 409 already_set — and charge it."""
+    await require_own_tasks(conn, user_id, task_ids)
+    try:
+        await conn.execute(insert(top3_days).values(user_id=user_id, date=day, created_at=utcnow()))
+    except IntegrityError:
+        raise already_set(day) from None
+    await charge(conn, user_id, day, guarded=True)
+
+
 async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
     """Record, charge and list the tasks in ONE transaction; the (user, date) key makes it once."""
 
     async def work(conn: AsyncConnection) -> None:
-        await require_own_tasks(conn, user_id, task_ids)
-        try:
-            await conn.execute(
-                insert(top3_days).values(user_id=user_id, date=day, created_at=utcnow())
-            )
-        except IntegrityError:
-            raise already_set(day) from None
-        await charge(conn, user_id, day, guarded=True)
+        await record_and_charge(conn, user_id, day, task_ids)
         await insert_items(conn, user_id, day, task_ids)
 
     await db.write(work)
