@@ -20,9 +20,9 @@ from monitor.analysis.throughput import throughput_stability
 from monitor.analysis.verdict import Verdict
 from monitor.analysis.window import RollingWindow
 from monitor.daemon.config import Analysis, Slo
-from monitor.daemon.events import EventBus, VerdictEvaluated
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
+from monitor.events import EventBus, VerdictEvaluated
 from monitor.observe.metrics import MonitorMetrics
 
 

@@ -15,7 +15,6 @@ from monitor.analysis.window import RollingWindow
 from monitor.daemon.analyzing import AnalysisLoop, TargetWatch
 from monitor.daemon.bursting import BurstLoop
 from monitor.daemon.config import DaemonConfig
-from monitor.daemon.events import EventBus, RunFinished, VerdictEvaluated
 from monitor.daemon.http import HttpServer, build_app
 from monitor.daemon.jobs import SuiteLoop, SuiteRunner, run_suite_job
 from monitor.daemon.probing import ProbeLoop, TargetSeries, build_probe
@@ -25,6 +24,7 @@ from monitor.daemon.soak_profile import ProfileSoakLoop
 from monitor.daemon.state import DaemonState
 from monitor.daemon.supervisor import Supervisor
 from monitor.engine import RequestHooks
+from monitor.events import EventBus, RunFinished, VerdictEvaluated
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import RequestTracer, setup_tracing
 
@@ -223,6 +223,7 @@ class Daemon:
             self.state.ready = False
             if install_signals:
                 self.supervisor.remove_signal_handlers()
+            await self.bus.aclose(deadline_s=min(5.0, cfg.grace_period))
             await asyncio.to_thread(self.tracer_provider.shutdown)
             await self.server.stop()
             log.info("soakmon daemon stopped after %.0f s", time.monotonic() - started)

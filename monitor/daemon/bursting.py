@@ -16,11 +16,11 @@ import time
 from monitor.analysis.burst import burst_recovery
 from monitor.analysis.verdict import Verdict
 from monitor.daemon.config import Burst, Target
-from monitor.daemon.events import EventBus, VerdictEvaluated
 from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.schedule import decide, first_due
 from monitor.daemon.soak import auth_headers, request_spec
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
+from monitor.events import EventBus, VerdictEvaluated
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from monitor.daemon.config import SuiteJob, Target
-from monitor.daemon.events import CheckFailed, CheckRecovered, EventBus, RunFinished, RunStarted
 from monitor.daemon.schedule import decide, first_due
 from monitor.daemon.state import SuiteState
 from monitor.engine import RequestHooks
+from monitor.events import CheckFailed, CheckRecovered, EventBus, RunFinished, RunStarted
 from monitor.suites.loader import load_profile, load_suite, resolve_profile, resolve_suite
 from monitor.suites.models import Suite
 from monitor.suites.results import RunResult

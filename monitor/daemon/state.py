@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.analysis.verdict import Verdict
-from monitor.daemon.events import (
+from monitor.events import (
     CheckFailed,
     CheckRecovered,
     EventBus,

@@ -8,9 +8,9 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from monitor.analysis.verdict import Verdict
-from monitor.daemon.events import CheckFailed, CheckRecovered, EventBus, VerdictEvaluated
 from monitor.daemon.http import HttpServer, build_app
 from monitor.daemon.state import DaemonState
+from monitor.events import CheckFailed, CheckRecovered, EventBus, VerdictEvaluated
 from monitor.suites.results import CheckResult
 
 
