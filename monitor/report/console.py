@@ -40,11 +40,14 @@ def _problems(sc: ScenarioResult) -> Text:
     return Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
 
 
-def _requests(req: dict[str, Any]) -> Text:
+def _requests(req: dict[str, Any], server_errors: dict[str, int] | None = None) -> Text:
     text = Text(str(req.get("total", 0)))
     errors = int(req.get("error_count", 0))
     if errors:
         text.append(f" ({errors} err)", style="red")
+    fivexx = sum((server_errors or {}).values())
+    if fivexx:  # shown apart from the checks: "correct state but 500s" must be visible
+        text.append(f" ({fivexx}×5xx)", style="bold red")
     return text
 
 
@@ -67,7 +70,7 @@ def _table(run: RunResult) -> Table:
                 Text(clean(suite.name)),
                 Text(clean(sc.name)),
                 Text(label, style=style),
-                _requests(req),
+                _requests(req, sc.server_errors),
                 fmt_ms(req.get("latency_ms", {}).get("p95")) if req.get("total") else "-",
                 _problems(sc),
             )

@@ -56,6 +56,11 @@ class Op:
         return self.outcome is Outcome.UNKNOWN
 
     @property
+    def server_error(self) -> bool:
+        """The target answered 5xx: a server error, whatever outcome the profile gave it."""
+        return self.status is not None and self.status >= 500
+
+    @property
     def duration_ms(self) -> float | None:
         """Measured latency, or completion minus invocation; None when neither is known."""
         if self.latency_ms is not None:

@@ -168,6 +168,11 @@ class Scenario(Model):
     """Checks that must all hold."""
     timeout_s: Annotated[float, Field(gt=0)] = 120.0
     """Upper bound on the scenario's run time, seconds. Default: 120."""
+    server_errors: Literal["fail", "report"] = "fail"
+    """What 5xx answers in the phases do: `fail` adds a failed `no_server_errors (automatic)`
+    verdict when any occurred (a 500 is never a pass, even when the profile marks it unknown);
+    `report` only counts them in the result (chaos scenarios that expect some). Either way the
+    count per status is in the report. Default: fail."""
 
 
 class Suite(Model):

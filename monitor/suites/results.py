@@ -90,6 +90,7 @@ class ScenarioResult:
     spec_ref: str | None = None  # the spec scenario title this scenario implements
     timeline: list[TimelineSample] = field(default_factory=list)  # ≤ MAX_TIMELINE_POINTS
     histogram: list[HistogramBucket] = field(default_factory=list)
+    server_errors: dict[str, int] = field(default_factory=dict)  # HTTP 5xx status -> answers
 
     @property
     def passed(self) -> bool:
@@ -334,6 +335,7 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
         "spec_ref": sc.spec_ref,
         "duration_s": round(sc.duration_s, 6),
         "requests": sc.requests,
+        "server_errors": dict(sc.server_errors),
         "checks": [
             {
                 "name": c.name,
@@ -433,6 +435,9 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
         skip_reason=_get(obj, "skip_reason", str, path, default=None),
         description=_get(obj, "description", str, path, default=""),
         spec_ref=_get(obj, "spec_ref", str, path, default=None),
+        server_errors={
+            str(k): int(v) for k, v in _get(obj, "server_errors", dict, path, default={}).items()
+        },
         timeline=[
             TimelineSample(
                 _get(t, "offset_s", float, p),

@@ -27,7 +27,7 @@ from monitor.engine import (
     RequestSpec,
 )
 from monitor.suites import checkbridge
-from monitor.suites.checks import CheckContext, RequestStats, stats_by_kind
+from monitor.suites.checks import CheckContext, RequestStats, run_check, stats_by_kind
 from monitor.suites.client import Call, ProfileClient
 from monitor.suites.errors import SuiteError
 from monitor.suites.history import History
@@ -120,6 +120,7 @@ async def _execute(
     scenario: Scenario,
     phases: list[PhaseOutcome],
     observe: Callable[[History], None] | None,
+    server_errors: dict[str, int],
 ) -> list[CheckResult]:
     await run_steps(run, "setup", scenario.setup)
     for p, phase in enumerate(scenario.phases):
@@ -140,7 +141,23 @@ async def _execute(
         duration_s=sum(p.duration_s for p in phases),
         requests=stats,
     )
-    return [_evaluate(check, ctx) for check in scenario.checks]
+    checks = [_evaluate(check, ctx) for check in scenario.checks]
+    return checks + server_error_verdict(scenario, ctx, server_errors)
+
+
+def server_error_verdict(
+    scenario: Scenario, ctx: CheckContext, counts: dict[str, int]
+) -> list[CheckResult]:
+    """Count the phase's 5xx answers per status into ``counts``; unless the scenario says
+    ``server_errors: report`` or has its own ``no_server_errors`` check, a scenario that saw
+    any gets a failed automatic ``no_server_errors`` verdict (a 500 is never a pass)."""
+    bad = [op for op in ctx.history.ops if op.server_error]
+    for op in bad:
+        counts[str(op.status)] = counts.get(str(op.status), 0) + 1
+    explicit = any(c.check == "no_server_errors" for c in scenario.checks)
+    if not bad or explicit or scenario.server_errors == "report":
+        return []
+    return [run_check("no_server_errors", ctx, {}, label="no server errors (automatic)")]
 
 
 def _evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -177,6 +194,7 @@ async def run_scenario(
     )
     started = time.monotonic()
     phases: list[PhaseOutcome] = []
+    server_errors: dict[str, int] = {}
     try:
         async with asyncio.timeout(scenario.timeout_s):
             observe = None
@@ -186,7 +204,7 @@ async def run_scenario(
                 def observe(history: History) -> None:
                     hook(suite.name, scenario.name, history, run.state)
 
-            checks = await _execute(run, scenario, phases, observe)
+            checks = await _execute(run, scenario, phases, observe, server_errors)
     except TimeoutError as exc:
         checks = [
             _error_result("timeout", TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s"))
@@ -206,6 +224,7 @@ async def run_scenario(
         requests=requests_from(result),
         timeline=timeline,
         histogram=histogram,
+        server_errors=server_errors,
         **meta,
     )
 

@@ -133,10 +133,51 @@ def test_ranges_and_other_codes() -> None:
     ranged = {"kind": "points.deduct", "counts": {"ok": {"max": 10}, "insufficient_points": {}}}
     assert ops.check("expected_outcomes", **ranged).passed
     ops.add("points.deduct", outcome="failed", code="server_error", status=500)
-    r = ops.check("expected_outcomes", **ranged)
+    r = ops.check("expected_outcomes", **ranged, server_errors="fit")
     assert not r.passed
     assert "unexpected codes: server_error: 1" in r.message
-    assert ops.check("expected_outcomes", **ranged, exact=False).passed
+    assert ops.check("expected_outcomes", **ranged, exact=False, server_errors="fit").passed
+    # by default a 500 fails the check even when other codes are allowed
+    r = ops.check("expected_outcomes", **ranged, exact=False)
+    assert not r.passed
+    assert "1 server error (HTTP 500: 1) cannot count as expected outcomes" in r.message
+
+
+def test_unknown_server_errors_never_stand_in_for_expected_outcomes() -> None:
+    # the case: a profile marks 5xx unknown; 1 ok + 9 unknown 500s "fitted" 1 ok, 9 taken
+    ops = Ops()
+    ops.add("users.register")
+    five_hundreds = ops.many(
+        9, "users.register", outcome="unknown", code="server_error", status=500
+    )
+    counts = {"ok": 1, "already_exists": 9}
+    r = ops.check("expected_outcomes", kind="users.register", counts=counts)
+    assert not r.passed
+    assert r.observed == "ok: 1; server errors: 9"
+    assert "9 server errors (HTTP 500: 9) cannot count as expected outcomes" in r.message
+    assert mentions(r, *five_hundreds)
+    # the old, Jepsen-only reading stays available on request; a timeout still fits by default
+    assert ops.check("expected_outcomes", kind="users.register", counts=counts,
+                     server_errors="fit").passed  # fmt: skip
+    timeouts = Ops()
+    timeouts.add("users.register")
+    timeouts.many(9, "users.register", outcome="unknown", error_kind="timeout")
+    assert timeouts.check("expected_outcomes", kind="users.register", counts=counts).passed
+
+
+def test_no_server_errors() -> None:
+    ops = Ops()
+    ops.many(3, "follows.create")
+    assert ops.check("no_server_errors").passed
+    bad = ops.add("follows.create", outcome="unknown", code="server_error", status=500)
+    ops.add("follows.create", outcome="failed", code="retry_later", status=503)
+    r = ops.check("no_server_errors")
+    assert not r.passed
+    assert r.observed == "2 server errors (HTTP 500: 1, HTTP 503: 1)"
+    assert mentions(r, bad)
+    assert not ops.check("no_server_errors", allow=["retry_later"]).passed
+    assert ops.check("no_server_errors", allow=["retry_later"], max=1).passed
+    assert ops.check("no_server_errors", kind="other.op").passed
 
 
 def test_bounds_must_be_ordered() -> None:

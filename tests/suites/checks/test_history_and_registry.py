@@ -33,6 +33,7 @@ FAMILIES = {
     "all_succeed",
     "eventually_succeed",
     "expected_outcomes",
+    "no_server_errors",
     "realtime_order",
     "latency",
     "error_rate",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Hashable
+from typing import Literal
 
 from pydantic import Field, model_validator
 
+from monitor.suites.checks.builtin.server_errors import status_summary
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable, select
 from monitor.suites.checks.registry import CheckArgs, checker
@@ -103,18 +105,32 @@ class Bounds(CheckArgs):
 class ExpectedOutcomesArgs(KindArgs):
     counts: dict[str, int | Bounds] = Field(description="canonical code → n or {min, max}")
     exact: bool = Field(True, description="no other codes allowed")
+    server_errors: Literal["refuse", "fit"] = Field(
+        "refuse",
+        description="refuse: a 5xx answer (even one the profile marks unknown) fails the check "
+        "and never stands in for an expected outcome; fit: unknown 5xx answers may fill the "
+        "counts like timeouts do. Default: refuse",
+    )
 
 
 @checker("expected_outcomes", args=ExpectedOutcomesArgs)
 def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckResult:
     """Counts per canonical code (e.g. exactly 1 ok and 4 already_claimed), unknowns fitted."""
     ops = _ops(ctx, args)
-    known = [op for op in ops if not op.unknown]
-    unknown = [op for op in ops if op.unknown]
+    refused = [op for op in ops if op.server_error] if args.server_errors == "refuse" else []
+    refused_ids = {op.id for op in refused}
+    counted = [op for op in ops if op.id not in refused_ids]
+    known = [op for op in counted if not op.unknown]
+    unknown = [op for op in counted if op.unknown]
     seen = Counter(op.code for op in known)
     bounds = {c: (b, b) if isinstance(b, int) else (b.min, b.max) for c, b in args.counts.items()}
     problems: list[str] = []
-    culprits: list[Op] = []
+    culprits: list[Op] = list(refused)
+    if refused:
+        problems.append(
+            f"{plural(len(refused), 'server error')} ({status_summary(refused)}) cannot count "
+            "as expected outcomes"
+        )
     for code, (_, high) in bounds.items():
         if high is not None and seen[code] > high:
             problems.append(f"{seen[code]} {code} (at most {high})")
@@ -129,7 +145,7 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         if not args.exact or any(h is None for _, h in bounds.values())
         else sum(max(0, (h or 0) - seen[c]) for c, (_, h) in bounds.items())
     )
-    if not problems and not need <= len(unknown) <= room:
+    if len(problems) == len(refused[:1]) and not need <= len(unknown) <= room:
         short = [
             f"{seen[c]} {c} (at least {low})" for c, (low, _) in bounds.items() if seen[c] < low
         ]
@@ -142,7 +158,13 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         for c, (lo, hi) in bounds.items()
     )
     observed = "; ".join(
-        part for part in (_codes(known), f"unknown: {len(unknown)}" if unknown else "") if part
+        part
+        for part in (
+            _codes(known),
+            f"unknown: {len(unknown)}" if unknown else "",
+            f"server errors: {len(refused)}" if refused else "",
+        )
+        if part
     )
     return verdict(
         "expected_outcomes",
