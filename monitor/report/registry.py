@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.registry import Registry
 from monitor.suites.results import RunResult
 
 
@@ -26,14 +27,15 @@ class ReportFormat:
     render: Render  # pure: the whole file as bytes
 
 
-FORMATS: dict[str, ReportFormat] = {}
+FORMATS: Registry[ReportFormat] = Registry("report format")
 
 
 def register(name: str, title: str) -> Callable[[Render], Render]:
-    """Decorator: register ``render`` as the writer of report format ``name``."""
+    """Decorator: register ``render`` as the writer of report format ``name`` (a name taken by
+    another format raises :class:`~monitor.registry.DuplicateNameError`)."""
 
     def deco(render: Render) -> Render:
-        FORMATS[name] = ReportFormat(name, title, render)
+        FORMATS.add(name, ReportFormat(name, title, render))
         return render
 
     return deco

@@ -7,25 +7,19 @@ from typing import Any, TypeVar
 
 from monitor.engine.client import EngineConfigError
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
+from monitor.registry import Registry
 
 Executor = ClosedSchedule | OpenSchedule
 Factory = Callable[..., Executor]
 F = TypeVar("F", bound=Factory)
 
-EXECUTORS: dict[str, Factory] = {}
+EXECUTORS: Registry[Factory] = Registry("executor")
 """Executor name -> factory taking keyword parameters."""
 
 
 def register_executor(name: str) -> Callable[[F], F]:
     """Class/function decorator: make ``name`` buildable with :func:`build_executor`."""
-
-    def decorate(factory: F) -> F:
-        if name in EXECUTORS:
-            raise ValueError(f"executor {name!r} registered twice")
-        EXECUTORS[name] = factory
-        return factory
-
-    return decorate
+    return EXECUTORS.register(name)
 
 
 def build_executor(name: str, params: Mapping[str, Any] | None = None) -> Executor:

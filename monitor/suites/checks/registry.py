@@ -8,16 +8,14 @@ import; adding a checker is adding a file there.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from monitor.registry import Registry
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import CheckDataError
 from monitor.suites.errors import ExpressionError
@@ -57,8 +55,8 @@ class Checker:
         return self.func(ctx, self.parse_args(args))
 
 
-_REGISTRY: dict[str, Checker] = {}
-CHECKERS: Mapping[str, Checker] = MappingProxyType(_REGISTRY)
+CHECKERS: Registry[Checker] = Registry("check", builtins="monitor.suites.checks.builtin")
+"""Every checker by name; the built-ins load on first use."""
 
 
 def checker(
@@ -69,10 +67,8 @@ def checker(
     def register(
         func: Callable[[CheckContext, M], CheckResult],
     ) -> Callable[[CheckContext, M], CheckResult]:
-        if name in _REGISTRY and _REGISTRY[name].func is not func:
-            raise ValueError(f"checker {name!r} is registered twice")
         doc = description or (func.__doc__ or "").strip().splitlines()[0]
-        _REGISTRY[name] = Checker(name, func, args, doc)
+        CHECKERS.add(name, Checker(name, func, args, doc))
         return func
 
     return register
@@ -81,9 +77,9 @@ def checker(
 def get_checker(name: str) -> Checker:
     """The checker called ``name``; the KeyError message lists the valid names."""
     try:
-        return _REGISTRY[name]
+        return CHECKERS[name]
     except KeyError:
-        valid = ", ".join(sorted(_REGISTRY))
+        valid = ", ".join(sorted(CHECKERS))
         raise KeyError(f"unknown check {name!r}; valid checks: {valid}") from None
 
 
@@ -122,7 +118,4 @@ def _broken(name: str, observed: str, message: str) -> CheckResult:
 
 def load_builtins() -> None:
     """Import every module of ``monitor.suites.checks.builtin`` (each registers its checkers)."""
-    from monitor.suites.checks import builtin
-
-    for info in pkgutil.iter_modules(builtin.__path__):
-        importlib.import_module(f"{builtin.__name__}.{info.name}")
+    CHECKERS.load()

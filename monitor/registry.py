@@ -1,0 +1,126 @@
+"""One registry shape for every pluggable kind (checks, executors, report formats, probe kinds,
+loop kinds, alert sinks, chaos actions).
+
+A :class:`Registry` is a read-only mapping from a name to an entry. Entries are added once, by
+a decorator in the module that defines them (one module per kind); adding a second entry under
+a taken name raises :class:`DuplicateNameError`. Entries should be immutable (a frozen
+dataclass, a class, a function). ``builtins`` names a package whose modules are imported on
+first use, so a new kind is one new file in that package. Tests swap entries with
+:meth:`Registry.replaced`, which restores the registry on exit.
+
+This module imports nothing else of the monitor, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+F = TypeVar("F")
+
+
+class RegistryError(LookupError):
+    """Base of the registry errors."""
+
+
+class DuplicateNameError(RegistryError, ValueError):
+    """A name was registered twice in one registry."""
+
+
+class UnknownNameError(RegistryError, KeyError):
+    """A name that nothing registered; the message lists the valid names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class Registry(Mapping[str, T], Generic[T]):
+    """Named entries of one kind (``kind`` is used in messages: "unknown probe kind 'x'")."""
+
+    def __init__(self, kind: str, *, builtins: str | None = None) -> None:
+        self.kind = kind
+        self._builtins = builtins
+        self._loaded = builtins is None
+        self._entries: dict[str, T] = {}
+
+    # -- registration -----------------------------------------------------------------------
+
+    def add(self, name: str, entry: T) -> T:
+        """Register ``entry`` under ``name``; a second, different entry raises."""
+        current = self._entries.get(name)
+        if current is not None:
+            if current is entry or current == entry:
+                return entry  # the same module imported twice
+            raise DuplicateNameError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = entry
+        return entry
+
+    def register(self, name: str) -> Callable[[F], F]:
+        """Decorator registering the decorated class or function itself as the entry."""
+
+        def decorate(obj: F) -> F:
+            self.add(name, obj)  # type: ignore[arg-type]
+            return obj
+
+        return decorate
+
+    @contextlib.contextmanager
+    def replaced(self, **entries: T) -> Iterator[Registry[T]]:
+        """For tests: add or replace entries (``name=entry``) until the block ends."""
+        self.load()
+        saved = dict(self._entries)
+        self._entries.update(entries)
+        try:
+            yield self
+        finally:
+            self._entries.clear()
+            self._entries.update(saved)
+
+    # -- lookup -----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Import every module of the ``builtins`` package (each registers its entries)."""
+        if self._loaded or self._builtins is None:
+            return
+        self._loaded = True
+        package = importlib.import_module(self._builtins)
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+    def get_entry(self, name: str) -> T:
+        """The entry ``name``; :class:`UnknownNameError` lists the valid names."""
+        self.load()
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        valid = ", ".join(sorted(self)) or "none"
+        return f"unknown {self.kind} {name!r} (valid: {valid})"
+
+    def __getitem__(self, name: str) -> T:
+        self.load()
+        return self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        self.load()
+        return name in self._entries
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {sorted(self._entries)})"
+
+
+__all__ = ["DuplicateNameError", "Registry", "RegistryError", "UnknownNameError"]
