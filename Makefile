@@ -8,6 +8,8 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 SOAKMON := $(VENV)/bin/soakmon
+# helm v3, built from the Go module proxy into .tools/bin when missing (scripts/install-helm.sh).
+HELM := .tools/bin/helm
 
 .PHONY: help demo test lint format bench system-deps clean
 
@@ -19,6 +21,9 @@ help:
 
 .tools/bin/uv:
 	@scripts/bootstrap-uv.sh
+
+$(HELM):
+	@scripts/install-helm.sh
 
 $(VENV)/.synced-main: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --no-dev
