@@ -46,7 +46,8 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     """Run suites once against a deployed target.
 
     Exit 0: all checks hold; 1: a check failed; 2: usage or configuration error (file, line,
-    field); 3: the target cannot be reached."""
+    field); 3: the target cannot be reached; 4: no check failed but some could not be evaluated
+    (errors, e.g. a setup step the target refused)."""
     from monitor.cli import suiterun  # heavy imports only when the command runs
 
     if not target:

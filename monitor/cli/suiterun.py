@@ -15,6 +15,7 @@ from rich.console import Console
 
 from monitor.engine import ConnectionMode
 from monitor.report import ReportWriteError, print_summary, write_reports
+from monitor.report.console import not_the_api
 from monitor.suites.coverage import ignored_arguments
 from monitor.suites.errors import ConfigError
 from monitor.suites.loader import (
@@ -31,7 +32,7 @@ from monitor.suites.profile_models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
 from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = 0, 1, 2, 3, 4
 
 
 @dataclass(slots=True)
@@ -117,8 +118,15 @@ class Progress:
             self._status.stop()
         if self.quiet:
             return
-        mark = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]", "skipped": "[yellow]SKIP[/]"}
+        mark = {
+            "passed": "[green]PASS[/]",
+            "failed": "[red]FAIL[/]",
+            "error": "[magenta]ERROR[/]",
+            "skipped": "[yellow]N/A[/]",
+        }
         extra = f" — {result.skip_reason}" if result.skip_reason else ""
+        if result.status == "error":
+            extra = " — " + "; ".join(f"{c.name}: {c.message}" for c in result.error_checks)
         self.console.print(
             f"{mark[result.status]} [{self.done}/{self.total}] {result.suite}/{result.name} "
             f"({result.duration_s:.1f} s){extra}",
@@ -182,4 +190,12 @@ def finish(
     for path in written:
         typer.echo(f"report: {path}", err=True)
     typer.echo(f"seed: {run.seed} (reproduce with --seed {run.seed})", err=True)
-    raise typer.Exit(EXIT_OK if run.passed else EXIT_FAILED)
+    if run.setup_errors_only:
+        typer.echo(f"error: {not_the_api(run)}", err=True)
+    raise typer.Exit(exit_code(run))
+
+
+def exit_code(run: RunResult) -> int:
+    """0 every check that applies holds; 1 a check failed (a violation); 4 nothing failed but
+    some check, setup or read-back could not be evaluated (an error is not a violation)."""
+    return {"passed": EXIT_OK, "failed": EXIT_FAILED, "error": EXIT_ERROR}[run.status]

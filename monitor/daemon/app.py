@@ -178,7 +178,11 @@ class Daemon:
         for scenario in ev.result.scenarios:
             for check in scenario.checks:
                 self.metrics.record_check(
-                    suite=ev.suite, scenario=scenario.name, check=check.name, passed=check.passed
+                    suite=ev.suite,
+                    scenario=scenario.name,
+                    check=check.name,
+                    passed=check.passed,
+                    status=check.status,
                 )
 
     def _export_verdict(self, ev: VerdictEvaluated) -> None:

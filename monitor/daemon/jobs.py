@@ -129,7 +129,7 @@ class SuiteLoop:
             for check in scenario.checks:
                 key = (scenario.name, check.name)
                 seen.add(key)
-                if not check.passed:
+                if check.status == "failed":  # an error or n/a is not a violation
                     now_failing.add(key)
                     await self.bus.emit(
                         CheckFailed(self.key, scenario.name, self.job.target, check, at)

@@ -70,6 +70,12 @@ class MonitorMetrics:
         self.check_violations = Counter(
             "soakmon_check_violations", "Evaluations in which the check failed.", check, registry=r
         )
+        self.check_errors = Counter(
+            "soakmon_check_errors",
+            "Evaluations in which the check could not be evaluated (not a violation).",
+            check,
+            registry=r,
+        )
         self.runs = Counter(
             "soakmon_suite_runs", "Suite runs by result.", ["suite", "result"], registry=r
         )
@@ -170,8 +176,18 @@ class MonitorMetrics:
         self.request_duration.labels(*labels).observe(seconds, exemplar=exemplar)
         self.requests.labels(*labels).inc()
 
-    def record_check(self, *, suite: str, scenario: str, check: str, passed: bool) -> None:
-        """A check evaluation: its current state, and a violation count when it failed."""
+    def record_check(
+        self, *, suite: str, scenario: str, check: str, passed: bool, status: str | None = None
+    ) -> None:
+        """A check evaluation: its current state and a violation count when it failed; an
+        ``error`` (could not be evaluated) counts in ``soakmon_check_errors_total`` only and a
+        ``not_applicable`` check is not recorded."""
+        status = status or ("passed" if passed else "failed")
+        if status == "not_applicable":
+            return
+        if status == "error":
+            self.check_errors.labels(suite, scenario, check).inc()
+            return
         self.check_passing.labels(suite, scenario, check).set(1 if passed else 0)
         violations = self.check_violations.labels(suite, scenario, check)
         if not passed:

@@ -23,7 +23,8 @@ MAX_EVIDENCE_LINES = 10
 _STATUS_STYLE = {
     "passed": ("PASS", "bold green"),
     "failed": ("FAIL", "bold red"),
-    "skipped": ("SKIP", "bold yellow"),
+    "error": ("ERROR", "bold magenta"),
+    "skipped": ("N/A", "bold yellow"),
 }
 
 
@@ -33,11 +34,20 @@ def _check_line(check: CheckResult) -> str:
 
 def _problems(sc: ScenarioResult) -> Text:
     if sc.status == "skipped":
-        return Text(clean(f"skipped: {sc.skip_reason or 'no reason given'}"), style="yellow")
+        reason = sc.skip_reason or "no reason given"
+        return Text(clean(f"not applicable: {reason}"), style="yellow")
     failed = sc.failed_checks
     if sc.status == "failed" and not failed:
         return Text("no check passed (scenario has no checks)", style="red")
-    return Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
+    text = Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
+    for check in sc.error_checks:
+        text.append(
+            ("\n" if text else "") + clean(f"error: {check.name}: {check.message}"), "magenta"
+        )
+    for check in sc.not_applicable_checks:
+        line = clean(f"n/a: {check.name}: {check.message}")
+        text.append(("\n" if text else "") + line, "yellow")
+    return text
 
 
 def _requests(req: dict[str, Any], server_errors: dict[str, int] | None = None) -> Text:
@@ -78,28 +88,45 @@ def _table(run: RunResult) -> Table:
 
 
 def verdict(run: RunResult) -> Text:
-    """``PASSED — 19 scenarios: 19 passed, 0 failed, 0 skipped in 41.2 s against URL``."""
+    """``PASSED — 19 scenarios: 19 passed, 0 failed, 0 errors, 0 not applicable in 41.2 s
+    against URL``; a run whose every scenario errored in setup says so on a second line."""
     counts = run.counts
     total = sum(counts.values())
     line = Text()
-    line.append(
-        "PASSED" if run.passed else "FAILED", style="bold green" if run.passed else "bold red"
-    )
+    status = run.status
+    style = {"passed": "bold green", "failed": "bold red", "error": "bold magenta"}[status]
+    line.append({"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[status], style=style)
     line.append(f" — {total} scenario{'s' if total != 1 else ''}: {counts['passed']} passed, ")
     line.append(f"{counts['failed']} failed", style="bold red" if counts["failed"] else "")
     line.append(", ")
-    line.append(f"{counts['skipped']} skipped", style="bold yellow" if counts["skipped"] else "")
+    errors = counts["error"]
+    line.append(f"{errors} error{'s' if errors != 1 else ''}", "bold magenta" if errors else "")
+    line.append(", ")
+    line.append(
+        f"{counts['skipped']} not applicable", style="bold yellow" if counts["skipped"] else ""
+    )
     line.append(f" in {fmt_s(run.duration_s)} against {clean(run.target)}")
+    if run.setup_errors_only:
+        line.append(f"\n{not_the_api(run)}", style="bold magenta")
     return line
+
+
+def not_the_api(run: RunResult) -> str:
+    """The plain statement for a run whose every scenario errored in setup."""
+    return (
+        f"every scenario errored in its setup: {clean(run.target)} does not look like the API "
+        f"of profile {clean(run.profile or '?')!r} (check --target and --profile)"
+    )
 
 
 def _evidence(run: RunResult) -> list[RenderableType]:
     out: list[RenderableType] = []
     for sc in run.scenarios:
-        for check in sc.failed_checks:
+        for check in [*sc.failed_checks, *sc.error_checks]:
             block = Text()
+            mark, style = ("✗", "bold red") if check.status == "failed" else ("⚠ error:", "magenta")
             block.append(
-                f"✗ {clean(sc.suite)} / {clean(sc.name)} / {clean(check.name)}", "bold red"
+                f"{mark} {clean(sc.suite)} / {clean(sc.name)} / {clean(check.name)}", style
             )
             if check.message:
                 block.append(f"\n  {clean(check.message)}")
@@ -120,7 +147,7 @@ def summary(run: RunResult) -> Group:
     parts: list[RenderableType] = [_table(run), verdict(run)]
     evidence = _evidence(run)
     if evidence:
-        parts += [Text("\nFailed checks:", style="bold"), *evidence]
+        parts += [Text("\nFailed checks and errors:", style="bold"), *evidence]
     return Group(*parts)
 
 

@@ -1,8 +1,10 @@
 """JUnit XML (``--junit PATH``) for Jenkins, GitLab and other CI test-report viewers.
 
 ``<testsuites>`` → one ``<testsuite>`` per suite → one ``<testcase>`` per scenario, with one
-``<failure>`` per failed check (expected / observed / evidence in its text) and ``<skipped>`` with
-the reason. ``failures`` and ``skipped`` count test cases, as JUnit consumers expect.
+``<failure>`` per failed check (expected / observed / evidence in its text), one ``<error>`` per
+check that could not be evaluated (not a violation) and ``<skipped>`` with the reason a scenario
+is not applicable. ``failures``, ``errors`` and ``skipped`` count test cases, as JUnit consumers
+expect.
 """
 
 from __future__ import annotations
@@ -76,18 +78,27 @@ def _testcase(parent: ET.Element, suite: SuiteResult, sc: ScenarioResult) -> Non
         ET.SubElement(
             case, "failure", type="check", message="scenario failed without a failed check"
         )
+    if sc.status == "error":
+        for check in sc.error_checks:
+            error = ET.SubElement(
+                case, "error", type="not-evaluated", message=clean(f"{check.name}: {check.message}")
+            )
+            error.text = _failure_text(check)
     out = [_requests_text(sc.requests)]
     out += [
-        f"{'PASS' if c.passed else 'FAIL'} {c.name}: observed {c.observed}, expected {c.expected}"
+        f"{_MARK[c.status or 'failed']} {c.name}: observed {c.observed}, expected {c.expected}"
         for c in sc.checks
     ]
     ET.SubElement(case, "system-out").text = clean("\n".join(out))
 
 
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "not_applicable": "N/A"}
+
+
 def _totals(el: ET.Element, counts: dict[str, int], duration_s: float) -> None:
     el.set("tests", str(sum(counts.values())))
     el.set("failures", str(counts["failed"]))
-    el.set("errors", "0")
+    el.set("errors", str(counts["error"]))
     el.set("skipped", str(counts["skipped"]))
     el.set("time", _secs(duration_s))
 

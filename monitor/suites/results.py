@@ -6,8 +6,13 @@ Consumers: the report writers (``monitor.report``), the daemon and the CLI.
 ``to_json`` / ``from_json`` implement the report contract of ``design.md`` (``schema_version`` 1)
 plus additive keys (``status``, ``skip_reason``, ``evidence``, ``spec_ref``, ``timeline`` …).
 
-Status rules: a scenario is ``passed``, ``failed`` or ``skipped``. A suite or run passes when no
-scenario failed; skipped scenarios neither pass nor fail (the reports show them prominently).
+Status rules. A check is ``passed``, ``failed`` (a violation), ``error`` (it could not be
+evaluated: the message names the missing value; not a violation) or ``not_applicable`` (the target
+does not provide what it needs; the reason says what). A scenario is ``failed`` when a check
+failed, else ``error`` when a check (or its setup / read-back) errored, else ``passed`` when a check
+passed, else ``skipped`` — shown as *not applicable* with ``skip_reason``. A suite or run passes
+when no scenario failed or errored; not-applicable scenarios neither pass nor fail (the reports
+show them prominently with their reasons).
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ from typing import Any, Literal, Protocol, TypeVar, cast
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
+#: Names of the pseudo-checks that report a scenario section that could not complete.
+SECTION_CHECKS = frozenset({"setup", "readback"})
 MAX_TIMELINE_POINTS = 2_000
 MAX_HISTOGRAM_BUCKETS = 30
 
-Status = Literal["passed", "failed", "skipped"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped")
+Status = Literal["passed", "failed", "error", "skipped"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
+CheckStatus = Literal["passed", "failed", "error", "not_applicable"]
+CHECK_STATUSES: tuple[CheckStatus, ...] = ("passed", "failed", "error", "not_applicable")
 
 
 class ReportFormatError(ValueError):
@@ -33,7 +42,10 @@ class ReportFormatError(ValueError):
 
 @dataclass(slots=True)
 class CheckResult:
-    """The verdict of one check (invariant, threshold or CEL expression)."""
+    """The verdict of one check (invariant, threshold or CEL expression).
+
+    ``status`` defaults from ``passed``; give ``status="error"`` (could not be evaluated) or
+    ``"not_applicable"`` explicitly — ``passed`` then follows it (False)."""
 
     name: str
     passed: bool
@@ -41,6 +53,31 @@ class CheckResult:
     observed: str
     message: str = ""
     evidence: list[str] = field(default_factory=list)  # minimal contradicting ops/reads
+    status: CheckStatus | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            self.status = "passed" if self.passed else "failed"
+        else:
+            self.passed = self.status == "passed"
+
+    @property
+    def violated(self) -> bool:
+        """A real violation (``failed``), as opposed to an error or not applicable."""
+        return self.status == "failed"
+
+    @classmethod
+    def error(cls, name: str, expected: str, message: str, observed: str = "") -> CheckResult:
+        """A check that could not be evaluated; ``message`` names the missing value."""
+        first = message.splitlines()[0] if message else "could not be evaluated"
+        return cls(name, False, expected, observed or f"error: {first}", message, status="error")
+
+    @classmethod
+    def not_applicable(cls, name: str, reason: str, expected: str = "") -> CheckResult:
+        """A check whose needs the target does not meet; ``reason`` says which."""
+        return cls(
+            name, False, expected, f"not applicable: {reason}", reason, status="not_applicable"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +135,46 @@ class ScenarioResult:
 
     @property
     def failed_checks(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed]
+        """Checks that found a violation (not errors, not the not-applicable ones)."""
+        return [c for c in self.checks if c.status == "failed"]
+
+    @property
+    def error_checks(self) -> list[CheckResult]:
+        """Checks (or the setup / read-back) that could not be evaluated."""
+        return [c for c in self.checks if c.status == "error"]
+
+    @property
+    def not_applicable_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "not_applicable"]
+
+    @property
+    def not_applicable(self) -> bool:
+        """The scenario did not run: the target does not provide what it needs."""
+        return self.status == "skipped"
 
     @classmethod
     def skipped(cls, name: str, suite: str, reason: str, **kwargs: Any) -> ScenarioResult:
-        """A scenario that did not run (e.g. the profile does not map an operation)."""
+        """A scenario that is not applicable (e.g. the profile does not map an operation)."""
         return cls(name=name, suite=suite, status="skipped", skip_reason=reason, **kwargs)
 
     @classmethod
     def from_checks(
         cls, name: str, suite: str, checks: list[CheckResult], **kwargs: Any
     ) -> ScenarioResult:
-        """A scenario that ran: passed when every check passed (and there is at least one)."""
-        status: Status = "passed" if checks and all(c.passed for c in checks) else "failed"
+        """A scenario that ran: failed when a check failed (or there is no check), else error
+        when a check errored, else passed when a check passed, else not applicable."""
+        statuses = {c.status for c in checks}
+        status: Status
+        if not checks or "failed" in statuses:
+            status = "failed"
+        elif "error" in statuses:
+            status = "error"
+        elif "passed" in statuses:
+            status = "passed"
+        else:
+            status = "skipped"
+            reasons = "; ".join(f"{c.name}: {c.message}" for c in checks)
+            kwargs.setdefault("skip_reason", f"no check applies ({reasons})")
         return cls(name=name, suite=suite, status=status, checks=checks, **kwargs)
 
 
@@ -128,7 +192,7 @@ class SuiteResult:
 
     @property
     def passed(self) -> bool:
-        return not any(s.status == "failed" for s in self.scenarios)
+        return not any(s.status in ("failed", "error") for s in self.scenarios)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -146,7 +210,27 @@ class RunResult:
 
     @property
     def passed(self) -> bool:
+        """No scenario failed or errored (every check that applies holds)."""
         return all(s.passed for s in self.suites)
+
+    @property
+    def status(self) -> Literal["passed", "failed", "error"]:
+        """``failed`` when a check found a violation, else ``error`` when something could not
+        be evaluated, else ``passed``."""
+        counts = self.counts
+        if counts["failed"]:
+            return "failed"
+        return "error" if counts["error"] else "passed"
+
+    @property
+    def setup_errors_only(self) -> bool:
+        """Every scenario that ran errored before its checks (setup / read-back): the target
+        most likely does not speak the profile's API."""
+        ran = [s for s in self.scenarios if s.status != "skipped"]
+        return bool(ran) and all(
+            s.status == "error" and any(c.name in SECTION_CHECKS for c in s.error_checks)
+            for s in ran
+        )
 
     @property
     def scenarios(self) -> list[ScenarioResult]:
@@ -309,7 +393,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "started_at": run.started_at,
         "duration_s": round(run.duration_s, 6),
         "passed": run.passed,
-        "status": "passed" if run.passed else "failed",
+        "status": run.status,
         "counts": run.counts,
         "profile": run.profile,
         "seed": run.seed,
@@ -344,6 +428,7 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
                 "observed": c.observed,
                 "message": c.message,
                 "evidence": list(c.evidence),
+                "status": c.status,
             }
             for c in sc.checks
         ],
@@ -410,6 +495,14 @@ def _requests_from_json(obj: Any, path: str) -> dict[str, Any]:
     }
 
 
+def _check_status(obj: Mapping[str, Any], path: str) -> CheckStatus:
+    default = "passed" if _get(obj, "passed", bool, path) else "failed"
+    status = _get(obj, "status", str, path, default=default)
+    if status not in CHECK_STATUSES:
+        raise ReportFormatError(f"{path}.status: expected one of {', '.join(CHECK_STATUSES)}")
+    return status
+
+
 def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioResult:
     passed = _get(obj, "passed", bool, path)
     status = _get(obj, "status", str, path, default="passed" if passed else "failed")
@@ -429,6 +522,7 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
                 observed=_get(c, "observed", str, p),
                 message=_get(c, "message", str, p, default=""),
                 evidence=[str(e) for e in _get(c, "evidence", list, p, default=[])],
+                status=_check_status(c, p),
             )
             for p, c in _items(obj, "checks", path)
         ],

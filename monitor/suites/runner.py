@@ -105,14 +105,19 @@ def _phase_stats(phases: Sequence[PhaseOutcome]) -> dict[str, RequestStats]:
     return out
 
 
-def _error_result(section: str, exc: BaseException) -> CheckResult:
-    return CheckResult(
-        name=section,
-        passed=False,
-        expected=f"the {section} completes",
-        observed=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-        message=str(exc),
-    )
+def _section_result(section: str, exc: BaseException, *, error: bool) -> CheckResult:
+    """A scenario section that did not complete: an ``error`` (the scenario could not be
+    evaluated), except a phase that outlives the scenario's timeout (its operations hang)."""
+    text = str(exc) or type(exc).__name__
+    expected = f"the {section} completes"
+    if error:
+        return CheckResult.error(section, expected, text, observed=text.splitlines()[0])
+    return CheckResult(section, False, expected, text.splitlines()[0], text)
+
+
+@dataclass(slots=True)
+class _Progress:
+    section: str = "setup"
 
 
 async def _execute(
@@ -121,11 +126,15 @@ async def _execute(
     phases: list[PhaseOutcome],
     observe: Callable[[History], None] | None,
     server_errors: dict[str, int],
+    where: _Progress,
 ) -> list[CheckResult]:
     await run_steps(run, "setup", scenario.setup)
     for p, phase in enumerate(scenario.phases):
+        where.section = "phase"
         phases.append(await run_phase(run, phase, f"phases[{p}]"))
+    where.section = "readback"
     await run_steps(run, "readback", scenario.readback)
+    where.section = "checks"
     for done in phases:
         if done.throughput is not None:
             run.state[done.throughput.key] = done.throughput.summary()
@@ -164,7 +173,7 @@ def _evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     try:
         return checkbridge.evaluate(check, ctx)
     except (SuiteError, ValidationError) as exc:
-        return _error_result(check.display_name, exc)
+        return _section_result(check.display_name, exc, error=True)
 
 
 async def run_scenario(
@@ -177,7 +186,8 @@ async def run_scenario(
     overrides: Mapping[str, Scalar],
     on_history: HistoryObserver | None = None,
 ) -> ScenarioResult:
-    """Run one scenario; never raises for target or step problems (they fail the scenario)."""
+    """Run one scenario; never raises for target or step problems: a setup or read-back that
+    cannot complete makes the scenario an ``error`` quoting the step and the answer."""
     meta: dict[str, Any] = {"description": scenario.description, "spec_ref": scenario.spec}
     missing = client.missing(scenario_operations(scenario))
     if missing:
@@ -195,6 +205,7 @@ async def run_scenario(
     started = time.monotonic()
     phases: list[PhaseOutcome] = []
     server_errors: dict[str, int] = {}
+    where = _Progress()
     try:
         async with asyncio.timeout(scenario.timeout_s):
             observe = None
@@ -204,14 +215,12 @@ async def run_scenario(
                 def observe(history: History) -> None:
                     hook(suite.name, scenario.name, history, run.state)
 
-            checks = await _execute(run, scenario, phases, observe, server_errors)
-    except TimeoutError as exc:
-        checks = [
-            _error_result("timeout", TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s"))
-        ]
-        del exc
+            checks = await _execute(run, scenario, phases, observe, server_errors, where)
+    except TimeoutError:
+        late = TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s in its {where.section}")
+        checks = [_section_result("timeout", late, error=where.section in ("setup", "readback"))]
     except SuiteError as exc:
-        checks = [_error_result("scenario", exc)]
+        checks = [_section_result(where.section, exc, error=True)]
     result = ConcurrentResult(sample_limit=MAX_TIMELINE_POINTS)
     for done in phases:
         result.absorb(done.requests)
@@ -269,9 +278,10 @@ async def run_suites(
                     )  # fmt: skip
                     if span is not None:
                         span.set_attribute("soakmon.status", result.status)
-                        if result.status == "failed":
-                            failed = ", ".join(c.name for c in result.failed_checks)
-                            span.set_status(Status(StatusCode.ERROR, f"failed: {failed}"))
+                        if result.status in ("failed", "error"):
+                            bad = result.failed_checks or result.error_checks
+                            names = ", ".join(c.name for c in bad)
+                            span.set_status(Status(StatusCode.ERROR, f"{result.status}: {names}"))
                 suite_result.scenarios.append(result)
                 if opts.on_done:
                     opts.on_done(result)

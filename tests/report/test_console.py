@@ -18,14 +18,14 @@ def test_failing_checks_observed_vs_expected_and_evidence() -> None:
         assert name in out
     assert "FAIL" in out
     assert "PASS" in out
-    assert "SKIP" in out
+    assert "N/A" in out
     assert "no_overdraw: observed balance = -300, expected balance >= 0" in out
     assert "p95: observed p95 = 220.5 ms, expected p95 <= 100 ms" in out
-    assert "skipped: profile does not map operation gift.claim" in out
+    assert "not applicable: profile does not map operation gift.claim" in out
     # evidence under the table
     assert "✗ points / Concurrent deduction <overdraw> / no_overdraw" in out
     assert "op#3 points.deduct 300 -> ok" in out
-    assert "FAILED — 3 scenarios: 1 passed, 1 failed, 1 skipped in 4.5 s" in out
+    assert "FAILED — 3 scenarios: 1 passed, 1 failed, 0 errors, 1 not applicable in 4.5 s" in out
     assert out.index("FAILED —") < out.index("op#3 points.deduct")
 
 
@@ -43,9 +43,39 @@ def test_passing_run_verdict() -> None:
     run = RunResult("http://t", "now", 0.25, [SuiteResult("s", [sc])])
     assert (
         verdict(run).plain
-        == "PASSED — 1 scenario: 1 passed, 0 failed, 0 skipped in 250 ms against http://t"
+        == "PASSED — 1 scenario: 1 passed, 0 failed, 0 errors, 0 not applicable in 250 ms "
+        "against http://t"
     )
-    assert "Failed checks:" not in render_summary(run)
+    assert "Failed checks and errors:" not in render_summary(run)
+
+
+def test_an_error_is_shown_apart_from_failures_and_names_the_missing_value() -> None:
+    ok = CheckResult("c", True, "1", "1")
+    broken = CheckResult.error("pool", "pool free", "state.metrics_after has no key 'db_pool'")
+    sc = ScenarioResult.from_checks("a", "s", [ok, broken])
+    run = RunResult("http://t", "now", 0.25, [SuiteResult("s", [sc])])
+    assert sc.status == "error"
+    assert sc.failed_checks == []
+    line = verdict(run).plain
+    assert line.startswith("ERROR — 1 scenario: 0 passed, 0 failed, 1 error, 0 not applicable")
+    out = render_summary(run, width=200)
+    assert "ERROR" in out
+    assert "error: pool: state.metrics_after has no key 'db_pool'" in out
+    assert "FAIL " not in out
+
+
+def test_every_scenario_erroring_in_setup_says_the_target_is_not_the_api() -> None:
+    step = "setup[0] register: got unexpected, HTTP 501 (Unsupported method), expected ok"
+    scenarios = [
+        ScenarioResult.from_checks(
+            n, "s", [CheckResult.error("setup", "the setup completes", step)]
+        )
+        for n in ("a", "b")
+    ]
+    run = RunResult("http://t", "now", 0.25, [SuiteResult("s", scenarios)], profile="reference")
+    assert run.setup_errors_only
+    out = verdict(run).plain
+    assert "does not look like the API of profile 'reference'" in out
 
 
 async def test_engine_run_summary_shows_requests_and_p95() -> None:

@@ -61,7 +61,7 @@ def test_summary_banners_and_checks(tmp_path: Path) -> None:
     header = next(n for n in nodes if n.tag == "header")
     assert "FAILED" in header.text
     assert "1 passed" in header.text
-    assert "1 skipped" in header.text
+    assert "1 not applicable" in header.text
     skipped = next(n for n in nodes if n.attrs.get("id") == "skipped-banner")
     assert "Gift claim" in skipped.text
     assert "profile does not map operation gift.claim" in skipped.text

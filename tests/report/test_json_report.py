@@ -54,7 +54,7 @@ def test_hand_run_matches_contract_and_round_trips(tmp_path: Path) -> None:
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert_design_contract(doc)
     assert doc["passed"] is False
-    assert doc["counts"] == {"passed": 1, "failed": 1, "skipped": 1}
+    assert doc["counts"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
     points, top3, rewards = (s["scenarios"][0] for s in doc["suites"])
     assert (points["status"], top3["status"], rewards["status"]) == ("failed", "passed", "skipped")
     assert rewards["passed"] is False

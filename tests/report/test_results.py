@@ -11,8 +11,10 @@ from monitor.suites.results import (
     RunResult,
     ScenarioResult,
     SuiteResult,
+    from_json,
     histogram_from,
     timeline_from,
+    to_json,
 )
 from tests.report.sample import engine_run, hand_run
 
@@ -45,10 +47,38 @@ def test_status_rules_skipped_neither_passes_nor_fails() -> None:
     assert not SuiteResult("s", [passed, failed]).passed
     run = RunResult("t", "now", 1.0, [SuiteResult("a", [passed, skipped]), SuiteResult("b", [])])
     assert run.passed
-    assert run.counts == {"passed": 1, "failed": 0, "skipped": 1}
+    assert run.counts == {"passed": 1, "failed": 0, "error": 0, "skipped": 1}
     run.suites.append(SuiteResult("c", [failed]))
     assert not run.passed
-    assert run.counts == {"passed": 1, "failed": 1, "skipped": 1}
+    assert run.counts == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
+
+
+def test_tri_state_checks_an_error_is_not_a_violation() -> None:
+    error = CheckResult.error("pool", "pool free", "state.metrics has no key 'db_pool_size'")
+    na = CheckResult.not_applicable("versions", "profile provides no tasks.version")
+    assert (error.status, error.passed, error.violated) == ("error", False, False)
+    assert (na.status, na.passed, na.violated) == ("not_applicable", False, False)
+    errored = ScenarioResult.from_checks("e", "s", [_ok(), error, na])
+    assert errored.status == "error"
+    assert errored.failed_checks == []
+    assert errored.error_checks == [error]
+    both = ScenarioResult.from_checks("b", "s", [_bad(), error])
+    assert both.status == "failed"  # a violation outranks an error
+    only_na = ScenarioResult.from_checks("n", "s", [na])
+    assert only_na.status == "skipped"
+    assert "profile provides no tasks.version" in (only_na.skip_reason or "")
+    with_na = ScenarioResult.from_checks("w", "s", [_ok(), na])
+    assert with_na.status == "passed"
+    run = RunResult("t", "now", 1.0, [SuiteResult("a", [with_na, errored])])
+    assert (run.passed, run.status) == (False, "error")
+    doc = to_json(run)
+    assert doc["status"] == "error"
+    checks = doc["suites"][0]["scenarios"][1]["checks"]
+    assert [c["status"] for c in checks] == ["passed", "error", "not_applicable"]
+    assert [c["passed"] for c in checks] == [True, False, False]
+    back = from_json(doc)
+    assert [c.status for c in back.scenarios[1].checks] == ["passed", "error", "not_applicable"]
+    assert back.scenarios[1].status == "error"
 
 
 def test_a_scenario_without_checks_does_not_pass() -> None:

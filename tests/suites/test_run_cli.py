@@ -65,6 +65,41 @@ async def test_a_failing_check_exits_1(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r.json").read_text())["passed"] is False
 
 
+async def test_a_server_not_speaking_the_api_errors_exits_4_and_says_so(tmp_path: Path) -> None:
+    """A static file server answering 501 to every POST: every scenario errors in its setup
+    (quoting the step and the answer), nothing is reported as a violation."""
+    from aiohttp import web
+
+    async def not_implemented(request: web.Request) -> web.Response:
+        return web.Response(status=501, text="Unsupported method")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", not_implemented)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        code, _, err = await soakmon(
+            "run", "points", "top3", "--target", f"http://127.0.0.1:{port}",
+            "--json", str(tmp_path / "r.json"),
+        )  # fmt: skip
+    finally:
+        await runner.cleanup()
+    assert code == 4, err
+    assert "does not look like the API of profile 'reference'" in err
+    assert "ERROR [1/" in err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["status"] == "error"
+    assert doc["counts"]["failed"] == 0
+    assert doc["counts"]["error"] == len([s for x in doc["suites"] for s in x["scenarios"]])
+    first = doc["suites"][0]["scenarios"][0]["checks"][0]
+    assert first["status"] == "error"
+    assert "setup[0] register" in first["message"]
+    assert "HTTP 501" in first["message"]
+
+
 async def test_an_unreachable_target_exits_3() -> None:
     code, _, err = await soakmon("run", "points", "--target", "http://127.0.0.1:9")
     assert code == 3

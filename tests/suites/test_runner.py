@@ -110,7 +110,7 @@ async def test_rerunning_a_seed_against_the_same_target_still_registers_users() 
     assert [s.status for s in second.scenarios] == ["passed"]
 
 
-async def test_a_failing_setup_step_fails_the_scenario_and_names_the_step() -> None:
+async def test_a_failing_setup_step_is_an_error_naming_the_step_and_answer() -> None:
     loaded = suite("points", "concurrent-points-addition")
     raw = loaded.suite.model_dump(exclude_defaults=True)
     raw["scenarios"][0]["setup"][1]["args"]["amount"] = -5  # rejected by the target
@@ -118,8 +118,11 @@ async def test_a_failing_setup_step_fails_the_scenario_and_names_the_step() -> N
     async with ReferenceServer() as server:
         run = await run_suites(server.url, PROFILE, [broken], RunOptions())
     (scenario,) = run.scenarios
-    assert scenario.status == "failed"
+    assert scenario.status == "error"  # could not be evaluated: not a violation
+    assert not run.passed
+    assert run.status == "error"
     (check,) = scenario.checks
+    assert check.status == "error"
     # the step, the outcome, the status and the target's own message
     assert check.observed.startswith(
         "setup[1] points.add as alice: got invalid_request, HTTP 422 ("

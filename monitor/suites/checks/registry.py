@@ -90,8 +90,9 @@ def run_check(
     *,
     label: str | None = None,
 ) -> CheckResult:
-    """Run one check. Data problems (a missing state key, a failing expression) give a failed
-    result whose message says why; bad args raise ``pydantic.ValidationError``."""
+    """Run one check. Data problems (a missing state key, a failing expression) give an
+    ``error`` result (not a violation) whose message names what is missing; a crashing checker
+    too. Bad args raise ``pydantic.ValidationError``."""
     chk = which if isinstance(which, Checker) else get_checker(which)
     parsed = chk.parse_args(args)
     try:
@@ -107,12 +108,8 @@ def run_check(
 
 
 def _broken(name: str, observed: str, message: str) -> CheckResult:
-    return CheckResult(
-        name=name,
-        passed=False,
-        expected="the check's inputs can be evaluated",
-        observed=observed,
-        message=message,
+    return CheckResult.error(
+        name, "the check's inputs can be evaluated", message, observed=f"error: {observed}"
     )
 
 
