@@ -126,6 +126,7 @@ async def _execute(
     phases: list[PhaseOutcome],
     observe: Callable[[History], None] | None,
     server_errors: dict[str, int],
+    *,
     where: _Progress,
 ) -> list[CheckResult]:
     await run_steps(run, "setup", scenario.setup)
@@ -215,7 +216,7 @@ async def run_scenario(
                 def observe(history: History) -> None:
                     hook(suite.name, scenario.name, history, run.state)
 
-            checks = await _execute(run, scenario, phases, observe, server_errors, where)
+            checks = await _execute(run, scenario, phases, observe, server_errors, where=where)
     except TimeoutError:
         late = TimeoutError(f"scenario exceeded {scenario.timeout_s:g} s in its {where.section}")
         checks = [_section_result("timeout", late, error=where.section in ("setup", "readback"))]
