@@ -19,11 +19,13 @@ import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
+from monitor.errors import UsageError
+
 T = TypeVar("T")
 F = TypeVar("F")
 
 
-class RegistryError(LookupError):
+class RegistryError(UsageError, LookupError):
     """Base of the registry errors."""
 
 

@@ -40,18 +40,19 @@ def daemon(
     """
     from monitor.daemon.app import Daemon  # heavy imports only when the command runs
     from monitor.daemon.config import load_config
+    from monitor.errors import ExitCode
     from monitor.suites.errors import ConfigError
 
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
         typer.echo(f"error: --log-level: unknown level {log_level!r}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(config)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     if port is not None:
         cfg = cfg.model_copy(update={"server": cfg.server.model_copy(update={"port": port})})
     _event_loop_policy(use_uvloop)
@@ -59,4 +60,4 @@ def daemon(
         asyncio.run(Daemon(cfg).run())
     except OSError as exc:
         typer.echo(f"error: cannot start: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None

@@ -37,14 +37,9 @@ from monitor.engine import (
 )
 from monitor.engine import Progress as RunProgress
 from monitor.engine.aio import run as run_loop
+from monitor.errors import ExitCode, UsageError
 
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
 MAX_AUTO_VUS = 1000
-
-
-class UsageError(Exception):
-    """A bad command-line value; the message names the option."""
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -226,7 +221,7 @@ def load(
         tester.client.prepare(spec)  # the URL and headers, checked before anything runs
     except (UsageError, EngineConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     if json_path is not None:
         _check_writable(json_path, err)
 
@@ -266,7 +261,7 @@ def load(
             f"[red]target unreachable:[/red] every request failed to connect ({reason})",
             highlight=False,
         )
-        raise typer.Exit(EXIT_UNREACHABLE)
+        raise typer.Exit(ExitCode.UNREACHABLE)
 
 
 def _parse_duration(text: str) -> float:
@@ -285,4 +280,4 @@ def _check_writable(path: Path, err: Console) -> None:
         path.touch()
     except OSError as exc:
         err.print(f"[red]error:[/red] --json {path}: {exc.strerror or exc}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(ExitCode.USAGE) from None

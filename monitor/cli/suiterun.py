@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from monitor.engine import ConnectionMode
+from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
 from monitor.report.console import not_the_api
 from monitor.suites.coverage import ignored_arguments
@@ -32,7 +33,13 @@ from monitor.suites.profile_models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
 from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = (
+    ExitCode.OK,
+    ExitCode.FAILED,
+    ExitCode.USAGE,
+    ExitCode.UNREACHABLE,
+    ExitCode.ERROR,
+)  # the codes are defined once, in monitor.errors.ExitCode
 
 
 @dataclass(slots=True)
@@ -99,7 +106,7 @@ def select(
     return Selection(_filter(suites, scenarios), profile_ref, merged)
 
 
-class Progress:
+class ScenarioProgress:
     """Live progress on stderr: a spinner line while a scenario runs, one line when it ends."""
 
     def __init__(self, total: int, quiet: bool) -> None:
@@ -161,7 +168,7 @@ def execute(
     profile = load_profile(resolve_profile(selection.profile_ref)).profile
     warn_ignored_arguments(profile, selection)
     total = sum(len(s.suite.scenarios) for s in selection.suites)
-    progress = Progress(total, quiet)
+    progress = ScenarioProgress(total, quiet)
     options = RunOptions(
         seed=seed,
         overrides=selection.overrides,

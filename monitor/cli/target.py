@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app
+from monitor.errors import ExitCode
 
 if TYPE_CHECKING:
     from monitor.reference import ReferenceServer
@@ -67,21 +68,21 @@ def serve(
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not 0 <= port <= 65535:
-        _fail(2, f"--port must be between 0 and 65535, got {port}")
+        _fail(ExitCode.USAGE, f"--port must be between 0 and 65535, got {port}")
     try:
         server = ReferenceServer(
             db_url=db, host=host, port=port, faults=fault or (), token_ttl=token_ttl
         )
     except ValueError as exc:
-        _fail(2, str(exc))
+        _fail(ExitCode.USAGE, str(exc))
     try:
         asyncio.run(_serve(server))
     except DatabaseUnreachable as exc:
-        _fail(3, str(exc))
+        _fail(ExitCode.UNREACHABLE, str(exc))
     except DatabaseConfigError as exc:
-        _fail(2, f"bad --db: {exc}")
+        _fail(ExitCode.USAGE, f"bad --db: {exc}")
     except OSError as exc:
-        _fail(2, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        _fail(ExitCode.USAGE, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 async def _serve(server: ReferenceServer) -> None:

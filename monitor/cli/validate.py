@@ -26,6 +26,7 @@ def validate(
     Exit 0 when all files are valid, 2 otherwise.
     """
     from monitor.daemon.config import is_daemon_config, load_config
+    from monitor.errors import ExitCode
     from monitor.suites.errors import ConfigError, Problem
     from monitor.suites.loader import validate_file
 
@@ -55,7 +56,7 @@ def validate(
             typer.echo(f"{file}: ok ({kind})")
     if not files:
         typer.echo("no files to validate", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     if failed:
         typer.echo(f"{failed} of {len(files)} file(s) invalid", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)

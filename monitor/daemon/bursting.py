@@ -15,7 +15,7 @@ import time
 
 from monitor.analysis.burst import burst_recovery
 from monitor.analysis.verdict import Verdict
-from monitor.daemon.config import Burst, Target
+from monitor.daemon.config import BurstConfig, Target
 from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.schedule import decide, first_due
 from monitor.daemon.soak import auth_headers, request_spec
@@ -34,7 +34,7 @@ class BurstLoop:
 
     def __init__(
         self,
-        burst: Burst,
+        burst: BurstConfig,
         target: Target,
         *,
         target_requests: RollingRequests,

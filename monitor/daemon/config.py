@@ -31,11 +31,11 @@ PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
-class Model(BaseModel):
+class DaemonModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
-class Credentials(Model):
+class Credentials(DaemonModel):
     """Where a static token for the target comes from (never the file itself)."""
 
     token_env: str | None = None
@@ -59,7 +59,7 @@ class Credentials(Model):
         return None
 
 
-class Target(Model):
+class Target(DaemonModel):
     """A deployed service to monitor."""
 
     url: Annotated[str, Field(pattern=r"^https?://")]
@@ -72,7 +72,7 @@ class Target(Model):
     """Per-request timeout. Default: 10 s."""
 
 
-class ScheduleSpec(Model):
+class ScheduleSpec(DaemonModel):
     """When something runs: an interval or a cron expression (UTC), with jitter."""
 
     every: PositiveDuration | None = None
@@ -94,7 +94,7 @@ class ScheduleSpec(Model):
         return Schedule(every_s=self.every, cron=self.cron, jitter_s=self.jitter)
 
 
-class SuiteJob(Model):
+class SuiteJob(DaemonModel):
     """A suite run on a schedule against a target."""
 
     suite: str
@@ -111,7 +111,7 @@ class SuiteJob(Model):
     """Suite parameter overrides. Default: {}."""
 
 
-class Request(Model):
+class Request(DaemonModel):
     """A plain HTTP request of a soak or burst."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
@@ -126,7 +126,7 @@ class Request(Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Operation(Model):
+class SoakOperation(DaemonModel):
     """A logical operation of the target's profile, run as a soak user."""
 
     op: str
@@ -135,7 +135,7 @@ class Operation(Model):
     """Arguments; `${vu}` and `${iteration}` are replaced by the user and iteration numbers."""
 
 
-class Soak(Model):
+class Soak(DaemonModel):
     """Continuous load beside the checks: plain requests (closed model with VUs, or open model
     with a rate), or profile operations run by users that register and re-authenticate."""
 
@@ -145,7 +145,7 @@ class Soak(Model):
     """Name of a target in `targets`."""
     requests: list[Request] = Field(default_factory=list)
     """Plain requests each iteration cycles through. Default: none."""
-    operations: list[Operation] = Field(default_factory=list)
+    operations: list[SoakOperation] = Field(default_factory=list)
     """Profile operations each user cycles through (closed model; needs `vus`). Each user
     registers through the profile, and registers again when the target answers
     `unauthorized` (an expired token) before retrying once. Default: none."""
@@ -171,7 +171,7 @@ class Soak(Model):
         return self
 
 
-class Burst(Model):
+class BurstConfig(DaemonModel):
     """A spike of concurrent requests after an idle period, then a recovery check."""
 
     name: Name
@@ -188,7 +188,7 @@ class Burst(Model):
     """p99 must be back near the baseline within this long. Default: 10 s."""
 
 
-class Probe(Model):
+class ProbeConfig(DaemonModel):
     """A resource probe read periodically."""
 
     name: Name
@@ -217,7 +217,7 @@ class Probe(Model):
     """kubernetes: pod label selector. Default: none."""
 
     @model_validator(mode="after")
-    def _fields(self) -> Probe:
+    def _fields(self) -> ProbeConfig:
         need = {
             "process": ("pid", "match"),
             "scrape": ("url",),
@@ -233,7 +233,7 @@ class Probe(Model):
         return self
 
 
-class Slo(Model):
+class Slo(DaemonModel):
     """Service-level objectives judged over a rolling window of soak and burst traffic."""
 
     window: PositiveDuration = 300.0
@@ -246,7 +246,7 @@ class Slo(Model):
     """Fewer requests in the window judge nothing. Default: 20."""
 
 
-class Analysis(Model):
+class Analysis(DaemonModel):
     """Soak analyses over the probes' and soaks' rolling history."""
 
     horizon: PositiveDuration = 3600.0
@@ -264,7 +264,7 @@ class Analysis(Model):
     """Throughput may fall at most this much from the first to the last third. Default: 0.2."""
 
 
-class Server(Model):
+class Server(DaemonModel):
     """The daemon's HTTP server (/metrics, /healthz, /readyz, /api/status, status page)."""
 
     host: str = "0.0.0.0"
@@ -273,7 +273,7 @@ class Server(Model):
     """Listen port; 0 picks a free one. Default: 9109."""
 
 
-class History(Model):
+class HistoryConfig(DaemonModel):
     """Bounds on what the daemon remembers."""
 
     runs: Annotated[int, Field(gt=0)] = 50
@@ -282,7 +282,7 @@ class History(Model):
     """Active violations kept (oldest dropped first). Default: 200."""
 
 
-class DaemonConfig(Model):
+class DaemonConfig(DaemonModel):
     """``soakmon daemon --config PATH``."""
 
     targets: Annotated[dict[Name, Target], Field(min_length=1)]
@@ -291,9 +291,11 @@ class DaemonConfig(Model):
     """Scheduled suite runs. Default: none."""
     soak: list[Soak] = Field(default_factory=list)
     """Continuous load. Default: none."""
-    bursts: list[Burst] = Field(default_factory=list)
+    bursts: list[BurstConfig] = Field(default_factory=list)
     """Scheduled bursts. Default: none."""
-    probes: list[Probe] = Field(default_factory=lambda: [Probe(name="self", kind="self")])
+    probes: list[ProbeConfig] = Field(
+        default_factory=lambda: [ProbeConfig(name="self", kind="self")]
+    )
     """Resource probes. Default: the daemon's own memory."""
     slo: Slo = Field(default_factory=Slo)
     """Objectives. Default: P95 < 500 ms, errors < 5 % over 5m."""
@@ -301,7 +303,7 @@ class DaemonConfig(Model):
     """Soak analyses. Default: see fields."""
     server: Server = Field(default_factory=Server)
     """HTTP server. Default: 0.0.0.0:9109."""
-    history: History = Field(default_factory=History)
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
     """Memory bounds. Default: see fields."""
     grace_period: PositiveDuration = 20.0
     """On SIGTERM, in-flight runs get this long to finish. Default: 20 s."""

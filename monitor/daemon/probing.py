@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from monitor.analysis.pool import PoolSample
 from monitor.analysis.window import RollingWindow
-from monitor.daemon.config import Probe as ProbeConfig
+from monitor.daemon.config import ProbeConfig
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.probes import (
     KubernetesPodMemoryProbe,

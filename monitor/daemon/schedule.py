@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
+from monitor.errors import UsageError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(UsageError, ValueError):
     """A schedule that cannot be evaluated (bad cron expression, non-positive interval)."""
 
 

@@ -15,7 +15,8 @@ Executors (pure schedules) applied by one runner, with streaming and bounded mem
     out.result.to_dict(), out.stats.dropped, out.stats.achieved_rate
 """
 
-from monitor.engine.client import EngineConfigError, HttpClient
+from monitor.engine.client import HttpClient
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.durations import parse_duration
 from monitor.engine.executors import (
     EXECUTORS,

@@ -11,14 +11,11 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.errors import classify
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.sessions import POOLS, ConnectionMode, SessionPool
 from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
-
-
-class EngineConfigError(ValueError):
-    """A tester or executor was configured with an invalid value (bad URL, timeout, ...)."""
 
 
 def parse_base_url(base_url: str) -> URL:

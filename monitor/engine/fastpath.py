@@ -21,12 +21,13 @@ from multidict import CIMultiDict
 
 from monitor import __version__
 from monitor.engine.spec import ErrorKind
+from monitor.errors import SoakmonError
 
 _USER_AGENT = f"soakmon/{__version__}"
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class FastError(Exception):
+class FastError(SoakmonError):
     """A transport failure: ``kind``, message and whether the request may have been sent."""
 
     def __init__(self, kind: ErrorKind, message: str, sent: bool) -> None:

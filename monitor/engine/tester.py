@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from monitor.engine.client import EngineConfigError, HttpClient, PreparedRequest
+from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors import Executor, Runner, RunOutcome
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, SuccessRule

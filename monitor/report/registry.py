@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.errors import UsageError
 from monitor.registry import Registry
 from monitor.suites.results import RunResult
 
 
-class ReportWriteError(Exception):
+class ReportWriteError(UsageError):
     """A report could not be written; the message names the file and the cause."""
 
 

@@ -1,10 +1,10 @@
 """Errors of the suite layer, drawn at the top (httpx ``_exceptions.py`` style).
 
 ```
-SuiteError
-├── ConfigError          a suite / profile file is invalid (names file, line and field)
+SuiteError               (a monitor.errors.SoakmonError)
+├── ConfigError          a suite or profile is invalid: file, line, field (a UsageError)
 ├── ExpressionError      a template or CEL expression cannot be compiled or evaluated
-├── UnmappedOperation    a profile does not map an operation a scenario needs
+├── UnmappedOperation    a profile does not map an operation a scenario needs (a UsageError)
 └── StepFailed           a setup or read-back step did not return the expected outcome
 ```
 """
@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.errors import SoakmonError, UsageError
 
-class SuiteError(Exception):
+
+class SuiteError(SoakmonError):
     """Base class of every error raised by ``monitor.suites``."""
 
 
@@ -35,7 +37,7 @@ class Problem:
         )
 
 
-class ConfigError(SuiteError):
+class ConfigError(SuiteError, UsageError):
     """A suite or profile file is invalid; ``problems`` lists every finding."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
@@ -47,7 +49,7 @@ class ExpressionError(SuiteError):
     """A ``${...}`` template or CEL expression failed to compile or evaluate."""
 
 
-class UnmappedOperation(SuiteError):
+class UnmappedOperation(SuiteError, UsageError):
     """The profile does not define an operation that a scenario uses."""
 
     def __init__(self, operations: Sequence[str], profile: str) -> None:

@@ -13,14 +13,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 
-class Model(BaseModel):
+class ProfileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 StatusMatch = int | list[int] | Annotated[str, Field(pattern=r"^[1-5]xx$")]
 
 
-class OutcomeRule(Model):
+class OutcomeRule(ProfileModel):
     """Maps a response to a canonical outcome; the first matching rule wins."""
 
     status: StatusMatch | None = None
@@ -46,7 +46,7 @@ class OutcomeRule(Model):
         return self
 
 
-class Auth(Model):
+class Auth(ProfileModel):
     """How a session's credentials are sent."""
 
     header: str = "Authorization"
@@ -55,7 +55,7 @@ class Auth(Model):
     """Header value template over the session. Default: `Bearer ${session.token}`."""
 
 
-class HttpOperation(Model):
+class HttpOperation(ProfileModel):
     """A logical operation implemented by one HTTP request."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
@@ -82,7 +82,7 @@ class HttpOperation(Model):
     """Per-request timeout of this operation, seconds. Default: the profile's, else the run's."""
 
 
-class SequenceStep(Model):
+class SequenceStep(ProfileModel):
     """One step of a sequence operation."""
 
     op: str
@@ -93,7 +93,7 @@ class SequenceStep(Model):
     """Name of this step's value in `steps` for later steps. Default: none."""
 
 
-class SequenceOperation(Model):
+class SequenceOperation(ProfileModel):
     """A logical operation implemented as a short sequence of other operations."""
 
     steps: Annotated[list[SequenceStep], Field(min_length=1, max_length=8)]
@@ -116,7 +116,7 @@ AnyOperation = Annotated[
 ]
 
 
-class Profile(Model):
+class Profile(ProfileModel):
     """An API profile: how each logical operation is spoken to one kind of service."""
 
     name: str

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, cast
 
+from monitor.errors import UsageError
+
 T = TypeVar("T")
 
 SCHEMA_VERSION = 1
@@ -36,7 +38,7 @@ CheckStatus = Literal["passed", "failed", "error", "not_applicable"]
 CHECK_STATUSES: tuple[CheckStatus, ...] = ("passed", "failed", "error", "not_applicable")
 
 
-class ReportFormatError(ValueError):
+class ReportFormatError(UsageError, ValueError):
     """A report document does not follow the schema; the message names the field."""
 
 

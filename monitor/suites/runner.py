@@ -26,6 +26,7 @@ from monitor.engine import (
     RequestHooks,
     RequestSpec,
 )
+from monitor.errors import TargetUnreachable as TargetUnreachable  # noqa: PLC0414 (re-export)
 from monitor.suites import checkbridge
 from monitor.suites.checks import CheckContext, RequestStats, run_check, stats_by_kind
 from monitor.suites.client import Call, ProfileClient
@@ -50,10 +51,6 @@ from monitor.suites.steps import run_steps
 
 #: Sees each scenario's history and read-back state (suite, scenario, history, state).
 HistoryObserver = Callable[[str, str, History, Mapping[str, Any]], None]
-
-
-class TargetUnreachable(SuiteError):
-    """The target could not be reached at all (nothing answered)."""
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from monitor.engine.client import EngineConfigError
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors.registry import register_executor
 from monitor.engine.executors.schedules import OpenSchedule, Stage, as_stages, inverse_cumulative
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from monitor.engine.client import EngineConfigError
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors.closed import RampingVUs
 from monitor.engine.executors.open import RampingArrivalRate
 from monitor.engine.executors.registry import Executor, register_executor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from monitor.engine.client import EngineConfigError
+from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
 from monitor.registry import Registry
 

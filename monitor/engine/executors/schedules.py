@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from monitor.engine.client import EngineConfigError
+from monitor.engine.configerror import EngineConfigError
 
 
 @dataclass(frozen=True, slots=True)

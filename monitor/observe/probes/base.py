@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from monitor.errors import SoakmonError
 
-class ProbeError(Exception):
+
+class ProbeError(SoakmonError):
     """A probe could not read its source; the message names the source and the cause."""
 
 
