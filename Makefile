@@ -11,7 +11,7 @@ SOAKMON := $(VENV)/bin/soakmon
 # helm v3, built from the Go module proxy into .tools/bin when missing (scripts/install-helm.sh).
 HELM := .tools/bin/helm
 
-.PHONY: help demo test lint format bench system-deps clean
+.PHONY: help demo test lint lint-deploy format bench system-deps clean
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -43,7 +43,7 @@ demo: $(VENV)/.synced-dev
 system-deps:
 	@scripts/system-deps.sh test
 
-test: $(VENV)/.synced-dev system-deps
+test: $(VENV)/.synced-dev system-deps $(HELM)
 	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev
@@ -51,6 +51,11 @@ lint: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory lint-deploy
+
+# The chart and the image recipe (needs helm: built into .tools/bin when missing).
+lint-deploy: $(VENV)/.synced-dev $(HELM)
+	$(HELM) lint --strict helm/soakmon
 
 format: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench

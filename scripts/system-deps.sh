@@ -10,6 +10,7 @@ have_pg || missing+=(postgresql)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null || missing+=(wrk)
   command -v taskset >/dev/null || missing+=(util-linux)

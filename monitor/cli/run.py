@@ -42,6 +42,15 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     junit: Annotated[Path | None, typer.Option(help="Write the JUnit XML report here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress and no summary table.")] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Run only share I of N of the scenarios (I/N, I from 0), e.g. 0/4."),
+    ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option(help="Push the run's metrics to this Prometheus Pushgateway URL at the end."),
+    ] = None,
+    push_job: Annotated[str, typer.Option(help="The `job` label of pushed metrics.")] = "soakmon",
 ) -> None:
     """Run suites once against a deployed target.
 
@@ -56,5 +65,25 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     if timeout <= 0:
         raise suiterun.usage_error("--timeout must be > 0")
     selection = suiterun.select(suites or [], profile, param or [], scenario or [])
-    result = suiterun.execute(url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet)
+    recorder = None
+    if shard is not None or pushgateway is not None:
+        from monitor.cli import pushing
+
+        selection, instance = pushing.apply_shard(selection, shard)
+        if pushgateway is not None:
+            recorder = pushing.RunRecorder(pushgateway, push_job, instance)
+    try:
+        result = suiterun.execute(
+            url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet,
+            hooks=recorder.hooks if recorder else None,
+            on_start=recorder.on_start if recorder else None,
+        )  # fmt: skip
+    except typer.Exit:
+        if recorder is not None:  # the target was unreachable: every suite failed
+            recorder.record_unreachable(selection.suites)
+            recorder.push()
+        raise
+    if recorder is not None:
+        recorder.record(result)
+        recorder.push()
     suiterun.finish(result, json=json, junit=junit, html=html, quiet=quiet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
-from monitor.engine import ConnectionMode
+from monitor.engine import ConnectionMode, RequestHooks
 from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
 from monitor.report.console import not_the_api
@@ -163,16 +163,26 @@ def execute(
     mode: ConnectionMode,
     timeout_s: float,
     quiet: bool,
+    hooks: RequestHooks | None = None,
+    on_start: Callable[[str, str], None] | None = None,
 ) -> RunResult:
-    """Run the selection against ``target`` (exit 3 when the target cannot be reached)."""
+    """Run the selection against ``target`` (exit 3 when the target cannot be reached).
+    ``hooks`` see every request; ``on_start`` is told each scenario before it runs."""
     profile = load_profile(resolve_profile(selection.profile_ref)).profile
     warn_ignored_arguments(profile, selection)
     total = sum(len(s.suite.scenarios) for s in selection.suites)
     progress = ScenarioProgress(total, quiet)
+
+    def started(suite: str, scenario: str) -> None:
+        if on_start is not None:
+            on_start(suite, scenario)
+        progress.start(suite, scenario)
+
     options = RunOptions(
         seed=seed,
         overrides=selection.overrides,
-        on_start=progress.start,
+        on_start=started,
+        hooks=hooks,
         on_done=progress.finish,
         timeout_s=timeout_s,
         mode=mode,

@@ -53,13 +53,16 @@ def start_prometheus() -> Iterator[StartPrometheus]:
     binary = _need("prometheus")
     started: list[PrometheusServer] = []
 
-    def start(targets: list[str], metrics_path: str = "/metrics") -> PrometheusServer:
+    def start(
+        targets: list[str], metrics_path: str = "/metrics", honor_labels: bool = False
+    ) -> PrometheusServer:
         workdir = Path(tempfile.mkdtemp(prefix="soakmon-prom-"))
         port = free_port()
         (workdir / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             "scrape_configs:\n  - job_name: soakmon\n"
             f"    metrics_path: {metrics_path}\n"
+            f"    honor_labels: {'true' if honor_labels else 'false'}\n"
             f"    static_configs:\n      - targets: {targets!r}\n"
         )
         log = (workdir / "prometheus.log").open("wb")

@@ -14,7 +14,14 @@ from typing import Any, Protocol, cast
 from kubernetes import client, config
 from kubernetes.utils import parse_quantity
 
+from monitor.observe.access import ApiAccess
 from monitor.observe.probes.base import ProbeError
+
+#: Every API call of this module, as RBAC rules (the chart's Role for kubernetes probes).
+API_ACCESS = (
+    # MetricsApiSource.list_pod_metrics: list_namespaced_custom_object(metrics.k8s.io, pods)
+    ApiAccess("metrics.k8s.io", "pods", ("list",)),
+)
 
 
 class PodMetricsSource(Protocol):

@@ -1,0 +1,244 @@
+{{/* Chart name, truncated to the 63 characters DNS names allow. */}}
+{{- define "soakmon.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-chart unless the release name already contains it. */}}
+{{- define "soakmon.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "soakmon.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels; "component" tells the daemon, jobs and the reference target apart. */}}
+{{- define "soakmon.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "soakmon.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "soakmon.labels" -}}
+helm.sh/chart: {{ include "soakmon.chart" . }}
+{{ include "soakmon.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: soakmon
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "soakmon.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "soakmon.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "soakmon.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{ printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else -}}
+{{ printf "%s:%s" .Values.image.repository $tag }}
+{{- end -}}
+{{- end }}
+
+{{/* Where the chart mounts things: the daemon and `soakmon run` read these paths. */}}
+{{- define "soakmon.configDir" -}}/etc/soakmon{{- end }}
+{{- define "soakmon.secretDir" -}}/var/run/secrets/soakmon{{- end }}
+{{- define "soakmon.workDir" -}}/var/lib/soakmon{{- end }}
+
+{{/* The daemon config as the daemon reads it: values' config (templated) plus the server
+section the chart owns, so the port always matches the container port and the probes. */}}
+{{- define "soakmon.daemonConfig" -}}
+{{- $cfg := fromYaml (tpl (toYaml .Values.config) .) -}}
+{{- $_ := set $cfg "server" (dict "host" "0.0.0.0" "port" (int .Values.daemon.port)) -}}
+{{- toYaml $cfg -}}
+{{- end }}
+
+{{/* Namespaces whose pod metrics the kubernetes probes read (empty: no probe needs the API). */}}
+{{- define "soakmon.probeNamespaces" -}}
+{{- $ns := list -}}
+{{- range .Values.config.probes | default list -}}
+{{- if eq (toString .kind) "kubernetes" -}}
+{{- $ns = append $ns (tpl (toString .namespace) $) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml ($ns | uniq | sortAlpha) -}}
+{{- end }}
+
+{{- define "soakmon.chaosNamespaces" -}}
+{{- if .Values.chaos.enabled -}}
+{{- toYaml (.Values.chaos.namespaces | default (list .Release.Namespace) | uniq | sortAlpha) -}}
+{{- else -}}
+[]
+{{- end -}}
+{{- end }}
+
+{{/* True when some enabled feature calls the Kubernetes API (then the token is mounted). */}}
+{{- define "soakmon.needsApi" -}}
+{{- if or (fromYamlArray (include "soakmon.probeNamespaces" .)) .Values.chaos.enabled -}}true{{- end -}}
+{{- end }}
+
+{{- define "soakmon.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "soakmon.containerSecurityContext" -}}
+{{- toYaml .Values.securityContext }}
+{{- end }}
+
+{{/* Target URL of one-shot runs: run.target, else the bundled reference target. */}}
+{{- define "soakmon.runTarget" -}}
+{{- if .Values.run.target -}}
+{{- tpl .Values.run.target . -}}
+{{- else if .Values.referenceTarget.enabled -}}
+{{- printf "http://%s-reference:%d" (include "soakmon.fullname" .) (int .Values.referenceTarget.port) -}}
+{{- else -}}
+{{- fail "run.target is required when job, cronJob or shardedJob is enabled (or enable referenceTarget)" -}}
+{{- end -}}
+{{- end }}
+
+{{/* Arguments of `soakmon run` shared by the Job, the CronJob and the sharded Job. */}}
+{{- define "soakmon.runArgs" -}}
+- run
+{{- range .Values.run.suites }}
+- {{ . | quote }}
+{{- end }}
+- --target
+- {{ include "soakmon.runTarget" . | quote }}
+- --profile
+- {{ .Values.run.profile | quote }}
+{{- range .Values.run.scenarios }}
+- --scenario
+- {{ . | quote }}
+{{- end }}
+{{- range $k, $v := .Values.run.params }}
+- --param
+- {{ printf "%s=%v" $k $v | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" .Values.run.seed) }}
+- --seed
+- {{ .Values.run.seed | quote }}
+{{- end }}
+{{- if .Values.run.pushgateway.url }}
+- --pushgateway
+- {{ tpl .Values.run.pushgateway.url . | quote }}
+- --push-job
+- {{ .Values.run.pushgateway.job | quote }}
+{{- end }}
+- --json
+- {{ printf "%s/report.json" (include "soakmon.workDir" .) | quote }}
+- --junit
+- {{ printf "%s/report.xml" (include "soakmon.workDir" .) | quote }}
+{{- range .Values.run.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes every soakmon pod mounts: config, secret, extra config maps, writable dirs. */}}
+{{- define "soakmon.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "soakmon.fullname" . }}
+    items:
+      - key: daemon.yaml
+        path: daemon.yaml
+      {{- range $name, $_ := .Values.suiteFiles }}
+      - key: suite.{{ $name }}
+        path: suites/{{ $name }}
+      {{- end }}
+      {{- range $name, $_ := .Values.profileFiles }}
+      - key: profile.{{ $name }}
+        path: profiles/{{ $name }}
+      {{- end }}
+- name: work
+  emptyDir:
+    sizeLimit: {{ .Values.workDirSizeLimit }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.workDirSizeLimit }}
+{{- if .Values.existingSecret }}
+- name: credentials
+  secret:
+    secretName: {{ tpl .Values.existingSecret . }}
+    defaultMode: 0440
+{{- end }}
+{{- range .Values.extraConfigMaps }}
+- name: extra-{{ .name }}
+  configMap:
+    name: {{ tpl .name $ }}
+{{- end }}
+{{- end }}
+
+{{- define "soakmon.volumeMounts" -}}
+- name: config
+  mountPath: {{ include "soakmon.configDir" . }}
+  readOnly: true
+- name: work
+  mountPath: {{ include "soakmon.workDir" . }}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.existingSecret }}
+- name: credentials
+  mountPath: {{ include "soakmon.secretDir" . }}
+  readOnly: true
+{{- end }}
+{{- range .Values.extraConfigMaps }}
+- name: extra-{{ .name }}
+  mountPath: {{ .mountPath | default (printf "%s/extra/%s" (include "soakmon.configDir" $) .name) }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+
+{{/* config.grace_period in seconds (number, or a duration string such as 20s, 1m, 1m30s). */}}
+{{- define "soakmon.graceSeconds" -}}
+{{- $g := .Values.config.grace_period | default 20 -}}
+{{- if kindIs "string" $g -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9.]+[a-z]+" $g -1 -}}
+{{- $n := float64 (regexFind "[0-9.]+" .) -}}
+{{- $u := regexFind "[a-z]+$" . -}}
+{{- $total = addf $total (mulf $n (get (dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 "d" 86400.0) $u)) -}}
+{{- end -}}
+{{- if regexMatch "^[0-9.]+$" $g }}{{ $total = float64 $g }}{{ end -}}
+{{- $total -}}
+{{- else -}}
+{{- float64 $g -}}
+{{- end -}}
+{{- end }}
+
+{{/* RBAC rules, equal to the tables the code declares (a test compares them). */}}
+{{- define "soakmon.rules.probe" -}}
+# kubernetes probe: CustomObjectsApi.list_namespaced_custom_object(metrics.k8s.io/v1beta1 pods)
+- apiGroups: ["metrics.k8s.io"]
+  resources: ["pods"]
+  verbs: ["list"]
+{{- end }}
+
+{{- define "soakmon.rules.chaos" -}}
+# chaos pod actions: find the pods of a selector, delete one
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["delete", "list"]
+{{- end }}
+
+{{/* "true" when a prometheus-operator object is wanted: enabled true, or "auto" and the
+cluster serves monitoring.coreos.com/v1. */}}
+{{- define "soakmon.operatorEnabled" -}}
+{{- $flag := toString .flag -}}
+{{- if or (eq $flag "true") (and (eq $flag "auto") (.root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}true{{- end -}}
+{{- end }}

@@ -1,0 +1,274 @@
+"""The Helm chart, rendered by the real helm and checked against the real Kubernetes schemas and
+against the code it deploys: ports, probe paths, mount paths, config keys, RBAC rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from monitor.chaos.access import API_ACCESS as CHAOS_ACCESS
+from monitor.daemon.config import DaemonConfig, load_config
+from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
+from monitor.suites.loader import validate_file
+from tests.deploy.chart import CHART, KUBE_VERSION, VALUES_FILES, find, render, run_helm, values_id
+
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+params = pytest.mark.parametrize("values", VALUES_FILES, ids=values_id)
+
+
+def _container(pod_spec: dict[str, Any]) -> dict[str, Any]:
+    (container,) = [c for c in pod_spec["containers"] if c["name"] == "soakmon"]
+    return container
+
+
+def _pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for o in objects:
+        spec = o.get("spec", {})
+        if o["kind"] == "Pod":
+            out.append((o["metadata"]["name"], spec))
+        elif o["kind"] == "CronJob":
+            out.append((o["metadata"]["name"], spec["jobTemplate"]["spec"]["template"]["spec"]))
+        elif "template" in spec:
+            out.append((o["metadata"]["name"], spec["template"]["spec"]))
+    return out
+
+
+@params
+def test_helm_lint_strict(values: Path | None) -> None:
+    args = ["lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    proc = run_helm(*args, *(["-f", str(values)] if values else []))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@params
+def test_every_object_is_valid_kubernetes(values: Path | None) -> None:
+    objects = render(values)
+    assert objects
+    for obj in objects:
+        if obj["kind"] in OPERATOR_KINDS:  # CRDs: no schema in kubernetes-validate
+            assert obj["apiVersion"] == "monitoring.coreos.com/v1"
+            continue
+        kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+    print(f"{values_id(values)}: {len(objects)} objects")
+
+
+def test_schema_rejects_unknown_keys() -> None:
+    for bad in ("nope=1", "daemon.nope=1", "run.pushgateway.nope=1", "config.nope=1"):
+        proc = run_helm("template", "rel", str(CHART), "--kube-version", KUBE_VERSION, "--set", bad)
+        assert proc.returncode != 0, bad
+        assert "additional properties" in proc.stderr.lower() or "not allowed" in proc.stderr
+
+
+def test_schema_config_keys_are_the_daemons() -> None:
+    """values.config is the daemon config minus `server`, which the chart owns."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    chart_keys = set(schema["properties"]["config"]["properties"])
+    assert chart_keys == set(DaemonConfig.model_fields) - {"server"}
+
+
+def test_termination_grace_must_exceed_daemon_grace() -> None:
+    proc = run_helm(
+        "template", "rel", str(CHART), "--kube-version", KUBE_VERSION,
+        "--set", "config.grace_period=1m", "--set", "daemon.terminationGracePeriodSeconds=30",
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "must exceed config.grace_period (60" in proc.stderr
+
+
+def _mounted_files(pod: dict[str, Any], objects: list[dict[str, Any]], root: Path) -> None:
+    """Write the ConfigMap items where the pod mounts them, under ``root``."""
+    container = _container(pod)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in container["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        if "configMap" not in volume or volume["configMap"]["name"].startswith("team"):
+            continue
+        found = find(objects, "ConfigMap", volume["configMap"]["name"])
+        if not found:
+            continue
+        data = found[0]["data"]
+        for item in volume["configMap"].get("items", [{"key": k, "path": k} for k in data]):
+            path = root / mount["mountPath"].lstrip("/") / item["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(data[item["key"]])
+
+
+@params
+def test_daemon_deployment_matches_the_daemon(values: Path | None, tmp_path: Path) -> None:
+    """The config the pod mounts loads with the daemon's own loader; the container port, the
+    Service and the probes point at the daemon's server port and real endpoints."""
+    objects = render(values)
+    deployments = find(objects, "Deployment", "rel-soakmon")
+    if not deployments:
+        pytest.skip("daemon disabled in these values")
+    pod = deployments[0]["spec"]["template"]["spec"]
+    container = _container(pod)
+    _mounted_files(pod, objects, tmp_path)
+    args = container["args"]
+    assert args[:2] == ["daemon", "--config"]
+    config_path = tmp_path / args[2].lstrip("/")
+    cfg = load_config(config_path)  # the daemon's loader: raises naming file, line, field
+
+    (port,) = container["ports"]
+    assert port["containerPort"] == cfg.server.port
+    assert cfg.server.host == "0.0.0.0"
+    routes = _routes()
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz" in routes
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz" in routes
+    assert container["livenessProbe"]["httpGet"]["port"] == port["name"]
+    assert pod["terminationGracePeriodSeconds"] > cfg.grace_period
+    (service,) = find(objects, "Service", "rel-soakmon")
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    # Every file the config names under the chart's mounts is really mounted there.
+    for target in cfg.targets.values():
+        creds = target.credentials
+        if creds and creds.token_file:
+            mounts = [m["mountPath"] for m in container["volumeMounts"]]
+            assert str(creds.token_file.parent) in mounts
+    for job in cfg.suites:
+        if job.suite.startswith("/"):
+            assert (tmp_path / job.suite.lstrip("/")).is_file(), job.suite
+
+
+def _routes() -> set[str]:
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from monitor.daemon.http import build_app
+    from monitor.daemon.state import DaemonState
+
+    app = build_app(DaemonState(), CollectorRegistry(), asyncio.Event())
+    return {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+
+
+@params
+def test_user_suites_and_profiles_validate(values: Path | None, tmp_path: Path) -> None:
+    objects = render(values)
+    (cm,) = find(objects, "ConfigMap", "rel-soakmon")
+    for key, body in cm["data"].items():
+        if key.startswith(("suite.", "profile.")):
+            path = tmp_path / key.split(".", 1)[1]
+            path.write_text(body)
+            kind, problems = validate_file(path)
+            assert kind == key.split(".")[0]
+            assert not problems, problems
+
+
+def _expected_rules(cfg: dict[str, Any], chaos: dict[str, Any], release_ns: str) -> dict[str, set]:
+    """What each namespace needs: the code's API tables for the features that are on."""
+    need: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
+    for probe in cfg.get("probes", []):
+        if probe["kind"] == "kubernetes":
+            for a in PROBE_ACCESS:
+                need.setdefault(probe["namespace"], set()).add((a.api_group, a.resource, a.verbs))
+    if chaos.get("enabled"):
+        for ns in chaos.get("namespaces") or [release_ns]:
+            for a in CHAOS_ACCESS:
+                need.setdefault(ns, set()).add((a.api_group, a.resource, a.verbs))
+    return need
+
+
+def _rules(role: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...]]]:
+    out = set()
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.add((group, resource, tuple(rule["verbs"])))
+    return out
+
+
+@params
+def test_rbac_is_exactly_what_enabled_features_call(values: Path | None) -> None:
+    merged = yaml.safe_load((CHART / "values.yaml").read_text())
+    if values is not None:
+        override = yaml.safe_load(values.read_text())
+        for key, value in override.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    objects = render(values)
+    need = _expected_rules(merged["config"], merged["chaos"], "soak")
+    if merged["rbac"].get("clusterWide"):
+        assert not find(objects, "Role")
+        roles = find(objects, "ClusterRole")
+        assert len(roles) == (1 if need else 0)
+        got = _rules(roles[0]) if roles else set()
+        assert got == set().union(*need.values()) if need else not got
+    else:
+        assert not find(objects, "ClusterRole")
+        roles = {r["metadata"]["namespace"]: _rules(r) for r in find(objects, "Role")}
+        assert roles == need
+        for binding in find(objects, "RoleBinding"):
+            (subject,) = binding["subjects"]
+            assert subject == {"kind": "ServiceAccount", "name": "rel-soakmon", "namespace": "soak"}
+    # The API token is mounted only into the daemon, and only when a feature calls the API.
+    for name, pod in _pod_specs(objects):
+        wants = bool(need) and name == "rel-soakmon"
+        assert pod.get("automountServiceAccountToken") is wants, name
+
+
+@params
+def test_pods_are_locked_down(values: Path | None) -> None:
+    for name, pod in _pod_specs(render(values)):
+        sec = pod["securityContext"]
+        assert sec["runAsNonRoot"] is True, name
+        assert sec["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for c in pod["containers"]:
+            csc = c["securityContext"]
+            assert csc["readOnlyRootFilesystem"] is True, name
+            assert csc["allowPrivilegeEscalation"] is False, name
+            assert csc["capabilities"]["drop"] == ["ALL"], name
+            assert c["resources"]["limits"]["memory"], name
+
+
+def test_config_change_rolls_the_daemon() -> None:
+    def checksum(*extra: str) -> str:
+        (dep,) = find(render(None, *extra), "Deployment")
+        return str(dep["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum() == checksum()
+    assert checksum() != checksum("--set", "config.slo.p95_ms=400")
+
+
+def test_one_shot_job_maps_exit_codes() -> None:
+    values = CHART / "ci" / "job-pushgateway-values.yaml"
+    (job,) = find(render(values), "Job")
+    spec = job["spec"]
+    assert spec["backoffLimit"] == 0
+    assert spec["ttlSecondsAfterFinished"] > 0
+    rules = spec["podFailurePolicy"]["rules"]
+    assert rules[0]["action"] == "FailJob"
+    assert rules[0]["onExitCodes"]["values"] == [1, 2]
+    args = _container(spec["template"]["spec"])["args"]
+    assert args[0] == "run"
+    assert args[args.index("--pushgateway") + 1] == "http://prometheus-pushgateway.monitoring:9091"
+    assert args[args.index("--push-job") + 1] == "soakmon-ci"
+
+
+def test_sharded_job_is_indexed() -> None:
+    values = CHART / "ci" / "sharded-job-values.yaml"
+    (job,) = find(render(values), "Job")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == 4
+    assert spec["parallelism"] == 2
+    args = _container(spec["template"]["spec"])["args"]
+    assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/4"
+    assert args[args.index("--target") + 1] == "http://rel-soakmon-reference:8000"
+
+
+def test_operator_objects_follow_the_cluster_capabilities() -> None:
+    assert not find(render(None), "ServiceMonitor")
+    objects = render(None, "--api-versions", "monitoring.coreos.com/v1")
+    (sm,) = find(objects, "ServiceMonitor")
+    assert sm["spec"]["endpoints"][0]["port"] == "http"
+    assert not find(render(None, "--api-versions", "monitoring.coreos.com/v1",
+                           "--set", "serviceMonitor.enabled=false"), "ServiceMonitor")  # fmt: skip
