@@ -13,6 +13,7 @@ import yaml
 
 from monitor.chaos.access import API_ACCESS as CHAOS_ACCESS
 from monitor.daemon.config import DaemonConfig, load_config
+from monitor.errors import ExitCode
 from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
 from monitor.suites.loader import validate_file
 from tests.deploy.chart import CHART, KUBE_VERSION, VALUES_FILES, find, render, run_helm, values_id
@@ -246,7 +247,13 @@ def test_one_shot_job_maps_exit_codes() -> None:
     assert spec["ttlSecondsAfterFinished"] > 0
     rules = spec["podFailurePolicy"]["rules"]
     assert rules[0]["action"] == "FailJob"
-    assert rules[0]["onExitCodes"]["values"] == [1, 2]
+    assert rules[0]["onExitCodes"]["values"] == [ExitCode.FAILED, ExitCode.USAGE]
+    assert rules[1]["action"] == "Count"
+    assert set(rules[1]["onExitCodes"]["values"]) == set(ExitCode) - {
+        ExitCode.OK,
+        ExitCode.FAILED,
+        ExitCode.USAGE,
+    }
     args = _container(spec["template"]["spec"])["args"]
     assert args[0] == "run"
     assert args[args.index("--pushgateway") + 1] == "http://prometheus-pushgateway.monitoring:9091"

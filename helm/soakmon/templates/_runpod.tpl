@@ -76,8 +76,9 @@ spec:
 backoffLimit: {{ .Values.run.backoffLimit }}
 activeDeadlineSeconds: {{ .Values.run.activeDeadlineSeconds }}
 ttlSecondsAfterFinished: {{ .Values.run.ttlSecondsAfterFinished }}
-# soakmon run's exit codes: 1 a check failed, 2 a configuration error -> fail at once;
-# 3 the target was unreachable -> counts against backoffLimit; evictions do not count.
+# soakmon run's exit codes (monitor.errors.ExitCode): 1 a check failed, 2 a configuration
+# error -> fail at once; 3 the target was unreachable, 4 a check could not be evaluated ->
+# count against backoffLimit; evictions do not count.
 podFailurePolicy:
   rules:
     - action: FailJob
@@ -89,7 +90,7 @@ podFailurePolicy:
       onExitCodes:
         containerName: soakmon
         operator: In
-        values: [3]
+        values: [3, 4]
     - action: Ignore
       onPodConditions:
         - {type: DisruptionTarget, status: "True"}
