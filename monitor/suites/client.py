@@ -17,7 +17,7 @@ from monitor.suites.expr import Template, compile_template, names_used
 from monitor.suites.history import Op, Outcome
 from monitor.suites.operations import OPERATIONS
 from monitor.suites.outcomes import classify, parse_prometheus, search
-from monitor.suites.profile_models import HttpOperation, Profile, SequenceOperation
+from monitor.suites.profile_models import HttpOperation, Profile, SequenceOperation, series_of
 
 
 @dataclass(slots=True)
@@ -223,10 +223,11 @@ class ProfileClient:
             records=(record,), detail=detail, **base,
         )  # fmt: skip
 
-    @staticmethod
-    def _body(op: HttpOperation, record: RequestRecord) -> Any:
+    def _body(self, op: HttpOperation, record: RequestRecord) -> Any:
         if op.format == "prometheus":
-            return parse_prometheus((record.body or b"").decode("utf-8", "replace"))
+            series = {k: series_of(v) for k, v in self.profile.metrics.items()}
+            mapping = {k: (m.series, m.labels) for k, m in series.items()}
+            return parse_prometheus((record.body or b"").decode("utf-8", "replace"), mapping)
         if not record.body:
             return None
         try:

@@ -41,6 +41,27 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+class Needs(Model):
+    """What a scenario or a check needs from the target beyond the operations it runs; unmet
+    needs make it *not applicable* (with the reason), never failed. Names are free-form: any
+    operation name, any result field, any logical metric (see `provides` / `metrics` of the
+    profile)."""
+
+    operations: list[str] = Field(default_factory=list)
+    """Operations it needs although no step runs them, e.g. `rewards.buy`. Default: none."""
+    fields: list[str] = Field(default_factory=list)
+    """Result fields it reads, `<noun>.<field>`: `tasks.version`, `tasks.user_id`,
+    `points.transaction_count`. A profile provides every field unless it says otherwise
+    (`provides: {fields: {tasks.version: false}}`). Default: none."""
+    metrics: list[str] = Field(default_factory=list)
+    """Logical target metrics it reads (`rss_bytes`, `db_pool_size`, `db_pool_in_use`,
+    `db_pool_waiting`, …): provided when the profile maps `target.metrics` and names the series
+    under `metrics`. Default: none."""
+
+    def __bool__(self) -> bool:
+        return bool(self.operations or self.fields or self.metrics)
+
+
 class Step(Model):
     """One setup or read-back step: a profile operation run as a user, its value saved by name."""
 
@@ -57,6 +78,9 @@ class Step(Model):
     the step runs more than once. A `register` step saves the new session(s). Default: none."""
     expect: Annotated[list[str], BeforeValidator(_listify)] = Field(default_factory=lambda: ["ok"])
     """Canonical outcome(s) the step must get, else the scenario errors. Default: ok."""
+    optional: bool = False
+    """Leave the step out when the profile does not map its operation (checks that need its
+    value say what they need in `needs`). Default: false."""
 
 
 class PhaseOp(Model):
@@ -88,6 +112,8 @@ class Reader(Model):
     save: Name | None = None
     """Name to save the values of the successful reads under in `state` (a list, in read
     order), e.g. metric samples over a load. Default: none."""
+    optional: bool = False
+    """Leave the reader out when the profile does not map its operation. Default: false."""
 
 
 class Load(Model):
@@ -133,6 +159,8 @@ class CheckSpec(Model):
     """A CEL expression over params, state, ops, requests, duration_s that must be true."""
     description: Text = ""
     """What the check guarantees, in words. Default: empty."""
+    needs: Needs = Field(default_factory=Needs)
+    """What the check needs from the target; unmet: the check is not applicable. Default: {}."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> CheckSpec:
@@ -158,6 +186,9 @@ class Scenario(Model):
     """What it proves. Default: empty."""
     params: dict[Name, Scalar] = Field(default_factory=dict)
     """Overrides of the suite parameters for this scenario. Default: {}."""
+    needs: Needs = Field(default_factory=Needs)
+    """What the scenario needs beyond the operations its steps run (they are needs already);
+    unmet: the scenario is not applicable, with the reason. Default: {}."""
     setup: list[Step] = Field(default_factory=list)
     """Steps run one after another before the phase. Default: none."""
     phases: Annotated[list[Phase], Field(min_length=1)]

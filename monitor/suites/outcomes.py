@@ -77,8 +77,40 @@ def classify(rules: Iterable[OutcomeRule], status: int, body: Any) -> Classified
     return default_code(status)
 
 
-def parse_prometheus(text: str) -> dict[str, float]:
-    """Prometheus text exposition -> ``{metric_name: sum over its series}``."""
+def parse_prometheus(
+    text: str, mapping: Mapping[str, tuple[str, Mapping[str, str]]] | None = None
+) -> dict[str, float]:
+    """Prometheus text exposition -> ``{metric_name: sum over its series}``, plus for each
+    ``logical -> (series, labels)`` of ``mapping`` the sum of the samples of ``series`` that
+    carry ``labels`` under the logical name (left out when no sample matches)."""
+    out = _sums(text)
+    if mapping:
+        samples = _samples(text)
+        for logical, (series, labels) in mapping.items():
+            values = [
+                v
+                for name, have, v in samples
+                if name == series and all(have.get(k) == want for k, want in labels.items())
+            ]
+            if values:
+                out[logical] = sum(values)
+    return out
+
+
+def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        return [
+            (s.name, dict(s.labels), float(s.value))
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        ]
+    except (ValueError, TypeError, IndexError):
+        return []  # a malformed exposition: the mapped metrics are missing (checks say so)
+
+
+def _sums(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):

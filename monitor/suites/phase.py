@@ -203,8 +203,9 @@ async def run_phase(run: ScenarioRun, phase: Phase, where: str) -> PhaseOutcome:
         if phase.load is not None
         else _batch(run, phase, where, outcome)
     )
-    if phase.readers:
-        await _with_readers(run, phase.readers, outcome, body)
+    readers = [r for r in phase.readers if run.provides(r.op) or not r.optional]
+    if readers:
+        await _with_readers(run, readers, outcome, body)
     else:
         await body
     return outcome

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 
 class ProfileModel(BaseModel):
@@ -116,6 +123,31 @@ AnyOperation = Annotated[
 ]
 
 
+class MetricSeries(ProfileModel):
+    """Where a logical target metric lives in the target's Prometheus exposition."""
+
+    series: str
+    """Series name, any prefix, e.g. `myapp_db_pool_in_use`."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Label values a sample must carry (others are summed over). Default: any labels."""
+
+
+class Provides(ProfileModel):
+    """Overrides of what the profile is inferred to provide (see `soakmon schema ops`)."""
+
+    operations: dict[str, bool] = Field(default_factory=dict)
+    """`false` hides a mapped operation from scenarios (they become not applicable); `true`
+    is implied by mapping it. Default: {}."""
+    fields: dict[str, bool] = Field(default_factory=dict)
+    """Result fields the service does not have (`tasks.version: false`); every field a
+    scenario needs is assumed provided unless listed false. Default: {}."""
+
+
+def series_of(value: str | MetricSeries) -> MetricSeries:
+    """A ``metrics`` entry as ``MetricSeries`` (a bare string is the series name)."""
+    return MetricSeries(series=value) if isinstance(value, str) else value
+
+
 class Profile(ProfileModel):
     """An API profile: how each logical operation is spoken to one kind of service."""
 
@@ -134,4 +166,11 @@ class Profile(ProfileModel):
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Profile-wide outcome rules, tried after an operation's own. Default: none."""
     operations: dict[str, AnyOperation]
-    """Logical operation -> request or sequence. Operations left out make scenarios skip."""
+    """Logical operation -> request or sequence. Operations left out make the scenarios that
+    use them not applicable."""
+    provides: Provides = Field(default_factory=Provides)
+    """What the service provides beyond what the mappings show. Default: inferred."""
+    metrics: dict[str, str | MetricSeries] = Field(default_factory=dict)
+    """Logical target metric -> series (a name, or `{series, labels}`), read by `target.metrics`
+    (format `prometheus`), e.g. `db_pool_in_use: myapp_db_pool_in_use`. Checks needing an
+    unmapped metric are not applicable. Default: {}."""

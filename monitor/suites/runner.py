@@ -28,6 +28,7 @@ from monitor.engine import (
 )
 from monitor.errors import TargetUnreachable as TargetUnreachable  # noqa: PLC0414 (re-export)
 from monitor.suites import checkbridge
+from monitor.suites.capabilities import Capabilities, scenario_unmet
 from monitor.suites.checks import CheckContext, RequestStats, run_check, stats_by_kind
 from monitor.suites.client import Call, ProfileClient
 from monitor.suites.errors import SuiteError
@@ -79,14 +80,6 @@ def _scenario_span(
         span.set_attribute("soakmon.suite", suite)
         span.set_attribute("soakmon.scenario", scenario)
         yield span
-
-
-def scenario_operations(scenario: Scenario) -> list[str]:
-    """Every logical operation a scenario uses."""
-    ops = [s.op for s in (*scenario.setup, *scenario.readback)]
-    for phase in scenario.phases:
-        ops += [o.op for o in phase.ops] + [r.op for r in phase.readers]
-    return ops
 
 
 def _calls_in_order(phases: Sequence[PhaseOutcome]) -> list[Call]:
@@ -148,7 +141,8 @@ async def _execute(
         duration_s=sum(p.duration_s for p in phases),
         requests=stats,
     )
-    checks = [_evaluate(check, ctx) for check in scenario.checks]
+    caps = Capabilities.of(run.client.profile)
+    checks = [_evaluate(check, ctx, caps) for check in scenario.checks]
     return checks + server_error_verdict(scenario, ctx, server_errors)
 
 
@@ -167,7 +161,10 @@ def server_error_verdict(
     return [run_check("no_server_errors", ctx, {}, label="no server errors (automatic)")]
 
 
-def _evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+def _evaluate(check: CheckSpec, ctx: CheckContext, caps: Capabilities) -> CheckResult:
+    unmet = caps.unmet(check.needs)
+    if unmet:
+        return CheckResult.not_applicable(check.display_name, caps.reason(unmet))
     try:
         return checkbridge.evaluate(check, ctx)
     except (SuiteError, ValidationError) as exc:
@@ -187,10 +184,10 @@ async def run_scenario(
     """Run one scenario; never raises for target or step problems: a setup or read-back that
     cannot complete makes the scenario an ``error`` quoting the step and the answer."""
     meta: dict[str, Any] = {"description": scenario.description, "spec_ref": scenario.spec}
-    missing = client.missing(scenario_operations(scenario))
-    if missing:
-        reason = f"profile {client.profile.name!r} does not map: {', '.join(missing)}"
-        return ScenarioResult.skipped(scenario.name, suite.name, reason, **meta)
+    caps = Capabilities.of(client.profile)
+    unmet = scenario_unmet(caps, scenario)
+    if unmet:
+        return ScenarioResult.skipped(scenario.name, suite.name, caps.reason(unmet), **meta)
     rng = random.Random(f"{seed}:{suite.name}:{scenario.name}")
     prefix = f"sm{variables['run_id']}-{rng.getrandbits(24):06x}"
     run = ScenarioRun(
@@ -199,6 +196,7 @@ async def run_scenario(
         variables=variables,
         rng=rng,
         prefix=prefix,
+        operations=caps.operations,
     )
     started = time.monotonic()
     phases: list[PhaseOutcome] = []

@@ -24,6 +24,7 @@ class ScenarioRun:
     variables: Mapping[str, Any]
     rng: random.Random
     prefix: str  # user-name prefix, unique per run and scenario
+    operations: frozenset[str] | None = None  # provided operations; None: every mapped one
     sessions: dict[str, list[Session]] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     _users: int = 0
@@ -54,6 +55,12 @@ class ScenarioRun:
         if isinstance(result, bool) or not isinstance(result, int | float) or result < 0:
             raise ExpressionError(f"{what}: {value!r} gave {result!r}, expected a number >= 0")
         return float(result)
+
+    def provides(self, operation: str) -> bool:
+        """Whether the profile provides ``operation`` (maps it and does not hide it)."""
+        if self.operations is not None:
+            return operation in self.operations
+        return operation in self.client.profile.operations
 
     def members(self, user: str | None) -> Sequence[Session | None]:
         """The sessions a step acts as (one, a group, or none)."""

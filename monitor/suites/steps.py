@@ -64,4 +64,6 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
 async def run_steps(run: ScenarioRun, section: str, steps: Sequence[Step]) -> None:
     """Run steps in order; the first unexpected outcome raises ``StepFailed``."""
     for index, step in enumerate(steps):
+        if step.optional and not run.provides(step.op):
+            continue  # the checks that need its value are not applicable
         await run_step(run, section, index, step)

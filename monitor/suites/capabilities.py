@@ -1,0 +1,73 @@
+"""Capabilities: what a scenario or check needs, what a profile provides, and what is unmet.
+
+A *need* is an operation (any name: the built-in catalogue or a custom suite's own), a result
+field (``tasks.version``) or a logical target metric (``db_pool_in_use``). A profile *provides*:
+
+- every operation it maps, except those ``provides.operations`` sets to ``false``;
+- every result field, except those ``provides.fields`` sets to ``false`` (a service without
+  versions says ``tasks.version: false``);
+- every metric named under ``metrics`` when it also maps ``target.metrics``.
+
+``unmet`` lists what is missing in words ("operation rewards.buy", "result field
+tasks.version", "target metric db_pool_size"); the runner makes such a scenario or check *not
+applicable* with that reason instead of running it into a false alarm.
+
+Custom suites use the same model: a scenario's steps and phases already need their operations;
+``needs: {operations: [...], fields: [...], metrics: [...]}`` on a scenario or a check adds more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.suites.models import Needs, Scenario
+from monitor.suites.profile_models import Profile
+
+METRICS_OPERATION = "target.metrics"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one profile provides."""
+
+    profile: str
+    operations: frozenset[str]
+    missing_fields: frozenset[str]
+    metrics: frozenset[str]
+
+    @classmethod
+    def of(cls, profile: Profile) -> Capabilities:
+        hidden = {name for name, on in profile.provides.operations.items() if not on}
+        operations = frozenset(set(profile.operations) - hidden)
+        metrics = frozenset(profile.metrics) if METRICS_OPERATION in operations else frozenset()
+        missing = frozenset(name for name, on in profile.provides.fields.items() if not on)
+        return cls(profile.name, operations, missing, metrics)
+
+    def unmet(self, needs: Needs | None = None, operations: Iterable[str] = ()) -> list[str]:
+        """What of ``needs`` (plus ``operations``) this profile does not provide, in words."""
+        out: list[str] = []
+        wanted = [*operations, *(needs.operations if needs else ())]
+        out += [f"operation {op}" for op in sorted(set(wanted) - self.operations)]
+        if needs is not None:
+            out += [f"result field {f}" for f in sorted(set(needs.fields) & self.missing_fields)]
+            out += [f"target metric {m}" for m in sorted(set(needs.metrics) - self.metrics)]
+        return out
+
+    def reason(self, unmet: list[str]) -> str:
+        """The not-applicable reason for a list from ``unmet``."""
+        return f"profile {self.profile!r} does not provide {', '.join(unmet)}"
+
+
+def scenario_operations(scenario: Scenario, *, optional: bool = True) -> list[str]:
+    """Every operation a scenario runs (without ``optional`` steps and readers when False)."""
+    ops = [s.op for s in (*scenario.setup, *scenario.readback) if optional or not s.optional]
+    for phase in scenario.phases:
+        ops += [o.op for o in phase.ops]
+        ops += [r.op for r in phase.readers if optional or not r.optional]
+    return ops
+
+
+def scenario_unmet(caps: Capabilities, scenario: Scenario) -> list[str]:
+    """What the scenario needs (its required operations and ``needs``) that is not provided."""
+    return caps.unmet(scenario.needs, scenario_operations(scenario, optional=False))
