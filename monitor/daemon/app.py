@@ -74,10 +74,10 @@ class Daemon:
         }
         self._build()
 
-    def _hooks(self, suite: str, scenario: str) -> RequestHooks:
+    def _hooks(self, suite: str, scenario: str, target: str) -> RequestHooks:
         hooks = RequestHooks()
         self._tracer.attach(hooks)
-        hooks.add_request_done(metrics_listener(self.metrics, suite, scenario))
+        hooks.add_request_done(metrics_listener(self.metrics, suite, scenario, target))
         return hooks
 
     def _build(self) -> None:
@@ -93,7 +93,7 @@ class Daemon:
                 cfg.targets[job.target],
                 state=suite_state,
                 bus=self.bus,
-                hooks=self._hooks(key, "suite"),
+                hooks=self._hooks(key, "suite", job.target),
                 rng=random.Random(self._rng.random()),
                 runner=self.suite_runner,
                 tracer=self.tracer_provider.get_tracer("soakmon.daemon"),
@@ -113,7 +113,7 @@ class Daemon:
                     window=watch.requests,
                     throughput=throughput,
                     status=soak_status,
-                    hooks=self._hooks("soak", soak.name),
+                    hooks=self._hooks("soak", soak.name, soak.target),
                 )
             else:
                 soak_loop = SoakLoop(
@@ -134,7 +134,7 @@ class Daemon:
                 cfg.targets[burst.target],
                 target_requests=self.watches[burst.target].requests,
                 bus=self.bus,
-                hooks=self._hooks("burst", burst.name),
+                hooks=self._hooks("burst", burst.name, burst.target),
                 status=burst_status,
                 rng=random.Random(self._rng.random()),
             )
@@ -183,6 +183,7 @@ class Daemon:
                     check=check.name,
                     passed=check.passed,
                     status=check.status,
+                    target=ev.target,
                 )
 
     def _export_verdict(self, ev: VerdictEvaluated) -> None:

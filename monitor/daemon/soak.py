@@ -42,7 +42,7 @@ def outcome_label(record: RequestRecord) -> str:
 
 
 def metrics_listener(
-    metrics: MonitorMetrics, suite: str, scenario: str
+    metrics: MonitorMetrics, suite: str, scenario: str, target: str = ""
 ) -> Callable[[RequestRecord], None]:
     """An engine ``request_done`` listener exporting each request under these labels."""
 
@@ -54,6 +54,7 @@ def metrics_listener(
             outcome=outcome_label(record),
             seconds=record.duration_ms / 1000.0,
             trace_id=trace_id_of(record.sent_headers),
+            target=target,
         )
 
     return listener
@@ -102,7 +103,7 @@ class SoakLoop:
         self.throughput = throughput
         self.status = status
         self._hooks = hooks
-        hooks.add_request_done(metrics_listener(metrics, "soak", soak.name))
+        hooks.add_request_done(metrics_listener(metrics, "soak", soak.name, soak.target))
         self._requests = 0
         self._errors = 0
 

@@ -49,7 +49,7 @@ class MonitorMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._operation = LabelCap(max_operations)
         r = self.registry
-        req = ["suite", "scenario", "operation", "outcome"]
+        req = ["suite", "scenario", "operation", "outcome", "target"]
         self.request_duration = Histogram(
             "soakmon_request_duration_seconds",
             "Latency of requests sent to the target, from the intended start.",
@@ -60,7 +60,7 @@ class MonitorMetrics:
         self.requests = Counter(
             "soakmon_requests", "Requests sent to the target, by outcome.", req, registry=r
         )
-        check = ["suite", "scenario", "check"]
+        check = ["suite", "scenario", "check", "target"]
         self.check_passing = Gauge(
             "soakmon_check_passing",
             "1 when the check held at its last evaluation, 0 when it failed.",
@@ -156,9 +156,26 @@ class MonitorMetrics:
             registry=r,
         )
         self.alerts_sent = Counter(
-            "soakmon_alerts_sent", "Alert batches delivered, by sink and result.",
-            ["sink", "result"], registry=r,
-        )  # fmt: skip
+            "soakmon_alerts_sent",
+            "Alert batches posted to a receiver (one Alertmanager or webhook), by result.",
+            ["receiver", "result"],
+            registry=r,
+        )
+        self.alerts_active = Gauge(
+            "soakmon_alerts_active", "Alerts the monitor currently holds firing.", registry=r
+        )
+        self.alert_queue_length = Gauge(
+            "soakmon_alert_queue_length",
+            "Alert batches waiting to be delivered, by receiver.",
+            ["receiver"],
+            registry=r,
+        )
+        self.alerts_dropped = Counter(
+            "soakmon_alerts_dropped",
+            "Alert batches dropped (oldest first) because a receiver's queue was full.",
+            ["receiver"],
+            registry=r,
+        )
 
     def observe_request(
         self,
@@ -169,15 +186,23 @@ class MonitorMetrics:
         outcome: str,
         seconds: float,
         trace_id: str | None = None,
+        target: str = "",
     ) -> None:
         """One request: its latency (with the trace id as exemplar) and its outcome count."""
-        labels = (suite, scenario, self._operation(operation), outcome)
+        labels = (suite, scenario, self._operation(operation), outcome, target)
         exemplar: dict[str, str] | None = {"trace_id": trace_id} if trace_id else None
         self.request_duration.labels(*labels).observe(seconds, exemplar=exemplar)
         self.requests.labels(*labels).inc()
 
     def record_check(
-        self, *, suite: str, scenario: str, check: str, passed: bool, status: str | None = None
+        self,
+        *,
+        suite: str,
+        scenario: str,
+        check: str,
+        passed: bool,
+        status: str | None = None,
+        target: str = "",
     ) -> None:
         """A check evaluation: its current state and a violation count when it failed; an
         ``error`` (could not be evaluated) counts in ``soakmon_check_errors_total`` only and a
@@ -186,10 +211,10 @@ class MonitorMetrics:
         if status == "not_applicable":
             return
         if status == "error":
-            self.check_errors.labels(suite, scenario, check).inc()
+            self.check_errors.labels(suite, scenario, check, target).inc()
             return
-        self.check_passing.labels(suite, scenario, check).set(1 if passed else 0)
-        violations = self.check_violations.labels(suite, scenario, check)
+        self.check_passing.labels(suite, scenario, check, target).set(1 if passed else 0)
+        violations = self.check_violations.labels(suite, scenario, check, target)
         if not passed:
             violations.inc()
 

@@ -15,14 +15,18 @@ from monitor.observe.metrics import MonitorMetrics
 def _fill(m: MonitorMetrics) -> None:
     m.observe_request(
         suite="points", scenario="deduct", operation="points.deduct", outcome="ok",
-        seconds=0.012, trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        seconds=0.012, trace_id="4bf92f3577b34da6a3ce929d0e0e4736", target="staging",
     )  # fmt: skip
     m.observe_request(
         suite="points", scenario="deduct", operation="points.deduct", outcome="error",
         seconds=0.7,
     )  # fmt: skip
-    m.record_check(suite="points", scenario="deduct", check="no_overdraft", passed=False)
-    m.record_check(suite="points", scenario="deduct", check="conservation", passed=True)
+    m.record_check(
+        suite="points", scenario="deduct", check="no_overdraft", passed=False, target="staging"
+    )
+    m.record_check(
+        suite="points", scenario="deduct", check="conservation", passed=True, target="staging"
+    )
     m.record_run(suite="points", passed=False, seconds=3.2, finished_at=1_800_000_000)
     m.set_pool("staging", {"pool_size": 10, "pool_in_use": 4, "pool_waiting": 0})
     m.target_memory.labels("staging", "pod").set(2.5e8)
@@ -52,14 +56,15 @@ def test_series_names_labels_and_exemplars() -> None:
     text = generate_latest(m.registry).decode()
     assert (
         'soakmon_requests_total{operation="points.deduct",outcome="ok",scenario="deduct",'
-        'suite="points"} 1.0' in text
+        'suite="points",target="staging"} 1.0' in text
     )
     assert (
-        'soakmon_check_violations_total{check="no_overdraft",scenario="deduct",suite="points"} 1.0'
-        in text
+        'soakmon_check_violations_total{check="no_overdraft",scenario="deduct",suite="points",'
+        'target="staging"} 1.0' in text
     )
     assert (
-        'soakmon_check_passing{check="conservation",scenario="deduct",suite="points"} 1.0' in text
+        'soakmon_check_passing{check="conservation",scenario="deduct",suite="points",'
+        'target="staging"} 1.0' in text
     )
     assert 'soakmon_target_db_pool_in_use{target="staging"} 4.0' in text
     om = generate_openmetrics(m.registry).decode()
