@@ -9,6 +9,7 @@ import pytest
 
 pytest_plugins = [
     "tests.plugins.prometheus",
+    "tests.plugins.alertmanager",
     "tests.plugins.postgres",
     "tests.plugins.reference",
 ]

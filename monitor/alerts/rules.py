@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-RUNBOOK = "https://github.com/soakmon/soakmon/blob/main/docs/runbooks.md"
+from monitor.alerts.model import RUNBOOK
+
 SOAK = 'suite="soak"'
 TRANSPORT = "refused|reset|timeout|tls"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.sdk.trace import TracerProvider
 
+from monitor.alerts.service import AlertService
 from monitor.analysis.window import RollingWindow
 from monitor.daemon.analyzing import AnalysisLoop, TargetWatch
 from monitor.daemon.bursting import BurstLoop
@@ -56,6 +57,8 @@ class Daemon:
             runs_per_suite=cfg.history.runs, max_violations=cfg.history.violations
         )
         self.state.subscribe(self.bus)
+        self.alerts = AlertService(cfg.alerting, metrics=self.metrics)
+        self.alerts.subscribe(self.bus)
         self.bus.on(RunFinished, self._export_run)
         self.bus.on(VerdictEvaluated, self._export_verdict)
         self.supervisor = Supervisor(grace_s=cfg.grace_period)
@@ -159,6 +162,7 @@ class Daemon:
             bus=self.bus,
         )
         sup.add("analysis", analysis.run)
+        sup.add("alerts", self.alerts.run)
         sup.add("task-status", self._task_status)
 
     def _hooks_traced(self) -> RequestHooks:
@@ -218,6 +222,7 @@ class Daemon:
         self.server = HttpServer(app, cfg.server.host, cfg.server.port)
         await self.server.start()
         log.info("soakmon daemon listening on %s", self.server.url)
+        self.alerts.set_external_url(self.server.url)
         if install_signals:
             self.supervisor.install_signal_handlers()
         self.state.ready = True

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from monitor.alerts.config import AlertingConfig
 from monitor.daemon.schedule import Schedule, ScheduleError
 from monitor.engine.durations import parse_duration
 from monitor.suites.errors import ConfigError
@@ -309,6 +310,8 @@ class DaemonConfig(DaemonModel):
     """On SIGTERM, in-flight runs get this long to finish. Default: 20 s."""
     seed: int | None = None
     """Seed for jitter and suite randomness (reproducible runs). Default: random."""
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    """Alerts the daemon sends (Alertmanager, webhooks). Default: none sent."""
 
     @model_validator(mode="after")
     def _references(self) -> DaemonConfig:

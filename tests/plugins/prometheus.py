@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -44,23 +44,29 @@ class PrometheusServer:
         return (self.workdir / "prometheus.log").read_text(errors="replace")
 
 
-StartPrometheus = Callable[[list[str]], PrometheusServer]
+StartPrometheus = Callable[..., PrometheusServer]
 
 
 @pytest.fixture
 def start_prometheus() -> Iterator[StartPrometheus]:
-    """``start_prometheus(["127.0.0.1:9109", ...])`` → a Prometheus scraping those every 1 s."""
+    """``start_prometheus(["127.0.0.1:9109", ...], rule_files=[...])`` → a Prometheus scraping
+    those every 1 s (job ``soakmon``) and evaluating the rule files every 1 s."""
     binary = _need("prometheus")
     started: list[PrometheusServer] = []
 
     def start(
-        targets: list[str], metrics_path: str = "/metrics", honor_labels: bool = False
+        targets: list[str],
+        metrics_path: str = "/metrics",
+        honor_labels: bool = False,
+        rule_files: Sequence[Path] = (),
     ) -> PrometheusServer:
         workdir = Path(tempfile.mkdtemp(prefix="soakmon-prom-"))
         port = free_port()
+        rules = f"rule_files: {[str(p) for p in rule_files]!r}\n" if rule_files else ""
         (workdir / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            "scrape_configs:\n  - job_name: soakmon\n"
+            + rules
+            + "scrape_configs:\n  - job_name: soakmon\n"
             f"    metrics_path: {metrics_path}\n"
             f"    honor_labels: {'true' if honor_labels else 'false'}\n"
             f"    static_configs:\n      - targets: {targets!r}\n"
