@@ -200,7 +200,7 @@ async def test_target_down_then_back_is_recorded_and_the_daemon_recovers(
         refused = daemon.metrics.registry.get_sample_value(
             "soakmon_requests_total",
             {"suite": "soak", "scenario": "steady", "operation": "GET /readyz",
-             "outcome": "refused"},
+             "outcome": "refused", "target": "flaky"},
         )  # fmt: skip
         assert refused is not None
         assert refused > 0

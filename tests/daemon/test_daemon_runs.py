@@ -39,7 +39,8 @@ async def test_soak_users_re_authenticate_when_their_tokens_expire() -> None:
             unauthorized = sum(
                 registry.get_sample_value(
                     "soakmon_requests_total",
-                    {"suite": "soak", "scenario": "users", "operation": op, "outcome": "http_4xx"},
+                    {"suite": "soak", "scenario": "users", "operation": op, "outcome": "http_4xx",
+                     "target": "ref"},
                 )
                 or 0
                 for op in ("points.balance", "tasks.create")
@@ -93,7 +94,7 @@ async def test_a_scheduled_suite_run_reports_its_checks_and_a_failing_target_rai
         ok_requests = registry.get_sample_value(
             "soakmon_requests_total",
             {"suite": "points@clean", "scenario": "suite", "operation": "points.deduct",
-             "outcome": "ok"},
+             "outcome": "ok", "target": "clean"},
         )  # fmt: skip
         assert ok_requests == 10
 
