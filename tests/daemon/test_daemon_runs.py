@@ -39,8 +39,13 @@ async def test_soak_users_re_authenticate_when_their_tokens_expire() -> None:
             unauthorized = sum(
                 registry.get_sample_value(
                     "soakmon_requests_total",
-                    {"suite": "soak", "scenario": "users", "operation": op, "outcome": "http_4xx",
-                     "target": "ref"},
+                    {
+                        "suite": "soak",
+                        "scenario": "users",
+                        "operation": op,
+                        "outcome": "http_4xx",
+                        "target": "ref",
+                    },
                 )
                 or 0
                 for op in ("points.balance", "tasks.create")
