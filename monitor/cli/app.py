@@ -22,6 +22,7 @@ def _register() -> None:
     # Command modules attach themselves to ``app`` on import; they import their heavy
     # dependencies inside the command functions, so start-up stays fast.
     from monitor.cli import (  # noqa: F401
+        alerts,
         daemon,
         demo,
         load,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,11 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         assert "evidence (" in description, description
         assert re.search(r"-\d", description), description  # the negative balance it saw
         assert negative["annotations"]["runbook_url"].startswith("https://")
-        assert negative["generatorURL"].startswith(daemon.server.url + "/#violation-")  # type: ignore[union-attr]
+        page, _, anchor = negative["generatorURL"].partition("#")
+        assert page == daemon.server.url + "/"  # type: ignore[union-attr]
+        async with aiohttp.ClientSession() as http, http.get(page) as resp:
+            html = await resp.text()
+        assert f'id="{urllib.parse.unquote(anchor)}"' in html, "the link lands on the violation"
 
         # The same violation in the next run keeps its identity: still one alert per check.
         runs = len(finished)

@@ -47,13 +47,13 @@ def _binary() -> str:
 class AlertmanagerServer:
     """One Alertmanager process; :meth:`stop` and :meth:`start` keep port and storage."""
 
-    def __init__(self, binary: str, workdir: Path, port: int) -> None:
+    def __init__(self, binary: str, workdir: Path, port: int, config: str = CONFIG) -> None:
         self.binary = binary
         self.workdir = workdir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        (workdir / "alertmanager.yml").write_text(CONFIG)
+        (workdir / "alertmanager.yml").write_text(config)
 
     def log(self) -> str:
         return (self.workdir / "alertmanager.log").read_text(errors="replace")
@@ -100,19 +100,19 @@ class AlertmanagerServer:
         return [a for a in data if all(a["labels"].get(k) == v for k, v in labels.items())]
 
 
-StartAlertmanager = Callable[[], AlertmanagerServer]
+StartAlertmanager = Callable[..., AlertmanagerServer]
 
 
 @pytest.fixture
 def start_alertmanager() -> Iterator[StartAlertmanager]:
-    """``start_alertmanager()`` → a running Alertmanager on a free loopback port."""
+    """``start_alertmanager(config=YAML)`` → a running Alertmanager on a free loopback port
+    (default config: one receiver that sends nothing)."""
     binary = _binary()
     started: list[AlertmanagerServer] = []
 
-    def start() -> AlertmanagerServer:
-        server = AlertmanagerServer(
-            binary, Path(tempfile.mkdtemp(prefix="soakmon-am-")), free_port()
-        )
+    def start(config: str = CONFIG) -> AlertmanagerServer:
+        workdir = Path(tempfile.mkdtemp(prefix="soakmon-am-"))
+        server = AlertmanagerServer(binary, workdir, free_port(), config)
         started.append(server)
         server.start()
         return server

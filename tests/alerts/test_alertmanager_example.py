@@ -1,0 +1,118 @@
+"""The shipped Alertmanager example, loaded by a real Alertmanager, and `soakmon alerts test`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+
+from monitor.alerts.model import Alert, to_v2
+from tests.plugins.alertmanager import StartAlertmanager
+from tests.plugins.prometheus import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "deploy" / "alertmanager" / "alertmanager.example.yml"
+SOAKMON = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
+
+
+def _amtool(*args: str) -> str:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool is not installed (apt-get install prometheus-alertmanager)")
+    out = subprocess.run([amtool, *args], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_the_example_is_valid_and_routes_by_severity() -> None:
+    assert "SUCCESS" in _amtool("check-config", str(EXAMPLE))
+    config = f"--config.file={EXAMPLE}"
+    routes = {
+        "page": "soakmon-pager",
+        "ticket": "soakmon-tickets",
+        "info": "soakmon-tickets",
+    }
+    for severity, receiver in routes.items():
+        got = _amtool("config", "routes", "test", config, f"severity={severity}", "target=ref")
+        assert got.strip() == receiver, (severity, got)
+
+
+async def test_target_down_inhibits_the_slo_and_invariant_alerts_of_that_target_only(
+    start_alertmanager: StartAlertmanager,
+) -> None:
+    am = await asyncio.to_thread(start_alertmanager, EXAMPLE.read_text())
+    now = time.time()
+
+    def alert(name: str, target: str, **labels: str) -> Alert:
+        return Alert({"alertname": name, "target": target, "severity": "page", **labels},
+                     {"summary": name}, now, now + 300)  # fmt: skip
+
+    alerts = [
+        alert("SoakmonTargetDown", "ref"),
+        alert("SoakmonCheckFailed", "ref", suite="points@ref", check="balance never negative"),
+        alert("SoakmonLatencyBudgetBurn", "ref", window="1h"),
+        alert("SoakmonCheckFailed", "other", suite="points@other", check="c"),
+    ]
+    body = json.dumps([to_v2(a) for a in alerts])
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{am.url}/api/v2/alerts", data=body,
+                  headers={"Content-Type": "application/json"}) as resp,
+    ):  # fmt: skip
+        assert resp.status == 200, await resp.text()
+    deadline = time.monotonic() + 10
+    state: dict[tuple[str, str], list[str]] = {}
+    while time.monotonic() < deadline:
+        state = {
+            (a["labels"]["alertname"], a["labels"]["target"]): a["status"]["inhibitedBy"]
+            for a in am.alerts()
+        }
+        if len(state) == 4 and state[("SoakmonCheckFailed", "ref")]:
+            break
+        await asyncio.sleep(0.2)
+    assert state[("SoakmonCheckFailed", "ref")], state
+    assert state[("SoakmonLatencyBudgetBurn", "ref")], state
+    assert not state[("SoakmonCheckFailed", "other")], state
+    assert not state[("SoakmonTargetDown", "ref")], state
+
+
+async def test_soakmon_alerts_test_reports_each_receiver_and_fails_if_any_failed(
+    start_alertmanager: StartAlertmanager, tmp_path: Path
+) -> None:
+    am = await asyncio.to_thread(start_alertmanager)
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "daemon.yaml"
+    config.write_text(yaml.safe_dump({
+        "targets": {"ref": {"url": "http://127.0.0.1:1"}},
+        "alerting": {"labels": {"env": "staging"}, "sinks": [
+            {"kind": "alertmanager", "name": "am", "urls": [am.url]},
+            {"kind": "webhook", "name": "chat", "url": f"{dead}/hook", "timeout": "2s"},
+        ]},
+    }))  # fmt: skip
+    out = await asyncio.to_thread(
+        subprocess.run, [*SOAKMON, "alerts", "test", "--config", str(config)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert "ok      am" in lines
+    assert any(line.startswith(f"FAILED  chat: {dead}/hook: ") for line in lines), lines
+    (test_alert,) = am.alerts(alertname="SoakmonTestAlert")
+    assert test_alert["labels"]["env"] == "staging"
+    assert test_alert["labels"]["severity"] == "info"
+
+    config.write_text(yaml.safe_dump({"targets": {"ref": {"url": "http://127.0.0.1:1"}}}))
+    empty = await asyncio.to_thread(
+        subprocess.run, [*SOAKMON, "alerts", "test", "-c", str(config)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert empty.returncode == 2
+    assert "alerting.sinks is empty" in empty.stderr
