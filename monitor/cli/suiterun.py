@@ -94,10 +94,10 @@ def select(
     """Load and validate everything before anything runs (exit 2 naming file, line, field)."""
     try:
         refs = list(suite_refs) or list(builtin_suites())
-        suites = [load_suite(resolve_suite(ref)) for ref in refs]
+        profile = load_profile(resolve_profile(profile_ref)).profile
+        suites = [load_suite(resolve_suite(ref), profile) for ref in refs]
         overrides = parse_overrides(params)
         check_overrides(overrides, [s.suite for s in suites])
-        load_profile(resolve_profile(profile_ref))
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

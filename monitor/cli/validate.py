@@ -20,15 +20,45 @@ def validate(
             "directories."
         ),
     ],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Validate suites against this profile (built-in name or path): operation and "
+            "outcome names it defines, and server errors its rules would hide.",
+        ),
+    ] = None,
 ) -> None:
     """Validate suites, profiles and daemon configs; problems print as file:line: field: message.
 
-    Exit 0 when all files are valid, 2 otherwise.
+    Exit 0 when all files are valid (warnings do not fail), 2 otherwise.
     """
     from monitor.daemon.config import is_daemon_config, load_config
     from monitor.errors import ExitCode
     from monitor.suites.errors import ConfigError, Problem
-    from monitor.suites.loader import validate_file
+    from monitor.suites.loader import (
+        LoadedProfile,
+        load_profile,
+        load_suite,
+        resolve_profile,
+        validate_file,
+    )
+    from monitor.suites.vocabulary import (
+        hidden_server_errors,
+        profile_outcomes,
+        unknown_server_error_rules,
+    )
+    from monitor.suites.yamlsource import format_path
+
+    against: LoadedProfile | None = None
+    if profile is not None:
+        try:
+            against = load_profile(resolve_profile(profile))
+        except ConfigError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise typer.Exit(2) from None
 
     def check(file: Path) -> tuple[str | None, list[Problem]]:
         if is_daemon_config(file):
@@ -37,7 +67,28 @@ def validate(
             except ConfigError as exc:
                 return "daemon config", exc.problems
             return "daemon config", []
-        return validate_file(file)
+        return validate_file(file, against.profile if against else None)
+
+    def notes(file: Path, kind: str | None) -> None:
+        if kind == "profile":
+            loaded = load_profile(file)
+            names = ", ".join(profile_outcomes(loaded.profile))
+            typer.echo(f"  outcomes it can produce: {names}")
+            for path in unknown_server_error_rules(loaded.profile):
+                line = loaded.locations.line_of(path)
+                typer.echo(
+                    f"note: {loaded.file}:{line}: {format_path(path)}: 5xx answers are unknown "
+                    "(may or may not have taken effect); they still count as server errors: "
+                    "scenarios fail on them unless `server_errors: report`, expected_outcomes "
+                    "refuses them unless `server_errors: fit`",
+                    err=True,
+                )
+        elif kind == "suite" and against is not None:
+            loaded_suite = load_suite(file, against.profile)
+            for path, message in hidden_server_errors(loaded_suite.suite, against.profile):
+                line = loaded_suite.locations.line_of(path)
+                where = f"{loaded_suite.file}:{line}" if line else loaded_suite.file
+                typer.echo(f"warning: {where}: {format_path(path)}: {message}", err=True)
 
     files: list[Path] = []
     for path in paths:
@@ -54,6 +105,7 @@ def validate(
                 typer.echo(str(problem), err=True)
         else:
             typer.echo(f"{file}: ok ({kind})")
+            notes(file, kind)
     if not files:
         typer.echo("no files to validate", err=True)
         raise typer.Exit(ExitCode.USAGE)

@@ -42,7 +42,8 @@ async def run_suite_job(
     tracer: trace.Tracer | None = None,
 ) -> RunResult:
     """Run a configured suite (files re-read each run, so an edited suite is picked up)."""
-    loaded = load_suite(resolve_suite(job.suite))
+    profile = load_profile(resolve_profile(target.profile)).profile
+    loaded = load_suite(resolve_suite(job.suite), profile)
     if job.scenarios:
         wanted = set(job.scenarios)
         kept = [s for s in loaded.suite.scenarios if s.name in wanted]
@@ -51,7 +52,6 @@ async def run_suite_job(
             raise ValueError(f"suite {loaded.suite.name!r} has no scenario {sorted(missing)}")
         suite = Suite.model_validate({**loaded.suite.model_dump(), "scenarios": kept})
         loaded = type(loaded)(suite, loaded.file, loaded.locations)
-    profile = load_profile(resolve_profile(target.profile)).profile
     options = RunOptions(
         seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks, tracer=tracer
     )

@@ -46,6 +46,7 @@ class Call:
     error_kind: str | None = None
     records: tuple[RequestRecord, ...] = ()
     detail: str | None = None  # the target's own words on a non-ok answer (for messages)
+    body: str | None = None  # bounded response excerpt for evidence (``excerpt``)
 
     @property
     def ok(self) -> bool:
@@ -67,7 +68,25 @@ class Call:
             latency_ms=self.latency_ms,
             error=self.error,
             error_kind=self.error_kind,
+            body=self.body,
         )
+
+
+#: Longest response excerpt kept per op as evidence, in characters.
+MAX_EXCERPT = 400
+
+
+def excerpt(op: HttpOperation, ok: bool, body: Any) -> str | None:
+    """The part of a response shown as evidence: the operation's ``evidence`` JMESPath when it
+    has one (for every answer; a non-ok answer it finds nothing in is shown whole), else the
+    whole body of a non-ok answer; compact JSON, bounded."""
+    chosen = search(op.evidence, body) if op.evidence is not None else None
+    if chosen is not None:
+        body = chosen
+    elif ok or body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +105,17 @@ def _drop_nulls(value: Any) -> Any:
 
 
 def _detail(body: Any) -> str | None:
-    """A short human message from an error body (``message`` or ``error``), if there is one."""
+    """A short human message from an error body (``message``, ``error`` or ``detail``), else
+    the body itself as compact JSON (``{"errors": {"slug": ["has already been taken"]}}``)."""
     if isinstance(body, Mapping):
         for key in ("message", "error", "detail"):
             text = body.get(key)
             if isinstance(text, str) and text:
                 return text[:200]
-    return None
+    if body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _query_text(query: Mapping[str, Any]) -> str:
@@ -220,7 +243,8 @@ class ProfileClient:
         return Call(
             outcome=outcome, code=verdict.code, value=value,
             completed_at=None if outcome is Outcome.UNKNOWN else completed,
-            records=(record,), detail=detail, **base,
+            records=(record,), detail=detail, body=excerpt(op, outcome is Outcome.OK, body),
+            **base,
         )  # fmt: skip
 
     def _body(self, op: HttpOperation, record: RequestRecord) -> Any:
@@ -269,7 +293,7 @@ class ProfileClient:
             code=last.code, value=value if last.ok else None, status=last.status,
             invoked_at=calls[0].invoked_at, completed_at=last.completed_at,
             latency_ms=sum(c.latency_ms for c in calls), error=last.error,
-            error_kind=last.error_kind, records=records, detail=last.detail,
+            error_kind=last.error_kind, records=records, detail=last.detail, body=last.body,
         )  # fmt: skip
 
     async def fire(

@@ -42,6 +42,7 @@ class Op:
     latency_ms: float | None = None  # measured duration; derived from the times when None
     error: str | None = None  # transport error message
     error_kind: str | None = None  # refused | reset | timeout | tls | malformed | other
+    body: str | None = None  # bounded response excerpt shown as evidence (see client.excerpt)
 
     @property
     def ok(self) -> bool:
@@ -81,13 +82,12 @@ class Op:
             result += f" (HTTP {self.status})"
         if self.error:
             result += f" ({self.error})"
-        if self.value is not None and self.ok:
+        if self.value is not None and self.ok and self.body is None:
             result += f" → {_short(self.value)}"
         end = "?" if self.completed_at is None else f"{self.completed_at:.3f}"
-        return (
-            f"op#{self.id} {self.process} {self.kind}({args}) {result} "
-            f"[t={self.invoked_at:.3f}–{end}]"
-        )
+        line = f"op#{self.id} {self.process} {self.kind}({args}) {result} "
+        line += f"[t={self.invoked_at:.3f}–{end}]"
+        return line + (f" body: {self.body}" if self.body is not None else "")
 
 
 def _short(value: Any, limit: int = 80) -> str:

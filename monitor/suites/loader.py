@@ -49,8 +49,9 @@ def _display(path: Path) -> str:
 
 
 def detect_kind(data: Mapping[str, Any]) -> Kind:
-    """A profile has ``operations``; anything else is treated as a suite."""
-    return "profile" if "operations" in data else "suite"
+    """A profile has ``operations`` and no ``scenarios`` (a suite may declare the operations it
+    needs); anything else is treated as a suite."""
+    return "profile" if "operations" in data and "scenarios" not in data else "suite"
 
 
 def load_model(path: Path, model: type[M], what: str, name: str) -> tuple[M, Locations]:
@@ -64,11 +65,13 @@ def load_model(path: Path, model: type[M], what: str, name: str) -> tuple[M, Loc
         raise ConfigError(problems_from(exc, data, locs, model)) from None
 
 
-def load_suite(path: Path) -> LoadedSuite:
-    """Load one suite file; raise ``ConfigError`` listing every problem."""
+def load_suite(path: Path, profile: Profile | None = None) -> LoadedSuite:
+    """Load one suite file; raise ``ConfigError`` listing every problem. With ``profile``, the
+    suite may use every operation the profile defines, and outcome names are checked against
+    the outcomes the profile can produce."""
     name = _display(path)
     suite, locs = load_model(path, Suite, "suite", name)
-    problems = suite_problems(suite, locs)
+    problems = suite_problems(suite, locs, profile)
     if problems:
         raise ConfigError(problems)
     return LoadedSuite(suite, name, locs)
@@ -84,8 +87,9 @@ def load_profile(path: Path) -> LoadedProfile:
     return LoadedProfile(profile, name, locs)
 
 
-def validate_file(path: Path) -> tuple[Kind | None, list[Problem]]:
-    """Validate a suite or profile file (kind detected from its content)."""
+def validate_file(path: Path, profile: Profile | None = None) -> tuple[Kind | None, list[Problem]]:
+    """Validate a suite or profile file (kind detected from its content); a suite against
+    ``profile`` when one is given."""
     name = _display(path)
     try:
         raw, locs = load_yaml(path, name)
@@ -94,7 +98,10 @@ def validate_file(path: Path) -> tuple[Kind | None, list[Problem]]:
         return None, exc.problems
     kind = detect_kind(data)
     try:
-        (load_profile if kind == "profile" else load_suite)(path)
+        if kind == "profile":
+            load_profile(path)
+        else:
+            load_suite(path, profile)
     except ConfigError as exc:
         return kind, exc.problems
     return kind, []

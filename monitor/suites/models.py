@@ -81,6 +81,10 @@ class Step(Model):
     optional: bool = False
     """Leave the step out when the profile does not map its operation (checks that need its
     value say what they need in `needs`). Default: false."""
+    key: str | None = None
+    """For a step run by a group: save a map `{key: value}` (one entry per member) instead of
+    a list, e.g. `${member.name}` — the same key as `user` of the members' ops in checks — or
+    `${member.username}`. Default: a list in member order."""
 
 
 class PhaseOp(Model):
@@ -206,6 +210,18 @@ class Scenario(Model):
     count per status is in the report. Default: fail."""
 
 
+class OperationDecl(Model):
+    """An operation a custom suite needs, beyond the built-in catalogue (`soakmon schema ops`)."""
+
+    description: Text = ""
+    """What the operation does, in the suite's domain words. Default: empty."""
+    args: list[Name] = Field(default_factory=list)
+    """Arguments the suite passes (validated against every step and phase op). Default: none."""
+    result: list[str] = Field(default_factory=list)
+    """Fields of the extracted value the suite's checks rely on (documentation of what the
+    profile's `extract` must produce, e.g. `favorited`). Default: none."""
+
+
 class Suite(Model):
     """A suite file: parameters with defaults and a list of scenarios."""
 
@@ -218,6 +234,10 @@ class Suite(Model):
     scenario or with `--param NAME=VALUE`. Default: {}."""
     scenarios: Annotated[list[Scenario], Field(min_length=1)]
     """The scenarios, run in order."""
+    operations: dict[str, OperationDecl] = Field(default_factory=dict)
+    """Operations of your own domain this suite uses (name -> arguments and result fields),
+    beside the built-in ones. A profile that does not define one makes the scenarios using it
+    not applicable (skipped with the reason). Default: {}."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Suite:

@@ -67,6 +67,7 @@ def profile_problems(profile: Profile, locs: Locations) -> list[Problem]:
             for field in ("path", "query", "body", "headers"):
                 _tmpl(out, locs, (*base, field), getattr(op, field))
             _jmes(out, locs, (*base, "extract"), op.extract)
+            _jmes(out, locs, (*base, "evidence"), op.evidence)
             for key, expr in op.session.items():
                 _jmes(out, locs, (*base, "session", key), expr)
             _rules(out, locs, (*base, "outcomes"), op.outcomes)

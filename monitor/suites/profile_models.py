@@ -85,6 +85,11 @@ class HttpOperation(ProfileModel):
     """Session values to save from the body (JMESPath), e.g. `token: token`. Default: {}."""
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Outcome rules tried before the profile-wide ones. Default: none."""
+    evidence: str | None = None
+    """JMESPath choosing the response fields shown as evidence when a check fails, for every
+    answer (ok ones too: a phantom success is an ok answer), e.g.
+    `article.{slug: slug, favorited: favorited, favoritesCount: favoritesCount}`.
+    Default: the whole body (bounded) of answers that are not ok."""
     timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Per-request timeout of this operation, seconds. Default: the profile's, else the run's."""
 
@@ -165,6 +170,11 @@ class Profile(ProfileModel):
     """Per-request timeout for this API, seconds. Default: the run's (`--timeout`, 10 s)."""
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Profile-wide outcome rules, tried after an operation's own. Default: none."""
+    outcome_names: dict[str, str] = Field(default_factory=dict)
+    """Outcome names of your own domain (name -> meaning), beside the canonical ones, e.g.
+    `already_favorited: the article was already a favorite`. Names that rules give literally
+    (`outcome:` or a `map` value) count as declared; a name that only arrives through
+    `outcome_from` must be listed here before a suite may expect it. Default: {}."""
     operations: dict[str, AnyOperation]
     """Logical operation -> request or sequence. Operations left out make the scenarios that
     use them not applicable."""

@@ -49,6 +49,7 @@ from monitor.suites.results import (
 )
 from monitor.suites.scenario_run import ScenarioRun
 from monitor.suites.steps import run_steps
+from monitor.suites.vocabulary import declared_needs
 
 #: Sees each scenario's history and read-back state (suite, scenario, history, state).
 HistoryObserver = Callable[[str, str, History, Mapping[str, Any]], None]
@@ -185,7 +186,7 @@ async def run_scenario(
     cannot complete makes the scenario an ``error`` quoting the step and the answer."""
     meta: dict[str, Any] = {"description": scenario.description, "spec_ref": scenario.spec}
     caps = Capabilities.of(client.profile)
-    unmet = scenario_unmet(caps, scenario)
+    unmet = scenario_unmet(caps, scenario) + caps.unmet(declared_needs(suite, scenario))
     if unmet:
         return ScenarioResult.skipped(scenario.name, suite.name, caps.reason(unmet), **meta)
     rng = random.Random(f"{seed}:{suite.name}:{scenario.name}")

@@ -15,6 +15,14 @@ from monitor.suites.history import Outcome
 MAX_REGISTER_ATTEMPTS = 4
 
 
+def member_view(session: Session | None) -> dict[str, Any]:
+    """``${member.…}``: the acting group member — its ``name`` (``fans[2]``, the ``user`` of
+    its ops in checks) and its saved values (``username``, ``user_id`` …; not the token)."""
+    if session is None:
+        return {}
+    return {**{k: v for k, v in session.values.items() if k != "token"}, "name": session.name}
+
+
 @dataclass(slots=True)
 class ScenarioRun:
     """Everything a scenario's steps and phases share while it runs."""
@@ -30,11 +38,12 @@ class ScenarioRun:
     _users: int = 0
 
     def context(self, session: Session | None = None, index: int = 0) -> dict[str, Any]:
-        """The template context: params, state, session, index, vars."""
+        """The template context: params, state, session, member, index, vars."""
         return {
             "params": self.params,
             "state": self.state,
             "session": session.values if session is not None else {},
+            "member": member_view(session),
             "index": index,
             "vars": self.variables,
         }

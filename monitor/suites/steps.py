@@ -45,6 +45,7 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
     count = run.render_int(step.count, f"{section}[{index}].count")
     members = run.members(step.user)
     saved: list[Any] = []
+    keyed: dict[str, Any] = {}
     for session in members:
         mine: list[Any] = []
         for i in range(count):
@@ -57,8 +58,13 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
         if step.save and session is not None:
             session.values[step.save] = value
         saved.append(value)
+        if step.key is not None:
+            keyed[str(run.render(step.key, session))] = value
     if step.save:
-        run.state[step.save] = saved[0] if len(members) == 1 else saved
+        if step.key is not None:
+            run.state[step.save] = keyed
+        else:
+            run.state[step.save] = saved[0] if len(members) == 1 else saved
 
 
 async def run_steps(run: ScenarioRun, section: str, steps: Sequence[Step]) -> None:

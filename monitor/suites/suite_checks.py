@@ -6,7 +6,6 @@ CEL expressions, and checker arguments valid for the named checker.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,17 +13,28 @@ from monitor.suites import checkbridge
 from monitor.suites.errors import ExpressionError, Problem
 from monitor.suites.expr import compile_template, expression_roots, params_used
 from monitor.suites.models import PhaseOp, Reader, Scenario, Step, Suite
-from monitor.suites.operations import OPERATIONS
+from monitor.suites.profile_models import Profile
+from monitor.suites.vocabulary import (
+    check_kinds,
+    check_outcome_names,
+    known_operations,
+    profile_outcomes,
+    suggest,
+)
 from monitor.suites.yamlsource import Locations, PathKey, format_path
 
 #: Names a suite template may refer to.
-TEMPLATE_ROOTS = frozenset({"params", "state", "session", "index", "vars"})
+TEMPLATE_ROOTS = frozenset({"params", "state", "session", "member", "index", "vars"})
 
 
 class _Collector:
-    def __init__(self, locs: Locations) -> None:
+    def __init__(self, locs: Locations, suite: Suite, profile: Profile | None) -> None:
         self.locs = locs
         self.problems: list[Problem] = []
+        self.suite = suite
+        self.profile = profile
+        self.operations = known_operations(suite, profile)
+        self.outcomes = profile_outcomes(profile) if profile is not None else None
 
     def add(self, path: PathKey, message: str) -> None:
         self.problems.append(
@@ -33,8 +43,7 @@ class _Collector:
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return suggest(name, choices)
 
 
 def _check_template(out: _Collector, path: PathKey, value: Any, params: set[str]) -> None:
@@ -49,9 +58,35 @@ def _check_template(out: _Collector, path: PathKey, value: Any, params: set[str]
         out.add(path, f"unknown parameter {name!r}{_suggest(name, params)}")
 
 
-def _check_op(out: _Collector, path: PathKey, op: str) -> None:
-    if op not in OPERATIONS:
-        out.add((*path, "op"), f"unknown operation {op!r}{_suggest(op, OPERATIONS)}")
+def _unknown_op(out: _Collector, op: str) -> str:
+    where = (
+        f"neither defined by profile {out.profile.name!r} nor declared under `operations:`"
+        if out.profile is not None
+        else "declare it under the suite's `operations:` or validate with --profile"
+    )
+    return f"unknown operation {op!r}{_suggest(op, out.operations)}: {where}"
+
+
+def _check_op(out: _Collector, path: PathKey, op: str, args: dict[str, Any] | None = None) -> None:
+    if op not in out.operations:
+        out.add((*path, "op"), _unknown_op(out, op))
+        return
+    decl = out.suite.operations.get(op)
+    if decl is not None and args:
+        for name in sorted(set(args) - set(decl.args)):
+            hint = _suggest(name, decl.args)
+            out.add((*path, "args", name), f"argument {name!r} is not declared for {op}{hint}")
+
+
+def _check_outcome(out: _Collector, path: PathKey, name: str) -> None:
+    if out.outcomes is None or name in out.outcomes:
+        return
+    assert out.profile is not None
+    out.add(
+        path,
+        f"unknown outcome {name!r}{_suggest(name, out.outcomes)}: profile "
+        f"{out.profile.name!r} cannot produce it (declare it under its `outcome_names`)",
+    )
 
 
 def _check_user(out: _Collector, path: PathKey, user: str | None, users: set[str]) -> None:
@@ -64,10 +99,16 @@ def _check_steps(
 ) -> None:
     for i, step in enumerate(steps):
         path = (*base, i)
-        _check_op(out, path, step.op)
+        _check_op(out, path, step.op, step.args)
+        for e, name in enumerate(step.expect):
+            _check_outcome(
+                out, (*path, "expect", e) if len(step.expect) > 1 else (*path, "expect"), name
+            )
         _check_user(out, path, step.user, users)
         _check_template(out, (*path, "args"), step.args, params)
         _check_template(out, (*path, "count"), step.count, params)
+        if step.key is not None:
+            _check_template(out, (*path, "key"), step.key, params)
         if step.op == "register" and step.save:
             users.add(step.save)
 
@@ -87,7 +128,7 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
         ]
         for kind, i, item in items:
             path = (*ppath, kind, i)
-            _check_op(out, path, item.op)
+            _check_op(out, path, item.op, item.args)
             _check_user(out, path, item.user, users)
             _check_template(out, (*path, "args"), item.args, params)
             count = getattr(item, "count", 1)
@@ -95,15 +136,21 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
     _check_steps(out, (*base, "readback"), scenario.readback, params, set(users))
     for c, check in enumerate(scenario.checks):
         path = (*base, "checks", c)
+        for field, name in check_outcome_names(check):
+            _check_outcome(out, (*path, *field), name)
+        for field, name in check_kinds(check):
+            if name not in out.operations:
+                out.add((*path, *field), _unknown_op(out, name))
         for field, message in checkbridge.check_problems(
             check, {**suite.params, **scenario.params}
         ):
             out.add((*path, *field), message)
 
 
-def suite_problems(suite: Suite, locs: Locations) -> list[Problem]:
-    """Every cross-field problem of a validated suite model."""
-    out = _Collector(locs)
+def suite_problems(suite: Suite, locs: Locations, profile: Profile | None = None) -> list[Problem]:
+    """Every cross-field problem of a validated suite model (operation and outcome names also
+    against ``profile`` when one is given)."""
+    out = _Collector(locs, suite, profile)
     for s, scenario in enumerate(suite.scenarios):
         _check_scenario(out, ("scenarios", s), scenario, suite)
     return out.problems

@@ -77,7 +77,10 @@ def test_validate_ok_and_errors(tmp_path: Path) -> None:
 def test_validate_a_directory_and_a_missing_file(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, ["validate", str(builtin_suites()["points"].parent)])
     assert result.exit_code == 0
-    assert result.stdout.count(": ok (") == len(builtin_suites()) + len(builtin_profiles())
+    examples = len(list((builtin_suites()["points"].parent / "examples").glob("*.yaml")))
+    assert (
+        result.stdout.count(": ok (") == len(builtin_suites()) + len(builtin_profiles()) + examples
+    )
     missing = RUNNER.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2
     assert "cannot read" in missing.stderr

@@ -34,6 +34,8 @@ FAMILIES = {
     "eventually_succeed",
     "expected_outcomes",
     "no_server_errors",
+    "idempotent_effect",
+    "last_write_wins",
     "realtime_order",
     "latency",
     "error_rate",
