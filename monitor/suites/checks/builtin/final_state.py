@@ -109,7 +109,8 @@ def idempotent_effect(ctx: CheckContext, args: IdempotentArgs) -> CheckResult:
             extra = len(ok) - int(n)
             phantoms += extra
             problems.append(
-                f"{label}{_phantoms(extra)}: {len(ok)} ok answers claim an effect, {n:g} happened"
+                f"{label}{_phantoms(extra)}: {plural(len(ok), 'ok answer')} "
+                f"claim{'s' if len(ok) == 1 else ''} an effect, {n:g} happened"
             )
             culprits += ok
         elif ok and n < 1:
