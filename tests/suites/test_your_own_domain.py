@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
 from monitor.report import write_reports
+from monitor.suites.capabilities import Capabilities, scenario_unmet
 from monitor.suites.errors import ConfigError
 from monitor.suites.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.paths import scenarios_dir
 from monitor.suites.results import RunResult
 from monitor.suites.runner import RunOptions, run_suites
-from monitor.suites.capabilities import Capabilities, scenario_unmet
 from tests.suites.social_server import social_server
 
 _register()
