@@ -56,6 +56,7 @@ lint: $(VENV)/.synced-dev
 # The chart and the image recipe (needs helm: built into .tools/bin when missing).
 lint-deploy: $(VENV)/.synced-dev $(HELM)
 	$(HELM) lint --strict helm/soakmon
+	$(VENV)/bin/hadolint Dockerfile
 
 format: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench

@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# soakmon image: `docker build -t soakmon/soakmon:0.1.0 .`
+#   docker run --rm soakmon/soakmon:0.1.0 run --target http://host:8000      (one-shot run)
+#   docker run -v $PWD/daemon.yaml:/etc/soakmon/daemon.yaml:ro -p 9109:9109 \
+#     soakmon/soakmon:0.1.0 daemon --config /etc/soakmon/daemon.yaml         (the daemon)
+# The install step is reproduced by tests/deploy/test_image.py (no Docker engine needed).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/soakmon \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN pip install --no-cache-dir uv==0.13.9
+WORKDIR /src
+# Dependencies first (a layer that changes only with uv.lock), then the project itself.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY monitor ./monitor
+COPY scenarios ./scenarios
+RUN uv sync --frozen --no-dev --no-editable
+
+FROM ${PYTHON_IMAGE}
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="soakmon" \
+      org.opencontainers.image.description="Continuous chaos and soak monitor for HTTP services" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.documentation="README.md, docs/kubernetes.md"
+RUN groupadd --system --gid 10001 soakmon \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/soakmon --no-create-home soakmon \
+ && install -d -o 10001 -g 10001 /var/lib/soakmon /etc/soakmon
+COPY --from=build /opt/soakmon /opt/soakmon
+ENV PATH=/opt/soakmon/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+USER 10001:10001
+WORKDIR /var/lib/soakmon
+EXPOSE 9109
+# For the daemon (`soakmon daemon`); one-shot runs have no server and need no health check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9109/healthz', timeout=4)"]
+# Exec form: soakmon is PID 1 and receives SIGTERM (the daemon then drains within grace_period).
+ENTRYPOINT ["soakmon"]
+CMD ["--help"]
