@@ -11,7 +11,7 @@ SOAKMON := $(VENV)/bin/soakmon
 # helm v3, built from the Go module proxy into .tools/bin when missing (scripts/install-helm.sh).
 HELM := .tools/bin/helm
 
-.PHONY: help demo test lint lint-deploy format bench system-deps clean
+.PHONY: help demo test lint lint-deploy dashboards format bench system-deps clean
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -57,6 +57,13 @@ lint: $(VENV)/.synced-dev
 lint-deploy: $(VENV)/.synced-dev $(HELM)
 	$(HELM) lint --strict helm/soakmon
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/ruff check deploy/grafana
+	$(VENV)/bin/ruff format --check deploy/grafana
+	$(VENV)/bin/python deploy/grafana/dashboards.py --check
+
+# Regenerate the Grafana dashboards (deploy/grafana/*.json and the chart's copies) from code.
+dashboards: $(VENV)/.synced-dev
+	$(VENV)/bin/python deploy/grafana/dashboards.py
 
 format: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench
