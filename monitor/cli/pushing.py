@@ -21,8 +21,9 @@ from monitor.suites.sharding import Shard, scenario_keys, take_shard
 class RunRecorder:
     """Request metrics live (engine hook), check and run results at the end."""
 
-    def __init__(self, url: str, job: str, instance: str) -> None:
+    def __init__(self, url: str, job: str, instance: str, target: str) -> None:
         self.url, self.job, self.instance = url, job, instance
+        self.target = target  # the `target` label: the run's --target URL
         self.metrics = RunMetrics()
         self.hooks = RequestHooks()
         self.hooks.add_request_done(self._request_done)
@@ -41,6 +42,7 @@ class RunRecorder:
             operation=record.name,
             outcome=outcome_label(record),
             seconds=record.duration_ms / 1000.0,
+            target=self.target,
         )
 
     def record(self, run: RunResult) -> None:
@@ -55,7 +57,7 @@ class RunRecorder:
                 for check in scenario.checks:
                     metrics.record_check(
                         suite=suite.name, scenario=scenario.name, check=check.name,
-                        passed=check.passed,
+                        passed=check.passed, target=self.target,
                     )  # fmt: skip
 
     def record_unreachable(self, suites: list[LoadedSuite]) -> None:

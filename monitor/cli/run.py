@@ -71,7 +71,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
 
         selection, instance = pushing.apply_shard(selection, shard)
         if pushgateway is not None:
-            recorder = pushing.RunRecorder(pushgateway, push_job, instance)
+            recorder = pushing.RunRecorder(pushgateway, push_job, instance, url)
     try:
         result = suiterun.execute(
             url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet,

@@ -16,7 +16,16 @@ from monitor.daemon.config import DaemonConfig, load_config
 from monitor.errors import ExitCode
 from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
 from monitor.suites.loader import validate_file
-from tests.deploy.chart import CHART, KUBE_VERSION, VALUES_FILES, find, render, run_helm, values_id
+from tests.deploy.chart import (
+    CHART,
+    KUBE_VERSION,
+    ROOT,
+    VALUES_FILES,
+    find,
+    render,
+    run_helm,
+    values_id,
+)
 
 OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
 params = pytest.mark.parametrize("values", VALUES_FILES, ids=values_id)
@@ -279,3 +288,55 @@ def test_operator_objects_follow_the_cluster_capabilities() -> None:
     assert sm["spec"]["endpoints"][0]["port"] == "http"
     assert not find(render(None, "--api-versions", "monitoring.coreos.com/v1",
                            "--set", "serviceMonitor.enabled=false"), "ServiceMonitor")  # fmt: skip
+
+
+def _notes(tmp_path: Path, values: Path | None) -> str:
+    """NOTES.txt as `helm install` prints it (rendered through a copy of the chart)."""
+    import shutil
+
+    chart = tmp_path / "soakmon"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n"
+        'data: {notes: {{ include "soakmon/templates/NOTES.txt" . | quote }}}\n'
+    )
+    args = ["template", "rel", str(chart), "--namespace", "soak", "--show-only",
+            "templates/zz-notes.yaml", *(["-f", str(values)] if values else [])]  # fmt: skip
+    proc = run_helm(*args)
+    assert proc.returncode == 0, proc.stderr
+    return str(yaml.safe_load(proc.stdout)["data"]["notes"])
+
+
+def test_notes_tell_where_the_status_page_and_alerts_are(tmp_path: Path) -> None:
+    notes = _notes(tmp_path, CHART / "ci" / "monitoring-values.yaml")
+    assert "port-forward svc/rel-soakmon 9109" in notes
+    assert "alertmanager: http://alertmanager-operated.monitoring:9093" in notes
+    assert "the PrometheusRule rel-soakmon" in notes
+    job_notes = _notes(tmp_path / "job", CHART / "ci" / "job-pushgateway-values.yaml")
+    assert "logs -f job/rel-soakmon-run" in job_notes
+    assert "pushed to http://prometheus-pushgateway.monitoring:9091" in job_notes
+
+
+def test_prometheus_rule_is_the_rule_files(tmp_path: Path) -> None:
+    """The chart's PrometheusRule carries deploy/prometheus/*.yml unchanged, and parses."""
+    import shutil
+    import subprocess
+
+    sources = sorted((ROOT / "deploy" / "prometheus").glob("*.yml"))
+    copies = sorted((CHART / "files" / "rules").glob("*.y*ml"))
+    assert sources, "no rule files in deploy/prometheus"
+    assert [p.name for p in copies] == [p.name for p in sources]
+    for source, copy in zip(sources, copies, strict=True):
+        assert copy.read_text() == source.read_text(), (
+            f"{copy} is stale: cp deploy/prometheus/*.yml helm/soakmon/files/rules/"
+        )
+    (rule,) = find(render(CHART / "ci" / "monitoring-values.yaml"), "PrometheusRule")
+    expected = [g for p in sources for g in yaml.safe_load(p.read_text())["groups"]]
+    assert rule["spec"]["groups"] == expected
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        path = tmp_path / "rules.yml"
+        path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+        proc = subprocess.run([promtool, "check", "rules", str(path)],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr

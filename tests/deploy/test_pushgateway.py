@@ -127,6 +127,8 @@ async def test_two_shards_add_up_in_prometheus(
     wait_for_data(prom.url, queries["requests"])
     instances = {r["metric"]["instance"] for r in query(prom.url, "soakmon_suite_runs_total")}
     assert instances == {"shard-0-of-2", "shard-1-of-2"}
+    targets = {r["metric"].get("target") for r in query(prom.url, "soakmon_requests_total")}
+    assert targets == {target}
 
     (requests,) = query(prom.url, queries["requests"])
     pushed = sum(float(r["value"][1]) for r in query(prom.url, "soakmon_requests_total"))
