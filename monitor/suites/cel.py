@@ -60,6 +60,24 @@ class CelError(ExpressionError):
     """A CEL expression cannot be compiled, or failed while evaluating."""
 
 
+MAX_ERROR_TEXT = 300
+
+
+def _bounded_repr(self: CELEvalError) -> str:
+    """celpy's own ``repr`` of an evaluation error embeds the reprs of its arguments; an
+    ``all()`` over a list whose items all fail (a missing key) folds each error into the next
+    through ``logical_and``'s ``TypeError(f"... {x!r} ...")``, so the text doubles per item
+    (60 metric samples reached 7-14 GB). Bounded here: the first argument and the missing key
+    survive, the rest is cut."""
+    first = str(self.args[0]) if self.args else ""
+    key = f", {self.args[2]!r}" if len(self.args) > 2 and first.startswith("no such") else ""
+    text = f"CELEvalError({first!r}{key})"
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+
+
+CELEvalError.__repr__ = _bounded_repr  # type: ignore[method-assign]
+
+
 def to_cel(value: Any) -> Any:
     """Convert a JSON-like Python value to CEL types (RFC 3339 strings → timestamps)."""
     if value is None or isinstance(value, _CEL_TYPES):
@@ -168,10 +186,18 @@ class CelProgram:
         return _explain(self.source, self.tree, converted) or f"{self.source} is false"
 
 
+_MISSING = re.compile(r"no such (?:member in mapping|key): ?(?:\\*)'([^'\\]+)")
+
+
 def _describe(exc: BaseException, text: str) -> str:
     detail = _clean(str(exc.args[0]) if exc.args else str(exc))
     if detail.startswith("no such key") and len(exc.args) > 2 and exc.args[2]:
         return f"no such key {show(exc.args[2][0])}"
+    if detail.startswith("found no matching overload"):
+        # an error inside && / || / all(): name the missing key it folds, not the operator
+        found = _MISSING.search(str(exc)[: 4 * MAX_ERROR_TEXT])
+        if found:
+            return f"no such key {found.group(1)!r}"
     return detail
 
 

@@ -194,3 +194,21 @@ def test_cel_check_errors() -> None:
 def test_cel_args_round_trip_to_source() -> None:
     args = get_checker("cel").parse_args({"expr": "duration_s < 10.0"})
     assert args.model_dump() == {"expr": "duration_s < 10.0", "description": None}
+
+
+def test_an_error_over_a_large_state_stays_small_and_names_the_missing_key() -> None:
+    """celpy folded each failing item of all() into the next error's repr (doubling per item:
+    60 metric samples of the sustained load reached 7-14 GB). The message stays bounded and
+    the result is an error (not a violation) naming the key."""
+    samples = [{f"series_{k}": float(k) for k in range(300)} for _ in range(200)]
+    state = {"metrics": samples, "metrics_after": samples[-1]}
+    r = Ops().check(
+        "cel",
+        state,
+        expr="state.metrics.all(m, m.db_pool_waiting == 0.0) "
+        "&& state.metrics_after.db_pool_in_use < state.metrics_after.db_pool_size",
+    )
+    assert r.status == "error"
+    assert r.message.endswith(("no such key 'db_pool_waiting'", "no such key 'db_pool_in_use'"))
+    assert len(r.message) < 400
+    assert len(r.observed) < 400
