@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -86,7 +87,9 @@ class Daemon:
     def _build(self) -> None:
         cfg, sup = self.config, self.supervisor
         for i, job in enumerate(cfg.suites):
-            key = f"{job.suite}@{job.target}" if cfg.suites.count(job) == 1 else f"{job.suite}#{i}"
+            # a suite file of your own is labelled by its file name, as built-ins are
+            name = Path(job.suite).stem if job.suite.endswith((".yaml", ".yml")) else job.suite
+            key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
             sched = job.schedule
             text = f"every {sched.every:g}s" if sched.every is not None else f"cron {sched.cron}"
             suite_state = self.state.add_suite(key, job.target, text)

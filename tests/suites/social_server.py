@@ -290,3 +290,18 @@ async def social_server(*, defects: bool) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def main() -> None:
+    """``python -m tests.suites.social_server [--defects] [--port N]``: serve until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--defects", action="store_true", help="the four concurrency defects")
+    parser.add_argument("--port", type=int, default=8010)
+    opts = parser.parse_args()
+    web.run_app(make_app(defects=opts.defects), host="127.0.0.1", port=opts.port)
+
+
+if __name__ == "__main__":
+    main()

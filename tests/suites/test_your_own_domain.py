@@ -171,3 +171,35 @@ def test_a_profile_without_an_operation_makes_its_scenarios_not_applicable() -> 
     assert caps.reason(scenario_unmet(caps, unfavorite)) == (
         "profile 'social-example' does not provide operation favorites.remove"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_the_daemon_runs_the_example_with_its_own_names() -> None:
+    from tests.daemon.conftest import running_daemon, wait_for
+
+    async with social_server(defects=True) as url:
+        config = {
+            "targets": {"social": {"url": url, "profile": str(PROFILE_FILE)}},
+            "suites": [
+                {"suite": str(SUITE_FILE), "target": "social", "schedule": {"every": "1h"},
+                 "scenarios": ["concurrent-unfavorite"]},
+            ],
+        }  # fmt: skip
+        async with running_daemon(config) as daemon:
+            suites = daemon.state.suites
+            await wait_for(lambda: all(s.runs_total >= 1 for s in suites.values()), 60, "a run")
+            violations = daemon.state.status()["violations"]
+            phantom = next(v for v in violations if "phantom" in v["check"])
+            assert any("favorites.remove" in e for e in phantom["evidence"]), phantom
+            registry = daemon.metrics.registry
+            check = "one unfavorite removes the favorite, no phantom success"
+            labels = {"suite": "social@social", "scenario": "concurrent-unfavorite",
+                      "check": check, "target": "social"}  # fmt: skip
+            assert registry.get_sample_value("soakmon_check_violations_total", labels) == 1
+            sent = registry.get_sample_value(
+                "soakmon_requests_total",
+                {"suite": "social@social", "scenario": "suite", "operation": "favorites.remove",
+                 "outcome": "ok", "target": "social"},
+            )  # fmt: skip
+            assert sent == 5
