@@ -29,7 +29,7 @@ def send_test(
     The alert (alertname SoakmonTestAlert, severity info) goes to every receiver of the
     config's `alerting` section, like `amtool alert add`.
 
-    Exit 0 when every receiver accepted it, 1 when any failed, 2 on a configuration error.
+    Exit 0 when every receiver accepted it, 4 when any failed, 2 on a configuration error.
     """
     from monitor.alerts.model import Alert
     from monitor.alerts.service import build_transports, send_direct
@@ -80,4 +80,4 @@ def send_test(
             failed += 1
             typer.echo(f"FAILED  {receiver}: {error}")
     if failed:
-        raise typer.Exit(ExitCode.FAILED)
+        raise typer.Exit(ExitCode.ERROR)

@@ -84,7 +84,7 @@ async def test_target_down_inhibits_the_slo_and_invariant_alerts_of_that_target_
     assert not state[("SoakmonTargetDown", "ref")], state
 
 
-async def test_soakmon_alerts_test_reports_each_receiver_and_fails_if_any_failed(
+async def test_soakmon_alerts_test_reports_each_receiver_and_exits_4_if_any_failed(
     start_alertmanager: StartAlertmanager, tmp_path: Path
 ) -> None:
     am = await asyncio.to_thread(start_alertmanager)
@@ -101,7 +101,7 @@ async def test_soakmon_alerts_test_reports_each_receiver_and_fails_if_any_failed
         subprocess.run, [*SOAKMON, "alerts", "test", "--config", str(config)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.returncode == 4, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert "ok      am" in lines
     assert any(line.startswith(f"FAILED  chat: {dead}/hook: ") for line in lines), lines

@@ -10,6 +10,7 @@ ones.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -285,3 +286,12 @@ def test_promtool_unit_tests_cover_every_alert(tmp_path: Path) -> None:
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_runbook_url_points_at_a_section_of_the_runbooks() -> None:
+    text = (ROOT / "docs" / "runbooks.md").read_text()
+    sections = set(re.findall(r"^## ([a-z0-9-]+)$", text, flags=re.M))
+    anchors = {a["annotations"]["runbook_url"].split("#")[1] for a in _alerts(build_rules())}
+    anchors |= set(re.findall(r'_runbook\("([a-z0-9-]+)"', (ROOT / "monitor/alerts/book.py")
+                              .read_text()))  # fmt: skip
+    assert anchors <= sections, sorted(anchors - sections)
