@@ -172,6 +172,9 @@ class AlertService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed_or(stop), timeout=TICK_S)
         finally:
+            for worker in workers:  # they end on `stop`; cancelled only if we were
+                if not stop.is_set():
+                    worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             await self._shutdown()
 

@@ -136,15 +136,22 @@ async def test_an_alertmanager_outage_delays_alerts_but_never_the_runs_or_the_so
 
 
 async def test_prometheus_fires_the_latency_burn_rate_alert_only_for_the_slow_target(
-    targets: list[TargetProcess], tmp_path: Path, start_prometheus: StartPrometheus
+    targets: list[TargetProcess],
+    tmp_path: Path,
+    start_prometheus: StartPrometheus,
+    start_alertmanager: StartAlertmanager,
 ) -> None:
+    am = await asyncio.to_thread(start_alertmanager)
     rules = tmp_path / "rules.yml"  # the shipped templates, windows shrunk 100-fold
     rules.write_text(render(Windows().scaled(0.01, min_requests=20)))
     slow = TargetProcess(tmp_path, "slow", ["slow"])
     clean = TargetProcess(tmp_path, "clean")
     targets += [slow, clean]
     await asyncio.gather(slow.start(), clean.start())
-    config: dict[str, Any] = {"targets": {}, "soak": [], "probes": []}
+    config: dict[str, Any] = {
+        "targets": {}, "soak": [], "probes": [], "slo": {"window": "10s"},
+        "alerting": {"sinks": [{"kind": "alertmanager", "urls": [am.url]}]},
+    }  # fmt: skip
     for t in (slow, clean):  # an authenticated API read (operational endpoints are never slow)
         token_file = tmp_path / f"{t.tag}.token"
         token_file.write_text(await t.register(f"soak-{t.tag}"))
@@ -177,6 +184,13 @@ async def test_prometheus_fires_the_latency_burn_rate_alert_only_for_the_slow_ta
                 params={"query": 'target:soakmon_requests_slow:ratio_rate1h{target="clean"}'},
             ) as resp:
                 clean_ratio = (await resp.json())["data"]["result"]
+        # the daemon's own SLO verdict reached Alertmanager too, for the slow target only
+        await wait_for(lambda: am.alerts(alertname="SoakmonSLOBroken"), 15, "SoakmonSLOBroken")
+        slo_alerts = am.alerts(alertname="SoakmonSLOBroken")
+        assert {(a["labels"]["target"], a["labels"]["check"]) for a in slo_alerts} == {
+            ("slow", "p95")
+        }
+        assert "p95" in slo_alerts[0]["annotations"]["description"]
         assert clean_ratio, "the clean target's slow ratio is recorded"
         assert float(clean_ratio[0]["value"][1]) < 0.72
         assert not clean_alerts, "the clean target never had a pending or firing alert"

@@ -17,8 +17,11 @@ from pydantic import ValidationError
 from monitor.alerts.book import AlertBook, describe
 from monitor.alerts.config import AlertingConfig
 from monitor.alerts.delivery import Delivery, backoff_delay
-from monitor.alerts.service import build_transports, send_direct
+from monitor.alerts.model import iso
+from monitor.alerts.service import AlertService, build_transports, send_direct
+from monitor.events import CheckFailed, EventBus
 from monitor.observe.metrics import MonitorMetrics
+from monitor.suites.results import CheckResult
 
 
 def _fail(book: AlertBook, now: float, evidence: list[str] | None = None, check: str = "c") -> None:
@@ -299,3 +302,34 @@ async def test_a_stalled_receiver_times_out_and_put_never_waits(
         stop.set()
         await worker
         await transport.aclose()
+
+
+@pytest.mark.parametrize("resolve", [False, True])
+async def test_the_service_follows_the_bus_and_resolves_on_shutdown_only_if_configured(
+    recorder: tuple[Recorder, str], resolve: bool
+) -> None:
+    rec, url = recorder
+    cfg = AlertingConfig.model_validate(
+        {"sinks": [{"kind": "alertmanager", "urls": [url]}], "resolve_on_shutdown": resolve}
+    )
+    metrics = MonitorMetrics(CollectorRegistry())
+    service = AlertService(cfg, metrics=metrics, external_url="http://d")
+    bus = EventBus()
+    service.subscribe(bus)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    check = CheckResult("no overdraft", False, "b >= 0", "b = -5", "went negative", ["op 1"])
+    await bus.emit(CheckFailed("points@ref", "deduct", "ref", check, time.time()))
+    for _ in range(100):
+        if rec.bodies:
+            break
+        await asyncio.sleep(0.02)
+    (first,) = rec.bodies[0]
+    assert first["labels"]["check"] == "no overdraft"
+    assert metrics.registry.get_sample_value("soakmon_alerts_active") == 1
+    stop.set()
+    await task
+    last = rec.bodies[-1][0]
+    resolved = last["endsAt"] <= iso(time.time())
+    assert resolved is resolve, (resolve, last)
+    assert len(rec.bodies) == (2 if resolve else 1)
