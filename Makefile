@@ -11,13 +11,14 @@ SOAKMON := $(VENV)/bin/soakmon
 # helm v3, built from the Go module proxy into .tools/bin when missing (scripts/install-helm.sh).
 HELM := .tools/bin/helm
 
-.PHONY: help demo test lint lint-deploy dashboards format bench system-deps clean
+.PHONY: help demo test lint lint-deploy dashboards format bench system-deps clean kube-tools kube-up kube-down
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
 	@echo "make test    install what the tests need and run them all"
 	@echo "make lint    ruff (lint + format check), strict mypy, import contracts"
 	@echo "make bench   benchmarks (bench/), not part of make test"
+	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
 
 .tools/bin/uv:
 	@scripts/bootstrap-uv.sh
@@ -43,7 +44,19 @@ demo: $(VENV)/.synced-dev
 system-deps:
 	@scripts/system-deps.sh test
 
-test: $(VENV)/.synced-dev system-deps $(HELM)
+# kube-apiserver, controller-manager, scheduler and kwok in .tools/bin (cached; the first build
+# takes ~20 minutes on 2 cores).
+kube-tools:
+	@scripts/kube-tools.sh
+
+KUBE_DIR ?= .tools/kube
+kube-up: $(VENV)/.synced-dev system-deps kube-tools
+	@$(VENV)/bin/python -m tests.plugins.kube up $(KUBE_DIR)
+
+kube-down: $(VENV)/.synced-dev
+	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
+
+test: $(VENV)/.synced-dev system-deps $(HELM) kube-tools
 	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.plugins.alertmanager",
     "tests.plugins.postgres",
     "tests.plugins.reference",
+    "tests.plugins.kube",
 ]
 
 

@@ -1,8 +1,8 @@
 """Probes against real sources: processes, a Prometheus exposition, a real Prometheus server.
 
-The Kubernetes metrics API is the one exception: no API server can run on this machine, so the
-official kubernetes client is pointed at a fake ``metrics.k8s.io`` endpoint served on loopback —
-the same seam (``MetricsApiSource``) the daemon uses in a cluster.
+The Kubernetes test here points the official client at a fake endpoint on loopback (the same
+seam, ``MetricsApiSource``, the daemon uses), so it runs without a control plane; the probe
+against a real kube-apiserver, with RBAC and an aggregated metrics API, is in ``tests/kube/``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ async def test_promql_probe_against_a_real_prometheus(
 
 
 async def test_kubernetes_pod_memory_through_the_real_client_and_a_fake_metrics_api() -> None:
-    # Fake: no Kubernetes API server can run here. The real client talks HTTP to this endpoint.
+    # Fake endpoint (tests/kube/ has the real API server): the real client talks HTTP to it,
+    # so this runs without the control plane.
     pods = {
         "kind": "PodMetricsList",
         "apiVersion": "metrics.k8s.io/v1beta1",
@@ -163,14 +164,24 @@ async def test_kubernetes_pod_memory_through_the_real_client_and_a_fake_metrics_
     }
     seen: list[str] = []
 
-    async def list_pods(request: web.Request) -> web.Response:
+    async def list_pod_metrics(request: web.Request) -> web.Response:
         seen.append(request.query.get("labelSelector", ""))
         if request.match_info["ns"] != "staging":
             return web.json_response({"items": []})
         return web.json_response(pods)
 
+    async def list_pods(request: web.Request) -> web.Response:
+        if request.match_info["ns"] != "staging":
+            return web.json_response({"kind": "PodList", "apiVersion": "v1", "items": []})
+        items = [
+            {"metadata": {"name": p["metadata"]["name"]}, "status": {"phase": "Running"}}
+            for p in pods["items"]
+        ]
+        return web.json_response({"kind": "PodList", "apiVersion": "v1", "items": items})
+
     app = web.Application()
-    app.router.add_get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", list_pods)
+    app.router.add_get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", list_pod_metrics)
+    app.router.add_get("/api/v1/namespaces/{ns}/pods", list_pods)
     runner, url = await _serve(app)
     try:
         conf = client.Configuration(host=url)
@@ -187,7 +198,7 @@ async def test_kubernetes_pod_memory_through_the_real_client_and_a_fake_metrics_
     finally:
         await runner.cleanup()
     dead = MetricsApiSource(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
-    with pytest.raises(ProbeError, match="metrics API"):
+    with pytest.raises(ProbeError, match="Kubernetes API for staging/app=api"):
         await KubernetesPodMemoryProbe("pods", "staging", "app=api", dead).read()
 
 

@@ -223,7 +223,11 @@ section the chart owns, so the port always matches the container port and the pr
 
 {{/* RBAC rules, equal to the tables the code declares (a test compares them). */}}
 {{- define "soakmon.rules.probe" -}}
-# kubernetes probe: CustomObjectsApi.list_namespaced_custom_object(metrics.k8s.io/v1beta1 pods)
+# kubernetes probe: CoreV1Api.list_namespaced_pod (the pods of the selector), then
+# CustomObjectsApi.list_namespaced_custom_object(metrics.k8s.io/v1beta1 pods)
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
 - apiGroups: ["metrics.k8s.io"]
   resources: ["pods"]
   verbs: ["list"]

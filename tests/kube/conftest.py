@@ -1,0 +1,45 @@
+"""Fixtures for the tests against the real control plane (tests/plugins/kube.py)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.plugins.kube import ControlPlane
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout_s: float = 30) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` and the last value."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture
+def namespace(kube_cluster: ControlPlane) -> Iterator[str]:
+    """A fresh namespace with its ``default`` ServiceAccount, deleted after the test."""
+    from kubernetes import client
+
+    name = f"t-{secrets.token_hex(4)}"
+    with kube_cluster.api_client() as api_client:
+        core = client.CoreV1Api(api_client)
+        core.create_namespace({"metadata": {"name": name}})
+
+        def default_sa() -> Any:
+            items = core.list_namespaced_service_account(name).items
+            return any(sa.metadata.name == "default" for sa in items)
+
+        wait_for(f"the default ServiceAccount of {name}", default_sa)
+        yield name
+        core.delete_namespace(name)
