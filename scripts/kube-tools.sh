@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane that the tests start (tests/plugins/kube.py) into
 # .tools/bin from the Go module proxy: kube-apiserver, kube-controller-manager and kube-scheduler
-# (k8s.io/kubernetes v1.34.2, one go.mod + main.go each under tests/kube/cmd/), kwok (simulated
-# nodes and pod lifecycles) and helm. etcd is Debian's etcd-server (scripts/system-deps.sh).
+# (k8s.io/kubernetes v1.34.2, one go.mod + main.go each under tests/kube/cmd/) and kwok
+# (simulated nodes and pod lifecycles). etcd is Debian's etcd-server (scripts/system-deps.sh);
+# helm is scripts/install-helm.sh's.
 #
 # Cached: a binary is rebuilt only when its recipe (go.mod, go.sum, main.go, flags) or the Go
 # version changed; the Go module and build caches make a rebuild take seconds after the first
 # (about 10 minutes cold on 2 cores for the three Kubernetes binaries).
-#
-#   scripts/kube-tools.sh            build what is missing or out of date
-#   scripts/kube-tools.sh --check    exit 1 (silently) when something would be built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -17,14 +15,10 @@ bin="$root/.tools/bin"
 recipes="$root/tests/kube/cmd"
 kube_version=v1.34.2
 kwok_version=${KWOK_VERSION:-v0.7.0}
-check=0
-[ "${1:-}" = --check ] && check=1
 
 if ! command -v go >/dev/null; then
   for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && PATH="$d:$PATH"; done
 fi
-
-stale=()
 
 # The stamp beside a binary records what it was built from.
 stamp_of() { # extra-text recipe-files...
@@ -50,7 +44,6 @@ kube_binary() { # kube-apiserver | kube-controller-manager | kube-scheduler
   ldflags="-s -w $ldflags ${ldflags//k8s.io\/component-base\/version/k8s.io/client-go/pkg/version}"
   stamp=$(stamp_of "$ldflags" "$dir/go.mod" "$dir/go.sum" "$dir/main.go")
   up_to_date "$name" "$stamp" && return 0
-  if [ $check = 1 ]; then stale+=("$name"); return 0; fi
   need_go
   echo "kube-tools: building $name $kube_version into $bin" >&2
   local t0=$SECONDS
@@ -65,7 +58,6 @@ kwok_binary() {
   local stamp
   stamp=$(stamp_of "kwok $kwok_version")
   up_to_date kwok "$stamp" && return 0
-  if [ $check = 1 ]; then stale+=(kwok); return 0; fi
   need_go
   echo "kube-tools: building kwok $kwok_version into $bin" >&2
   local t0=$SECONDS
@@ -75,22 +67,5 @@ kwok_binary() {
   echo "kube-tools: kwok built in $((SECONDS - t0)) s" >&2
 }
 
-helm_binary() {
-  # One helm for the chart work and these tests: scripts/install-helm.sh when present.
-  if [ -x "$root/scripts/install-helm.sh" ]; then
-    if [ $check = 1 ]; then [ -x "$bin/helm" ] || stale+=(helm); return 0; fi
-    "$root/scripts/install-helm.sh" >/dev/null
-    return 0
-  fi
-  [ -x "$bin/helm" ] && return 0
-  if [ $check = 1 ]; then stale+=(helm); return 0; fi
-  need_go
-  mkdir -p "$bin"
-  GOBIN="$bin" GOFLAGS=-buildvcs=false go install "helm.sh/helm/v3/cmd/helm@${HELM_VERSION:-v3.22.0}"
-}
-
 for name in kube-apiserver kube-controller-manager kube-scheduler; do kube_binary "$name"; done
 kwok_binary
-helm_binary
-if [ $check = 1 ] && [ ${#stale[@]} -gt 0 ]; then exit 1; fi
-exit 0
