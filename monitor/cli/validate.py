@@ -44,9 +44,11 @@ def validate(
         resolve_profile,
         validate_file,
     )
+    from monitor.suites.operations import OUTCOMES
     from monitor.suites.vocabulary import (
         hidden_server_errors,
-        profile_outcomes,
+        own_outcomes,
+        undefined_operations,
         unknown_server_error_rules,
     )
     from monitor.suites.yamlsource import format_path
@@ -72,8 +74,9 @@ def validate(
     def notes(file: Path, kind: str | None) -> None:
         if kind == "profile":
             loaded = load_profile(file)
-            names = ", ".join(profile_outcomes(loaded.profile))
-            typer.echo(f"  outcomes it can produce: {names}")
+            own = ", ".join(own_outcomes(loaded.profile)) or "none"
+            typer.echo(f"  outcomes of its own: {own}")
+            typer.echo(f"  canonical outcomes: {', '.join(OUTCOMES)}")
             for path in unknown_server_error_rules(loaded.profile):
                 line = loaded.locations.line_of(path)
                 typer.echo(
@@ -85,7 +88,11 @@ def validate(
                 )
         elif kind == "suite" and against is not None:
             loaded_suite = load_suite(file, against.profile)
-            for path, message in hidden_server_errors(loaded_suite.suite, against.profile):
+            found = [
+                *undefined_operations(loaded_suite.suite, against.profile),
+                *hidden_server_errors(loaded_suite.suite, against.profile),
+            ]
+            for path, message in found:
                 line = loaded_suite.locations.line_of(path)
                 where = f"{loaded_suite.file}:{line}" if line else loaded_suite.file
                 typer.echo(f"warning: {where}: {format_path(path)}: {message}", err=True)

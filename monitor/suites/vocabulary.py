@@ -50,6 +50,33 @@ def profile_outcomes(profile: Profile) -> dict[str, str]:
     return out
 
 
+def own_outcomes(profile: Profile) -> list[str]:
+    """The outcome names of the profile's own domain: declared, or named by its rules."""
+    names = dict.fromkeys(profile.outcome_names)
+    for rule in _rules(profile):
+        for name in (rule.outcome, *rule.map.values()):
+            if name is not None and name not in OUTCOMES:
+                names[name] = None
+    return list(names)
+
+
+def undefined_operations(suite: Suite, profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
+    """(suite field path, message) for operations the suite declares or uses that the profile
+    does not define: their scenarios will be not applicable."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for name in suite.operations:
+        if name not in profile.operations:
+            hint = suggest(name, profile.operations)
+            out.append(
+                (
+                    ("operations", name),
+                    f"profile {profile.name!r} does not define {name!r}{hint}: the scenarios "
+                    "using it will be not applicable",
+                )
+            )
+    return out
+
+
 def check_outcome_names(check: CheckSpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(field path, outcome name) of every outcome a built-in check's args mention."""
     args: Mapping[str, Any] = check.args

@@ -143,7 +143,11 @@ def test_validate_lists_outcomes_and_warns_about_hidden_server_errors(tmp_path: 
     runner = CliRunner()
     listed = runner.invoke(app, ["validate", str(PROFILE_FILE)])
     assert listed.exit_code == 0, listed.output
-    assert "username_taken, slug_taken, already_favorited, not_favorited" in listed.output
+    assert (
+        "outcomes of its own: username_taken, slug_taken, already_favorited, not_favorited"
+        in listed.output
+    )
+    assert "canonical outcomes: ok, " in listed.output
     assert "5xx answers are unknown" in listed.output
     fitted = tmp_path / "fit.yaml"
     text = SUITE_FILE.read_text().replace(
@@ -159,6 +163,14 @@ def test_validate_lists_outcomes_and_warns_about_hidden_server_errors(tmp_path: 
         warned.output
     )
     assert "lets those 500s stand in for the expected outcomes" in warned.output
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(SUITE_FILE.read_text().replace("favorites.remove", "favorite.remove"))
+    warned = runner.invoke(app, ["validate", str(renamed), "--profile", str(PROFILE_FILE)])
+    assert warned.exit_code == 0, warned.output
+    assert (
+        "operations.favorite.remove: profile 'social-example' does not define 'favorite.remove' "
+        "(did you mean 'favorites.remove'?): the scenarios using it will be not applicable"
+    ) in warned.output
 
 
 def test_a_profile_without_an_operation_makes_its_scenarios_not_applicable() -> None:
