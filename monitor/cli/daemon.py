@@ -57,7 +57,7 @@ def daemon(
         cfg = cfg.model_copy(update={"server": cfg.server.model_copy(update={"port": port})})
     _event_loop_policy(use_uvloop)
     try:
-        asyncio.run(Daemon(cfg).run())
+        asyncio.run(Daemon(cfg).run(hard_exit=True))
     except OSError as exc:
         typer.echo(f"error: cannot start: {exc}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None

@@ -22,7 +22,7 @@ from monitor.analysis.window import RollingWindow
 from monitor.daemon.config import Analysis, Slo
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
-from monitor.events import EventBus, VerdictEvaluated
+from monitor.events import EventBus, ProbeReading, SoakInterval, VerdictEvaluated
 from monitor.observe.metrics import MonitorMetrics
 
 
@@ -118,3 +118,25 @@ class AnalysisLoop:
             await self.tick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.every)
+
+
+def feed_watches(bus: EventBus, watches: dict[str, TargetWatch]) -> None:
+    """Subscribe the analyses' history to the loops' events: soak intervals fill the target's
+    request window and the soak's throughput series, probe readings its memory and pool."""
+
+    def soak_interval(ev: SoakInterval) -> None:
+        watch = watches.get(ev.target)
+        if watch is None:
+            return
+        watch.requests.add_histogram(ev.monotonic, ev.requests, ev.errors, ev.histogram)
+        series = watch.throughput.get(ev.soak)
+        if series is not None and ev.seconds > 0:
+            series.add(ev.monotonic, ev.rate)
+
+    def probe_reading(ev: ProbeReading) -> None:
+        watch = watches.get(ev.target) if ev.target is not None else None
+        if watch is not None:
+            watch.series.add_reading(ev)
+
+    bus.on(SoakInterval, soak_interval)
+    bus.on(ProbeReading, probe_reading)

@@ -1,38 +1,43 @@
-"""The daemon: builds every loop from the config and runs them under one supervisor."""
+"""The daemon: builds every loop from the config and runs them under one supervisor.
+
+Loop kinds come from :data:`monitor.daemon.loopkinds.LOOP_KINDS` (one module per kind in
+``monitor.daemon.loops``). Loops publish on one event bus; the status API
+(:class:`DaemonState`), the metrics exporter and the analyses' history subscribe.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
 from monitor.alerts.service import AlertService
 from monitor.analysis.window import RollingWindow
-from monitor.daemon.analyzing import AnalysisLoop, TargetWatch
-from monitor.daemon.bursting import BurstLoop
+from monitor.daemon.analyzing import TargetWatch, feed_watches
 from monitor.daemon.config import DaemonConfig
+from monitor.daemon.exporter import MetricsExporter
 from monitor.daemon.http import HttpServer, build_app
-from monitor.daemon.jobs import SuiteLoop, SuiteRunner, run_suite_job
-from monitor.daemon.probing import ProbeLoop, TargetSeries, build_probe
+from monitor.daemon.jobs import SuiteRunner, run_suite_job
+from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext
+from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
-from monitor.daemon.soak import SoakLoop, metrics_listener
-from monitor.daemon.soak_profile import ProfileSoakLoop
+from monitor.daemon.soak import metrics_listener
 from monitor.daemon.state import DaemonState
 from monitor.daemon.supervisor import Supervisor
 from monitor.engine import RequestHooks
-from monitor.events import EventBus, RunFinished, VerdictEvaluated
+from monitor.errors import ExitCode
+from monitor.events import EventBus
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import RequestTracer, setup_tracing
 
 log = logging.getLogger(__name__)
-
-SLO_VERDICTS = ("error_rate", "p95")
 
 
 def _slots(cfg: DaemonConfig) -> int:
@@ -57,12 +62,8 @@ class Daemon:
         self.state = DaemonState(
             runs_per_suite=cfg.history.runs, max_violations=cfg.history.violations
         )
-        self.state.subscribe(self.bus)
+        self.supervisor = Supervisor(grace_s=cfg.grace_period, bus=self.bus)
         self.alerts = AlertService(cfg.alerting, metrics=self.metrics)
-        self.alerts.subscribe(self.bus)
-        self.bus.on(RunFinished, self._export_run)
-        self.bus.on(VerdictEvaluated, self._export_verdict)
-        self.supervisor = Supervisor(grace_s=cfg.grace_period)
         self._tracer = RequestTracer(self.tracer_provider)
         self._rng = random.Random(cfg.seed)
         self.watches = {
@@ -76,6 +77,10 @@ class Daemon:
             )
             for name in cfg.targets
         }
+        self.state.subscribe(self.bus)
+        MetricsExporter(self.metrics).subscribe(self.bus)
+        feed_watches(self.bus, self.watches)
+        self.alerts.subscribe(self.bus)
         self._build()
 
     def _hooks(self, suite: str, scenario: str, target: str) -> RequestHooks:
@@ -85,128 +90,33 @@ class Daemon:
         return hooks
 
     def _build(self) -> None:
-        cfg, sup = self.config, self.supervisor
-        for i, job in enumerate(cfg.suites):
-            # a suite file of your own is labelled by its file name, as built-ins are
-            name = Path(job.suite).stem if job.suite.endswith((".yaml", ".yml")) else job.suite
-            key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
-            sched = job.schedule
-            text = f"every {sched.every:g}s" if sched.every is not None else f"cron {sched.cron}"
-            suite_state = self.state.add_suite(key, job.target, text)
-            loop = SuiteLoop(
-                key,
-                job,
-                cfg.targets[job.target],
-                state=suite_state,
-                bus=self.bus,
-                hooks=self._hooks(key, "suite", job.target),
-                rng=random.Random(self._rng.random()),
-                runner=self.suite_runner,
-                tracer=self.tracer_provider.get_tracer("soakmon.daemon"),
-            )
-            sup.add(f"suite:{key}", loop.run)
-        for soak in cfg.soak:
-            watch = self.watches[soak.target]
-            throughput = RollingWindow(cfg.analysis.horizon, max_samples=720)
-            watch.throughput[soak.name] = throughput
-            soak_status: dict[str, object] = {"target": soak.target}
-            self.state.soaks[soak.name] = soak_status
-            soak_loop: SoakLoop | ProfileSoakLoop
-            if soak.operations:
-                soak_loop = ProfileSoakLoop(
-                    soak,
-                    cfg.targets[soak.target],
-                    window=watch.requests,
-                    throughput=throughput,
-                    status=soak_status,
-                    hooks=self._hooks("soak", soak.name, soak.target),
-                )
-            else:
-                soak_loop = SoakLoop(
-                    soak,
-                    cfg.targets[soak.target],
-                    metrics=self.metrics,
-                    window=watch.requests,
-                    throughput=throughput,
-                    status=soak_status,
-                    hooks=self._hooks_traced(),
-                )
-            sup.add(f"soak:{soak.name}", soak_loop.run)
-        for burst in cfg.bursts:
-            burst_status: dict[str, object] = {"target": burst.target}
-            self.state.soaks[f"burst:{burst.name}"] = burst_status
-            burst_loop = BurstLoop(
-                burst,
-                cfg.targets[burst.target],
-                target_requests=self.watches[burst.target].requests,
-                bus=self.bus,
-                hooks=self._hooks("burst", burst.name, burst.target),
-                status=burst_status,
-                rng=random.Random(self._rng.random()),
-            )
-            sup.add(f"burst:{burst.name}", burst_loop.run)
-        for probe_cfg in cfg.probes:
-            probe_status: dict[str, object] = {}
-            self.state.probes[probe_cfg.name] = probe_status
-            series = self.watches[probe_cfg.target].series if probe_cfg.target else None
-            probe_loop = ProbeLoop(
-                probe_cfg,
-                build_probe(probe_cfg),
-                metrics=self.metrics,
-                status=probe_status,
-                series=series,
-            )
-            sup.add(f"probe:{probe_cfg.name}", probe_loop.run)
-        analysis = AnalysisLoop(
-            list(self.watches.values()),
-            slo=cfg.slo,
-            analysis=cfg.analysis,
-            metrics=self.metrics,
+        ctx = LoopContext(
+            config=self.config,
             bus=self.bus,
+            state=self.state,
+            metrics=self.metrics,
+            watches=self.watches,
+            rng=self._rng,
+            suite_runner=self.suite_runner,
+            tracer_provider=self.tracer_provider,
+            hooks=self._hooks,
         )
-        sup.add("analysis", analysis.run)
-        sup.add("alerts", self.alerts.run)
-        sup.add("task-status", self._task_status)
-
-    def _hooks_traced(self) -> RequestHooks:
-        hooks = RequestHooks()
-        self._tracer.attach(hooks)
-        return hooks
-
-    def _export_run(self, ev: RunFinished) -> None:
-        self.metrics.record_run(
-            suite=ev.suite,
-            passed=ev.passed,
-            seconds=ev.finished_at - ev.started_at,
-            finished_at=ev.finished_at,
-        )
-        if ev.result is None:
-            return
-        for scenario in ev.result.scenarios:
-            for check in scenario.checks:
-                self.metrics.record_check(
-                    suite=ev.suite,
-                    scenario=scenario.name,
-                    check=check.name,
-                    passed=check.passed,
-                    status=check.status,
-                    target=ev.target,
-                )
-
-    def _export_verdict(self, ev: VerdictEvaluated) -> None:
-        v = ev.verdict
-        if not v.conclusive:
-            return
-        slo = v.name in SLO_VERDICTS
-        gauge = self.metrics.slo_ok if slo else self.metrics.analysis_passing
-        gauge.labels(ev.target, v.name).set(1 if v.passed else 0)
+        for kind in LOOP_KINDS:
+            for name, factory in LOOP_KINDS[kind](ctx):
+                self.supervisor.add(name, factory)
+        self.supervisor.add("alerts", self.alerts.run)
+        self.supervisor.add("task-status", self._task_status)
 
     async def _task_status(self, stop: asyncio.Event) -> None:
-        """Mirror root-task restarts and missed schedule slots into the status and metrics."""
+        """Mirror root-task states and missed schedule slots into the status and metrics."""
         exported: dict[str, int] = {}
         while not stop.is_set():
             for name, task in self.supervisor.tasks.items():
-                self.state.tasks[name] = {"restarts": task.restarts, "last_error": task.last_error}
+                self.state.tasks[name] = {
+                    "state": task.state,
+                    "restarts": task.restarts,
+                    "last_error": task.last_error,
+                }
             for name, suite in self.state.suites.items():
                 delta = suite.missed_runs - exported.get(name, 0)
                 self.metrics.missed_runs.labels(name).inc(delta)
@@ -218,8 +128,26 @@ class Daemon:
         """Ask the daemon to stop (the same as SIGTERM)."""
         self.supervisor.stop.set()
 
-    async def run(self, *, install_signals: bool = True) -> None:
-        """Serve HTTP, run every loop, and wind down cleanly on stop."""
+    @property
+    def hard_deadline_s(self) -> float:
+        """Longest a stop may take: the grace period, cancellation, then closing down."""
+        return self.config.grace_period + self.supervisor.cancel_timeout_s + 10.0
+
+    def _watchdog(self) -> None:
+        """After a stop, exit the process if shutdown overruns :attr:`hard_deadline_s`."""
+
+        def overrun() -> None:
+            log.error("shutdown exceeded %.0f s; exiting now", self.hard_deadline_s)
+            logging.shutdown()
+            os._exit(ExitCode.ERROR)
+
+        timer = threading.Timer(self.hard_deadline_s, overrun)
+        timer.daemon = True
+        timer.start()
+
+    async def run(self, *, install_signals: bool = True, hard_exit: bool = False) -> None:
+        """Serve HTTP, run every loop, and wind down cleanly on stop. With ``hard_exit`` (the
+        CLI), a shutdown that overruns :attr:`hard_deadline_s` ends the process."""
         cfg = self.config
         app = build_app(self.state, self.metrics.registry, self.supervisor.stop)
         self.server = HttpServer(app, cfg.server.host, cfg.server.port)
@@ -233,6 +161,8 @@ class Daemon:
         try:
             await self.supervisor.run()
         finally:
+            if hard_exit:
+                self._watchdog()
             self.state.ready = False
             if install_signals:
                 self.supervisor.remove_signal_handlers()

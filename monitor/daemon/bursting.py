@@ -20,7 +20,7 @@ from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.schedule import decide, first_due
 from monitor.daemon.soak import auth_headers, request_spec
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
-from monitor.events import EventBus, VerdictEvaluated
+from monitor.events import BurstFinished, BurstStarted, EventBus, VerdictEvaluated
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,12 @@ class BurstLoop:
         target_requests: RollingRequests,
         bus: EventBus,
         hooks: RequestHooks,
-        status: dict[str, object],
         rng: random.Random,
     ) -> None:
         self.burst = burst
         self.target = target
         self.target_requests = target_requests
         self.bus = bus
-        self.status = status
         self.rng = rng
         headers = auth_headers(target)
         self.tester = ConcurrentTester(
@@ -78,6 +76,7 @@ class BurstLoop:
         """One burst and its recovery watch; returns the two verdicts (also emitted)."""
         name = self.burst.name
         baseline = await self._baseline()
+        await self.bus.emit(BurstStarted(name, self.burst.target, self.burst.size, time.time()))
         result = await self.tester.run_batch([self.spec] * self.burst.size)
         processed = result.success_count
         rejected = Verdict(
@@ -102,15 +101,17 @@ class BurstLoop:
         recovered = burst_recovery(
             baseline, after, within_s=self.burst.recover_within, name=f"burst_recovered:{name}"
         )
-        self.status.update(
-            {
-                "last_burst_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "size": self.burst.size,
-                "ok": processed,
-                "p99_ms": round(result.p99, 2),
-                "baseline_p99_ms": None if baseline is None else round(baseline, 2),
-                "recovered": recovered.passed,
-            }
+        await self.bus.emit(
+            BurstFinished(
+                name,
+                self.burst.target,
+                self.burst.size,
+                processed,
+                result.p99,
+                baseline,
+                recovered.passed,
+                time.time(),
+            )
         )
         verdicts = [rejected, recovered]
         for verdict in verdicts:

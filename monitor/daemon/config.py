@@ -190,48 +190,32 @@ class BurstConfig(DaemonModel):
 
 
 class ProbeConfig(DaemonModel):
-    """A resource probe read periodically."""
+    """A resource probe read periodically. Besides the fields below, each kind takes its own
+    (validated against the kind when the config loads):
+
+    - `self`: the daemon itself; no fields.
+    - `process`: a local process; `pid` or `match` (substring of the command line).
+    - `scrape`: a target's /metrics; `url`, optional `series` (probe value -> series name:
+      pool_size, pool_in_use, pool_waiting, memory_bytes; default: the reference target's).
+    - `promql`: Prometheus; `url` (base URL) and `queries` (probe value -> PromQL).
+    - `kubernetes`: pod memory from the metrics API; `namespace` and `selector`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
     name: Name
     """Name (metric label)."""
-    kind: Literal["self", "process", "scrape", "promql", "kubernetes"]
-    """What to read: the daemon itself, a local process, a target's /metrics, a PromQL query,
-    or pod memory from the Kubernetes metrics API."""
+    kind: str
+    """A registered probe kind: self, process, scrape, promql, kubernetes (or a plugin's)."""
     target: Name | None = None
     """Target the readings belong to (metric label). Default: none."""
     every: PositiveDuration = 10.0
     """Read interval. Default: 10 s."""
-    pid: int | None = None
-    """process: pid. Default: none."""
-    match: str | None = None
-    """process: substring of the command line. Default: none."""
-    url: str | None = None
-    """scrape: /metrics URL; promql: Prometheus base URL. Default: none."""
-    series: dict[str, str] = Field(default_factory=dict)
-    """scrape: probe value -> series name (pool_size, pool_in_use, pool_waiting, memory_bytes).
-    Default: the reference target's series."""
-    queries: dict[str, str] = Field(default_factory=dict)
-    """promql: probe value -> PromQL expression. Default: {}."""
-    namespace: str | None = None
-    """kubernetes: namespace. Default: none."""
-    selector: str | None = None
-    """kubernetes: pod label selector. Default: none."""
 
-    @model_validator(mode="after")
-    def _fields(self) -> ProbeConfig:
-        need = {
-            "process": ("pid", "match"),
-            "scrape": ("url",),
-            "promql": ("url", "queries"),
-            "kubernetes": ("namespace", "selector"),
-        }.get(self.kind, ())
-        present = [f for f in need if getattr(self, f)]
-        if self.kind == "process" and len(present) != 1:
-            raise ValueError("a process probe needs exactly one of `pid` and `match`")
-        if self.kind != "process" and len(present) != len(need):
-            missing = [f for f in need if f not in present]
-            raise ValueError(f"a {self.kind} probe needs {', '.join(missing)}")
-        return self
+    @property
+    def options(self) -> dict[str, Any]:
+        """The kind's own fields, as written in the config."""
+        return dict(self.model_extra or {})
 
 
 class Slo(DaemonModel):
@@ -313,26 +297,17 @@ class DaemonConfig(DaemonModel):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     """Alerts the daemon sends (Alertmanager, webhooks). Default: none sent."""
 
-    @model_validator(mode="after")
-    def _references(self) -> DaemonConfig:
-        for kind, items in (("suites", self.suites), ("soak", self.soak), ("bursts", self.bursts)):
-            for item in items:
-                if item.target not in self.targets:
-                    known = ", ".join(sorted(self.targets))
-                    raise ValueError(f"{kind}: unknown target {item.target!r} (known: {known})")
-        for probe in self.probes:
-            if probe.target is not None and probe.target not in self.targets:
-                raise ValueError(f"probes: unknown target {probe.target!r}")
-        names = [s.name for s in self.soak] + [b.name for b in self.bursts]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"soak/burst names must be unique: {', '.join(dupes)}")
-        return self
-
 
 def load_config(path: Path) -> DaemonConfig:
-    """Load and validate a daemon config; ``ConfigError`` names file, line and field."""
-    config, _ = load_model(path, DaemonConfig, "daemon config", str(path))
+    """Load and validate a daemon config whole: its fields, then every name it refers to
+    (targets, suites, scenarios, parameters, profiles, soak operations, probe kinds).
+    ``ConfigError`` lists every problem as ``file:line: field: message``."""
+    from monitor.daemon.resolve import config_problems
+
+    config, locs = load_model(path, DaemonConfig, "daemon config", str(path))
+    problems = config_problems(config, locs)
+    if problems:
+        raise ConfigError(problems)
     return config
 
 

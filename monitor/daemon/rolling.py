@@ -43,6 +43,11 @@ class RollingRequests:
         self._buckets.append(Bucket.of(end_t, result.total, result.error_count, result.histogram))
         self._expire(end_t)
 
+    def add_histogram(self, end_t: float, total: int, errors: int, hist: LatencyHistogram) -> None:
+        """Add one interval given as counts and its latency histogram."""
+        self._buckets.append(Bucket.of(end_t, total, errors, hist))
+        self._expire(end_t)
+
     def add_counts(self, end_t: float, latencies_ms: list[float], errors: int) -> None:
         """Add an interval from raw latencies (for loops that do not use the engine runner)."""
         hist = LatencyHistogram()

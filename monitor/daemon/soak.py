@@ -2,9 +2,10 @@
 
 A soak is an engine executor that never ends by itself (``constant-vus`` for the closed model,
 ``constant-arrival-rate`` for the open one); the daemon stops it on shutdown. Every finished
-interval goes into the target's rolling request window (SLOs, burst baselines) and into the
-soak's throughput series (stability analysis). Requests are counted in Prometheus through an
-engine hook, with the request's trace id as exemplar.
+interval is published as a ``SoakInterval`` event; the target's rolling request window (SLOs,
+burst baselines), the soak's throughput series (stability analysis) and the status API
+subscribe. Requests are counted in Prometheus through an engine hook, with the request's trace
+id as exemplar.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from monitor.analysis.window import RollingWindow
 from monitor.daemon.config import Request, Soak, Target
-from monitor.daemon.rolling import RollingRequests
 from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
+from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import trace_id_of
 
@@ -86,26 +86,11 @@ def build_client(target: Target, hooks: RequestHooks, mode: ConnectionMode) -> H
 class SoakLoop:
     """Runs one soak until the daemon stops."""
 
-    def __init__(
-        self,
-        soak: Soak,
-        target: Target,
-        *,
-        metrics: MonitorMetrics,
-        window: RollingRequests,
-        throughput: RollingWindow,
-        status: dict[str, object],
-        hooks: RequestHooks,
-    ) -> None:
+    def __init__(self, soak: Soak, target: Target, *, bus: EventBus, hooks: RequestHooks) -> None:
         self.soak = soak
         self.target = target
-        self.window = window
-        self.throughput = throughput
-        self.status = status
+        self.bus = bus
         self._hooks = hooks
-        hooks.add_request_done(metrics_listener(metrics, "soak", soak.name, soak.target))
-        self._requests = 0
-        self._errors = 0
 
     def _executor(self) -> ConstantVUs | ConstantArrivalRate:
         if self.soak.rate is not None:
@@ -115,25 +100,18 @@ class SoakLoop:
         return ConstantVUs(vus=self.soak.vus or 5, duration=CHUNK_S)
 
     def _on_interval(self, report: IntervalReport) -> None:
-        now = time.monotonic()
         result = report.result
-        self.window.add(now, result)
-        span = report.end_s - report.start_s
-        if span > 0:
-            self.throughput.add(now, result.total / span)
-        self._requests += result.total
-        self._errors += result.error_count
-        self.status.update(
-            {
-                "requests_total": self._requests,
-                "errors_total": self._errors,
-                "last_interval": {
-                    "requests": result.total,
-                    "errors": result.error_count,
-                    "rate": round(result.total / span, 2) if span > 0 else 0.0,
-                    "p95_ms": round(result.p95, 2) if result.total else None,
-                },
-            }
+        self.bus.publish(
+            SoakInterval(
+                self.soak.name,
+                self.soak.target,
+                report.end_s - report.start_s,
+                result.total,
+                result.error_count,
+                result.histogram,
+                time.time(),
+                time.monotonic(),
+            )
         )
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -15,11 +15,11 @@ import time
 import uuid
 from typing import Any
 
-from monitor.analysis.window import RollingWindow
 from monitor.daemon.config import Soak, Target
-from monitor.daemon.rolling import RollingRequests
-from monitor.engine import ConcurrentTester, ConnectionMode, RequestHooks
+from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
+from monitor.events import EventBus, SoakInterval
 from monitor.suites.client import Call, ProfileClient, Session
+from monitor.suites.errors import UnmappedOperation
 from monitor.suites.history import Outcome
 from monitor.suites.loader import load_profile, resolve_profile
 
@@ -46,22 +46,16 @@ class ProfileSoakLoop:
         soak: Soak,
         target: Target,
         *,
-        window: RollingRequests,
-        throughput: RollingWindow,
-        status: dict[str, object],
+        bus: EventBus,
         hooks: RequestHooks,
     ) -> None:
         self.soak = soak
         self.target = target
-        self.window = window
-        self.throughput = throughput
-        self.status = status
+        self.bus = bus
         self.hooks = hooks
         self.reauths = 0
         self._latencies: list[float] = []
         self._errors = 0
-        self._requests_total = 0
-        self._errors_total = 0
 
     async def _login(self, client: ProfileClient, session: Session) -> Call:
         kind = "login" if "login" in client.profile.operations else "register"
@@ -107,31 +101,29 @@ class ProfileSoakLoop:
             await asyncio.wait_for(stop.wait(), timeout=seconds)
 
     def _flush(self, span_s: float) -> None:
-        now = time.monotonic()
         latencies, errors = self._latencies, self._errors
         self._latencies, self._errors = [], 0
-        self.window.add_counts(now, latencies, errors)
-        self.throughput.add(now, len(latencies) / span_s)
-        self._requests_total += len(latencies)
-        self._errors_total += errors
-        self.status.update(
-            {
-                "requests_total": self._requests_total,
-                "errors_total": self._errors_total,
-                "reauthentications": self.reauths,
-                "last_interval": {
-                    "requests": len(latencies),
-                    "errors": errors,
-                    "rate": round(len(latencies) / span_s, 2),
-                },
-            }
+        hist = LatencyHistogram()
+        hist.record_many(latencies)
+        self.bus.publish(
+            SoakInterval(
+                self.soak.name,
+                self.soak.target,
+                span_s,
+                len(latencies),
+                errors,
+                hist,
+                time.time(),
+                time.monotonic(),
+                reauthentications=self.reauths,
+            )
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         profile = load_profile(resolve_profile(self.target.profile)).profile
         missing = sorted({s.op for s in self.soak.operations} - set(profile.operations) - {"login"})
-        if missing:
-            raise ValueError(f"profile {profile.name!r} does not map {', '.join(missing)}")
+        if missing:  # a configuration error: the supervisor marks the loop failed
+            raise UnmappedOperation(missing, profile.name)
         async with ConcurrentTester(
             self.target.url,
             timeout=self.target.timeout,

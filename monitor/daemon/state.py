@@ -14,11 +14,16 @@ from typing import Any
 from monitor import __version__
 from monitor.analysis.verdict import Verdict
 from monitor.events import (
+    BurstFinished,
     CheckFailed,
     CheckRecovered,
     EventBus,
+    LoopCrashed,
+    LoopFailed,
+    ProbeReading,
     RunFinished,
     RunStarted,
+    SoakInterval,
     VerdictEvaluated,
 )
 
@@ -109,6 +114,11 @@ class DaemonState:
         bus.on(CheckFailed, self._check_failed)
         bus.on(CheckRecovered, self._check_recovered)
         bus.on(VerdictEvaluated, self._verdict_changed)
+        bus.on(SoakInterval, self._soak_interval)
+        bus.on(ProbeReading, self._probe_reading)
+        bus.on(BurstFinished, self._burst_finished)
+        bus.on(LoopCrashed, self._loop_crashed)
+        bus.on(LoopFailed, self._loop_failed)
 
     def add_suite(self, key: str, target: str, schedule: str) -> SuiteState:
         state = SuiteState(key, target, schedule, history=deque(maxlen=self.runs_per_suite))
@@ -165,6 +175,62 @@ class DaemonState:
     def _verdict_changed(self, ev: VerdictEvaluated) -> None:
         self.verdicts[(ev.target, ev.verdict.name)] = ev.verdict
 
+    def _soak_interval(self, ev: SoakInterval) -> None:
+        status = self.soaks.setdefault(ev.soak, {"target": ev.target})
+        status["requests_total"] = status.get("requests_total", 0) + ev.requests
+        status["errors_total"] = status.get("errors_total", 0) + ev.errors
+        if ev.reauthentications is not None:
+            status["reauthentications"] = ev.reauthentications
+        p95 = ev.p95_ms
+        status["last_interval"] = {
+            "requests": ev.requests,
+            "errors": ev.errors,
+            "rate": round(ev.rate, 2),
+            "p95_ms": None if p95 is None else round(p95, 2),
+        }
+
+    def _probe_reading(self, ev: ProbeReading) -> None:
+        status = self.probes.setdefault(ev.probe, {"errors": 0})
+        if ev.error is not None:
+            status["errors"] = status.get("errors", 0) + 1
+            status["error"] = ev.error
+            return
+        status.update(
+            {
+                "kind": ev.kind,
+                "target": ev.target,
+                "values": dict(ev.values),
+                "error": None,
+                "at": _iso(ev.at),
+            }
+        )
+
+    def _burst_finished(self, ev: BurstFinished) -> None:
+        self.soaks[f"burst:{ev.burst}"] = {
+            "target": ev.target,
+            "last_burst_at": _iso(ev.at),
+            "size": ev.size,
+            "ok": ev.ok,
+            "p99_ms": round(ev.p99_ms, 2),
+            "baseline_p99_ms": None if ev.baseline_p99_ms is None else round(ev.baseline_p99_ms, 2),
+            "recovered": ev.recovered,
+        }
+
+    def _loop_crashed(self, ev: LoopCrashed) -> None:
+        self.tasks[ev.loop] = {
+            "state": "restarting",
+            "restarts": ev.restarts,
+            "last_error": ev.error,
+        }
+
+    def _loop_failed(self, ev: LoopFailed) -> None:
+        task = self.tasks.setdefault(ev.loop, {"restarts": 0})
+        task.update({"state": "failed", "last_error": ev.error})
+
+    @property
+    def failed_loops(self) -> list[str]:
+        return sorted(name for name, t in self.tasks.items() if t.get("state") == "failed")
+
     def is_violated(self, suite: str, scenario: str, target: str, check: str) -> bool:
         return (suite, scenario, target, check) in self.violations
 
@@ -176,7 +242,10 @@ class DaemonState:
             "started_at": _iso(self.started_at),
             "uptime_s": round(now - self.started_at, 1),
             "ready": self.ready,
-            "healthy": not self.violations and all(v.passed for v in self.verdicts.values()),
+            "healthy": not self.violations
+            and not self.failed_loops
+            and all(v.passed for v in self.verdicts.values()),
+            "failed_loops": self.failed_loops,
             "suites": [
                 {
                     "name": s.name,

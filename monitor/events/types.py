@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.analysis.verdict import Verdict
-from monitor.engine import ConcurrentResult
+from monitor.engine import LatencyHistogram
 from monitor.suites.results import CheckResult, RunResult
 
 # -- suite runs ---------------------------------------------------------------------------
@@ -90,21 +90,30 @@ class VerdictEvaluated:
 class SoakInterval:
     """One finished interval of a soak (``window`` seconds of continuous load).
 
-    ``result`` holds the interval's requests (counts, errors, latency histogram);
-    ``monotonic`` is the monotonic clock at the end of the interval, for rolling windows.
+    ``histogram`` holds the latencies (ms) of the interval's ``requests``; ``monotonic`` is the
+    monotonic clock at the end of the interval, for rolling windows. ``reauthentications`` is
+    the running total of an operations soak's sign-ins after an expired token (None for a soak
+    of plain requests).
     """
 
     soak: str
     target: str
     seconds: float
-    result: ConcurrentResult
+    requests: int
+    errors: int
+    histogram: LatencyHistogram
     at: float
     monotonic: float
+    reauthentications: int | None = None
 
     @property
     def rate(self) -> float:
         """Requests per second over the interval (0 for an empty span)."""
-        return self.result.total / self.seconds if self.seconds > 0 else 0.0
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def p95_ms(self) -> float | None:
+        return self.histogram.percentile(95.0) if self.requests else None
 
 
 @dataclass(frozen=True, slots=True)

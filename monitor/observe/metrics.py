@@ -138,6 +138,16 @@ class MonitorMetrics:
         self.probe_errors = Counter(
             "soakmon_probe_errors", "Probe reads that failed.", ["probe"], registry=r
         )
+        self.loop_failed = Gauge(
+            "soakmon_loop_failed",
+            "1 when a daemon loop stopped for good on a configuration error (not restarted).",
+            ["loop"],
+            registry=r,
+        )
+        self.loop_restarts = Counter(
+            "soakmon_loop_restarts", "Daemon loops restarted after a transient error.", ["loop"],
+            registry=r,
+        )  # fmt: skip
         self.chaos_actions = Counter(
             "soakmon_chaos_actions",
             "Fault injections performed, by action and result.",

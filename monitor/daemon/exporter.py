@@ -1,0 +1,83 @@
+"""The Prometheus exporter as an event subscriber: runs, checks, verdicts, probe readings and
+loop failures become metrics. Nothing calls it; it listens to the bus."""
+
+from __future__ import annotations
+
+from monitor.daemon.probing import memory_of
+from monitor.events import (
+    EventBus,
+    LoopCrashed,
+    LoopFailed,
+    ProbeReading,
+    RunFinished,
+    VerdictEvaluated,
+)
+from monitor.observe.metrics import MonitorMetrics
+from monitor.observe.probes.registry import PROBE_KINDS
+
+SLO_VERDICTS = ("error_rate", "p95")
+
+
+class MetricsExporter:
+    """Subscribes ``metrics`` to the events it exports."""
+
+    def __init__(self, metrics: MonitorMetrics) -> None:
+        self.metrics = metrics
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.on(RunFinished, self.run_finished)
+        bus.on(VerdictEvaluated, self.verdict)
+        bus.on(ProbeReading, self.probe_reading)
+        bus.on(LoopCrashed, self.loop_crashed)
+        bus.on(LoopFailed, self.loop_failed)
+
+    def run_finished(self, ev: RunFinished) -> None:
+        self.metrics.record_run(
+            suite=ev.suite,
+            passed=ev.passed,
+            seconds=ev.finished_at - ev.started_at,
+            finished_at=ev.finished_at,
+        )
+        if ev.result is None:
+            return
+        for scenario in ev.result.scenarios:
+            for check in scenario.checks:
+                self.metrics.record_check(
+                    suite=ev.suite,
+                    scenario=scenario.name,
+                    check=check.name,
+                    passed=check.passed,
+                    status=check.status,
+                    target=ev.target,
+                )
+
+    def verdict(self, ev: VerdictEvaluated) -> None:
+        v = ev.verdict
+        if not v.conclusive:
+            return
+        slo = v.name in SLO_VERDICTS
+        gauge = self.metrics.slo_ok if slo else self.metrics.analysis_passing
+        gauge.labels(ev.target, v.name).set(1 if v.passed else 0)
+
+    def probe_reading(self, ev: ProbeReading) -> None:
+        m = self.metrics
+        if ev.error is not None:
+            m.probe_errors.labels(ev.probe).inc()
+            return
+        values = dict(ev.values)
+        itself = PROBE_KINDS.get_entry(ev.kind).daemon_itself
+        if itself and "rss_bytes" in values:
+            m.resident_memory.set(values["rss_bytes"])
+        if ev.target is None:
+            return
+        memory = memory_of(values)
+        if memory is not None and not itself:
+            m.target_memory.labels(ev.target, ev.probe).set(memory)
+        if "pool_size" in values or "pool_in_use" in values:
+            m.set_pool(ev.target, values)
+
+    def loop_crashed(self, ev: LoopCrashed) -> None:
+        self.metrics.loop_restarts.labels(ev.loop).inc()
+
+    def loop_failed(self, ev: LoopFailed) -> None:
+        self.metrics.loop_failed.labels(ev.loop).set(1)

@@ -1,0 +1,1 @@
+"""Built-in loop kinds, one module each; every module registers its builder on import."""

@@ -1,0 +1,26 @@
+"""``soak:`` — continuous load, plain requests or profile operations."""
+
+from __future__ import annotations
+
+from monitor.analysis.window import RollingWindow
+from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
+from monitor.daemon.soak import SoakLoop
+from monitor.daemon.soak_profile import ProfileSoakLoop
+
+
+@LOOP_KINDS.register("soak")
+def build(ctx: LoopContext) -> Loops:
+    cfg = ctx.config
+    for soak in cfg.soak:
+        ctx.watches[soak.target].throughput[soak.name] = RollingWindow(
+            cfg.analysis.horizon, max_samples=720
+        )
+        ctx.state.soaks[soak.name] = {"target": soak.target}
+        target = cfg.targets[soak.target]
+        hooks = ctx.hooks("soak", soak.name, soak.target)
+        loop: SoakLoop | ProfileSoakLoop
+        if soak.operations:
+            loop = ProfileSoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
+        else:
+            loop = SoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
+        yield f"soak:{soak.name}", loop.run

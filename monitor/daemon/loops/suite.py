@@ -1,0 +1,32 @@
+"""``suites:`` — scheduled suite runs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from monitor.daemon.jobs import SuiteLoop
+from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
+
+
+@LOOP_KINDS.register("suite")
+def build(ctx: LoopContext) -> Loops:
+    cfg = ctx.config
+    for i, job in enumerate(cfg.suites):
+        # a suite file of your own is labelled by its file name, as built-ins are
+        name = Path(job.suite).stem if job.suite.endswith((".yaml", ".yml")) else job.suite
+        key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
+        sched = job.schedule
+        text = f"every {sched.every:g}s" if sched.every is not None else f"cron {sched.cron}"
+        loop = SuiteLoop(
+            key,
+            job,
+            cfg.targets[job.target],
+            state=ctx.state.add_suite(key, job.target, text),
+            bus=ctx.bus,
+            hooks=ctx.hooks(key, "suite", job.target),
+            rng=random.Random(ctx.rng.random()),
+            runner=ctx.suite_runner,
+            tracer=ctx.tracer_provider.get_tracer("soakmon.daemon"),
+        )
+        yield f"suite:{key}", loop.run
