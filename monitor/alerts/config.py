@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from monitor.engine.durations import parse_duration
+from monitor.errors import SoakmonError
 
 
 def _seconds(value: Any) -> Any:
@@ -60,7 +61,7 @@ class Secret(_Model):
         return value
 
 
-class SecretMissingError(RuntimeError):
+class SecretMissingError(SoakmonError, RuntimeError):
     """A configured secret cannot be read (the message names the source, not the value)."""
 
 

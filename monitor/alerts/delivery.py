@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from monitor.alerts.model import Alert
+from monitor.errors import SoakmonError
 from monitor.observe.metrics import MonitorMetrics
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(SoakmonError, RuntimeError):
     """A receiver refused or could not be reached (the message names receiver and cause)."""
 
 

@@ -19,7 +19,7 @@ from monitor.analysis.slo import error_rate_slo, latency_slo
 from monitor.analysis.throughput import throughput_stability
 from monitor.analysis.verdict import Verdict
 from monitor.analysis.window import RollingWindow
-from monitor.daemon.config import Analysis, Slo
+from monitor.daemon.config import Analysis, SloConfig
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
 from monitor.events import EventBus, ProbeReading, SoakInterval, VerdictEvaluated
@@ -36,7 +36,7 @@ class TargetWatch:
     throughput: dict[str, RollingWindow] = field(default_factory=dict)
 
 
-def evaluate(watch: TargetWatch, slo: Slo, analysis: Analysis, now: float) -> list[Verdict]:
+def evaluate(watch: TargetWatch, slo: SloConfig, analysis: Analysis, now: float) -> list[Verdict]:
     """Every verdict of one target at ``now`` (pure over the watch's history)."""
     stats = watch.requests.stats(now)
     verdicts = [
@@ -77,7 +77,7 @@ class AnalysisLoop:
         self,
         watches: list[TargetWatch],
         *,
-        slo: Slo,
+        slo: SloConfig,
         analysis: Analysis,
         metrics: MonitorMetrics,
         bus: EventBus,

@@ -218,7 +218,7 @@ class ProbeConfig(DaemonModel):
         return dict(self.model_extra or {})
 
 
-class Slo(DaemonModel):
+class SloConfig(DaemonModel):
     """Service-level objectives judged over a rolling window of soak and burst traffic."""
 
     window: PositiveDuration = 300.0
@@ -282,7 +282,7 @@ class DaemonConfig(DaemonModel):
         default_factory=lambda: [ProbeConfig(name="self", kind="self")]
     )
     """Resource probes. Default: the daemon's own memory."""
-    slo: Slo = Field(default_factory=Slo)
+    slo: SloConfig = Field(default_factory=SloConfig)
     """Objectives. Default: P95 < 500 ms, errors < 5 % over 5m."""
     analysis: Analysis = Field(default_factory=Analysis)
     """Soak analyses. Default: see fields."""

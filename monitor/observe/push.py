@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from prometheus_client import push_to_gateway
 
+from monitor.errors import SoakmonError
 from monitor.observe.metrics import MonitorMetrics
 
 log = logging.getLogger(__name__)
 
 
-class PushError(Exception):
+class PushError(SoakmonError):
     """The Pushgateway refused the push or could not be reached; names the URL and cause."""
 
 
