@@ -10,8 +10,10 @@ VENV := .venv
 SOAKMON := $(VENV)/bin/soakmon
 # helm v3, built from the Go module proxy into .tools/bin when missing (scripts/install-helm.sh).
 HELM := .tools/bin/helm
+# kustomize, built the same way (the tests build deploy/kubernetes overlays with it).
+KUSTOMIZE := .tools/bin/kustomize
 
-.PHONY: help demo test lint lint-deploy dashboards format bench system-deps clean kube-tools kube-up kube-down
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench system-deps clean kube-tools kube-up kube-down
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -25,6 +27,10 @@ help:
 
 $(HELM):
 	@scripts/install-helm.sh
+
+$(KUSTOMIZE):
+	PATH="$$PATH:/usr/local/go/bin:/usr/lib/go/bin" GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-buildvcs=false \
+	  go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.1
 
 $(VENV)/.synced-main: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --no-dev
@@ -56,7 +62,7 @@ kube-up: $(VENV)/.synced-dev system-deps kube-tools
 kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
-test: $(VENV)/.synced-dev system-deps $(HELM) kube-tools
+test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) kube-tools
 	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev
@@ -73,6 +79,13 @@ lint-deploy: $(VENV)/.synced-dev $(HELM)
 	$(VENV)/bin/ruff check deploy/grafana
 	$(VENV)/bin/ruff format --check deploy/grafana
 	$(VENV)/bin/python deploy/grafana/dashboards.py --check
+	$(VENV)/bin/ruff check deploy/kubernetes
+	$(VENV)/bin/ruff format --check deploy/kubernetes
+	$(VENV)/bin/python deploy/kubernetes/generate.py --check --helm $(HELM)
+
+# Regenerate deploy/kubernetes (kustomize base + overlays) from the chart.
+manifests: $(VENV)/.synced-dev $(HELM)
+	$(VENV)/bin/python deploy/kubernetes/generate.py --helm $(HELM)
 
 # Regenerate the Grafana dashboards (deploy/grafana/*.json and the chart's copies) from code.
 dashboards: $(VENV)/.synced-dev
