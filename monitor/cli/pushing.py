@@ -57,7 +57,7 @@ class RunRecorder:
                 for check in scenario.checks:
                     metrics.record_check(
                         suite=suite.name, scenario=scenario.name, check=check.name,
-                        passed=check.passed, target=self.target,
+                        passed=check.passed, status=check.status, target=self.target,
                     )  # fmt: skip
 
     def record_unreachable(self, suites: list[LoadedSuite]) -> None:
