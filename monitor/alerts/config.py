@@ -12,7 +12,15 @@ import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from monitor.engine.durations import parse_duration
 from monitor.errors import SoakmonError
@@ -141,7 +149,21 @@ class WebhookSink(_Receiver):
     """The URL to post to."""
 
 
-SinkConfig = Annotated[AlertmanagerSink | WebhookSink, Field(discriminator="kind")]
+def _sink_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return f"{kind}-sink" if isinstance(kind, str) else None
+
+
+# Tags with a dash keep them out of the field paths in error messages (`sinks[0].urls`).
+SinkConfig = Annotated[
+    Annotated[AlertmanagerSink, Tag("alertmanager-sink")]
+    | Annotated[WebhookSink, Tag("webhook-sink")],
+    Discriminator(
+        _sink_tag,
+        custom_error_type="sink_kind",
+        custom_error_message="`kind` must be one of: alertmanager, webhook",
+    ),
+]
 
 
 class Backoff(_Model):

@@ -116,3 +116,21 @@ async def test_soakmon_alerts_test_reports_each_receiver_and_exits_4_if_any_fail
     )  # fmt: skip
     assert empty.returncode == 2
     assert "alerting.sinks is empty" in empty.stderr
+
+
+def test_a_bad_alerting_section_is_rejected_at_load_naming_line_and_field(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.yaml"
+    config.write_text(
+        "targets:\n  ref: {url: 'http://127.0.0.1:1'}\n"
+        "alerting:\n  sinks:\n"
+        "    - kind: alertmanager\n      urls: ['alertmanager:9093']\n"
+        "    - {kind: pager, url: 'http://x'}\n"
+        "    - {kind: webhook, url: 'http://x', bearer_token: {env: A, file: /a}}\n"
+    )
+    out = subprocess.run([*SOAKMON, "validate", str(config)], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert out.returncode == 2
+    text = out.stdout + out.stderr
+    assert f"{config}:6: alerting.sinks[0].urls[0]: " in text, text
+    assert f"{config}:7: alerting.sinks[1]: `kind` must be one of: alertmanager, webhook" in text
+    assert f"{config}:8: alerting.sinks[2].bearer_token: give `env` or `file`" in text
