@@ -147,3 +147,32 @@ async def test_two_shards_add_up_in_prometheus(
     assert 0 <= float(ratio["value"][1]) <= 1
     (p95,) = query(prom.url, queries["p95_seconds"])
     assert float(p95["value"][1]) > 0
+
+
+def test_unreachable_target_still_pushes_a_failed_run(pushgateway: str) -> None:
+    proc = subprocess.run(
+        [*CLI, "run", "points", "--target", f"http://127.0.0.1:{free_port()}", "--quiet",
+         "--pushgateway", pushgateway, "--push-job", "ci"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    line = next(
+        ln for ln in text.splitlines()
+        if ln.startswith("soakmon_suite_runs_total{") and 'job="ci"' in ln
+    )  # fmt: skip
+    assert 'result="failed"' in line
+    assert 'instance="all"' in line
+    assert 'suite="points"' in line
+    assert line.endswith(" 1")
+
+
+def test_unreachable_pushgateway_does_not_change_the_exit_code() -> None:
+    proc = subprocess.run(
+        [*CLI, "run", "points", "--target", f"http://127.0.0.1:{free_port()}", "--quiet",
+         "--pushgateway", f"http://127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3
+    assert "error: metrics not pushed: pushgateway http://127.0.0.1:" in proc.stderr
