@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import ssl
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -32,7 +34,15 @@ def _seconds(value: Any) -> Any:
 
 PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
-HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+
+
+def _no_userinfo(value: Any) -> Any:
+    if isinstance(value, str) and "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        raise ValueError("credentials do not belong in the URL: use basic_auth or bearer_token")
+    return value
+
+
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$"), AfterValidator(_no_userinfo)]
 
 
 class _Model(BaseModel):
@@ -116,7 +126,8 @@ class Tls(_Model):
 
 class _Receiver(_Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
-    """Receiver name in metrics and messages. Default: the sink kind and its position."""
+    """Receiver name in metrics and messages (`NAME/HOST:PORT` per URL when an Alertmanager
+    sink has several). Default: the sink kind and its position, e.g. `alertmanager-0`."""
     timeout: PositiveDuration = 10.0
     """Per-request timeout. Default: 10 s."""
     basic_auth: BasicAuth | None = None
@@ -229,8 +240,9 @@ class AlertingConfig(_Model):
 
 
 def receiver_names(sink: SinkConfig, config: AlertingConfig) -> list[str]:
-    """One name per receiver of ``sink`` (an Alertmanager sink has one per URL)."""
+    """One name per receiver of ``sink`` (metric label ``receiver``): the sink's name (default
+    ``KIND-INDEX``), followed by ``/HOST:PORT`` when an Alertmanager sink has several URLs."""
     base = sink.name or f"{sink.kind}-{config.sinks.index(sink)}"
     if isinstance(sink, AlertmanagerSink) and len(sink.urls) > 1:
-        return [f"{base}-{i}" for i in range(len(sink.urls))]
+        return [f"{base}/{urllib.parse.urlsplit(url).netloc}" for url in sink.urls]
     return [base]

@@ -39,14 +39,17 @@ def _sample(daemon: Any, name: str, labels: dict[str, str] | None = None) -> flo
 async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
     targets: list[TargetProcess], tmp_path: Path, start_alertmanager: StartAlertmanager
 ) -> None:
-    am = await asyncio.to_thread(start_alertmanager)
+    am, peer = await asyncio.gather(  # two Alertmanagers, as HA peers: each gets every alert
+        asyncio.to_thread(start_alertmanager), asyncio.to_thread(start_alertmanager)
+    )
     target = TargetProcess(tmp_path, "ref", ["overdraft"])
     targets.append(target)
     await target.start()
     config = {
         "targets": {"ref": {"url": target.url, "timeout": "5s"}},
         "suites": [_points_job("4s")],
-        "alerting": {"sinks": [{"kind": "alertmanager", "urls": [am.url]}],
+        "alerting": {"sinks": [{"kind": "alertmanager", "name": "am",
+                                "urls": [am.url, peer.url]}],
                      "resend_interval": "2s", "labels": {"env": "e2e"}},
     }  # fmt: skip
     finished: list[RunFinished] = []
@@ -54,7 +57,14 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         daemon.bus.on(RunFinished, finished.append)
         await wait_for(lambda: any(not r.passed for r in finished), 90, "a failing run")
         failed_at = next(r for r in finished if not r.passed).finished_at
-        await wait_for(lambda: am.alerts(alertname="SoakmonCheckFailed"), 10, "the alert in AM")
+        await wait_for(
+            lambda: (
+                am.alerts(alertname="SoakmonCheckFailed")
+                and peer.alerts(alertname="SoakmonCheckFailed")
+            ),
+            10,
+            "the alert in both Alertmanagers",
+        )
         assert time.time() - failed_at <= 10.5
         alerts = am.alerts(alertname="SoakmonCheckFailed")
         labels = {a["labels"]["check"]: a for a in alerts}
@@ -84,11 +94,18 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         await target.start()  # same port and database, without the fault
         await wait_for(lambda: finished[-1].passed, 60, "a passing run after the restart")
         await wait_for(
-            lambda: not am.alerts(alertname="SoakmonCheckFailed"), 10, "the alert resolved"
+            lambda: (
+                not am.alerts(alertname="SoakmonCheckFailed")
+                and not peer.alerts(alertname="SoakmonCheckFailed")
+            ),
+            10,
+            "the alert resolved in both",
         )
         assert _sample(daemon, "soakmon_alerts_active") == 0
-        assert _sample(daemon, "soakmon_alerts_sent_total",
-                       {"receiver": "alertmanager-0", "result": "success"}) >= 2  # fmt: skip
+        for server in (am, peer):
+            receiver = f"am/127.0.0.1:{server.port}"
+            sent = {"receiver": receiver, "result": "success"}
+            assert _sample(daemon, "soakmon_alerts_sent_total", sent) >= 2
 
 
 async def test_an_alertmanager_outage_delays_alerts_but_never_the_runs_or_the_soak(

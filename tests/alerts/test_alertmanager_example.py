@@ -45,7 +45,7 @@ def test_the_example_is_valid_and_routes_by_severity() -> None:
         assert got.strip() == receiver, (severity, got)
 
 
-async def test_target_down_inhibits_the_slo_and_invariant_alerts_of_that_target_only(
+async def test_inhibitions_target_down_and_the_daemons_alert_over_the_rules_one(
     start_alertmanager: StartAlertmanager,
 ) -> None:
     am = await asyncio.to_thread(start_alertmanager, EXAMPLE.read_text())
@@ -60,6 +60,8 @@ async def test_target_down_inhibits_the_slo_and_invariant_alerts_of_that_target_
         alert("SoakmonCheckFailed", "ref", suite="points@ref", check="balance never negative"),
         alert("SoakmonLatencyBudgetBurn", "ref", window="1h"),
         alert("SoakmonCheckFailed", "other", suite="points@other", check="c"),
+        alert("SoakmonInvariantViolated", "other", suite="points@other", check="c"),
+        alert("SoakmonInvariantViolated", "other", suite="points@other", check="d"),
     ]
     body = json.dumps([to_v2(a) for a in alerts])
     async with (
@@ -72,16 +74,21 @@ async def test_target_down_inhibits_the_slo_and_invariant_alerts_of_that_target_
     state: dict[tuple[str, str], list[str]] = {}
     while time.monotonic() < deadline:
         state = {
-            (a["labels"]["alertname"], a["labels"]["target"]): a["status"]["inhibitedBy"]
+            (a["labels"]["alertname"], a["labels"]["target"], a["labels"].get("check", "")): a[
+                "status"
+            ]["inhibitedBy"]
             for a in am.alerts()
         }
-        if len(state) == 4 and state[("SoakmonCheckFailed", "ref")]:
+        if len(state) == 6 and state[("SoakmonCheckFailed", "ref", "balance never negative")]:
             break
         await asyncio.sleep(0.2)
-    assert state[("SoakmonCheckFailed", "ref")], state
-    assert state[("SoakmonLatencyBudgetBurn", "ref")], state
-    assert not state[("SoakmonCheckFailed", "other")], state
-    assert not state[("SoakmonTargetDown", "ref")], state
+    assert state[("SoakmonCheckFailed", "ref", "balance never negative")], state
+    assert state[("SoakmonLatencyBudgetBurn", "ref", "")], state
+    assert not state[("SoakmonCheckFailed", "other", "c")], state
+    assert not state[("SoakmonTargetDown", "ref", "")], state
+    # the daemon's alert (with evidence) stands in for the rule-based one on the same check
+    assert state[("SoakmonInvariantViolated", "other", "c")], state
+    assert not state[("SoakmonInvariantViolated", "other", "d")], state
 
 
 async def test_soakmon_alerts_test_reports_each_receiver_and_exits_4_if_any_failed(

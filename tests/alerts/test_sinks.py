@@ -4,7 +4,11 @@ and both sinks against real HTTP servers on loopback."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -132,6 +136,10 @@ def test_config_validation_names_the_problem(tmp_path: Any) -> None:
             {"sinks": [{"kind": "webhook", "url": "http://x", "name": "a"},
                        {"kind": "webhook", "url": "http://y", "name": "a"}]}
         )  # fmt: skip
+    with pytest.raises(ValidationError, match="credentials do not belong in the URL"):
+        AlertingConfig.model_validate(
+            {"sinks": [{"kind": "alertmanager", "urls": ["https://u:p@am.example:9093"]}]}
+        )
     with pytest.raises(ValidationError, match="no such file"):
         AlertingConfig.model_validate(
             {"sinks": [{"kind": "webhook", "url": "https://x",
@@ -333,3 +341,83 @@ async def test_the_service_follows_the_bus_and_resolves_on_shutdown_only_if_conf
     resolved = last["endsAt"] <= iso(time.time())
     assert resolved is resolve, (resolve, last)
     assert len(rec.bodies) == (2 if resolve else 1)
+
+
+async def test_tls_verifies_with_the_configured_ca_and_fails_without_it(tmp_path: Any) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    await asyncio.to_thread(
+        subprocess.run,
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    rec = Recorder()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", rec.handle)
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ssl.load_cert_chain(str(cert), str(key))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ssl)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"https://127.0.0.1:{port}"
+    book = AlertBook()
+    _fail(book, time.time())
+    alerts = book.due(time.time())
+    results = {}
+    try:
+        for name, tls in (("ca", {"ca_file": str(cert)}), ("system", None),
+                          ("skip", {"insecure_skip_verify": True})):  # fmt: skip
+            sink: dict[str, Any] = {"kind": "alertmanager", "name": name, "urls": [url]}
+            if tls is not None:
+                sink["tls"] = tls
+            transports = build_transports(AlertingConfig.model_validate({"sinks": [sink]}), "")
+            (results[name],) = await send_direct(transports, alerts)
+            for t in transports:
+                await t.aclose()
+    finally:
+        await runner.cleanup()
+    assert results["ca"].ok, results["ca"].error
+    assert results["skip"].ok, results["skip"].error
+    assert results["system"].error is not None
+    assert "certificate" in results["system"].error.lower(), results["system"].error
+    assert len(rec.bodies) == 2
+
+
+async def test_secrets_never_reach_the_log(
+    recorder: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    rec, url = recorder
+    rec.status = 401
+    monkeypatch.setenv("AM_PASSWORD", "pa55-do-not-log")
+    cfg = AlertingConfig.model_validate(
+        {"sinks": [{"kind": "alertmanager", "urls": [url],
+                    "basic_auth": {"username": "u", "password": {"env": "AM_PASSWORD"}}}]}
+    )  # fmt: skip
+    metrics = MonitorMetrics(CollectorRegistry())
+    (transport,) = build_transports(cfg, "")
+    delivery = Delivery(transport, metrics=metrics, backoff_initial=0.05, backoff_max=0.05)
+    book = AlertBook()
+    _fail(book, time.time())
+    delivery.put(book.due(time.time()))
+    stop = asyncio.Event()
+    caplog.set_level(logging.DEBUG)
+    worker = asyncio.create_task(delivery.run(stop))
+    for _ in range(200):
+        if len(rec.bodies) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await worker
+    await transport.aclose()
+    assert delivery.last_error is not None
+    assert "HTTP 401" in delivery.last_error
+    logged = caplog.text + delivery.last_error + repr(cfg)
+    assert "HTTP 401" in caplog.text
+    for secret in ("pa55-do-not-log", "dTpwYTU1LWRvLW5vdC1sb2c="):
+        assert secret not in logged
