@@ -147,7 +147,8 @@ def unknown_server_error_rules(profile: Profile) -> list[tuple[str | int, ...]]:
 def hidden_server_errors(suite: Suite, profile: Profile) -> list[tuple[tuple[str | int, ...], str]]:
     """(suite field path, message) where the profile's ``unknown: true`` 5xx rule would let
     server errors go unseen: a scenario with ``server_errors: report`` and no
-    ``no_server_errors`` check, or an ``expected_outcomes`` check with ``server_errors: fit``."""
+    ``no_server_errors`` check, or an ``expected_outcomes`` / ``conflict_detected`` check with
+    ``server_errors: fit``."""
     rules = unknown_server_error_rules(profile)
     if not rules:
         return []
@@ -166,7 +167,8 @@ def hidden_server_errors(suite: Suite, profile: Profile) -> list[tuple[tuple[str
                 )
             )
         for c, check in enumerate(scenario.checks):
-            if check.check == "expected_outcomes" and check.args.get("server_errors") == "fit":
+            counting = check.check in {"expected_outcomes", "conflict_detected"}
+            if counting and check.args.get("server_errors") == "fit":
                 out.append(
                     (
                         (*base, "checks", c, "args", "server_errors"),

@@ -61,9 +61,28 @@ def test_unknown_op_may_be_the_winner() -> None:
 
 
 def test_other_failures_are_not_conflicts() -> None:
-    r = updates("ok", "error").check("conflict_detected", kind="tasks.update")
+    r = updates("ok", "error").check("conflict_detected", kind="tasks.update", server_errors="fit")
     assert not r.passed
     assert "failed with another code than version_conflict" in r.message
+    r = updates("ok", "error").check("conflict_detected", kind="tasks.update")
+    assert not r.passed
+    assert "1 server error (HTTP 500: 1) instead of a win or version_conflict" in r.message
+
+
+def test_an_unknown_500_is_never_a_conflict_loser_or_winner_by_default() -> None:
+    ops = updates("conflict", "ok", "conflict")
+    ops.add(
+        "tasks.update",
+        args={"task_id": "t1", "if_match": '"1"', "title": "title-3"},
+        outcome="unknown",
+        code="server_error",
+        status=500,
+    )
+    state = {"task": {"title": "title-1"}}
+    r = ops.check("conflict_detected", state, **CONFLICT)
+    assert not r.passed
+    assert mentions(r, ops.ops[3])
+    assert ops.check("conflict_detected", state, **CONFLICT, server_errors="fit").passed
 
 
 def test_all_succeed_and_unknown_is_not_proven() -> None:

@@ -8,10 +8,12 @@ the winner's write.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from monitor.suites.cel import show
+from monitor.suites.checks.builtin.server_errors import status_summary
 from monitor.suites.checks.context import CheckContext
 from monitor.suites.checks.exprs import (
     CheckDataError,
@@ -35,6 +37,11 @@ class ConflictArgs(CheckArgs):
     where: OpExprArg | None = Field(None, description="only ops for which this is true")
     final: ExprArg | None = Field(None, description="the value read back after the phase")
     written: OpExprArg | None = Field(None, description="what one op wrote (expression over op)")
+    server_errors: Literal["refuse", "fit"] = Field(
+        "refuse",
+        description="refuse: a 5xx answer fails the check (it is neither a win nor a conflict); "
+        "fit: an unknown 5xx may have been the winner. Default: refuse",
+    )
 
     @model_validator(mode="after")
     def _pair(self) -> ConflictArgs:
@@ -63,6 +70,15 @@ def conflict_detected(ctx: CheckContext, args: ConflictArgs) -> CheckResult:
         oks = [op for op in ops if op.ok]
         unknown = [op for op in ops if op.unknown]
         odd = [op for op in ops if op.failed and op.code != args.conflict_code]
+        if args.server_errors == "refuse":
+            fivexx = [op for op in ops if op.server_error]
+            if fivexx:
+                problems.append(
+                    f"{plural(len(fivexx), 'server error')} ({status_summary(fivexx)}) instead "
+                    f"of a win or {args.conflict_code}{label}"
+                )
+                culprits += fivexx
+            odd = [op for op in odd if not op.server_error]
         if len(oks) > 1:
             problems.append(f"{len(oks)} of {len(ops)} conditional updates succeeded{label}")
             culprits += oks
