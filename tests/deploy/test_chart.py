@@ -340,3 +340,64 @@ def test_prometheus_rule_is_the_rule_files(tmp_path: Path) -> None:
         proc = subprocess.run([promtool, "check", "rules", str(path)],
                               capture_output=True, text=True, check=False)  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_reference_target_container_starts(tmp_path: Path) -> None:
+    """The bundled reference target's rendered command really serves (its emptyDir mounted
+    under a temp dir, its port swapped for a free one)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.plugins.prometheus import free_port
+
+    objects = render(None, "--set", "referenceTarget.enabled=true")
+    (dep,) = find(objects, "Deployment", "rel-soakmon-reference")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    work = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "work")
+    port = free_port()
+    args = [
+        a.replace(work, str(tmp_path)) if a.startswith("sqlite:") else a
+        for a in container["args"]
+    ]  # fmt: skip
+    args[args.index("--port") + 1] = str(port)
+    cli = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
+    proc = subprocess.Popen([*cli, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline, "reference target did not answer /healthz"
+                time.sleep(0.3)
+        assert (tmp_path / "reference.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+@pytest.mark.parametrize("values", ["job-pushgateway-values.yaml", "sharded-job-values.yaml"])
+def test_rendered_run_arguments_parse(values: str, tmp_path: Path) -> None:
+    """The Job's `soakmon run` arguments are ones the real CLI accepts: against a closed port it
+    exits 3 (unreachable), not 2 (usage), and still tries its push."""
+    import subprocess
+    import sys
+
+    from tests.plugins.prometheus import free_port
+
+    (job,) = find(render(CHART / "ci" / values), "Job")
+    container = _container(job["spec"]["template"]["spec"])
+    work = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "work")
+    args = [a.replace(work, str(tmp_path)).replace("$(JOB_COMPLETION_INDEX)", "1")
+            for a in container["args"]]  # fmt: skip
+    args[args.index("--target") + 1] = f"http://127.0.0.1:{free_port()}"
+    args[args.index("--pushgateway") + 1] = f"http://127.0.0.1:{free_port()}"
+    cli = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
+    proc = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "metrics not pushed" in proc.stderr
