@@ -45,9 +45,12 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
         pytest.skip(message)
     port = free_port()
     log = (tmp_path / "pushgateway.log").open("wb")
+    # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: keep the
+    # test's metrics in memory, or groups of earlier runs come back.
     proc = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT
-    )
+        [binary, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
