@@ -1,0 +1,455 @@
+"""The Helm chart against the real control plane: install, roll out, upgrade, uninstall; the
+chart's RBAC through the real authorizer; its Jobs through the real Job controller.
+
+What is not real: pods never run (kwok reports them Running, and Job pods ending with the exit
+code of a ``kwok.soakmon.test/exit-code`` annotation), and the prometheus-operator kinds are
+stand-in CRDs that accept any spec (their CRDs are not available offline) so that the chart's
+``auto`` detection and its ServiceMonitor/PrometheusRule can be installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.daemon.config import ProbeConfig
+from monitor.daemon.probing import build_probe
+from monitor.observe.probes import ProbeError
+from tests.deploy.chart import CHART, VALUES_FILES, helm, values_id
+from tests.kube.conftest import wait_for
+from tests.kube.metrics_standin import MetricsStandIn
+from tests.plugins.kube import EXIT_CODE_ANNOTATION, NODE_NAME, ControlPlane, free_port
+
+RELEASE = "rel"
+FULLNAME = f"{RELEASE}-soakmon"
+INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
+#: Namespaces the ci values files point probes, chaos and Roles at (besides the release's own).
+OTHER_NAMESPACES = ("staging", "staging-2", "databases")
+#: Namespaced kinds a release may own, for "uninstall removes everything".
+NAMESPACED_KINDS = (
+    "deployments,statefulsets,replicasets,pods,jobs,cronjobs,services,configmaps,secrets,"
+    "serviceaccounts,roles,rolebindings,networkpolicies,poddisruptionbudgets,"
+    "persistentvolumeclaims,servicemonitors,prometheusrules"
+)
+
+
+def _stand_in_crd(kind: str, plural: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def plane(kube_cluster: ControlPlane) -> ControlPlane:
+    """The control plane with what the ci values files expect to find in a cluster."""
+    objects = [
+        *(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+            for n in OTHER_NAMESPACES
+        ),
+        _stand_in_crd("ServiceMonitor", "servicemonitors"),
+        _stand_in_crd("PrometheusRule", "prometheusrules"),
+    ]
+    kube_cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+    kube_cluster.kubectl(
+        "wait", "--for=condition=Established", "--timeout=30s",
+        "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com",
+    )  # fmt: skip
+    return kube_cluster
+
+
+def run_helm(
+    plane: ControlPlane, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(helm()), *args], capture_output=True, text=True, timeout=180, env=plane.env(),
+        check=False,
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"helm {' '.join(args)} failed:\n{proc.stderr}")
+    return proc
+
+
+def values_args(values: Path | None) -> list[str]:
+    return [] if values is None else ["-f", str(values)]
+
+
+def release_objects(plane: ControlPlane, namespace: str) -> list[str]:
+    """Every object of the release left in the cluster, as kind/name (all namespaces)."""
+    found = []
+    for ns in (namespace, *OTHER_NAMESPACES):
+        out = plane.kubectl("get", NAMESPACED_KINDS, "-n", ns, "-l", INSTANCE, "-o", "name")
+        found += [f"{ns}:{line}" for line in out.stdout.split()]
+    out = plane.kubectl("get", "clusterroles,clusterrolebindings", "-l", INSTANCE, "-o", "name")
+    return found + out.stdout.split()
+
+
+def assert_all_gone(plane: ControlPlane, namespace: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while left := release_objects(plane, namespace):
+        if time.monotonic() > deadline:
+            pytest.fail(f"left after helm uninstall: {left}")
+        time.sleep(0.5)
+
+
+def daemon_pods(plane: ControlPlane, namespace: str) -> list[dict[str, Any]]:
+    out = plane.kubectl(
+        "get", "pods", "-n", namespace, "-l", f"{INSTANCE},app.kubernetes.io/component=daemon",
+        "-o", "json",
+    )  # fmt: skip
+    return [
+        p
+        for p in json.loads(out.stdout)["items"]
+        if p["status"].get("phase") == "Running" and "deletionTimestamp" not in p["metadata"]
+    ]
+
+
+def prepare(plane: ControlPlane, namespace: str, values: Path | None) -> None:
+    """What a user creates before installing with these values (Secrets, ConfigMaps, a PV)."""
+    merged = yaml.safe_load(values.read_text()) if values else {}
+    if merged.get("existingSecret"):
+        plane.kubectl(
+            "create", "secret", "generic", merged["existingSecret"], "-n", namespace,
+            "--from-literal=token=t0ken",
+        )  # fmt: skip
+    for cm in merged.get("extraConfigMaps", []):
+        plane.kubectl("create", "configmap", cm["name"], "-n", namespace)
+    if merged.get("referenceTarget", {}).get("postgresql", {}).get("enabled"):
+        # No provisioner here: a PersistentVolume for the PostgreSQL StatefulSet's claim.
+        pv = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"pv-{namespace}"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": f"/var/tmp/pv-{namespace}"},
+                "persistentVolumeReclaimPolicy": "Delete",
+            },
+        }
+        plane.kubectl("apply", "-f", "-", stdin=json.dumps(pv))
+
+
+@pytest.mark.parametrize("values", VALUES_FILES, ids=values_id)
+def test_install_roll_out_upgrade_uninstall(
+    plane: ControlPlane, namespace: str, values: Path | None
+) -> None:
+    merged = yaml.safe_load(values.read_text()) if values else {}
+    daemon = merged.get("daemon", {}).get("enabled", True)
+    prepare(plane, namespace, values)
+    run_helm(
+        plane, "install", RELEASE, str(CHART), "-n", namespace, *values_args(values),
+        "--wait", "--wait-for-jobs", "--timeout", "120s",
+    )  # fmt: skip
+
+    # Every object of the manifest was accepted and is there.
+    manifest = run_helm(plane, "get", "manifest", RELEASE, "-n", namespace).stdout
+    kinds = {d["kind"] for d in yaml.safe_load_all(manifest) if d}
+    got = plane.kubectl("get", "-f", "-", "-o", "name", stdin=manifest).stdout.split()
+    assert len(got) == len([d for d in yaml.safe_load_all(manifest) if d])
+
+    if "Job" in kinds:
+        jobs = json.loads(plane.kubectl("get", "jobs", "-n", namespace, "-o", "json").stdout)
+        for job in jobs["items"]:
+            assert job["status"].get("succeeded") == job["spec"].get("completions", 1), job
+    if "CronJob" in kinds:
+        # The CronJob's jobTemplate, run now: accepted, and it completes.
+        plane.kubectl("create", "job", "now", f"--from=cronjob/{FULLNAME}-run", "-n", namespace)
+        plane.kubectl(
+            "wait", "--for=condition=Complete", "job/now", "-n", namespace, "--timeout=60s"
+        )
+
+    if daemon:
+        [pod] = daemon_pods(plane, namespace)
+        assert pod["spec"]["nodeName"] == NODE_NAME
+        checksum = pod["metadata"]["annotations"]["checksum/config"]
+        # A config change rolls the daemon (Recreate): a new pod with the new checksum.
+        run_helm(
+            plane, "upgrade", RELEASE, str(CHART), "-n", namespace, *values_args(values),
+            "--set", "config.slo.p95_ms=321", "--wait", "--timeout", "120s",
+        )  # fmt: skip
+        [new] = wait_for(
+            "the daemon pod replaced after the config change",
+            lambda: [
+                p
+                for p in daemon_pods(plane, namespace)
+                if p["metadata"]["name"] != pod["metadata"]["name"]
+            ],
+        )
+        assert new["metadata"]["annotations"]["checksum/config"] != checksum
+        config = plane.kubectl(
+            "get", "configmap", FULLNAME, "-n", namespace, "-o", "jsonpath={.data.daemon\\.yaml}"
+        ).stdout
+        assert yaml.safe_load(config)["slo"]["p95_ms"] == 321
+
+    run_helm(plane, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "60s")
+    assert_all_gone(plane, namespace)
+    plane.kubectl("delete", "pv", f"pv-{namespace}", "--ignore-not-found")
+
+
+def test_a_broken_security_context_value_is_rejected_by_the_api_server(
+    plane: ControlPlane, namespace: str
+) -> None:
+    """The chart's schema lets runAsUser through as an integer; the API server's validation,
+    not helm, refuses -1, so the install fails naming the field."""
+    proc = run_helm(
+        plane, "install", RELEASE, str(CHART), "-n", namespace,
+        "--set", "securityContext.runAsUser=-1", check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "securityContext.runAsUser" in proc.stderr
+    assert "must be between 0 and 2147483647" in proc.stderr
+    # Nothing of the rejected Deployment is running.
+    assert daemon_pods(plane, namespace) == []
+
+
+def sa_token(plane: ControlPlane, namespace: str) -> str:
+    out = plane.kubectl("create", "token", FULLNAME, "-n", namespace, "--duration=10m")
+    return out.stdout.strip()
+
+
+async def test_the_charts_service_account_may_do_what_soakmon_calls_and_nothing_more(
+    plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    # A workload to probe and to aim chaos at, in the namespace the ci values name.
+    app = f"api-{namespace}"
+    plane.kubectl("create", "deployment", app, "--image=api:1", "-n", "staging")
+    wait_for(
+        f"a Running pod of {app}",
+        lambda: [
+            p
+            for p in json.loads(
+                plane.kubectl(
+                    "get", "pods", "-n", "staging", "-l", f"app={app}", "-o", "json"
+                ).stdout
+            )["items"]
+            if p["status"].get("phase") == "Running"
+        ],
+    )
+    try:
+        # Chaos off, a kubernetes probe on staging (the kube-probe ci values).
+        run_helm(
+            plane, "install", RELEASE, str(CHART), "-n", namespace,
+            "-f", str(CHART / "ci" / "kube-probe-values.yaml"),
+        )  # fmt: skip
+        token = sa_token(plane, namespace)
+        kubeconfig = plane.kubeconfig_for(token, tmp_path / "sa.kubeconfig")
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        probe = build_probe(
+            ProbeConfig(
+                kind="kubernetes", name="api-pods", namespace="staging", selector=f"app={app}"
+            )
+        )
+        # The probe's calls pass the authorizer; the metrics API is what is missing.
+        with pytest.raises(ProbeError, match="metrics API not available"):
+            await probe.read()
+        standin = MetricsStandIn(plane, tmp_path)
+        port = standin.start()
+        try:
+            standin.register(port)
+            values = await probe.read()
+            assert values["pods"] == 1
+            assert values["memory_bytes"] == 100 * 1024 * 1024
+        finally:
+            standin.unregister()
+            standin.stop()
+
+        with plane.api_client(token) as api_client:
+            core = client.CoreV1Api(api_client)
+            [pod] = core.list_namespaced_pod("staging", label_selector=f"app={app}").items
+            # Chaos disabled: deleting a pod is denied.
+            with pytest.raises(ApiException) as denied:
+                core.delete_namespaced_pod(pod.metadata.name, "staging")
+            assert denied.value.status == 403
+            # Outside every rule: Secrets, and namespaces without a probe.
+            for call in (
+                lambda: core.list_namespaced_secret("staging"),
+                lambda: core.list_namespaced_pod("kube-system"),
+                lambda: client.AppsV1Api(api_client).list_namespaced_deployment("staging"),
+            ):
+                with pytest.raises(ApiException) as denied:
+                    call()
+                assert denied.value.status == 403
+
+        # Chaos on for staging (the chaos ci values): the chaos verbs now pass.
+        run_helm(
+            plane, "upgrade", RELEASE, str(CHART), "-n", namespace,
+            "-f", str(CHART / "ci" / "chaos-values.yaml"),
+        )  # fmt: skip
+        with plane.api_client(token) as api_client:
+            core = client.CoreV1Api(api_client)
+            core.delete_namespaced_pod(pod.metadata.name, "staging")
+            # ... and only there.
+            with pytest.raises(ApiException) as denied:
+                core.delete_collection_namespaced_pod("staging-2")
+            assert denied.value.status == 403
+        # The Deployment replaces the killed pod.
+        wait_for(
+            "a Running replacement of the killed pod",
+            lambda: [
+                p
+                for p in json.loads(
+                    plane.kubectl(
+                        "get", "pods", "-n", "staging", "-l", f"app={app}", "-o", "json"
+                    ).stdout
+                )["items"]
+                if p["status"].get("phase") == "Running"
+                and p["metadata"]["name"] != pod.metadata.name
+            ],
+        )
+    finally:
+        run_helm(plane, "uninstall", RELEASE, "-n", namespace, check=False)
+        plane.kubectl("delete", "deployment", app, "-n", "staging", check=False)
+
+
+def job_outcome(plane: ControlPlane, namespace: str, name: str) -> tuple[str, str, int]:
+    """(condition type, reason, pods that failed) once the Job is Complete or Failed."""
+
+    def done() -> tuple[str, str, int] | None:
+        job = json.loads(plane.kubectl("get", "job", name, "-n", namespace, "-o", "json").stdout)
+        for cond in job["status"].get("conditions", []):
+            if cond["type"] in ("Complete", "Failed") and cond["status"] == "True":
+                return cond["type"], cond.get("reason", ""), job["status"].get("failed", 0)
+        return None
+
+    return wait_for(f"job {name} to finish", done, timeout_s=60)
+
+
+#: What the chart's Job must do with each exit code of `soakmon run` (monitor.errors.ExitCode):
+#: a finding (1) or a configuration error (2) fails the Job at once, however many retries are
+#: allowed; an unreachable target (3) is retried until backoffLimit.
+JOB_POLICY = {
+    0: ("Complete", "CompletionsReached", 0),
+    1: ("Failed", "PodFailurePolicy", 1),
+    2: ("Failed", "PodFailurePolicy", 1),
+    3: ("Failed", "BackoffLimitExceeded", 2),  # with backoffLimit 1: two pods
+}
+#: case -> (extra helm values, reference target faults or None for no target, exit code)
+RUN_CASES = {
+    "clean": ([], [], 0),
+    "planted-bug": ([], ["lost-update"], 1),
+    "bad-suite": (["--set", "run.suites={/etc/soakmon/suites/missing.yaml}"], [], 2),
+    "unreachable": ([], None, 3),
+}
+
+
+def job_args(values: list[str]) -> list[str]:
+    """The container args of the chart's one-shot Job for these values (`helm template`)."""
+    proc = subprocess.run(
+        [str(helm()), "template", RELEASE, str(CHART), "--show-only", "templates/job.yaml",
+         *values],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    job = yaml.safe_load(proc.stdout)
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    args: list[str] = container["args"]
+    return args
+
+
+def run_locally(args: list[str], target: str, workdir: Path) -> int:
+    """Run the Job's command line here: the image's entrypoint is `soakmon`."""
+    args = [a.replace("/var/lib/soakmon", str(workdir)) for a in args]
+    args[args.index("--target") + 1] = target
+    if "--pushgateway" in args:  # nothing listens there: the push fails, the exit code stays
+        args[args.index("--pushgateway") + 1] = f"http://127.0.0.1:{free_port()}"
+    soakmon = Path(sys.executable).with_name("soakmon")
+    proc = subprocess.run(
+        [str(soakmon), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    print(proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc.returncode
+
+
+@contextlib.contextmanager
+def reference_target(faults: list[str], workdir: Path) -> Iterator[str]:
+    soakmon = Path(sys.executable).with_name("soakmon")
+    cmd = [
+        str(soakmon),
+        "target",
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        f"sqlite:///{workdir / 'ref.db'}",
+    ]
+    for fault in faults:
+        cmd += ["--fault", fault]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        url = None
+        while url is None:
+            line = server.stdout.readline()
+            if not line:
+                pytest.fail(f"reference target exited ({server.wait()})")
+            found = re.search(r"listening on (http://\S+)", line)
+            url = found.group(1) if found else None
+        yield url
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+@pytest.mark.parametrize("case", list(RUN_CASES))
+def test_the_jobs_exit_codes_meet_its_failure_policy(
+    plane: ControlPlane, namespace: str, case: str, tmp_path: Path
+) -> None:
+    """The Job's command line, run here against the reference target, exits with the code the
+    Job's podFailurePolicy expects for that outcome; a Job pod ending with that code makes the
+    real Job controller complete, fail at once, or retry as the policy says."""
+    extra, faults, expected_code = RUN_CASES[case]
+    values = [
+        "-f", str(CHART / "ci" / "job-pushgateway-values.yaml"),
+        "--set", "run.scenarios={points/concurrent-points-deduction}",
+        *extra,
+    ]  # fmt: skip
+    args = job_args(values)
+    if faults is None:
+        code = run_locally(args, f"http://127.0.0.1:{free_port()}", tmp_path)
+    else:
+        with reference_target(faults, tmp_path) as url:
+            code = run_locally(args, url, tmp_path)
+    assert code == expected_code
+
+    exit_key = EXIT_CODE_ANNOTATION.replace(".", "\\.")
+    run_helm(
+        plane, "install", RELEASE, str(CHART), "-n", namespace, *values,
+        "--set", "run.backoffLimit=1",
+        "--set-string", f"run.podAnnotations.{exit_key}={code}",
+    )  # fmt: skip
+    assert job_outcome(plane, namespace, f"{FULLNAME}-run") == JOB_POLICY[code]
