@@ -49,7 +49,7 @@ from monitor.suites.results import (
 )
 from monitor.suites.scenario_run import ScenarioRun
 from monitor.suites.steps import run_steps
-from monitor.suites.vocabulary import declared_needs
+from monitor.suites.vocabulary import declared_needs, profile_outcomes
 
 #: Sees each scenario's history and read-back state (suite, scenario, history, state).
 HistoryObserver = Callable[[str, str, History, Mapping[str, Any]], None]
@@ -141,6 +141,8 @@ async def _execute(
         params=run.params,
         duration_s=sum(p.duration_s for p in phases),
         requests=stats,
+        operations=run.client.profile.operations,
+        outcomes=profile_outcomes(run.client.profile),
     )
     caps = Capabilities.of(run.client.profile)
     checks = [_evaluate(check, ctx, caps) for check in scenario.checks]

@@ -91,6 +91,10 @@ class CheckContext:
     params: Mapping[str, Any] = field(default_factory=dict)
     requests: Mapping[str, RequestStats] = field(default_factory=dict)
     duration_s: float = 0.0
+    #: The profile's operation and outcome names: CEL's ``ops`` and ``codes`` list them with zero
+    #: counts when none occurred (an expected refusal that never came is a failure, not an error).
+    operations: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -101,6 +105,8 @@ class CheckContext:
         params: Mapping[str, Any] | None = None,
         duration_s: float = 0.0,
         requests: Mapping[str, RequestStats] | None = None,
+        operations: Iterable[str] = (),
+        outcomes: Iterable[str] = (),
     ) -> CheckContext:
         """A context; request stats are computed from the history unless given."""
         hist = history if isinstance(history, History) else History(history)
@@ -112,6 +118,8 @@ class CheckContext:
             params=MappingProxyType(dict(params or {})),
             requests=MappingProxyType(stats),
             duration_s=duration_s,
+            operations=tuple(operations),
+            outcomes=tuple(outcomes),
         )
 
     def stats(self, kind: str | None) -> RequestStats:

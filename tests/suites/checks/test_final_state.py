@@ -113,3 +113,17 @@ def test_last_write_wins_unknown_writes_may_be_last_and_initial_value() -> None:
     never.add("flag.set", args={"to": 1}, outcome="failed", code="invalid_request", status=422)
     assert never.check("last_write_wins", {"flag": 0}, **args, initial=0).passed
     assert not never.check("last_write_wins", {"flag": 1}, **args, initial=0).passed
+
+
+def test_cel_counts_a_domain_outcome_that_never_came_as_zero() -> None:
+    from monitor.suites.checks import CheckContext, run_check
+
+    ops = unfavorites(5, 0)  # the phantom-success service: no not_favorited at all
+    expr = 'ops["favorites.remove"].codes.not_favorited == 4'
+    bare = run_check("cel", CheckContext.build(ops.ops), {"expr": expr})
+    assert bare.status == "error"  # without the profile's names: cannot be evaluated
+    ctx = CheckContext.build(ops.ops, outcomes=["not_favorited"], operations=["favorites.add"])
+    r = run_check("cel", ctx, {"expr": expr})
+    assert r.status == "failed", r
+    r = run_check("cel", ctx, {"expr": 'ops["favorites.add"].total == 0'})
+    assert r.passed, r

@@ -46,8 +46,8 @@ class CelArgs(CheckArgs):
     description: str | None = Field(None, description="what it checks, for people")
 
 
-def _counts(counts: OutcomeCounts) -> dict[str, Any]:
-    codes = dict.fromkeys(OUTCOMES, 0)
+def _counts(counts: OutcomeCounts, outcomes: tuple[str, ...] = ()) -> dict[str, Any]:
+    codes = dict.fromkeys([*OUTCOMES, *outcomes], 0)
     codes.update(counts.codes)
     return {
         "ok": counts.ok,
@@ -60,9 +60,9 @@ def _counts(counts: OutcomeCounts) -> dict[str, Any]:
 
 def _ops(ctx: CheckContext) -> dict[str, Any]:
     # every catalogue operation is there (zero counts when it did not run), plus any other kind
-    kinds = dict.fromkeys([*OPERATIONS, *ctx.history.kinds()])
-    ops = {kind: _counts(ctx.history.counts(kind)) for kind in kinds}
-    ops[OVERALL] = _counts(ctx.history.counts())
+    kinds = dict.fromkeys([*OPERATIONS, *ctx.operations, *ctx.history.kinds()])
+    ops = {kind: _counts(ctx.history.counts(kind), ctx.outcomes) for kind in kinds}
+    ops[OVERALL] = _counts(ctx.history.counts(), ctx.outcomes)
     return ops
 
 
