@@ -177,12 +177,15 @@ class AlertBook:
         observed: str,
         now: float,
     ) -> None:
-        """A verdict evaluation; inconclusive ones change nothing (they cannot fire)."""
-        if not conclusive:
-            return
+        """A verdict evaluation. An inconclusive one (too little data) never fires; if its
+        alert was held, it is no longer resent (nor resolved: nobody knows) and expires at its
+        ``endsAt`` unless the verdict fails again."""
         slo = name in SLO_VERDICTS
         alertname = "SoakmonSLOBroken" if slo else "SoakmonSoakAnalysisFailed"
         labels = self._labels(alertname, "slo" if slo else "analysis", check=name, target=target)
+        if not conclusive:
+            self._held.pop(tuple(sorted(labels.items())), None)
+            return
         if passed:
             self._clear(labels, now)
             return

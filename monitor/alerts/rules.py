@@ -50,7 +50,7 @@ class Windows:
     waits: dict[str, float] = field(
         default_factory=lambda: {
             "page": 120, "ticket": 900, "invariant": 0, "run": 0, "missed": 0,
-            "absent": 300, "probe": 600, "down": 60, "stale": 7200, "verdict": 300,
+            "absent": 300, "probe": 600, "down": 60, "overdue": 900, "verdict": 300,
         }
     )  # fmt: skip
     #: a burn-rate alert needs at least this many soak requests in its long window.
@@ -239,13 +239,15 @@ def monitor_alerts(w: Windows, job: str) -> list[dict[str, Any]]:
             ),
         },
         {
-            "alert": "SoakmonNoRecentSuiteRun",
-            "expr": f"time() - soakmon_suite_last_run_timestamp_seconds > {w.waits['stale']:g}",
+            "alert": "SoakmonSuiteRunOverdue",
+            "expr": f"time() - soakmon_suite_next_run_timestamp_seconds > {w.waits['overdue']:g}",
             "labels": {"severity": "ticket"},
             "annotations": _ann(
-                "{{ $labels.suite }}: no run finished for " + w.wait("stale"),
-                "Suite {{ $labels.suite }} last finished {{ $value | humanizeDuration }} ago.",
-                "no-recent-suite-run",
+                "{{ $labels.suite }}: a scheduled run is overdue",
+                "The next run of suite {{ $labels.suite }} was due {{ $value | humanizeDuration }}"
+                " ago and has not started: its loop is stuck or failed (see `tasks` in the "
+                "daemon's /api/status).",
+                "suite-run-overdue",
             ),
         },
         *(

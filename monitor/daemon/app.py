@@ -121,6 +121,8 @@ class Daemon:
                 delta = suite.missed_runs - exported.get(name, 0)
                 self.metrics.missed_runs.labels(name).inc(delta)
                 exported[name] = suite.missed_runs
+                if suite.next_run_at is not None:
+                    self.metrics.next_run.labels(name).set(suite.next_run_at)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=2.0)
 

@@ -92,6 +92,12 @@ class MonitorMetrics:
             ["suite"],
             registry=r,
         )
+        self.next_run = Gauge(
+            "soakmon_suite_next_run_timestamp_seconds",
+            "When the suite's next scheduled run is due (Unix time); in the past means overdue.",
+            ["suite"],
+            registry=r,
+        )
         self.last_run = Gauge(
             "soakmon_suite_last_run_timestamp_seconds",
             "When the suite last finished (Unix time).",

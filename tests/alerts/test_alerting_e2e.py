@@ -88,6 +88,9 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         runs = len(finished)
         await wait_for(lambda: len(finished) > runs, 30, "another run")
         assert len(am.alerts(alertname="SoakmonCheckFailed")) == len(alerts)
+        next_run = _sample(daemon, "soakmon_suite_next_run_timestamp_seconds",
+                           {"suite": "points@ref"})  # fmt: skip
+        assert time.time() - 5 < next_run < time.time() + 10, "the next slot, for overdue alerts"
 
         target.kill()
         target.faults = []

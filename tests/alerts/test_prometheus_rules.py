@@ -199,9 +199,11 @@ MONITOR_TESTS: list[dict[str, Any]] = [
             _series('soakmon_suite_missed_runs_total{suite="slow"}', counter((0, 10), (1, 2),
                                                                              (0, 100))),
             _series('soakmon_suite_missed_runs_total{suite="flaky"}', "0x120"),
-            _series('soakmon_suite_last_run_timestamp_seconds{suite="flaky"}', "0+60x200"),
-            _series('soakmon_suite_last_run_timestamp_seconds{suite="stuck"}',
-                    "0+60x10 600x150 9600+60x40"),
+            # next run due a minute ahead, always; "stuck" stops rescheduling at 10 min and
+            # picks up again at 41 min
+            _series('soakmon_suite_next_run_timestamp_seconds{suite="flaky"}', "60+60x120"),
+            _series('soakmon_suite_next_run_timestamp_seconds{suite="stuck"}',
+                    "60+60x10 660x30 2520+60x40"),
         ],
         "alert_rule_test": [
             {"eval_time": "20m", "alertname": "SoakmonSuiteRunsFailing",
@@ -211,10 +213,10 @@ MONITOR_TESTS: list[dict[str, Any]] = [
             {"eval_time": "20m", "alertname": "SoakmonSuiteRunsMissed",
              "exp_alerts": [alert("SoakmonSuiteRunsMissed", suite="slow", severity="ticket")]},
             {"eval_time": "90m", "alertname": "SoakmonSuiteRunsMissed", "exp_alerts": []},
-            {"eval_time": "60m", "alertname": "SoakmonNoRecentSuiteRun", "exp_alerts": []},
-            {"eval_time": "150m", "alertname": "SoakmonNoRecentSuiteRun",
-             "exp_alerts": [alert("SoakmonNoRecentSuiteRun", suite="stuck", severity="ticket")]},
-            {"eval_time": "170m", "alertname": "SoakmonNoRecentSuiteRun", "exp_alerts": []},
+            {"eval_time": "20m", "alertname": "SoakmonSuiteRunOverdue", "exp_alerts": []},
+            {"eval_time": "30m", "alertname": "SoakmonSuiteRunOverdue",
+             "exp_alerts": [alert("SoakmonSuiteRunOverdue", suite="stuck", severity="ticket")]},
+            {"eval_time": "50m", "alertname": "SoakmonSuiteRunOverdue", "exp_alerts": []},
         ],
     },
     {  # soak analyses: each fails 10..20 min; the generic alert leaves memory and pool alone

@@ -88,6 +88,11 @@ def test_verdicts_fire_on_conclusive_failure_only_and_resolve_on_recovery() -> N
     (resolved,) = book.due(9)
     assert resolved.labels["check"] == "p95"
     assert resolved.ends_at == 9
+    # traffic fell below the SLO's minimum: the memory alert is no longer vouched for; it is
+    # not resent (it expires at its endsAt), and not resolved either
+    book.verdict(name="memory_growth", passed=True, conclusive=False, observed="?", now=10, **kw)
+    assert book.active == 0
+    assert book.due(500) == []
 
 
 def test_a_crashed_run_fires_and_the_next_completed_run_resolves() -> None:
