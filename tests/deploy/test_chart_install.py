@@ -119,3 +119,42 @@ def test_sharded_job_runs_one_pod_per_index(kube_cluster: ControlPlane) -> None:
             assert "JOB_COMPLETION_INDEX" in env
     finally:
         _helm(plane, "uninstall", "shards", "-n", "soak-shards")
+
+
+def _failed_condition(plane: ControlPlane, ns: str, job: str) -> dict[str, Any] | None:
+    conditions = _get(plane, "job", job, "-n", ns)["status"].get("conditions", [])
+    return next((c for c in conditions if c["type"] == "Failed" and c["status"] == "True"), None)
+
+
+def test_exit_codes_map_to_job_status(kube_cluster: ControlPlane) -> None:
+    """kwok ends the run's container with the exit code `soakmon run` would have: 1 (a check
+    failed) fails the Job at once despite backoffLimit 2; 3 (unreachable) is retried up to
+    backoffLimit."""
+    from tests.kube.conftest import wait_for
+
+    plane = kube_cluster
+    ns = "soak-exit"
+    for release, code, backoff in (("checks", "1", "2"), ("unreach", "3", "1")):
+        annotation = f"run.podAnnotations.kwok\\.soakmon\\.test/exit-code={code}"
+        proc = _helm(plane, "install", release, str(CHART), "-n", ns, "--create-namespace",
+                     "--set", "daemon.enabled=false", "--set", "job.enabled=true",
+                     "--set", "run.target=http://api:8000", "--set", f"run.backoffLimit={backoff}",
+                     "--set-string", annotation)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    try:
+        failed = wait_for(
+            "the checks Job to fail", lambda: _failed_condition(plane, ns, "checks-soakmon-run"), 60
+        )
+        assert failed["reason"] == "PodFailurePolicy"
+        assert "exit code 1 matching FailJob" in failed["message"]
+        failed = wait_for(
+            "the unreachable Job", lambda: _failed_condition(plane, ns, "unreach-soakmon-run"), 90
+        )
+        assert failed["reason"] == "BackoffLimitExceeded"
+        pods = _get(plane, "pods", "-n", ns, "-l", "app.kubernetes.io/instance=unreach")
+        assert len(pods["items"]) == 2  # the first try and one retry
+        pods = _get(plane, "pods", "-n", ns, "-l", "app.kubernetes.io/instance=checks")
+        assert len(pods["items"]) == 1  # no retry after a failed check
+    finally:
+        _helm(plane, "uninstall", "checks", "-n", ns)
+        _helm(plane, "uninstall", "unreach", "-n", ns)
