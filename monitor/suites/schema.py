@@ -21,7 +21,10 @@ def suite_schema() -> dict[str, Any]:
     ops = sorted(OPERATIONS)
     for name in ("Step", "PhaseOp", "Reader"):
         if name in defs:
-            defs[name]["properties"]["op"]["enum"] = ops
+            # examples, not an enum: a suite may use any operation its profile defines
+            op = defs[name]["properties"]["op"]
+            op["examples"] = ops
+            op["description"] += " Built-in: " + ", ".join(ops) + "; or any your profile defines."
     defs.update(checkbridge.checker_schemas())
     return schema
 
