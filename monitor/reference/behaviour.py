@@ -23,6 +23,7 @@ TaskAction = Callable[[Database, str, str], Awaitable[TaskRow]]
 GiftClaim = Callable[[Database, str], Awaitable[None]]
 RewardGrant = Callable[[Database, str, str, int], Awaitable[int]]
 RewardRedeem = Callable[[Database, str, str], Awaitable[int]]
+RewardBuy = Callable[[Database, str, str], Awaitable[tuple[int, int]]]
 RequestHook = Callable[[Database], Awaitable[None]]
 ShutdownHook = Callable[[], Awaitable[None]]
 
@@ -44,6 +45,7 @@ class Behaviour:
     welcome_gift: GiftClaim = rewards.welcome_gift
     grant_reward: RewardGrant = rewards.grant
     redeem_reward: RewardRedeem = rewards.redeem
+    buy_reward: RewardBuy = rewards.buy
     request_hooks: tuple[RequestHook, ...] = ()
     """Run before every API request (not the operations endpoints)."""
     shutdown_hooks: tuple[ShutdownHook, ...] = ()

@@ -205,3 +205,13 @@ class RedeemIn(Body):
 class RedeemOut(Out):
     reward: RewardKind
     remaining: int
+
+
+class BuyIn(Body):
+    reward: RewardKind
+
+
+class BuyOut(Out):
+    reward: RewardKind
+    quantity: int
+    balance: int

@@ -18,13 +18,29 @@ Custom suites use the same model: a scenario's steps and phases already need the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from monitor.suites.models import Needs, Scenario
 from monitor.suites.profile_models import Profile
 
 METRICS_OPERATION = "target.metrics"
+#: The built-in setup step that reaches a balance through whatever the profile offers.
+FUND = "fund"
+
+
+def funding_routes(provides: Callable[[str], bool]) -> list[str]:
+    """The ways ``fund`` can reach a balance with what the profile provides, in the order
+    tried: ``points.add``; the welcome gift (``gift.claim``); completing tasks
+    (``tasks.create`` + ``tasks.complete``, each paying its bonus)."""
+    routes = []
+    if provides("points.add"):
+        routes.append("points.add")
+    if provides("gift.claim"):
+        routes.append("gift.claim")
+    if provides("tasks.create") and provides("tasks.complete"):
+        routes.append("tasks.complete")
+    return routes if provides("points.balance") else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +55,10 @@ class Capabilities:
     @classmethod
     def of(cls, profile: Profile) -> Capabilities:
         hidden = {name for name, on in profile.provides.operations.items() if not on}
-        operations = frozenset(set(profile.operations) - hidden)
+        mapped = set(profile.operations) - hidden
+        if funding_routes(mapped.__contains__):
+            mapped.add(FUND)
+        operations = frozenset(mapped)
         metrics = frozenset(profile.metrics) if METRICS_OPERATION in operations else frozenset()
         missing = frozenset(name for name, on in profile.provides.fields.items() if not on)
         return cls(profile.name, operations, missing, metrics)

@@ -37,6 +37,7 @@ _OPS = [
     Operation("rewards.list", "read reward quantities", (), "[{reward, quantity}]"),
     Operation("rewards.grant", "grant reward items", ("reward", "quantity"), "{reward, quantity}"),
     Operation("rewards.redeem", "redeem one reward item", ("reward",), "{reward, remaining}"),
+    Operation("rewards.buy", "buy one reward item with points", ("reward",), "{reward}"),
     Operation("tasks.create", "create a task", ("title", "description"), "task"),
     Operation("tasks.get", "read a task", ("task_id",), "task"),
     Operation(
@@ -46,6 +47,13 @@ _OPS = [
     Operation("tasks.delete", "delete a task", ("task_id",), "task"),
     Operation("tasks.list", "list tasks", ("include_deleted",), "[task]"),
     Operation("target.metrics", "read the target's own metrics", (), "{metric: value}"),
+    Operation(
+        "fund",
+        "built-in step: bring the balance to at least `amount` via points.add, the welcome gift "
+        "or task completions (in that order); not mapped by profiles",
+        ("amount",),
+        "{balance}",
+    ),
 ]
 
 OPERATIONS: Mapping[str, Operation] = MappingProxyType({op.name: op for op in _OPS})
@@ -59,6 +67,8 @@ OUTCOMES: Mapping[str, str] = MappingProxyType(
         "already_claimed": "welcome gift already claimed",
         "already_exists": "the name is taken",
         "insufficient_quantity": "reward quantity too low",
+        "refused": "refused without saying why (services whose refusals are ambiguous); "
+        "accepted wherever any refusal is correct",
         "version_conflict": "the conditional update lost (If-Match mismatch)",
         "not_found": "no such resource",
         "invalid_request": "the request failed validation",

@@ -178,6 +178,10 @@ class Profile(ProfileModel):
     operations: dict[str, AnyOperation]
     """Logical operation -> request or sequence. Operations left out make the scenarios that
     use them not applicable."""
+    params: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    """The service's domain parameters, overriding the suites' defaults of the same name (the
+    command line's `--param` still wins): `top3_price`, `gift_points`, `completion_bonus`,
+    `reward_price`, ledger reason names, … Default: {}."""
     provides: Provides = Field(default_factory=Provides)
     """What the service provides beyond what the mappings show. Default: inferred."""
     metrics: dict[str, str | MetricSeries] = Field(default_factory=dict)

@@ -195,7 +195,7 @@ async def run_scenario(
     prefix = f"sm{variables['run_id']}-{rng.getrandbits(24):06x}"
     run = ScenarioRun(
         client=client,
-        params=scenario_params(suite, scenario, overrides),
+        params=scenario_params(suite, scenario, {**client.profile.params, **overrides}),
         variables=variables,
         rng=rng,
         prefix=prefix,

@@ -1,10 +1,16 @@
-"""Setup and read-back steps: profile operations run one after another, values saved by name."""
+"""Setup and read-back steps: profile operations run one after another, values saved by name.
+
+Two steps are built in: ``register`` (a new user and session) and ``fund`` (``args: {amount}``:
+bring the user's balance to at least ``amount`` with whatever the profile offers, in this order:
+``points.add``, the welcome gift, completing tasks; ``save`` keeps ``{balance}`` as read back).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.suites.capabilities import FUND, funding_routes
 from monitor.suites.client import Call, Session
 from monitor.suites.errors import StepFailed
 from monitor.suites.models import Step
@@ -42,6 +48,9 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
     if step.op == "register":
         await _register(run, section, index, step)
         return
+    if step.op == FUND:
+        await _fund_step(run, section, index, step)
+        return
     count = run.render_int(step.count, f"{section}[{index}].count")
     members = run.members(step.user)
     saved: list[Any] = []
@@ -65,6 +74,83 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
             run.state[step.save] = keyed
         else:
             run.state[step.save] = saved[0] if len(members) == 1 else saved
+
+
+#: Most tasks completed to earn points when the profile has no ``points.add``.
+MAX_FUNDING_TASKS = 60
+
+
+async def _balance(run: ScenarioRun, session: Session | None, where: str) -> int:
+    call = await run.client.call("points.balance", {}, session)
+    value = call.value.get("balance") if isinstance(call.value, dict) else None
+    if call.code != "ok" or isinstance(value, bool) or not isinstance(value, int | float):
+        raise StepFailed(f"{where}: points.balance: got {call.code} ({call.detail or value!r})")
+    return int(value)
+
+
+async def _expect(
+    run: ScenarioRun,
+    op: str,
+    args: dict[str, Any],
+    session: Session | None,
+    *,
+    where: str,
+    accept: tuple[str, ...] = ("ok",),
+) -> Call:
+    call = await run.client.call(op, args, session)
+    if call.code not in accept:
+        said = f" ({call.detail})" if call.detail else ""
+        raise StepFailed(f"{where}: {op}: got {call.code}{said}, expected {' or '.join(accept)}")
+    return call
+
+
+async def fund(run: ScenarioRun, session: Session | None, amount: int, where: str) -> int:
+    """Bring the user's balance to at least ``amount`` through ``funding_routes``; returns the
+    balance read back (it may exceed ``amount``: a gift or bonus comes in whole)."""
+    routes = funding_routes(run.provides)
+    if not routes:
+        raise StepFailed(
+            f"{where}: no way to fund: the profile maps neither points.add, nor gift.claim, "
+            "nor tasks.create + tasks.complete (and points.balance)"
+        )
+    balance = await _balance(run, session, where)
+    if balance < amount and "points.add" in routes:
+        args = {"amount": amount - balance, "reason": "setup"}
+        await _expect(run, "points.add", args, session, where=where)
+        balance = await _balance(run, session, where)
+    if balance < amount and "gift.claim" in routes:
+        await _expect(run, "gift.claim", {}, session, where=where, accept=("ok", "already_claimed"))
+        balance = await _balance(run, session, where)
+    done = 0
+    while balance < amount and "tasks.complete" in routes and done < MAX_FUNDING_TASKS:
+        title = {"title": f"funding {done}"}
+        task = await _expect(run, "tasks.create", title, session, where=where)
+        task_id = task.value.get("id") if isinstance(task.value, dict) else None
+        await _expect(run, "tasks.complete", {"task_id": task_id}, session, where=where)
+        done += 1
+        before, balance = balance, await _balance(run, session, where)
+        if balance <= before and done >= 2:
+            break  # completions pay nothing here
+    if balance < amount:
+        raise StepFailed(
+            f"{where}: could fund only {balance} of {amount} points via {', '.join(routes)}"
+        )
+    return balance
+
+
+async def _fund_step(run: ScenarioRun, section: str, index: int, step: Step) -> None:
+    where = f"{section}[{index}] fund"
+    amount = run.render_int(step.args.get("amount", 0), f"{where}.amount", minimum=0)
+    saved = []
+    for session in run.members(step.user):
+        who = f" as {step.user}" if step.user else ""
+        balance = await fund(run, session, amount, where + who)
+        value = {"balance": balance}
+        if step.save and session is not None:
+            session.values[step.save] = value
+        saved.append(value)
+    if step.save:
+        run.state[step.save] = saved[0] if len(saved) == 1 else saved
 
 
 async def run_steps(run: ScenarioRun, section: str, steps: Sequence[Step]) -> None:

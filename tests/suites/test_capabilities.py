@@ -34,17 +34,19 @@ def test_unmet_needs_are_named_in_words() -> None:
         _profile(provides={"fields": {"tasks.version": False}, "operations": {"points.add": False}})
     )
     needs = Needs(
-        operations=["rewards.buy", "points.add", "points.balance"],
+        operations=["giftcards.buy", "points.add", "points.balance"],
         fields=["tasks.version", "tasks.title"],
         metrics=["db_pool_size", "made_up_metric"],
     )
     assert caps.unmet(needs) == [
+        "operation giftcards.buy",
         "operation points.add",
-        "operation rewards.buy",
         "result field tasks.version",
         "target metric made_up_metric",
     ]
-    assert "does not provide operation points.add" in caps.reason(caps.unmet(needs))
+    assert "does not provide operation giftcards.buy, operation points.add" in caps.reason(
+        caps.unmet(needs)
+    )
     # without target.metrics no metric is provided, whatever `metrics` maps
     ops = dict(REFERENCE.model_dump(exclude_defaults=True)["operations"])
     del ops["target.metrics"]

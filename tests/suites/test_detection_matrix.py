@@ -77,7 +77,41 @@ MATRIX = {
         "database pool not exhausted (no waiters, connections returned)",
     ),
     "slow": ("load", "load-10-users", "p95 latency < 500 ms"),
+    "top3-overspend": (
+        "oversubscription",
+        "top3-more-dates-than-affordable",
+        "balance never negative",
+    ),
+    "purchase-overspend": (
+        "oversubscription",
+        "rewards-buy-more-than-affordable",
+        "balance never negative",
+    ),
 }
+
+#: Over-subscription variants guarded by a fault the matrix already lists for a spec scenario:
+#: row -> (fault, suite, scenario, check that must fail).
+VARIANTS = {
+    "reward-overdraft (variant)": (
+        "reward-overdraft",
+        "oversubscription",
+        "redeem-more-than-bought",
+        "no overdraft (quantities never negative)",
+    ),
+    "double-completion-bonus (same task)": (
+        "double-completion-bonus",
+        "oversubscription",
+        "same-task-completed-concurrently",
+        "the bonus is paid exactly once",
+    ),
+    "double-completion-bonus (delete race)": (
+        "double-completion-bonus",
+        "oversubscription",
+        "same-task-deleted-and-completed",
+        "the bonus is paid at most once",
+    ),
+}
+SPEC_SCENARIOS = 19
 
 #: Faults that only show on PostgreSQL (SQLite serialises writers, so nothing deadlocks there).
 POSTGRES_ONLY = {"no-deadlock-retry"}
@@ -110,6 +144,12 @@ def test_the_matrix_covers_every_fault() -> None:
     names = {s.name: s for loaded in _all() for s in loaded.suite.scenarios}
     for suite, scenario, check in MATRIX.values():
         assert check in [c.display_name for c in names[scenario].checks], (suite, scenario, check)
+    variants = {s.name for s in load_suite(builtin_suites()["oversubscription"]).suite.scenarios}
+    guarded = {m[1] for m in MATRIX.values()} | {v[2] for v in VARIANTS.values()}
+    assert variants <= guarded  # every over-subscription variant has a fault it catches
+    for fault, _, scenario, check in VARIANTS.values():
+        assert fault in FAULTS
+        assert check in [c.display_name for c in names[scenario].checks], (scenario, check)
 
 
 #: (row, database) -> what the run showed; printed as a table when the module ends.
@@ -124,8 +164,8 @@ def _print_matrix(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     rows = sorted({row for row, _ in RESULTS}, key=lambda r: (r != "clean x5", r))
-    guards = {row: MATRIX[row][2] if row in MATRIX else "every check of the 19 scenarios"
-              for row in rows}  # fmt: skip
+    guarding = {**{k: v[2] for k, v in MATRIX.items()}, **{k: v[3] for k, v in VARIANTS.items()}}
+    guards = {row: guarding.get(row, "every check of every scenario") for row in rows}
     w_row, w_guard = max(map(len, rows)), max(map(len, guards.values()))
     head = f"{'run':<{w_row}}  {'guarding check':<{w_guard}}  {'sqlite':<10}  postgres"
     lines = ["", "detection matrix (reference target):", head, "-" * len(head)]
@@ -165,13 +205,19 @@ async def test_a_clean_target_passes_every_scenario_five_times(
             )
         RESULTS[("clean x5", db)] = f"ALARM in run {attempt + 1}"
         assert _failures(run) == []
-        assert len(run.scenarios) == 19
+        assert len(run.scenarios) == SPEC_SCENARIOS + 5  # the spec's and the variants
         assert all(s.status == "passed" for s in run.scenarios)
     RESULTS[("clean x5", db)] = "5/5 clean"
 
 
-async def _detect(fault: str, db: str, db_url: str | None, attempts: int = 1) -> None:
-    suite, scenario, check = MATRIX[fault]
+async def _detect(
+    fault: str, db: str, db_url: str | None, attempts: int = 1, row: str | None = None
+) -> None:
+    if row is not None:
+        fault, suite, scenario, check = VARIANTS[row]
+    else:
+        suite, scenario, check = MATRIX[fault]
+    row = row or fault
     failed: set[str] = set()
     for _ in range(attempts):  # some faults only show when the race is lost (deadlocks)
         async with ReferenceServer(db_url=db_url, faults=[fault]) as server:
@@ -182,9 +228,9 @@ async def _detect(fault: str, db: str, db_url: str | None, attempts: int = 1) ->
         failed = {c.name for c in result.failed_checks}
         if check in failed:
             assert not run.passed
-            RESULTS[(fault, db)] = "caught"
+            RESULTS[(row, db)] = "caught"
             return
-    RESULTS[(fault, db)] = "MISSED"
+    RESULTS[(row, db)] = "MISSED"
     pytest.fail(f"{fault}: {scenario} failed {sorted(failed) or 'nothing'} in {attempts} run(s)")
 
 
@@ -199,3 +245,11 @@ async def test_each_fault_fails_its_guarding_check(
         pytest.skip("SQLite serialises writers, so nothing deadlocks there")
     attempts = 3 if fault in POSTGRES_ONLY else 1
     await _detect(fault, db, db_url, attempts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", sorted(VARIANTS))
+async def test_each_variant_catches_its_fault(row: str, matrix_db: tuple[str, str | None]) -> None:
+    db, db_url = matrix_db
+    attempts = 3 if "delete race" in row else 1  # a deletion that lands first hides the race
+    await _detect(VARIANTS[row][0], db, db_url, attempts, row=row)

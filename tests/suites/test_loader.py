@@ -154,11 +154,11 @@ def test_every_built_in_file_validates(path: Path) -> None:
     assert kind == ("profile" if path.parent.name == "profiles" else "suite")
 
 
-def test_the_built_in_suites_cover_the_19_spec_scenarios() -> None:
+def test_the_built_in_suites_cover_the_19_spec_scenarios() -> None:  # and variants beside
     spec = Path("/work/shared/concurrent-testing-spec.md")
     names = [load_suite(p).suite for p in builtin_suites().values()]
-    refs = [s.spec for suite in names for s in suite.scenarios]
-    assert len(refs) == 19
+    refs = [s.spec for suite in names for s in suite.scenarios if s.spec is not None]
+    assert len(refs) == 19  # plus the over-subscription variants, which implement no spec title
     assert len(set(refs)) == 19
     if spec.exists():  # every title is a real spec scenario
         text = spec.read_text()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from monitor.reference.api.endpoint import Ctx, Endpoint
 from monitor.reference.models import (
     REWARD_KINDS,
+    BuyIn,
+    BuyOut,
     GiftOut,
     GrantIn,
     RedeemIn,
@@ -31,6 +33,12 @@ async def grant(ctx: Ctx) -> RewardItem:
     body = ctx.body_as(GrantIn)
     quantity = await ctx.behaviour.grant_reward(ctx.db, ctx.user_id, body.reward, body.quantity)
     return RewardItem(reward=body.reward, quantity=quantity)
+
+
+async def buy(ctx: Ctx) -> BuyOut:
+    body = ctx.body_as(BuyIn)
+    quantity, balance = await ctx.behaviour.buy_reward(ctx.db, ctx.user_id, body.reward)
+    return BuyOut(reward=body.reward, quantity=quantity, balance=balance)
 
 
 async def redeem(ctx: Ctx) -> RedeemOut:
@@ -63,6 +71,15 @@ ENDPOINTS = (
         "Grant rewards (test / admin); returns the new quantity.",
         response=RewardItem,
         body=GrantIn,
+    ),
+    Endpoint(
+        "POST",
+        "/rewards/buy",
+        buy,
+        "Buy one reward for 200 points; 409 insufficient_points when the balance is too low.",
+        response=BuyOut,
+        body=BuyIn,
+        errors=(409,),
     ),
     Endpoint(
         "POST",

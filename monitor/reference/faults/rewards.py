@@ -11,13 +11,35 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
 from monitor.reference.faults.base import PAUSE, Fault
+from monitor.reference.ops.common import credit, read_balance
+from monitor.reference.ops.points import insufficient
 from monitor.reference.ops.rewards import (
+    REWARD_PRICE,
     add_reward,
     already_claimed,
     give_gift,
     insufficient_quantity,
+    record_purchase,
 )
 from monitor.reference.schema import ledger, rewards
+
+
+def _purchase_overspend(b: Behaviour) -> Behaviour:
+    async def buy(db: Database, user_id: str, reward: str) -> tuple[int, int]:
+        async def check(conn: AsyncConnection) -> int:
+            return await read_balance(conn, user_id)
+
+        if await db.read(check) < REWARD_PRICE:
+            raise insufficient(REWARD_PRICE)
+        await asyncio.sleep(PAUSE)
+
+        async def act(conn: AsyncConnection) -> tuple[int, int]:  # unconditional debit
+            await credit(conn, user_id, -REWARD_PRICE)
+            return await record_purchase(conn, user_id, reward)
+
+        return await db.write(act)
+
+    return replace(b, buy_reward=buy)
 
 
 def _reward_overdraft(b: Behaviour) -> Behaviour:
@@ -95,5 +117,11 @@ FAULTS = (
         "partial-grant",
         "readers never see a partial grant (quantity q committed as q separate +1 commits)",
         _partial_grant,
+    ),
+    Fault(
+        "purchase-overspend",
+        "a reward is sold only when the balance pays for it (balance read, then debited "
+        "unconditionally)",
+        _purchase_overspend,
     ),
 )

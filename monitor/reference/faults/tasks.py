@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
 from monitor.reference.faults.base import PAUSE, Fault
-from monitor.reference.ops.common import credit, insert_ledger
+from monitor.reference.ops.common import credit, insert_ledger, read_balance, utcnow
+from monitor.reference.ops.points import insufficient
 from monitor.reference.ops.tasks import (
     TOP3_COMPLETION_BONUS,
     TaskRow,
@@ -23,6 +25,7 @@ from monitor.reference.ops.tasks import (
     mark_completed,
 )
 from monitor.reference.ops.top3 import (
+    TOP3_COST,
     already_set,
     charge,
     insert_items,
@@ -30,7 +33,7 @@ from monitor.reference.ops.top3 import (
     record_and_charge,
     require_own_tasks,
 )
-from monitor.reference.schema import ledger
+from monitor.reference.schema import ledger, top3_days
 
 
 def _double_top3(b: Behaviour) -> Behaviour:
@@ -45,6 +48,32 @@ def _double_top3(b: Behaviour) -> Behaviour:
 
         async def act(conn: AsyncConnection) -> None:  # no (user, date) guard row
             await charge(conn, user_id, day, guarded=False)
+            await insert_items(conn, user_id, day, task_ids)
+
+        await db.write(act)
+
+    return replace(b, set_top3=set_top3)
+
+
+def _top3_overspend(b: Behaviour) -> Behaviour:
+    async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
+        async def check(conn: AsyncConnection) -> int:
+            return await read_balance(conn, user_id)
+
+        if await db.read(check) < TOP3_COST:
+            raise insufficient(TOP3_COST)
+        await asyncio.sleep(PAUSE)
+
+        async def act(conn: AsyncConnection) -> None:  # the date is guarded, the balance not
+            await require_own_tasks(conn, user_id, task_ids)
+            try:
+                await conn.execute(
+                    insert(top3_days).values(user_id=user_id, date=day, created_at=utcnow())
+                )
+            except IntegrityError:
+                raise already_set(day) from None
+            await credit(conn, user_id, -TOP3_COST)
+            await insert_ledger(conn, user_id, -TOP3_COST, "top3", ref=day)
             await insert_items(conn, user_id, day, task_ids)
 
         await db.write(act)
@@ -121,6 +150,12 @@ FAULTS = (
         "double-top3",
         "one Top3 per user and date (check-then-insert without the unique guard)",
         _double_top3,
+    ),
+    Fault(
+        "top3-overspend",
+        "a Top3 is set only when the balance pays for it (balance read, then debited "
+        "unconditionally)",
+        _top3_overspend,
     ),
     Fault(
         "partial-top3",

@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.reference.database import Database
 from monitor.reference.errors import conflict
 from monitor.reference.models import REWARD_KINDS
-from monitor.reference.ops.common import credit, insert_ledger, utcnow
+from monitor.reference.ops.common import credit, debit, insert_ledger, read_balance, utcnow
+from monitor.reference.ops.points import insufficient
 from monitor.reference.schema import rewards, welcome_gifts
 
 GIFT_POINTS = 1000
+REWARD_PRICE = 200
+"""Points one reward costs at ``POST /rewards/buy`` (every kind)."""
 
 
 def already_claimed() -> Exception:
@@ -65,6 +68,25 @@ async def my_rewards(db: Database, user_id: str) -> list[tuple[str, int]]:
 async def grant(db: Database, user_id: str, reward: str, quantity: int) -> int:
     async def work(conn: AsyncConnection) -> int:
         return await add_reward(conn, user_id, reward, quantity)
+
+    return await db.write(work)
+
+
+async def record_purchase(conn: AsyncConnection, user_id: str, reward: str) -> tuple[int, int]:
+    """Write a purchase (ledger ``reward_purchase``, one item); (new quantity, balance)."""
+    await insert_ledger(conn, user_id, -REWARD_PRICE, "reward_purchase", ref=reward)
+    quantity = await add_reward(conn, user_id, reward, 1)
+    return quantity, await read_balance(conn, user_id)
+
+
+async def buy(db: Database, user_id: str, reward: str) -> tuple[int, int]:
+    """Sell one reward for ``REWARD_PRICE`` points: the conditional debit and the item in ONE
+    transaction; 409 insufficient_points when the balance is too low."""
+
+    async def work(conn: AsyncConnection) -> tuple[int, int]:
+        if await debit(conn, user_id, REWARD_PRICE) is None:
+            raise insufficient(REWARD_PRICE)
+        return await record_purchase(conn, user_id, reward)
 
     return await db.write(work)
 

@@ -13,6 +13,8 @@ from monitor.reference.behaviour import Behaviour
 from monitor.reference.faults import behaviour_for, check_fault_names
 
 EXPECTED = {
+    "top3-overspend",
+    "purchase-overspend",
     "lost-update",
     "overdraft",
     "reward-overdraft",

@@ -27,6 +27,7 @@ CONTRACT_ROUTES = {
     ("get", "/rewards/my-rewards"),
     ("post", "/rewards/grant"),
     ("post", "/rewards/redeem"),
+    ("post", "/rewards/buy"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

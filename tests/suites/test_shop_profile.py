@@ -1,0 +1,86 @@
+"""The second example profile (`shop-example`) against a loopback stand-in of a third-party
+points shop: enveloped answers with errors as HTTP 200, no admin endpoints, points only from
+the gift and task completions, rewards bought with points, no versions, no owner ids, no metrics.
+
+Correct shop: no failure, no error, and every scenario it cannot serve is not applicable with the
+reason. Racy shop (read-then-write with an await between, under concurrent requests): each of
+its three races is caught by the check that guards it in at least 4 of 5 runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from monitor.suites.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.runner import RunOptions, run_suites
+from tests.suites.shop_server import shop_server
+
+PROFILE = load_profile(builtin_profiles()["shop-example"]).profile
+QUICK = {"sustained_s": 2, "idle_s": 0.5}
+
+#: race -> (scenario, the check that guards it)
+RACES = {
+    "Top3 overspend": ("top3-more-dates-than-affordable", "balance never negative"),
+    "reward purchase overspend": ("rewards-buy-more-than-affordable", "balance never negative"),
+    "double completion payout": (
+        "same-task-completed-concurrently",
+        "the bonus is paid exactly once",
+    ),
+}
+
+
+def _all() -> list[LoadedSuite]:
+    return [load_suite(p) for p in builtin_suites().values()]
+
+
+async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_apply() -> None:
+    async with shop_server() as url:
+        run = await run_suites(url, PROFILE, _all(), RunOptions(seed=11, overrides=QUICK))
+    problems = [
+        f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
+        for s in run.scenarios
+        for c in s.checks
+        if c.status in ("failed", "error")
+    ]
+    assert problems == []
+    assert run.status == "passed"
+    status = {s.name: s.status for s in run.scenarios}
+    for variant in (
+        "top3-more-dates-than-affordable",
+        "rewards-buy-more-than-affordable",
+        "redeem-more-than-bought",
+        "same-task-completed-concurrently",
+        "same-task-deleted-and-completed",
+        "concurrent-welcome-gift",  # the gift's size and ledger reason come from the profile
+    ):
+        assert status[variant] == "passed", variant
+    reasons = {s.name: s.skip_reason for s in run.scenarios if s.status == "skipped"}
+    assert reasons["optimistic-locking"] == (
+        "profile 'shop-example' does not provide result field tasks.version"
+    )
+    assert reasons["concurrent-points-addition"] == (
+        "profile 'shop-example' does not provide operation points.add"
+    )
+    prefix = "profile 'shop-example' does not provide"
+    assert all(r and r.startswith(prefix) for r in reasons.values())
+    creation = next(s for s in run.scenarios if s.name == "concurrent-task-creation")
+    assert [c.name for c in creation.not_applicable_checks] == ["all 10 tasks are the user's"]
+
+
+async def test_each_race_of_a_racy_shop_is_caught_by_its_guarding_check() -> None:
+    loaded = load_suite(builtin_suites()["oversubscription"])
+    wanted = {scenario for scenario, _ in RACES.values()}
+    kept = [s for s in loaded.suite.scenarios if s.name in wanted]
+    suites = [LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})]
+    caught: Counter[str] = Counter()
+    for attempt in range(5):
+        async with shop_server(racy=True) as url:
+            run = await run_suites(url, PROFILE, suites, RunOptions(seed=attempt))
+        failed = {(s.name, c.name) for s in run.scenarios for c in s.failed_checks}
+        for race, guard in RACES.items():
+            caught[race] += guard in failed
+        assert not any(s.status == "error" for s in run.scenarios)
+    print({race: f"{caught[race]}/5" for race in RACES})  # the rates, for the record (-s)
+    for race in RACES:
+        assert caught[race] >= 4, f"{race}: caught in {caught[race]} of 5 runs"
