@@ -51,6 +51,7 @@ NODE_NAME = "kwok-node-0"
 EXIT_CODE_ANNOTATION = "kwok.soakmon.test/exit-code"
 _CLIENT_ENV = {"KUBE_FEATURE_WatchListClient": "false"}
 _READY_TIMEOUT_S = 60.0
+_START_ATTEMPTS = 2
 
 
 class ControlPlaneError(RuntimeError):
@@ -89,6 +90,9 @@ class ControlPlane:
     admin_token: str = ""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started_in_s: float = 0.0
+    die_with_parent: bool = True
+    """Components get SIGTERM when the process that started them dies (a killed pytest leaves
+    nothing running); ``make kube-up`` turns this off."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -185,9 +189,16 @@ class ControlPlane:
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         # etcd's fsyncs on a busy disk make every write slow; the data is throw-away.
+        # (Named after this process, which the components do not outlive; `make kube-up`'s
+        # control plane outlives it and keeps its data in its own directory.)
         shm = Path("/dev/shm")
+        in_ram = self.die_with_parent and shm.is_dir()
+        if in_ram:
+            _remove_orphaned_etcd_dirs(shm)
         etcd_dir = Path(
-            tempfile.mkdtemp(prefix="soakmon-etcd-", dir=shm if shm.is_dir() else self.workdir)
+            tempfile.mkdtemp(
+                prefix=f"soakmon-etcd-{os.getpid()}-", dir=shm if in_ram else self.workdir
+            )
         )
         (self.workdir / "etcd-data").write_text(str(etcd_dir))
         self._spawn(
@@ -300,12 +311,20 @@ class ControlPlane:
     # -- internals -------------------------------------------------------------------------
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
-        log = (self.logs / f"{name}.log").open("ab")
         env = {**os.environ, **_CLIENT_ENV}
         env.pop("KUBECONFIG", None)
-        self.procs[name] = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        setpriv = shutil.which("setpriv")  # util-linux
+        if self.die_with_parent and setpriv:
+            cmd = [setpriv, "--pdeathsig", "TERM", "--", *cmd]
+        with (self.logs / f"{name}.log").open("ab") as log:
+            # Own session: a Ctrl-C reaches pytest, which stops the components in order.
+            self.procs[name] = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         (self.workdir / f"{name}.pid").write_text(str(self.procs[name].pid))
 
     def _wait(self, name: str, ready: Any) -> None:
@@ -356,6 +375,17 @@ class ControlPlane:
         self.kubeconfig_for(self.admin_token, self.kubeconfig)
 
 
+def _remove_orphaned_etcd_dirs(shm: Path) -> None:
+    """etcd data (RAM in /dev/shm) of sessions that were killed before their teardown."""
+    for path in shm.glob("soakmon-etcd-*-*"):
+        try:
+            os.kill(int(path.name.split("-")[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
 def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
 
@@ -380,12 +410,16 @@ def kube_cluster(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    plane = ControlPlane(Path(tempfile.mkdtemp(prefix="soakmon-kube-")))
-    try:
-        plane.start()
-    except (ControlPlaneError, OSError, subprocess.SubprocessError) as exc:
-        plane.stop(keep_logs=True)
-        pytest.fail(f"the Kubernetes control plane did not start: {exc}", pytrace=False)
+    for attempt in range(_START_ATTEMPTS):
+        plane = ControlPlane(Path(tempfile.mkdtemp(prefix="soakmon-kube-")))
+        try:
+            plane.start()
+            break
+        except (ControlPlaneError, OSError, subprocess.SubprocessError) as exc:
+            # Most likely a port taken between free_port() and the bind: try new ones.
+            plane.stop(keep_logs=True)
+            if attempt == _START_ATTEMPTS - 1:
+                pytest.fail(f"the Kubernetes control plane did not start: {exc}", pytrace=False)
     print(f"\nkube control plane ready in {plane.started_in_s:.1f} s ({plane.workdir})")
     try:
         yield plane
@@ -422,7 +456,7 @@ def _up(workdir: Path) -> int:
         print(f"missing {', '.join(missing)}: run scripts/kube-tools.sh", file=sys.stderr)
         return 1
     workdir.mkdir(parents=True, exist_ok=True)
-    plane = ControlPlane(workdir)
+    plane = ControlPlane(workdir, die_with_parent=False)
     try:
         plane.start()
     except (ControlPlaneError, OSError, subprocess.SubprocessError) as exc:
