@@ -160,7 +160,12 @@ def overview() -> Doc:
             P("Violations over time", "timeseries",
               [Q("sum by (suite, check) "
                  f"(increase(soakmon_check_violations_total{{{T}}}[{RATE}]))",
-                 "{{suite}} / {{check}}")], width=24),
+                 "{{suite}} / {{check}}")], width=12),
+            P("Checks that could not be evaluated", "timeseries",
+              [Q(f"sum by (suite, check) (increase(soakmon_check_errors_total{{{T}}}[{RATE}]))",
+                 "{{suite}} / {{check}}")],
+              description=f"{EMPTY_ON_PURPOSE} Errors, not violations: a value the check needs "
+              "was missing or a setup step was refused (never an alert).", width=12),
         ]),
         ("SLOs", [
             P("SLO attainment", "stat",
