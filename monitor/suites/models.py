@@ -199,6 +199,9 @@ class Scenario(Model):
     """Concurrent phases, run one after another."""
     readback: list[Step] = Field(default_factory=list)
     """Steps reading the state after the phases. Default: none."""
+    settle_s: Seconds = 0.0
+    """Pause between the last phase and the read-back, seconds: lets work the service finishes
+    after answering (queues, write-behind caches) land before the state is judged. Default: 0."""
     checks: Annotated[list[CheckSpec], Field(min_length=1)]
     """Checks that must all hold."""
     timeout_s: Annotated[float, Field(gt=0)] = 120.0

@@ -125,6 +125,9 @@ async def _execute(
         where.section = "phase"
         phases.append(await run_phase(run, phase, f"phases[{p}]"))
     where.section = "readback"
+    settle = run.render_float(scenario.settle_s, "settle_s")
+    if settle:
+        await asyncio.sleep(settle)
     await run_steps(run, "readback", scenario.readback)
     where.section = "checks"
     for done in phases:

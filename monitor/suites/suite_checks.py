@@ -133,6 +133,7 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
             _check_template(out, (*path, "args"), item.args, params)
             count = getattr(item, "count", 1)
             _check_template(out, (*path, "count"), count, params)
+    _check_template(out, (*base, "settle_s"), scenario.settle_s, params)
     _check_steps(out, (*base, "readback"), scenario.readback, params, set(users))
     for c, check in enumerate(scenario.checks):
         path = (*base, "checks", c)

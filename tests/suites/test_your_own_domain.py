@@ -139,6 +139,20 @@ def test_validate_checks_names_against_the_profile(tmp_path: Path) -> None:
         load_suite(suite)
 
 
+def test_settle_s_is_a_checked_template(tmp_path: Path) -> None:
+    text = SUITE_FILE.read_text().replace(
+        "    readback:\n      - {op: profiles.get",
+        '    settle_s: "${params.settle}"\n    readback:\n      - {op: profiles.get',
+    )
+    assert "settle_s" in text
+    path = tmp_path / "settle.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"settle_s: unknown parameter 'settle'"):
+        load_suite(path, PROFILE)
+    path.write_text(text.replace("fans: 4 ", "fans: 4\n  settle: 0.05 "))
+    assert load_suite(path, PROFILE).suite.scenarios[1].settle_s == "${params.settle}"
+
+
 def test_validate_lists_outcomes_and_warns_about_hidden_server_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     listed = runner.invoke(app, ["validate", str(PROFILE_FILE)])
