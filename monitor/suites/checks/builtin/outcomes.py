@@ -117,18 +117,18 @@ class ExpectedOutcomesArgs(KindArgs):
 def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckResult:
     """Counts per canonical code (e.g. exactly 1 ok and 4 already_claimed), unknowns fitted."""
     ops = _ops(ctx, args)
-    refused = [op for op in ops if op.server_error] if args.server_errors == "refuse" else []
-    refused_ids = {op.id for op in refused}
-    counted = [op for op in ops if op.id not in refused_ids]
+    fivexx = [op for op in ops if op.server_error] if args.server_errors == "refuse" else []
+    fivexx_ids = {op.id for op in fivexx}
+    counted = [op for op in ops if op.id not in fivexx_ids]
     known = [op for op in counted if not op.unknown]
     unknown = [op for op in counted if op.unknown]
     seen = Counter(op.code for op in known)
     bounds = {c: (b, b) if isinstance(b, int) else (b.min, b.max) for c, b in args.counts.items()}
     problems: list[str] = []
-    culprits: list[Op] = list(refused)
-    if refused:
+    culprits: list[Op] = list(fivexx)
+    if fivexx:
         problems.append(
-            f"{plural(len(refused), 'server error')} ({status_summary(refused)}) cannot count "
+            f"{plural(len(fivexx), 'server error')} ({status_summary(fivexx)}) cannot count "
             "as expected outcomes"
         )
     for code, (_, high) in bounds.items():
@@ -145,7 +145,7 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         if not args.exact or any(h is None for _, h in bounds.values())
         else sum(max(0, (h or 0) - seen[c]) for c, (_, h) in bounds.items())
     )
-    if len(problems) == len(refused[:1]) and not need <= len(unknown) <= room:
+    if len(problems) == len(fivexx[:1]) and not need <= len(unknown) <= room:
         short = [
             f"{seen[c]} {c} (at least {low})" for c, (low, _) in bounds.items() if seen[c] < low
         ]
@@ -162,7 +162,7 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         for part in (
             _codes(known),
             f"unknown: {len(unknown)}" if unknown else "",
-            f"server errors: {len(refused)}" if refused else "",
+            f"server errors: {len(fivexx)}" if fivexx else "",
         )
         if part
     )
