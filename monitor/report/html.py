@@ -6,6 +6,7 @@ inline SVG computed by ``monitor.report.plots``; CSS is inline.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 
@@ -25,6 +26,11 @@ class ScenarioView:
     histogram: Plot
 
 
+def _pretty(value: object) -> str:
+    """Indented JSON of a (bounded) report value, control characters made visible."""
+    return clean(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -34,7 +40,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(clean=clean, ms=fmt_ms, secs=fmt_s)
+    env.filters.update(clean=clean, ms=fmt_ms, secs=fmt_s, pretty=_pretty)
     return env
 
 

@@ -130,6 +130,8 @@ class ScenarioResult:
     timeline: list[TimelineSample] = field(default_factory=list)  # ≤ MAX_TIMELINE_POINTS
     histogram: list[HistogramBucket] = field(default_factory=list)
     server_errors: dict[str, int] = field(default_factory=dict)  # HTTP 5xx status -> answers
+    state: dict[str, Any] = field(default_factory=dict)  # read back (bounded: see ``bounded``)
+    extracted: dict[str, Any] = field(default_factory=dict)  # per operation: sample values
 
     @property
     def passed(self) -> bool:
@@ -178,6 +180,35 @@ class ScenarioResult:
             reasons = "; ".join(f"{c.name}: {c.message}" for c in checks)
             kwargs.setdefault("skip_reason", f"no check applies ({reasons})")
         return cls(name=name, suite=suite, status=status, checks=checks, **kwargs)
+
+
+MAX_ITEMS = 8
+MAX_CHARS = 200
+MAX_DEPTH = 5
+
+
+def bounded(value: Any, *, depth: int = MAX_DEPTH) -> Any:
+    """A JSON-safe copy of ``value`` small enough for a report: lists keep their first
+    ``MAX_ITEMS`` items (then ``"… and N more"``), maps their first ``MAX_ITEMS * 4`` keys,
+    strings ``MAX_CHARS`` characters, nesting ``MAX_DEPTH`` levels."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= MAX_CHARS else value[: MAX_CHARS - 1] + "…"
+    if depth <= 0:
+        return "…"
+    if isinstance(value, Mapping):
+        keys = list(value)[: MAX_ITEMS * 4]
+        out = {str(k): bounded(value[k], depth=depth - 1) for k in keys}
+        if len(value) > len(keys):
+            out["…"] = f"{len(value) - len(keys)} more keys"
+        return out
+    if isinstance(value, list | tuple):
+        items = [bounded(v, depth=depth - 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"… and {len(value) - MAX_ITEMS} more")
+        return items
+    return bounded(str(value), depth=depth)
 
 
 def _counts(scenarios: Iterable[ScenarioResult]) -> dict[str, int]:
@@ -422,6 +453,8 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
         "duration_s": round(sc.duration_s, 6),
         "requests": sc.requests,
         "server_errors": dict(sc.server_errors),
+        "state": sc.state,
+        "extracted": sc.extracted,
         "checks": [
             {
                 "name": c.name,
@@ -531,6 +564,8 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
         skip_reason=_get(obj, "skip_reason", str, path, default=None),
         description=_get(obj, "description", str, path, default=""),
         spec_ref=_get(obj, "spec_ref", str, path, default=None),
+        state=_get(obj, "state", dict, path, default={}),
+        extracted=_get(obj, "extracted", dict, path, default={}),
         server_errors={
             str(k): int(v) for k, v in _get(obj, "server_errors", dict, path, default={}).items()
         },

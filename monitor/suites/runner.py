@@ -44,6 +44,7 @@ from monitor.suites.results import (
     RunResult,
     ScenarioResult,
     SuiteResult,
+    bounded,
     observations_from,
     requests_from,
 )
@@ -167,6 +168,25 @@ def server_error_verdict(
     return [run_check("no_server_errors", ctx, {}, label="no server errors (automatic)")]
 
 
+EXTRACTED_PER_KIND = 3
+
+
+def _extracted(phases: Sequence[PhaseOutcome]) -> dict[str, Any]:
+    """Per operation kind of the phases: the first values extracted from ok answers and the
+    first refusals (outcome and the target's words), bounded, to debug a profile's mapping."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for call in _calls_in_order(phases):
+        entry = out.setdefault(call.kind, {"ok": [], "not_ok": []})
+        if call.code == "ok":
+            if len(entry["ok"]) < EXTRACTED_PER_KIND:
+                entry["ok"].append(bounded(call.value))
+        elif len(entry["not_ok"]) < EXTRACTED_PER_KIND:
+            status = f" HTTP {call.status}" if call.status is not None else ""
+            said = f": {call.detail}" if call.detail else ""
+            entry["not_ok"].append(bounded(f"{call.code}{status}{said}"))
+    return out
+
+
 def _evaluate(check: CheckSpec, ctx: CheckContext, caps: Capabilities) -> CheckResult:
     unmet = caps.unmet(check.needs)
     if unmet:
@@ -231,6 +251,8 @@ async def run_scenario(
         scenario.name,
         suite.name,
         checks,
+        state=bounded(run.state),
+        extracted=_extracted(phases),
         duration_s=time.monotonic() - started,
         requests=requests_from(result),
         timeline=timeline,

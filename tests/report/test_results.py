@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 
 from monitor.suites.results import (
@@ -11,6 +12,7 @@ from monitor.suites.results import (
     RunResult,
     ScenarioResult,
     SuiteResult,
+    bounded,
     from_json,
     histogram_from,
     timeline_from,
@@ -147,3 +149,13 @@ async def test_helpers_build_scenario_data_from_real_engine_results() -> None:
 def test_hand_run_shape() -> None:
     run = hand_run()
     assert [s.status for s in run.scenarios] == ["failed", "passed", "skipped"]
+
+
+def test_report_values_are_bounded() -> None:
+    big = {"ledger": [{"amount": i, "reason": "x" * 500} for i in range(1000)], "n": 1}
+    out = bounded(big)
+    assert len(out["ledger"]) == 9
+    assert out["ledger"][-1] == "… and 992 more"
+    assert len(out["ledger"][0]["reason"]) == 200
+    assert out["n"] == 1
+    assert len(json.dumps(out)) < 5_000

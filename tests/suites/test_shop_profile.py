@@ -64,6 +64,10 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
     )
     prefix = "profile 'shop-example' does not provide"
     assert all(r and r.startswith(prefix) for r in reasons.values())
+    # the report carries what was read back and extracted, to debug the mapping
+    top3 = next(s for s in run.scenarios if s.name == "top3-more-dates-than-affordable")
+    assert top3.state["funded"]["balance"] >= 600  # gift 500 + one completion bonus of 100
+    assert top3.extracted["top3.set"]["not_ok"][0].startswith("refused HTTP 200: operation failed")
     creation = next(s for s in run.scenarios if s.name == "concurrent-task-creation")
     assert [c.name for c in creation.not_applicable_checks] == ["all 10 tasks are the user's"]
 
