@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import aiohttp
@@ -66,3 +70,69 @@ class TargetProcess:
             assert resp.status == 201, await resp.text()
             token: str = (await resp.json())["token"]
             return token
+
+
+# -- the reference target in a process of its own, started in milliseconds -----------------------
+#
+# A target that runs in the test's event loop shares that loop and its CPU time with the load
+# generator: on a busy machine every request's latency then includes the generator's own work,
+# and its memory includes the generator's allocations. ``forked_target`` serves the reference
+# target from a child process instead. Children are forked from a multiprocessing forkserver
+# that has the reference target imported once per session, so a fresh target costs a fork, not
+# the ~2-5 s interpreter start-up and imports of ``soakmon target serve``.
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["monitor.reference", "tests.plugins.target_process"])
+
+
+def _serve_forked(db_url: str | None, faults: list[str], conn: Connection) -> None:
+    """Child process: serve the reference target until SIGTERM; send its URL (or the error)."""
+    from monitor.reference import ReferenceServer
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        server = ReferenceServer(db_url=db_url, faults=faults)
+        try:
+            await server.start()
+        except BaseException as exc:
+            conn.send(f"error: {type(exc).__name__}: {exc}")
+            raise
+        conn.send(server.url)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def forked_target(
+    db_url: str | None = None, faults: Sequence[str] = ()
+) -> AsyncIterator[str]:
+    """The reference target in a child process; yields its URL; stopped (then killed) after."""
+    parent, child = _CONTEXT.Pipe(duplex=False)
+    proc = _CONTEXT.Process(
+        target=_serve_forked, args=(db_url, list(faults), child), name="reference-target"
+    )
+    proc.start()
+    child.close()
+    try:
+        loop = asyncio.get_running_loop()
+        ready = await loop.run_in_executor(None, parent.poll, 60.0)
+        try:
+            message = parent.recv() if ready else "error: no answer within 60 s"
+        except EOFError:
+            message = f"error: the process exited with {proc.exitcode}"
+        if not str(message).startswith("http://"):
+            raise AssertionError(f"reference target did not start: {message}")
+        yield str(message)
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.terminate()
+        await asyncio.get_running_loop().run_in_executor(None, proc.join, 15.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5.0)

@@ -11,7 +11,7 @@ from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
 from monitor.reference.faults.base import Fault
 
-LEAK_CHUNK = 100 * 1024
+LEAK_CHUNK = 256 * 1024
 _LEAKED: list[bytes] = []  # module-level, never cleared: that is the leak
 
 
@@ -51,7 +51,7 @@ def _slow(b: Behaviour) -> Behaviour:
 FAULTS = (
     Fault(
         "memory-leak",
-        "memory stays bounded (every request keeps ~100 KiB in a module-level list)",
+        "memory stays bounded (every request keeps 256 KiB in a module-level list)",
         _memory_leak,
     ),
     Fault(

@@ -44,7 +44,7 @@ async def test_memory_leak_grows_resident_memory(tmp_path: Path) -> None:
     finally:
         leaky.kill()
         clean.kill()
-    assert growth["leaky"] > 15 * 2**20, growth  # 250 x 100 KiB ~ 24 MiB kept
+    assert growth["leaky"] > 15 * 2**20, growth  # 250 x 256 KiB ~ 62 MiB kept
     assert growth["leaky"] > growth["ok"] + 10 * 2**20, growth
 
 
