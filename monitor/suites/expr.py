@@ -19,7 +19,87 @@ from typing import Any
 from monitor.suites.celexpr import compile_cel
 from monitor.suites.errors import ExpressionError
 
-_TOKEN = re.compile(r"\$\{(?P<expr>[^{}]+)\}|\{(?P<var>[A-Za-z_][\w.]*)\}")
+_VAR = re.compile(r"\{(?P<var>[A-Za-z_][\w.]*)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One ``${expr}`` (braces inside balanced, quoted strings skipped) or ``{var}`` token."""
+
+    begin: int
+    finish: int
+    expr: str | None
+    var: str | None
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.finish
+
+    def group(self, name: str) -> str | None:
+        return self.expr if name == "expr" else self.var
+
+
+def _closing(text: str, pos: int) -> int:
+    """Index of the ``}`` closing the ``${`` whose body starts at ``pos``; -1 when none."""
+    depth, quote, i = 1, "", pos
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+class _Tokens:
+    """``${expr}`` with CEL map/list literals inside (``${ {"a": 1}.a }``) and ``{var}``."""
+
+    @staticmethod
+    def finditer(text: str) -> list[_Token]:
+        out: list[_Token] = []
+        i = 0
+        while i < len(text):
+            if text.startswith("${", i):
+                end = _closing(text, i + 2)
+                if end > i + 2 and text[i + 2 : end].strip():
+                    out.append(_Token(i, end + 1, text[i + 2 : end], None))
+                    i = end + 1
+                    continue
+            elif text[i] == "{":
+                m = _VAR.match(text, i)
+                if m:
+                    out.append(_Token(i, m.end(), None, m.group("var")))
+                    i = m.end()
+                    continue
+            i += 1
+        return out
+
+    @classmethod
+    def fullmatch(cls, text: str) -> _Token | None:
+        found = cls.finditer(text)
+        return (
+            found[0] if len(found) == 1 and found[0].end() - found[0].start() == len(text) else None
+        )
+
+    @classmethod
+    def search(cls, text: str) -> _Token | None:
+        found = cls.finditer(text)
+        return found[0] if found else None
+
+
+_TOKEN = _Tokens
 _PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*$")
 _PART = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
 
@@ -60,7 +140,7 @@ def expression_roots(value: Any) -> set[str]:
     roots: set[str] = set()
     for text in _strings(value):
         for m in _TOKEN.finditer(text):
-            expr = m.group("expr") or m.group("var")
+            expr = m.group("expr") or m.group("var") or ""
             first = re.match(r"\s*([A-Za-z_]\w*)", expr)
             if first:
                 roots.add(first.group(1))
@@ -85,8 +165,9 @@ def names_used(value: Any, root: str) -> set[str]:
         for m in _TOKEN.finditer(text):
             expr = m.group("expr") or m.group("var") or ""
             found.update(re.findall(rf"\b{root}\.([A-Za-z_]\w*)", expr))
-            if m.group("var") and "." not in m.group("var"):
-                found.add(m.group("var"))
+            var = m.group("var")
+            if var and "." not in var:
+                found.add(var)
     return found
 
 
@@ -127,12 +208,12 @@ def _strings_with_tokens(value: Any) -> bool:
 def _compile_string(text: str) -> Callable[[Mapping[str, Any]], Any]:
     whole = _TOKEN.fullmatch(text)
     if whole:
-        return compile_expr(whole.group("expr") or whole.group("var"))
+        return compile_expr(whole.group("expr") or whole.group("var") or "")
     pieces: list[str | Evaluator] = []
     pos = 0
     for m in _TOKEN.finditer(text):
         pieces.append(text[pos : m.start()])
-        pieces.append(compile_expr(m.group("expr") or m.group("var")))
+        pieces.append(compile_expr(m.group("expr") or m.group("var") or ""))
         pos = m.end()
     if not pieces:
         return lambda ctx: text

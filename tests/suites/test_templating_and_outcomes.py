@@ -9,7 +9,7 @@ import pytest
 from monitor.engine import ConcurrentTester, RequestRecord
 from monitor.suites.client import ProfileClient, Session
 from monitor.suites.errors import ExpressionError
-from monitor.suites.expr import compile_template, params_used
+from monitor.suites.expr import compile_template, params_used, render
 from monitor.suites.history import Outcome
 from monitor.suites.loader import load_profile
 from monitor.suites.outcomes import classify, parse_prometheus
@@ -179,3 +179,11 @@ async def test_the_reference_profile_builds_requests_and_reads_answers() -> None
 def test_the_example_profiles_parse() -> None:
     for path in builtin_profiles().values():
         assert load_profile(Path(path)).profile.operations
+
+
+def test_templates_accept_braces_and_cel_map_and_list_literals() -> None:
+    ctx = {"params": {"x": 5}, "args": {"q": "y"}, "task_id": 7}
+    assert render('${ {"a": params.x, "b": [1, 2]} }', ctx) == {"a": 5, "b": [1, 2]}
+    assert render("${ [params.x, 2].map(v, v * 2) }", ctx) == [10, 4]
+    assert render('/tasks/{task_id}?q=${"}" + args.q}', ctx) == "/tasks/7?q=}y"
+    assert render("{}", ctx) == "{}"  # not a token: left as it is
