@@ -4,6 +4,7 @@ against the correct one; a profile marking 5xx unknown cannot turn a 500 into a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -229,3 +230,83 @@ async def test_the_daemon_runs_the_example_with_its_own_names() -> None:
                  "outcome": "ok", "target": "social"},
             )  # fmt: skip
             assert sent == 5
+
+
+async def test_settle_s_lets_work_done_after_the_answer_land_before_the_read_back(
+    tmp_path: Path,
+) -> None:
+    from aiohttp import web
+
+    from monitor.suites.profile_models import Profile
+
+    themes: dict[str, str] = {}
+    pending: list[asyncio.Future[None]] = []
+
+    async def signup(request: web.Request) -> web.Response:
+        login = (await request.json())["login"]
+        themes[login] = "light"
+        return web.json_response({"login": login, "key": login})
+
+    async def put_theme(request: web.Request) -> web.Response:
+        login, theme = request.headers["X-Key"], (await request.json())["theme"]
+
+        async def apply() -> None:  # write-behind: answered at once, applied 50 ms later
+            await asyncio.sleep(0.05)
+            themes[login] = theme
+
+        pending.append(asyncio.ensure_future(apply()))
+        return web.json_response({"theme": theme})
+
+    async def get_me(request: web.Request) -> web.Response:
+        return web.json_response({"theme": themes[request.headers["X-Key"]]})
+
+    app = web.Application()
+    app.router.add_get("/", get_me)
+    app.router.add_post("/signup", signup)
+    app.router.add_put("/me/theme", put_theme)
+    app.router.add_get("/me", get_me)
+    profile = Profile.model_validate(
+        {
+            "name": "prefs",
+            "auth": {"header": "X-Key", "value": "${session.key}"},
+            "operations": {
+                "register": {"method": "POST", "path": "/signup", "auth": False,
+                             "body": {"login": "{username}"}, "session": {"key": "key"}},
+                "theme.set": {"method": "PUT", "path": "/me/theme", "body": {"theme": "{theme}"}},
+                "prefs.get": {"method": "GET", "path": "/me"},
+            },
+        }
+    )  # fmt: skip
+
+    def suite(settle: float) -> LoadedSuite:
+        path = tmp_path / f"prefs-{settle}.yaml"
+        path.write_text(
+            "name: prefs\n"
+            "scenarios:\n"
+            "  - name: theme\n"
+            "    setup: [{op: register, save: people, count: 2}]\n"
+            "    phases: [{ops: [{op: theme.set, user: people, args: {theme: blue}}]}]\n"
+            f"    settle_s: {settle}\n"
+            "    readback: [{op: prefs.get, user: people, key: '${member.name}', save: seen}]\n"
+            "    checks:\n"
+            "      - check: last_write_wins\n"
+            "        args: {kind: theme.set, key: user, written: args.theme, final: state.seen,\n"
+            "               value: item.theme, initial: light}\n"
+        )
+        return load_suite(path, profile)
+
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        hasty = await run_suites(url, profile, [suite(0)], RunOptions(seed=1))
+        patient = await run_suites(url, profile, [suite(0.3)], RunOptions(seed=2))
+    finally:
+        await asyncio.gather(*pending)
+        await runner.cleanup()
+    (check,) = hasty.scenarios[0].checks
+    assert check.status == "failed"
+    assert 'read back "light", a last write left "blue"' in check.message
+    assert patient.passed, _failed(patient)
