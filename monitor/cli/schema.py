@@ -15,6 +15,7 @@ class SchemaKind(StrEnum):
     suite = "suite"
     profile = "profile"
     daemon = "daemon"
+    ops = "ops"
 
 
 def _daemon_schema() -> dict[str, object]:
@@ -30,9 +31,18 @@ def _daemon_schema() -> dict[str, object]:
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file kind.")] = SchemaKind.suite,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config."""
+    """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config; `ops`
+    prints the operations reference table (Markdown: arguments, value, fields, used by)."""
     from monitor.suites.schema import profile_schema, suite_schema
 
+    if kind is SchemaKind.ops:
+        from monitor.suites.loader import load_suite
+        from monitor.suites.ops_table import operations_table, render_markdown
+        from monitor.suites.paths import builtin_suites
+
+        suites = [load_suite(p).suite for p in builtin_suites().values()]
+        typer.echo(render_markdown(operations_table(suites)), nl=False)
+        return
     if kind is SchemaKind.suite:
         doc = suite_schema()
     elif kind is SchemaKind.profile:

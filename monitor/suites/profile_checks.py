@@ -8,8 +8,10 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from monitor.suites.errors import ExpressionError, Problem
-from monitor.suites.expr import compile_template
+from monitor.suites.expr import compile_template, names_used
+from monitor.suites.operations import OPERATIONS
 from monitor.suites.profile_models import HttpOperation, OutcomeRule, Profile, SequenceOperation
+from monitor.suites.vocabulary import suggest
 from monitor.suites.yamlsource import Locations, PathKey, format_path
 
 
@@ -55,6 +57,32 @@ def _cycle(profile: Profile, start: str) -> bool:
     return False
 
 
+def _placeholders(out: list[Problem], locs: Locations, name: str, op: HttpOperation) -> None:
+    """``{x}`` and ``${args.x}`` in a catalogue operation's request must name an argument the
+    operation receives (a typo there silently sends null)."""
+    known = OPERATIONS[name].args if name in OPERATIONS else None
+    if known is None:
+        return  # an operation of your own: its arguments are whatever its scenarios pass
+    for part in ("path", "query", "body", "headers"):
+        value = getattr(op, part)
+        used = names_used(value, "args") - {"args", "session", "vars", "params"}
+        for arg in sorted(used - set(known)):
+            receives = ", ".join(known) or "no arguments"
+            path: PathKey = ("operations", name, part)
+            if part == "query" and isinstance(value, dict):
+                key = next((k for k, v in value.items() if arg in names_used(v, "args")), None)
+                path = (*path, key) if key is not None else path
+            out.append(
+                Problem(
+                    locs.file,
+                    locs.line_of(path),
+                    format_path(path),
+                    f"{arg!r} is not an argument of {name} (it receives {receives})"
+                    + suggest(arg, known),
+                )
+            )
+
+
 def profile_problems(profile: Profile, locs: Locations) -> list[Problem]:
     """Every cross-field problem of a validated profile model."""
     out: list[Problem] = []
@@ -66,6 +94,7 @@ def profile_problems(profile: Profile, locs: Locations) -> list[Problem]:
         if isinstance(op, HttpOperation):
             for field in ("path", "query", "body", "headers"):
                 _tmpl(out, locs, (*base, field), getattr(op, field))
+            _placeholders(out, locs, name, op)
             _jmes(out, locs, (*base, "extract"), op.extract)
             _jmes(out, locs, (*base, "evidence"), op.evidence)
             for key, expr in op.session.items():

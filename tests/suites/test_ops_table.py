@@ -1,0 +1,63 @@
+"""The operations reference table: generated, complete, and committed up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from monitor.cli.app import _register, app
+from monitor.suites.loader import load_suite
+from monitor.suites.operations import OPERATIONS
+from monitor.suites.ops_table import operations_table, render_markdown
+from monitor.suites.paths import builtin_suites
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def _rows() -> str:
+    suites = [load_suite(p).suite for p in builtin_suites().values()]
+    return render_markdown(operations_table(suites))
+
+
+def test_every_operation_is_listed_with_its_arguments_and_users() -> None:
+    suites = [load_suite(p).suite for p in builtin_suites().values()]
+    rows = {r.name: r for r in operations_table(suites)}
+    assert set(OPERATIONS) <= set(rows)
+    assert rows["rewards.buy"].args == ("reward",)
+    assert "oversubscription/rewards-buy-more-than-affordable" in rows["rewards.buy"].used_by
+    assert rows["points.balance"].fields == {"points.transaction_count"}
+    assert "tasks.version" in rows["tasks.get"].fields
+
+
+def test_the_cli_prints_it_and_the_docs_are_up_to_date() -> None:
+    _register()
+    result = CliRunner().invoke(app, ["schema", "ops"])
+    assert result.exit_code == 0
+    assert result.output == _rows()
+    assert DOC.read_text(encoding="utf-8") == _rows(), "regenerate: soakmon schema ops > " + str(
+        DOC.relative_to(DOC.parents[1])
+    )
+
+
+def test_validate_names_a_placeholder_the_operation_never_receives(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\n"
+        "operations:\n"
+        "  tasks.get:\n"
+        "    method: GET\n"
+        '    path: "/tasks/{taskid}"\n'
+        "  tasks.list:\n"
+        "    method: GET\n"
+        "    path: /tasks\n"
+        '    query: {deleted: "${args.include_delted}"}\n'
+    )
+    _register()
+    result = CliRunner().invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    assert (
+        f"{bad}:5: operations.tasks.get.path: 'taskid' is not an argument of tasks.get "
+        "(it receives task_id) (did you mean 'task_id'?)"
+    ) in result.output
+    assert f"{bad}:9: operations.tasks.list.query.deleted: 'include_delted'" in result.output
