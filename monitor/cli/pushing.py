@@ -54,6 +54,10 @@ class RunRecorder:
                 suite=suite.name, passed=suite.passed, seconds=seconds, finished_at=now
             )
             for scenario in suite.scenarios:
+                metrics.record_outcomes(
+                    suite=suite.name, scenario=scenario.name, outcomes=scenario.outcomes,
+                    target=self.target,
+                )  # fmt: skip
                 for check in scenario.checks:
                     metrics.record_check(
                         suite=suite.name, scenario=scenario.name, check=check.name,

@@ -41,6 +41,9 @@ class MetricsExporter:
         if ev.result is None:
             return
         for scenario in ev.result.scenarios:
+            self.metrics.record_outcomes(
+                suite=ev.suite, scenario=scenario.name, outcomes=scenario.outcomes, target=ev.target
+            )
             for check in scenario.checks:
                 self.metrics.record_check(
                     suite=ev.suite,

@@ -60,6 +60,14 @@ class MonitorMetrics:
         self.requests = Counter(
             "soakmon_requests", "Requests sent to the target, by outcome.", req, registry=r
         )
+        self._code = LabelCap(100)
+        self.operation_outcomes = Counter(
+            "soakmon_operation_outcomes",
+            "Operations of suite scenarios by outcome, in the profile's words "
+            "(ok, not_favorited, server_error, ...).",
+            ["suite", "scenario", "operation", "outcome", "target"],
+            registry=r,
+        )
         check = ["suite", "scenario", "check", "target"]
         self.check_passing = Gauge(
             "soakmon_check_passing",
@@ -209,6 +217,20 @@ class MonitorMetrics:
         exemplar: dict[str, str] | None = {"trace_id": trace_id} if trace_id else None
         self.request_duration.labels(*labels).observe(seconds, exemplar=exemplar)
         self.requests.labels(*labels).inc()
+
+    def record_outcomes(
+        self,
+        *,
+        suite: str,
+        scenario: str,
+        outcomes: Mapping[str, Mapping[str, int]],
+        target: str = "",
+    ) -> None:
+        """A scenario's operations by outcome code (``ScenarioResult.outcomes``)."""
+        for operation, codes in outcomes.items():
+            for code, n in codes.items():
+                labels = (suite, scenario, self._operation(operation), self._code(code), target)
+                self.operation_outcomes.labels(*labels).inc(n)
 
     def record_check(
         self,

@@ -130,6 +130,7 @@ class ScenarioResult:
     timeline: list[TimelineSample] = field(default_factory=list)  # ≤ MAX_TIMELINE_POINTS
     histogram: list[HistogramBucket] = field(default_factory=list)
     server_errors: dict[str, int] = field(default_factory=dict)  # HTTP 5xx status -> answers
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> code -> n
     state: dict[str, Any] = field(default_factory=dict)  # read back (bounded: see ``bounded``)
     extracted: dict[str, Any] = field(default_factory=dict)  # per operation: sample values
 
@@ -453,6 +454,7 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
         "duration_s": round(sc.duration_s, 6),
         "requests": sc.requests,
         "server_errors": dict(sc.server_errors),
+        "outcomes": {op: dict(codes) for op, codes in sc.outcomes.items()},
         "state": sc.state,
         "extracted": sc.extracted,
         "checks": [
@@ -568,6 +570,11 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
         extracted=_get(obj, "extracted", dict, path, default={}),
         server_errors={
             str(k): int(v) for k, v in _get(obj, "server_errors", dict, path, default={}).items()
+        },
+        outcomes={
+            str(op): {str(c): int(n) for c, n in codes.items()}
+            for op, codes in _get(obj, "outcomes", dict, path, default={}).items()
+            if isinstance(codes, dict)
         },
         timeline=[
             TimelineSample(

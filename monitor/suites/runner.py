@@ -110,6 +110,7 @@ def _section_result(section: str, exc: BaseException, *, error: bool) -> CheckRe
 @dataclass(slots=True)
 class _Progress:
     section: str = "setup"
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> code -> n
 
 
 async def _execute(
@@ -136,6 +137,9 @@ async def _execute(
             run.state[done.throughput.key] = done.throughput.summary()
     calls = _calls_in_order(phases)
     history = History([c.to_op(i) for i, c in enumerate(calls)])
+    for op in history.ops:
+        codes = where.outcomes.setdefault(op.kind, {})
+        codes[op.code] = codes.get(op.code, 0) + 1
     if observe is not None:
         observe(history)
     stats = {**stats_by_kind(history), **_phase_stats(phases)}
@@ -258,6 +262,7 @@ async def run_scenario(
         timeline=timeline,
         histogram=histogram,
         server_errors=server_errors,
+        outcomes=where.outcomes,
         **meta,
     )
 

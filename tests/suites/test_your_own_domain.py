@@ -103,6 +103,12 @@ async def test_own_operation_and_outcome_names_reach_the_report(tmp_path: Path) 
     text = path.read_text()
     for name in ("favorites.remove", "accounts.signup", "username_taken", "not_favorited"):
         assert name in text, name
+    doc = json.loads(text)
+    by_name = {sc["name"]: sc for sc in doc["suites"][0]["scenarios"]}
+    assert by_name["concurrent-duplicate-signup"]["outcomes"]["accounts.signup"]["ok"] == 1
+    correct = await _run(False, 3)
+    signup = next(sc for sc in correct.scenarios if sc.name == "concurrent-duplicate-signup")
+    assert signup.outcomes == {"accounts.signup": {"ok": 1, "username_taken": 4}}
     phantom = next(sc for sc in run.scenarios if sc.name == "concurrent-unfavorite")
     check = next(c for c in phantom.checks if c.name.startswith("one unfavorite removes"))
     assert "phantom success" in check.message
@@ -230,6 +236,12 @@ async def test_the_daemon_runs_the_example_with_its_own_names() -> None:
                  "outcome": "ok", "target": "social"},
             )  # fmt: skip
             assert sent == 5
+            outcomes = registry.get_sample_value(
+                "soakmon_operation_outcomes_total",
+                {"suite": "social@social", "scenario": "concurrent-unfavorite",
+                 "operation": "favorites.remove", "outcome": "ok", "target": "social"},
+            )  # fmt: skip
+            assert outcomes == 5
 
 
 async def test_settle_s_lets_work_done_after_the_answer_land_before_the_read_back(
