@@ -16,6 +16,7 @@ Executors (pure schedules) applied by one runner, with streaming and bounded mem
 """
 
 from monitor.engine.client import HttpClient
+from monitor.engine.clock import SYSTEM_CLOCK, Clock, FakeClock
 from monitor.engine.configerror import EngineConfigError
 from monitor.engine.durations import parse_duration
 from monitor.engine.executors import (
@@ -43,7 +44,9 @@ from monitor.engine.tester import ConcurrentTester
 
 __all__ = [
     "EXECUTORS",
+    "SYSTEM_CLOCK",
     "Burst",
+    "Clock",
     "ConcurrentResult",
     "ConcurrentTester",
     "ConnectionMode",
@@ -53,6 +56,7 @@ __all__ = [
     "ErrorKind",
     "Executor",
     "ExecutorStats",
+    "FakeClock",
     "HttpClient",
     "IntervalReport",
     "LatencyHistogram",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import statistics
 import time
 from collections.abc import AsyncIterator
 
@@ -68,19 +67,8 @@ async def fast_url() -> AsyncIterator[str]:
         yield url
 
 
-async def test_arrival_rate_holds_its_rate_against_a_fast_target(fast_url: str) -> None:
-    async with ConcurrentTester(fast_url, mode=ConnectionMode.SHARED) as tester:
-        out = await tester.run_executor(ConstantArrivalRate(100, 3), PING)
-    stats, result = out.stats, out.result
-    assert stats.iterations == 300
-    assert stats.dropped == 0
-    assert result.total == result.success_count == 300
-    assert stats.achieved_rate == pytest.approx(100, rel=0.02)
-    lags = [r.start - r.intended_start for r in result.records if r.intended_start is not None]
-    assert len(lags) == 300
-    assert statistics.median(lags) < 0.010
-    starts = sorted(r.start for r in result.records)
-    assert (len(starts) - 1) / (starts[-1] - starts[0]) == pytest.approx(100, rel=0.05)
+# Exact rates, drops and intervals are tested on fake time in test_runner_clock.py; the tests
+# here check what real time adds (stalls, latency from the intended start, streaming).
 
 
 @pytest.mark.parametrize("fast_path", [False, True], ids=["aiohttp", "fast-path"])
@@ -95,7 +83,7 @@ async def test_a_stalled_target_shows_in_p99_and_busy_vus_drop_iterations(fast_p
     stats, result = out.stats, out.result
     assert target.stall_until is not None
     assert stats.iterations + stats.dropped == 300
-    assert 30 <= stats.dropped <= 70, stats
+    assert stats.dropped > 0, stats  # how many depends on the machine; exact on fake time
     assert stats.vus_max == 50
     assert result.error_count == 0
     assert result.p99 >= 950, result.latency_ms()

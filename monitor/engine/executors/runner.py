@@ -11,14 +11,15 @@ cancels every request cleanly; :meth:`Runner.stop` ends the run early but gracef
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from time import monotonic
 from typing import Any
 
 from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.clock import SYSTEM_CLOCK, Clock
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
 from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 _CLOSED_TICK = 0.05
 """Seconds between VU-count adjustments in the closed model."""
+_EPSILON = 1e-9
 
 
 class Runner:
@@ -41,6 +43,10 @@ class Runner:
     - ``progress_every`` / ``on_progress``: progress snapshots for a progress bar.
     - ``graceful_stop``: seconds iterations still running at the end may take before they are
       cancelled and counted as ``interrupted`` (default: the client timeout + 1 s).
+    - ``clock``: when iterations start, intervals close and the run ends (default: the system
+      clock; tests pass a :class:`~monitor.engine.clock.FakeClock`). Request latencies are
+      always real; an open-model iteration that starts late by the clock is measured from
+      its intended start all the same.
 
     A SHARED client with ``fast_path=True`` sends plain-HTTP requests through
     :mod:`monitor.engine.fastpath` (one keep-alive connection per VU); otherwise aiohttp.
@@ -59,8 +65,10 @@ class Runner:
         progress_every: float = 0.25,
         on_progress: Callable[[Progress], None] | None = None,
         graceful_stop: float | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.client = client
+        self._clock = clock
         self.executor = executor
         spec_list = [specs] if isinstance(specs, RequestSpec) else list(specs)
         if not spec_list:
@@ -97,10 +105,9 @@ class Runner:
         if delay <= 0:
             return
         if delay < 0.02:
-            await asyncio.sleep(delay)
+            await self._clock.sleep(delay)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+        await self._clock.wait(self._wake, delay)
 
     # -- one iteration -------------------------------------------------------------------------
 
@@ -143,7 +150,7 @@ class Runner:
         vus: dict[int, asyncio.Task[None]] = {}
         retired: set[int] = set()
         while not self._stopping:
-            elapsed = monotonic() - self._t0
+            elapsed = self._clock.now() - self._t0
             if elapsed >= schedule.duration:
                 break
             for vu in [v for v, task in vus.items() if task.done()]:
@@ -158,11 +165,13 @@ class Runner:
                 vu = next(free)
                 vus[vu] = self._spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
             await self._sleep(min(_CLOSED_TICK, schedule.duration - elapsed))
-        return monotonic() - self._t0
+        return self._clock.now() - self._t0
 
     # -- open model ----------------------------------------------------------------------------
 
     async def _open_iteration(self, vu: int, due: float, free: deque[int]) -> None:
+        if self._clock is not SYSTEM_CLOCK:  # the lateness by the clock, on the requests' clock
+            due = monotonic() - max(0.0, self._clock.now() - due)
         try:
             await self._iteration(vu, due)
         finally:
@@ -178,7 +187,7 @@ class Runner:
                 break
             index += 1
             due = t0 + offset
-            await self._sleep(due - monotonic())
+            await self._sleep(due - self._clock.now())
             if self._stopping:
                 break
             if free:
@@ -190,7 +199,7 @@ class Runner:
                 continue
             self._iterations += 1
             self._spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
-        return max(schedule.duration, monotonic() - t0)
+        return max(schedule.duration, self._clock.now() - t0)
 
     # -- reporting -----------------------------------------------------------------------------
 
@@ -210,7 +219,7 @@ class Runner:
     def progress(self) -> Progress:
         """The current progress snapshot."""
         return Progress(
-            elapsed=monotonic() - self._t0,
+            elapsed=self._clock.now() - self._t0,
             duration=self.executor.duration,
             requests=self._total.total + self._current.total,
             errors=self._total.error_count + self._current.error_count,
@@ -222,12 +231,17 @@ class Runner:
     async def _report(self) -> None:
         tick = min(self._progress_every, self._interval)
         next_flush = self._interval
+        ticks = 1
         while True:
-            await asyncio.sleep(tick)
-            elapsed = monotonic() - self._t0
-            if elapsed >= next_flush:
+            # on a grid from the start: a late wake-up (a busy machine) does not shift the next
+            await self._clock.sleep(self._t0 + ticks * tick - self._clock.now())
+            elapsed = self._clock.now() - self._t0
+            ticks = math.floor((elapsed + _EPSILON) / tick) + 1
+            if elapsed >= next_flush - _EPSILON:
                 self._flush(elapsed)
-                next_flush = (elapsed // self._interval + 1) * self._interval
+                next_flush = (
+                    math.floor((elapsed + _EPSILON) / self._interval) + 1
+                ) * self._interval
             if self._on_progress is not None:
                 self._call(self._on_progress, self.progress())
 
@@ -271,7 +285,7 @@ class Runner:
 
     async def run(self) -> RunOutcome:
         """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
-        self._t0 = monotonic()
+        self._t0 = self._clock.now()
         reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
         try:
             if isinstance(self.executor, OpenSchedule):
@@ -287,7 +301,7 @@ class Runner:
                 self._fast.close()
         if self._failure is not None:
             raise self._failure
-        duration = monotonic() - self._t0
+        duration = self._clock.now() - self._t0
         self._flush(duration)
         window = active if active >= 1e-3 else duration
         stats = ExecutorStats(

@@ -1,0 +1,170 @@
+"""The runner on fake time: rates, drops, intervals and durations are exact, whatever the
+machine is doing meanwhile. Requests still go to a real loopback server; the fake clock only
+decides when iterations start, when intervals close and when the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiohttp import web
+
+from monitor.engine import (
+    ConcurrentTester,
+    ConnectionMode,
+    ConstantArrivalRate,
+    ConstantVUs,
+    FakeClock,
+    IntervalReport,
+    RampingArrivalRate,
+    RequestSpec,
+    Runner,
+    RunOutcome,
+)
+from tests.engine.servers import serve_app
+
+PING = RequestSpec("GET", "/ping")
+
+
+def gated_app(gate: asyncio.Event) -> web.Application:
+    """Answers once ``gate`` is set (set it from the start for a fast target)."""
+
+    async def ping(_: web.Request) -> web.Response:
+        await gate.wait()
+        return web.Response(text="pong")
+
+    app = web.Application()
+    app.router.add_get("/ping", ping)
+    return app
+
+
+_RUNS: dict[int, asyncio.Task[RunOutcome]] = {}
+
+
+async def drive_until(
+    clock: FakeClock, runner: Runner, until: float, settled: Callable[[], bool]
+) -> None:
+    """Start ``runner`` and move fake time in 10 ms steps up to ``until``."""
+    task = _RUNS[id(runner)] = asyncio.create_task(runner.run())
+    while clock.now() < until and not task.done():
+        await clock.advance(0.01)
+        for _ in range(2000):
+            if settled():
+                break
+            await asyncio.sleep(0.001)
+
+
+async def drive(
+    clock: FakeClock,
+    runner: Runner,
+    *,
+    step: float,
+    settled: Callable[[], bool] | None = None,
+    started: bool = False,
+) -> RunOutcome:
+    """Run ``runner`` (or carry on with it when ``started``), moving fake time by ``step`` once
+    the requests in flight are answered (or, with ``settled``, once it says so), until the run
+    ends."""
+    task = _RUNS.pop(id(runner)) if started else asyncio.create_task(runner.run())
+    while not task.done():
+        await clock.advance(step)
+        for _ in range(2000):  # real time for the loopback requests: at most ~2 s a step
+            if task.done() or (settled() if settled else runner.progress().active_vus == 0):
+                break
+            await asyncio.sleep(0.001)
+    return await task
+
+
+async def test_an_arrival_rate_starts_exactly_its_iterations_in_every_interval() -> None:
+    gate = asyncio.Event()
+    gate.set()
+    clock = FakeClock()
+    intervals: list[IntervalReport] = []
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
+    ):
+        runner = Runner(
+            tester.client,
+            ConstantArrivalRate(100, 3),
+            PING,
+            interval=1.0,
+            on_interval=intervals.append,
+            clock=clock,
+        )
+        out = await drive(clock, runner, step=0.005)
+    stats = out.stats
+    assert (stats.iterations, stats.dropped, out.result.success_count) == (300, 0, 300)
+    assert stats.achieved_rate == 100.0
+    assert [i.result.total for i in intervals] == [100, 100, 100]
+    assert [(i.start_s, i.end_s) for i in intervals][:2] == [(0.0, 1.0), (1.0, 2.0)]
+
+
+async def test_busy_vus_drop_exactly_the_iterations_they_cannot_start() -> None:
+    gate = asyncio.Event()  # the target answers nothing until the schedule is over
+    clock = FakeClock()
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=ConnectionMode.SHARED, timeout=30.0) as tester,
+    ):
+        runner = Runner(tester.client, ConstantArrivalRate(100, 1, max_vus=5), PING, clock=clock)
+
+        def settled() -> bool:  # every started iteration is waiting on the target
+            progress = runner.progress()
+            return progress.active_vus == min(5, progress.iterations)
+
+        # the schedule's second passes on the fake clock while the target answers nothing
+        await drive_until(clock, runner, 1000.0 + 1.0, settled)  # FakeClock starts at 1000 s
+        gate.set()
+        out = await drive(clock, runner, step=0.01, started=True)
+    stats = out.stats
+    assert (stats.iterations, stats.dropped, stats.vus_max) == (5, 95, 5)
+    assert out.result.success_count == 5
+
+
+async def test_a_ramping_rate_starts_the_integrated_number_of_iterations_per_second() -> None:
+    gate = asyncio.Event()
+    gate.set()
+    clock = FakeClock()
+    intervals: list[IntervalReport] = []
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
+    ):
+        runner = Runner(
+            tester.client,
+            RampingArrivalRate(((1.0, 60), (1.0, 0))),  # 0 -> 60/s over 1 s, then 60 -> 0/s
+            PING,
+            interval=0.5,
+            on_interval=intervals.append,
+            clock=clock,
+        )
+        out = await drive(clock, runner, step=0.002)
+    assert out.stats.iterations == 60  # the area under the rate: 30 + 30
+    # the rate's integral over each half second: 7.5, 22.5, 22.5, 7.5
+    assert [i.result.total for i in intervals] == [8, 22, 23, 7]
+
+
+async def test_constant_vus_run_for_exactly_their_duration_in_equal_intervals() -> None:
+    gate = asyncio.Event()
+    gate.set()
+    clock = FakeClock()
+    intervals: list[IntervalReport] = []
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=ConnectionMode.PER_USER) as tester,
+    ):
+        runner = Runner(
+            tester.client,
+            ConstantVUs(3, 1.0),
+            PING,
+            interval=0.25,
+            on_interval=intervals.append,
+            clock=clock,
+            graceful_stop=5.0,
+        )
+        out = await drive(clock, runner, step=0.05, settled=lambda: True)
+    assert out.stats.vus_max <= 3
+    assert out.stats.active_s == 1.0
+    assert [round(i.end_s - i.start_s, 6) for i in intervals][:4] == [0.25] * 4
+    assert sum(i.result.total for i in intervals) == out.result.total > 0
