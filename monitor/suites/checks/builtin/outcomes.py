@@ -113,6 +113,35 @@ class ExpectedOutcomesArgs(KindArgs):
     )
 
 
+REFUSED = "refused"
+
+
+def _fit_refused(
+    known: list[Op], bounds: dict[str, tuple[int, int | None]]
+) -> tuple[list[Op], Counter[str], list[Op]]:
+    """A generic ``refused`` answer (a service whose refusals all look alike) stands for any
+    expected refusal code: it fills the non-ok counts (their minimums first, then up to their
+    maximums). Returns the ops left to count, the counts with the refusals fitted, and the
+    refusals that fit nowhere."""
+    if REFUSED in bounds:
+        return known, Counter(op.code for op in known), []
+    refused = [op for op in known if op.code == REFUSED]
+    rest = [op for op in known if op.code != REFUSED]
+    seen = Counter(op.code for op in rest)
+    left = len(refused)
+    refusals = [(c, lo, hi) for c, (lo, hi) in bounds.items() if c != "ok"]
+    for code, low, _ in refusals:
+        take = min(left, max(0, low - seen[code]))
+        seen[code] += take
+        left -= take
+    for code, _, high in refusals:
+        room = left if high is None else max(0, high - seen[code])
+        take = min(left, room)
+        seen[code] += take
+        left -= take
+    return rest, seen, refused[len(refused) - left :] if left else []
+
+
 @checker("expected_outcomes", args=ExpectedOutcomesArgs)
 def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckResult:
     """Counts per canonical code (e.g. exactly 1 ok and 4 already_claimed), unknowns fitted."""
@@ -122,8 +151,9 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
     counted = [op for op in ops if op.id not in fivexx_ids]
     known = [op for op in counted if not op.unknown]
     unknown = [op for op in counted if op.unknown]
-    seen = Counter(op.code for op in known)
     bounds = {c: (b, b) if isinstance(b, int) else (b.min, b.max) for c, b in args.counts.items()}
+    answered = known
+    known, seen, stray = _fit_refused(known, bounds)
     problems: list[str] = []
     culprits: list[Op] = list(fivexx)
     if fivexx:
@@ -135,7 +165,7 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
         if high is not None and seen[code] > high:
             problems.append(f"{seen[code]} {code} (at most {high})")
             culprits += [op for op in known if op.code == code]
-    others = [op for op in known if op.code not in bounds]
+    others = [op for op in known if op.code not in bounds] + stray
     if args.exact and others:
         problems.append(f"unexpected codes: {_codes(others)}")
         culprits += others
@@ -160,7 +190,7 @@ def expected_outcomes(ctx: CheckContext, args: ExpectedOutcomesArgs) -> CheckRes
     observed = "; ".join(
         part
         for part in (
-            _codes(known),
+            _codes(answered),
             f"unknown: {len(unknown)}" if unknown else "",
             f"server errors: {len(fivexx)}" if fivexx else "",
         )
