@@ -31,7 +31,9 @@ RACES = {
 
 
 def _all() -> list[LoadedSuite]:
-    return [load_suite(p) for p in builtin_suites().values()]
+    """Every built-in suite but `load`: its latency limits judge the machine, not the profile
+    (on a loaded test machine a p95 limit can trip whatever the profile says)."""
+    return [load_suite(p) for name, p in builtin_suites().items() if name != "load"]
 
 
 async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_apply() -> None:
@@ -53,6 +55,9 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
         "same-task-completed-concurrently",
         "same-task-deleted-and-completed",
         "concurrent-welcome-gift",  # the gift's size and ledger reason come from the profile
+        "concurrent-top3-same-date",  # funded by gift + completions; refusals are `refused`
+        "concurrent-top3-different-dates",
+        "top3-query-during-creation",
     ):
         assert status[variant] == "passed", variant
     reasons = {s.name: s.skip_reason for s in run.scenarios if s.status == "skipped"}
