@@ -19,7 +19,7 @@ from typing import Any
 import celpy
 from celpy import celtypes
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, bool_eq, bool_ne
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
@@ -76,6 +76,24 @@ def _bounded_repr(self: CELEvalError) -> str:
 
 
 CELEvalError.__repr__ = _bounded_repr  # type: ignore[method-assign]
+
+
+def _null_eq(a: Any, b: Any) -> Any:
+    """CEL's heterogeneous equality with null (``x == null`` is false for a number, true for
+    null): celpy 0.5 raises "no such overload" instead, so ``args.limit == null`` — the natural
+    test of an absent optional argument — failed whenever the argument was given."""
+    if a is None or b is None:
+        return celtypes.BoolType(a is None and b is None)
+    return bool_eq(a, b)
+
+
+def _null_ne(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return celtypes.BoolType(not (a is None and b is None))
+    return bool_ne(a, b)
+
+
+_FUNCTIONS: dict[str, Any] = {"_==_": _null_eq, "_!=_": _null_ne}
 
 
 def to_cel(value: Any) -> Any:
@@ -209,7 +227,7 @@ def _span(src: str, tree: Tree[Token]) -> str:
 
 
 def _sub(src: str, tree: Tree[Token]) -> tuple[str, Any]:
-    return _span(src, tree), _ENV.program(tree)
+    return _span(src, tree), _ENV.program(tree, functions=_FUNCTIONS)
 
 
 def _value(src: str, tree: Tree[Token], act: Mapping[str, Any]) -> tuple[str, Any, bool]:
@@ -360,7 +378,7 @@ def compile_cel(expr: str, *, variables: Collection[str] | None = None) -> CelPr
                 f"CEL expression {expr!r}: unknown name {', '.join(map(repr, unknown))} "
                 f"(available: {known})"
             )
-    return CelProgram(expr, tree, _ENV.program(tree), names)
+    return CelProgram(expr, tree, _ENV.program(tree, functions=_FUNCTIONS), names)
 
 
 def _syntax_message(expr: str, exc: CELParseError) -> str:

@@ -187,3 +187,10 @@ def test_templates_accept_braces_and_cel_map_and_list_literals() -> None:
     assert render("${ [params.x, 2].map(v, v * 2) }", ctx) == [10, 4]
     assert render('/tasks/{task_id}?q=${"}" + args.q}', ctx) == "/tasks/7?q=}y"
     assert render("{}", ctx) == "{}"  # not a token: left as it is
+
+
+def test_an_absent_argument_is_tested_naturally_with_null() -> None:
+    template = "${args.limit == null ? 50 : args.limit}"
+    assert render(template, {"args": {"limit": None}}) == 50
+    assert render(template, {"args": {"limit": 7}}) == 7  # celpy alone: "no such overload"
+    assert render("${args.limit != null}", {"args": {"limit": 7}}) is True
