@@ -135,6 +135,21 @@ class AlertService:
         if ev.error is not None:
             self._changed.set()
 
+    def status(self) -> dict[str, object]:
+        """The ``alerts`` part of ``/api/status``: what is held and how each receiver fares."""
+        return {
+            "active": self.book.active,
+            "receivers": [
+                {
+                    "name": d.name,
+                    "queued": len(d),
+                    "failures": d.failures,
+                    "last_error": d.last_error,
+                }
+                for d in self.deliveries
+            ],
+        }
+
     def _hand_out(self, now: float) -> None:
         due = self.book.due(now)
         if due:

@@ -123,6 +123,7 @@ class Daemon:
                 exported[name] = suite.missed_runs
                 if suite.next_run_at is not None:
                     self.metrics.next_run.labels(name).set(suite.next_run_at)
+            self.state.alerts = self.alerts.status()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=2.0)
 

@@ -106,6 +106,7 @@ class DaemonState:
         self.probes: dict[str, dict[str, Any]] = {}
         self.soaks: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
+        self.alerts: dict[str, Any] = {}
         self.ready = False
 
     def subscribe(self, bus: EventBus) -> None:
@@ -266,4 +267,5 @@ class DaemonState:
             "soak": self.soaks,
             "probes": self.probes,
             "tasks": self.tasks,
+            "alerts": self.alerts,
         }

@@ -141,6 +141,9 @@ async def test_an_alertmanager_outage_delays_alerts_but_never_the_runs_or_the_so
         )
         await asyncio.sleep(max(0.0, 30 - (time.monotonic() - down_from)))
         errors = _sample(daemon, "soakmon_alerts_sent_total", {**receiver, "result": "error"})
+        (shown,) = daemon.state.status()["alerts"]["receivers"]
+        assert shown["queued"] > 0
+        assert "Cannot connect" in shown["last_error"] or "refused" in shown["last_error"], shown
         assert errors >= 5, "the sink kept retrying"
         assert _sample(daemon, "soakmon_alert_queue_length", receiver) > 0
         # 30 s with a 5 s schedule: the runs kept going (a run takes a few seconds), no slot
@@ -160,6 +163,11 @@ async def test_an_alertmanager_outage_delays_alerts_but_never_the_runs_or_the_so
             lambda: _sample(daemon, "soakmon_alert_queue_length", receiver) == 0, 10, "drained"
         )
         assert _sample(daemon, "soakmon_alerts_dropped_total", receiver) == 0
+        await wait_for(
+            lambda: daemon.state.status()["alerts"]["receivers"][0]["last_error"] is None,
+            5,
+            "/api/status to show the receiver healthy again",
+        )
 
 
 async def test_prometheus_fires_the_latency_burn_rate_alert_only_for_the_slow_target(
