@@ -111,3 +111,21 @@ def test_metrics_are_mapped_by_series_and_labels_with_any_prefix() -> None:
     assert values["rss_bytes"] == 1.5e7
     assert "db_pool_waiting" not in values  # no such series: the check errors naming it
     assert values["shop_pool_connections"] == 11  # raw sums stay available
+
+
+def test_missing_result_fields_are_inferred_from_the_extractions() -> None:
+    shop = load_profile(builtin_profiles()["shop-example"]).profile
+    caps = Capabilities.of(shop)
+    fields = ["tasks.version", "tasks.user_id", "points.transaction_count", "tasks.title"]
+    assert caps.unmet(Needs(fields=fields)) == [
+        "result field points.transaction_count",
+        "result field tasks.user_id",
+        "result field tasks.version",
+    ]
+    # the reference extracts whole task bodies: nothing can be inferred missing there
+    assert Capabilities.of(REFERENCE).unmet(Needs(fields=fields)) == []
+    # a declaration wins over the inference
+    raw = shop.model_dump(exclude_defaults=True)
+    raw["provides"] = {"fields": {"tasks.version": True}}
+    declared = Capabilities.of(Profile.model_validate(raw))
+    assert "result field tasks.version" not in declared.unmet(Needs(fields=fields))
