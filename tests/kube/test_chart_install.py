@@ -70,8 +70,9 @@ def _stand_in_crd(kind: str, plural: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def plane(kube_cluster: ControlPlane) -> ControlPlane:
-    """The control plane with what the ci values files expect to find in a cluster."""
+def plane(kube_cluster: ControlPlane) -> Iterator[ControlPlane]:
+    """The control plane with what the ci values files expect to find in a cluster (the
+    stand-in CRDs go away afterwards: other tests render the chart for a cluster without)."""
     objects = [
         *(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
@@ -85,7 +86,11 @@ def plane(kube_cluster: ControlPlane) -> ControlPlane:
         "wait", "--for=condition=Established", "--timeout=30s",
         "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com",
     )  # fmt: skip
-    return kube_cluster
+    yield kube_cluster
+    kube_cluster.kubectl(
+        "delete", "crd", "servicemonitors.monitoring.coreos.com",
+        "prometheusrules.monitoring.coreos.com", "--wait=true",
+    )  # fmt: skip
 
 
 def run_helm(
