@@ -16,7 +16,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from monitor.alerts.model import RUNBOOK, Alert
+from monitor.alerts.model import DEFAULT_RUNBOOK_BASE, Alert, runbook_url
 
 SLO_VERDICTS = frozenset({"error_rate", "p95"})
 Key = tuple[tuple[str, str], ...]
@@ -75,6 +75,7 @@ class AlertBook:
     )  # fmt: skip
     evidence_lines: int = 10
     description_max_chars: int = 4000
+    runbook_base: str = DEFAULT_RUNBOOK_BASE
     _held: dict[Key, _Held] = field(default_factory=dict)
     _resolved: dict[Key, Alert] = field(default_factory=dict)
 
@@ -91,6 +92,9 @@ class AlertBook:
     def _url(self, anchor: str) -> str:
         base = self.external_url.rstrip("/")
         return f"{base}/#{urllib.parse.quote(anchor, safe='')}" if base else ""
+
+    def _runbook(self, anchor: str) -> str:
+        return runbook_url(self.runbook_base, anchor)
 
     def _fire(
         self,
@@ -152,7 +156,7 @@ class AlertBook:
                 limit=self.description_max_chars,
                 more_at=url or "the daemon's /api/status",
             ),
-            "runbook_url": _runbook("invariant-violated"),
+            "runbook_url": self._runbook("invariant-violated"),
         }
         self._fire(labels, annotations, url, now)
 
@@ -202,7 +206,7 @@ class AlertBook:
                 limit=self.description_max_chars,
                 more_at=url,
             ),
-            "runbook_url": _runbook("slo-broken" if slo else "soak-analysis-failing"),
+            "runbook_url": self._runbook("slo-broken" if slo else "soak-analysis-failing"),
         }
         self._fire(labels, annotations, url, now, urgent=False)
 
@@ -215,7 +219,7 @@ class AlertBook:
         annotations = {
             "summary": f"{suite}: run did not complete on {target}",
             "description": truncate(error, self.description_max_chars),
-            "runbook_url": _runbook("suite-runs-failing"),
+            "runbook_url": self._runbook("suite-runs-failing"),
         }
         self._fire(labels, annotations, self._url(f"suite-{suite}"), now)
 
@@ -239,7 +243,3 @@ class AlertBook:
             held = self._held.pop(key)
             self._resolved[key] = replace(held.alert, ends_at=now)
         return self.due(now)
-
-
-def _runbook(anchor: str) -> str:
-    return f"{RUNBOOK}#{anchor}"

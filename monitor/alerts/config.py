@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.alerts.model import DEFAULT_RUNBOOK_BASE, check_runbook_base
 from monitor.engine.durations import parse_duration
 from monitor.errors import SoakmonError
 
@@ -212,6 +213,13 @@ class AlertingConfig(_Model):
     external_url: HttpUrl | None = None
     """The daemon's URL as people reach it, for `generatorURL` links to the status page.
     Default: the daemon's own listen address."""
+    runbook_base_url: Annotated[str, AfterValidator(check_runbook_base)] = DEFAULT_RUNBOOK_BASE
+    """Where you host soakmon's `docs/runbooks.md`: every alert's `runbook_url` is this plus
+    `#ANCHOR` (one section per alert). An http(s) URL (e.g. your fork's
+    `https://github.com/ORG/soakmon/blob/main/docs/runbooks.md` or a wiki page) or a relative
+    path; no `#`, spaces or credentials. Use the same value as the rules'
+    (`python -m monitor.alerts.rules --runbook-base-url`, the chart's `runbookBaseUrl`).
+    Default: `docs/runbooks.md` (the path in soakmon's source tree, not a web address)."""
     resolve_on_shutdown: bool = False
     """On a clean shutdown, resolve every alert the daemon holds. Default: false (they expire
     on their own after `endsAt`, so a restart does not flap)."""

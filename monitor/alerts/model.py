@@ -8,13 +8,36 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-RUNBOOK = "https://github.com/soakmon/soakmon/blob/main/docs/runbooks.md"
-"""Where every alert's ``runbook_url`` points (one anchor per alert)."""
+DEFAULT_RUNBOOK_BASE = "docs/runbooks.md"
+"""Where ``runbook_url`` points unless configured: the runbooks' path in soakmon's source tree
+(the project publishes them nowhere; set ``alerting.runbook_base_url``, ``python -m
+monitor.alerts.rules --runbook-base-url`` or the chart's ``runbookBaseUrl`` to where you host
+``docs/runbooks.md``). Every alert gets ``BASE#ANCHOR``, one section per alert."""
+
+_RUNBOOK_BASE = re.compile(r"^(https?://[^\s#/@]+(/[^\s#]*)?|[A-Za-z0-9._~-][A-Za-z0-9._~/-]*)$")
+
+
+def check_runbook_base(value: str) -> str:
+    """``value`` if it can be a runbook base: an http(s) URL or a relative path, without a
+    fragment (``#ANCHOR`` is appended per alert), spaces or credentials."""
+    if "#" in value:
+        raise ValueError(f"{value!r}: no '#' (each alert appends #ANCHOR)")
+    if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        raise ValueError(f"{value!r}: credentials do not belong in a link people click")
+    if not _RUNBOOK_BASE.match(value):
+        raise ValueError(f"{value!r}: give an http(s):// URL or a relative path, without spaces")
+    return value
+
+
+def runbook_url(base: str, anchor: str) -> str:
+    """The ``runbook_url`` of one alert: ``BASE#ANCHOR``."""
+    return f"{base}#{anchor}"
 
 
 def iso(ts: float) -> str:

@@ -83,6 +83,7 @@ class AlertService:
             severity=config.severity.model_dump(),
             evidence_lines=config.evidence_lines,
             description_max_chars=config.description_max_chars,
+            runbook_base=config.runbook_base_url,
         )
         self._rng = rng or random.Random()
         self.deliveries: list[Delivery] = []

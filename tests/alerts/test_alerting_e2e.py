@@ -50,7 +50,8 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         "suites": [_points_job("4s")],
         "alerting": {"sinks": [{"kind": "alertmanager", "name": "am",
                                 "urls": [am.url, peer.url]}],
-                     "resend_interval": "2s", "labels": {"env": "e2e"}},
+                     "resend_interval": "2s", "labels": {"env": "e2e"},
+                     "runbook_base_url": "https://wiki.example/soakmon/runbooks"},
     }  # fmt: skip
     finished: list[RunFinished] = []
     async with running_daemon(config) as daemon:
@@ -79,7 +80,9 @@ async def test_a_violation_reaches_alertmanager_with_evidence_then_resolves(
         description = negative["annotations"]["description"]
         assert "evidence (" in description, description
         assert re.search(r"-\d", description), description  # the negative balance it saw
-        assert negative["annotations"]["runbook_url"].startswith("https://")
+        assert negative["annotations"]["runbook_url"] == (
+            "https://wiki.example/soakmon/runbooks#invariant-violated"
+        )
         page, _, anchor = negative["generatorURL"].partition("#")
         assert page == daemon.server.url + "/"  # type: ignore[union-attr]
         async with aiohttp.ClientSession() as http, http.get(page) as resp:

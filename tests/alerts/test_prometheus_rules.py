@@ -63,6 +63,29 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
             assert alert["annotations"].get(key), (alert["alert"], key)
 
 
+def test_the_runbook_base_is_a_flag_and_reaches_every_alert(tmp_path: Path) -> None:
+    import sys
+
+    base = "https://wiki.example/ops/soakmon-runbooks.html"
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.alerts.rules", "--runbook-base-url", base],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    ours = _alerts(yaml.safe_load(out.stdout))
+    shipped = _alerts(yaml.safe_load(SHIPPED.read_text()))
+    assert len(ours) == len(shipped)
+    for mine, default in zip(ours, shipped, strict=True):
+        anchor = default["annotations"]["runbook_url"].removeprefix("docs/runbooks.md#")
+        assert mine["annotations"]["runbook_url"] == f"{base}#{anchor}", mine["alert"]
+        assert {**mine, "annotations": {}} == {**default, "annotations": {}}
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor.alerts.rules", "--runbook-base-url", "https://x/r#top"],
+        check=False, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "--runbook-base-url: 'https://x/r#top': no '#'" in bad.stderr
+
+
 def test_the_shipped_rules_keep_the_sre_windows() -> None:
     text = SHIPPED.read_text()
     for pair in ("ratio_rate1h > 0.72", "ratio_rate5m > 0.72", "ratio_rate6h > 0.3"):

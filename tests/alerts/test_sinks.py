@@ -155,6 +155,41 @@ def test_config_validation_names_the_problem(tmp_path: Any) -> None:
          "resend_interval": "30s"}
     )  # fmt: skip
     assert ok.resend_interval == 30.0
+    assert ok.runbook_base_url == "docs/runbooks.md"
+
+
+@pytest.mark.parametrize(
+    ("base", "cause"),
+    [
+        ("https://wiki.example/rb#top", "no '#'"),
+        ("https://u:p@wiki.example/rb", "credentials"),
+        ("ftp://wiki.example/rb", "http"),
+        ("my runbooks.md", "without spaces"),
+    ],
+)
+def test_a_bad_runbook_base_is_refused_naming_the_field(base: str, cause: str) -> None:
+    with pytest.raises(ValidationError, match=cause) as info:
+        AlertingConfig.model_validate({"runbook_base_url": base})
+    assert info.value.errors()[0]["loc"] == ("runbook_base_url",)
+
+
+def test_the_configured_runbook_base_reaches_every_alert_the_daemon_sends() -> None:
+    base = "https://wiki.example/ops/soakmon-runbooks"
+    config = AlertingConfig.model_validate(
+        {"sinks": [{"kind": "webhook", "url": "http://x"}], "runbook_base_url": base}
+    )
+    service = AlertService(config, metrics=MonitorMetrics(CollectorRegistry()))
+    _fail(service.book, 1000.0)
+    service.book.verdict(
+        target="ref", name="error_rate", passed=False, conclusive=True,
+        message="", expected="< 5 %", observed="9 %", now=1000.0,
+    )  # fmt: skip
+    links = sorted(a.annotations["runbook_url"] for a in service.book.due(1000.0))
+    assert links == [f"{base}#invariant-violated", f"{base}#slo-broken"]
+    default = AlertService(AlertingConfig(), metrics=MonitorMetrics(CollectorRegistry()))
+    _fail(default.book, 1000.0)
+    (alert,) = default.book.due(1000.0)
+    assert alert.annotations["runbook_url"] == "docs/runbooks.md#invariant-violated"
 
 
 class Recorder:

@@ -342,6 +342,37 @@ def test_prometheus_rule_is_the_rule_files(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_runbook_base_flows_into_the_rules_and_the_daemons_alerts(tmp_path: Path) -> None:
+    """`runbookBaseUrl` rebases every runbook_url of the PrometheusRule exactly as the rules
+    generator's flag does, and reaches the daemon's config (an explicit config value wins)."""
+    from monitor.alerts.rules import build_rules
+    from monitor.daemon.config import load_config
+
+    base = "https://wiki.example/ops/soakmon-runbooks"
+    values = CHART / "ci" / "monitoring-values.yaml"
+    objects = render(values, "--set", f"runbookBaseUrl={base}")
+    (rule,) = find(objects, "PrometheusRule")
+    assert rule["spec"]["groups"] == build_rules(runbook_base=base)["groups"]
+    links = [r["annotations"]["runbook_url"] for g in rule["spec"]["groups"]
+             for r in g["rules"] if "alert" in r]  # fmt: skip
+    assert links
+    assert all(link.startswith(base + "#") for link in links)
+    (config_map,) = find(objects, "ConfigMap", "rel-soakmon")
+    (tmp_path / "daemon.yaml").write_text(config_map["data"]["daemon.yaml"])
+    assert load_config(tmp_path / "daemon.yaml").alerting.runbook_base_url == base
+
+    own = "https://elsewhere.example/rb"
+    objects = render(values, "--set", f"runbookBaseUrl={base}",
+                     "--set", f"config.alerting.runbook_base_url={own}")  # fmt: skip
+    (config_map,) = find(objects, "ConfigMap", "rel-soakmon")
+    (tmp_path / "daemon.yaml").write_text(config_map["data"]["daemon.yaml"])
+    assert load_config(tmp_path / "daemon.yaml").alerting.runbook_base_url == own
+
+    proc = run_helm("template", "rel", str(CHART), "--set", "runbookBaseUrl=https://x/rb#top")
+    assert proc.returncode != 0
+    assert "runbookBaseUrl" in proc.stderr
+
+
 def test_reference_target_container_starts(tmp_path: Path) -> None:
     """The bundled reference target's rendered command really serves (its emptyDir mounted
     under a temp dir, its port swapped for a free one)."""

@@ -65,6 +65,13 @@ section the chart owns, so the port always matches the container port and the pr
 {{- define "soakmon.daemonConfig" -}}
 {{- $cfg := fromYaml (tpl (toYaml .Values.config) .) -}}
 {{- $_ := set $cfg "server" (dict "host" "0.0.0.0" "port" (int .Values.daemon.port)) -}}
+{{- with .Values.runbookBaseUrl -}}
+{{- $alerting := $cfg.alerting | default dict -}}
+{{- if not (hasKey $alerting "runbook_base_url") -}}
+{{- $_ := set $alerting "runbook_base_url" . -}}
+{{- $_ := set $cfg "alerting" $alerting -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end }}
 
