@@ -1,8 +1,8 @@
 """Periodic soak analysis per target: SLOs, memory growth, pool saturation, throughput trend.
 
 The verdicts are pure functions of the rolling history (``monitor.analysis``); this loop only
-feeds them, exports them as metrics and emits ``VerdictEvaluated`` for each (``flipped`` tells a
-change), which is what metrics, alerts and the status page listen to.
+feeds them and publishes ``WindowEvaluated`` per target and ``VerdictEvaluated`` per verdict
+(``flipped`` tells a change), which the metrics exporter, alerts and the status page listen to.
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from monitor.analysis.window import RollingWindow
 from monitor.daemon.config import Analysis, SloConfig
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
-from monitor.events import EventBus, ProbeReading, SoakInterval, VerdictEvaluated
-from monitor.observe.metrics import MonitorMetrics
+from monitor.events import (
+    EventBus,
+    ProbeReading,
+    SoakInterval,
+    VerdictEvaluated,
+    WindowEvaluated,
+)
 
 
 @dataclass
@@ -79,7 +84,6 @@ class AnalysisLoop:
         *,
         slo: SloConfig,
         analysis: Analysis,
-        metrics: MonitorMetrics,
         bus: EventBus,
         every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -87,7 +91,6 @@ class AnalysisLoop:
         self.watches = watches
         self.slo = slo
         self.analysis = analysis
-        self.metrics = metrics
         self.bus = bus
         self.every = every
         self.clock = clock
@@ -98,9 +101,11 @@ class AnalysisLoop:
         out: list[Verdict] = []
         for watch in self.watches:
             stats = watch.requests.stats(now)
-            if stats.total:
-                self.metrics.slo_error_ratio.labels(watch.name).set(stats.error_ratio)
-                self.metrics.slo_p95.labels(watch.name).set(stats.p95_ms / 1000.0)
+            await self.bus.emit(
+                WindowEvaluated(
+                    watch.name, stats.total, stats.error_ratio, stats.p95_ms, time.time()
+                )
+            )
             for verdict in evaluate(watch, self.slo, self.analysis, now):
                 out.append(verdict)
                 await self._publish(watch.name, verdict)

@@ -108,8 +108,7 @@ class Daemon:
         self.supervisor.add("task-status", self._task_status)
 
     async def _task_status(self, stop: asyncio.Event) -> None:
-        """Mirror root-task states and missed schedule slots into the status and metrics."""
-        exported: dict[str, int] = {}
+        """Mirror root-task states and the alert receivers into the status."""
         while not stop.is_set():
             for name, task in self.supervisor.tasks.items():
                 self.state.tasks[name] = {
@@ -117,12 +116,6 @@ class Daemon:
                     "restarts": task.restarts,
                     "last_error": task.last_error,
                 }
-            for name, suite in self.state.suites.items():
-                delta = suite.missed_runs - exported.get(name, 0)
-                self.metrics.missed_runs.labels(name).inc(delta)
-                exported[name] = suite.missed_runs
-                if suite.next_run_at is not None:
-                    self.metrics.next_run.labels(name).set(suite.next_run_at)
             self.state.alerts = self.alerts.status()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=2.0)

@@ -10,7 +10,9 @@ from monitor.events import (
     LoopFailed,
     ProbeReading,
     RunFinished,
+    SuiteScheduled,
     VerdictEvaluated,
+    WindowEvaluated,
 )
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.probes.registry import PROBE_KINDS
@@ -30,6 +32,18 @@ class MetricsExporter:
         bus.on(ProbeReading, self.probe_reading)
         bus.on(LoopCrashed, self.loop_crashed)
         bus.on(LoopFailed, self.loop_failed)
+        bus.on(SuiteScheduled, self.suite_scheduled)
+        bus.on(WindowEvaluated, self.window)
+
+    def suite_scheduled(self, ev: SuiteScheduled) -> None:
+        self.metrics.next_run.labels(ev.suite).set(ev.next_run_at)
+        if ev.missed:
+            self.metrics.missed_runs.labels(ev.suite).inc(ev.missed)
+
+    def window(self, ev: WindowEvaluated) -> None:
+        if ev.requests:
+            self.metrics.slo_error_ratio.labels(ev.target).set(ev.error_ratio)
+            self.metrics.slo_p95.labels(ev.target).set(ev.p95_ms / 1000.0)
 
     def run_finished(self, ev: RunFinished) -> None:
         self.metrics.record_run(

@@ -19,9 +19,15 @@ from opentelemetry.trace import Status, StatusCode
 
 from monitor.daemon.config import SuiteJob, Target
 from monitor.daemon.schedule import decide, first_due
-from monitor.daemon.state import SuiteState
 from monitor.engine import RequestHooks
-from monitor.events import CheckFailed, CheckRecovered, EventBus, RunFinished, RunStarted
+from monitor.events import (
+    CheckFailed,
+    CheckRecovered,
+    EventBus,
+    RunFinished,
+    RunStarted,
+    SuiteScheduled,
+)
 from monitor.suites.loader import load_profile, load_suite, resolve_profile, resolve_suite
 from monitor.suites.models import Suite
 from monitor.suites.results import RunResult
@@ -67,7 +73,6 @@ class SuiteLoop:
         job: SuiteJob,
         target: Target,
         *,
-        state: SuiteState,
         bus: EventBus,
         hooks: RequestHooks,
         rng: random.Random,
@@ -77,7 +82,6 @@ class SuiteLoop:
         self.key = key
         self.job = job
         self.target = target
-        self.state = state
         self.bus = bus
         self.hooks = hooks
         self.rng = rng
@@ -141,27 +145,29 @@ class SuiteLoop:
                 )
         self._failing = now_failing | (self._failing - seen)
 
+    async def _scheduled(self, next_run_at: float, missed: int) -> None:
+        await self.bus.emit(
+            SuiteScheduled(self.key, self.job.target, next_run_at, missed, time.time())
+        )
+
     async def run(self, stop: asyncio.Event) -> None:
         schedule = self.job.schedule.schedule()
         due = first_due(schedule, now=time.time(), rng=self.rng)
-        self.state.next_run_at = due
+        await self._scheduled(due, 0)
         while not stop.is_set():
             decision = decide(schedule, now=time.time(), due_at=due, running=False, rng=self.rng)
             if decision.run_now:
                 # The run is awaited here, so it can never overlap the next; slots that pass
                 # meanwhile are counted as missed by ``decide`` on the next turn.
-                self.state.next_run_at = decision.next_at
+                await self._scheduled(decision.next_at, 0)
                 await self.run_once()
                 late = decide(
                     schedule, now=time.time(), due_at=decision.next_at, running=True, rng=self.rng
                 )
-                if late.missed:
-                    self.state.missed_runs += late.missed
-                    due = late.next_at
-                else:
-                    due = decision.next_at
+                missed = late.missed
+                due = late.next_at if missed else decision.next_at
             else:
-                due = decision.next_at
-            self.state.next_run_at = due
+                missed, due = 0, decision.next_at
+            await self._scheduled(due, missed)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, due - time.time()))

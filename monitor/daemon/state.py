@@ -24,6 +24,7 @@ from monitor.events import (
     RunFinished,
     RunStarted,
     SoakInterval,
+    SuiteScheduled,
     VerdictEvaluated,
 )
 
@@ -115,6 +116,7 @@ class DaemonState:
         bus.on(CheckFailed, self._check_failed)
         bus.on(CheckRecovered, self._check_recovered)
         bus.on(VerdictEvaluated, self._verdict_changed)
+        bus.on(SuiteScheduled, self._suite_scheduled)
         bus.on(SoakInterval, self._soak_interval)
         bus.on(ProbeReading, self._probe_reading)
         bus.on(BurstFinished, self._burst_finished)
@@ -175,6 +177,12 @@ class DaemonState:
 
     def _verdict_changed(self, ev: VerdictEvaluated) -> None:
         self.verdicts[(ev.target, ev.verdict.name)] = ev.verdict
+
+    def _suite_scheduled(self, ev: SuiteScheduled) -> None:
+        suite = self.suites.get(ev.suite)
+        if suite is not None:
+            suite.next_run_at = ev.next_run_at
+            suite.missed_runs += ev.missed
 
     def _soak_interval(self, ev: SoakInterval) -> None:
         status = self.soaks.setdefault(ev.soak, {"target": ev.target})

@@ -21,7 +21,9 @@ from monitor.events.types import (
     RunFinished,
     RunStarted,
     SoakInterval,
+    SuiteScheduled,
     VerdictEvaluated,
+    WindowEvaluated,
 )
 
 __all__ = [
@@ -42,5 +44,7 @@ __all__ = [
     "RunFinished",
     "RunStarted",
     "SoakInterval",
+    "SuiteScheduled",
     "VerdictEvaluated",
+    "WindowEvaluated",
 ]

@@ -64,7 +64,31 @@ class CheckRecovered:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class SuiteScheduled:
+    """A scheduled suite's next run is due at ``next_run_at`` (wall clock); ``missed`` slots
+    passed while the previous run was still going (they are skipped, never overlapped)."""
+
+    suite: str
+    target: str
+    next_run_at: float
+    missed: int
+    at: float
+
+
 # -- analyses -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WindowEvaluated:
+    """The rolling request window of a target at an analysis tick (soak and burst traffic):
+    ``requests`` in the window, the share that failed and the p95 latency."""
+
+    target: str
+    requests: int
+    error_ratio: float
+    p95_ms: float
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +241,8 @@ Event = (
     | CheckFailed
     | CheckRecovered
     | VerdictEvaluated
+    | SuiteScheduled
+    | WindowEvaluated
     | SoakInterval
     | ProbeReading
     | BurstStarted
@@ -234,6 +260,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CheckFailed,
     CheckRecovered,
     VerdictEvaluated,
+    SuiteScheduled,
+    WindowEvaluated,
     SoakInterval,
     ProbeReading,
     BurstStarted,

@@ -13,7 +13,6 @@ def build(ctx: LoopContext) -> Loops:
         list(ctx.watches.values()),
         slo=cfg.slo,
         analysis=cfg.analysis,
-        metrics=ctx.metrics,
         bus=ctx.bus,
     )
     yield "analysis", loop.run

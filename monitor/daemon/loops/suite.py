@@ -18,11 +18,11 @@ def build(ctx: LoopContext) -> Loops:
         key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
         sched = job.schedule
         text = f"every {sched.every:g}s" if sched.every is not None else f"cron {sched.cron}"
+        ctx.state.add_suite(key, job.target, text)
         loop = SuiteLoop(
             key,
             job,
             cfg.targets[job.target],
-            state=ctx.state.add_suite(key, job.target, text),
             bus=ctx.bus,
             hooks=ctx.hooks(key, "suite", job.target),
             rng=random.Random(ctx.rng.random()),
