@@ -10,7 +10,6 @@ from prometheus_client import CollectorRegistry
 
 from monitor.daemon.config import ScheduleSpec, SuiteJob, Target
 from monitor.daemon.jobs import SuiteLoop
-from monitor.daemon.state import SuiteState
 from monitor.engine import RequestHooks
 from monitor.events import CheckFailed, EventBus
 from monitor.observe.metrics import MonitorMetrics
@@ -40,7 +39,6 @@ async def test_only_violations_become_check_failed_events() -> None:
         "points",
         job,
         Target(url="http://127.0.0.1:9"),
-        state=SuiteState("points", "t", "every 60s"),
         bus=bus,
         hooks=RequestHooks(),
         rng=random.Random(1),
