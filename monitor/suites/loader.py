@@ -65,10 +65,11 @@ def load_model(path: Path, model: type[M], what: str, name: str) -> tuple[M, Loc
         raise ConfigError(problems_from(exc, data, locs, model)) from None
 
 
-def load_suite(path: Path, profile: Profile | None = None) -> LoadedSuite:
+def load_suite(path: Path | str, profile: Profile | None = None) -> LoadedSuite:
     """Load one suite file; raise ``ConfigError`` listing every problem. With ``profile``, the
     suite may use every operation the profile defines, and outcome names are checked against
     the outcomes the profile can produce."""
+    path = Path(path)
     name = _display(path)
     suite, locs = load_model(path, Suite, "suite", name)
     problems = suite_problems(suite, locs, profile)
@@ -77,8 +78,9 @@ def load_suite(path: Path, profile: Profile | None = None) -> LoadedSuite:
     return LoadedSuite(suite, name, locs)
 
 
-def load_profile(path: Path) -> LoadedProfile:
+def load_profile(path: Path | str) -> LoadedProfile:
     """Load one profile file; raise ``ConfigError`` listing every problem."""
+    path = Path(path)
     name = _display(path)
     profile, locs = load_model(path, Profile, "profile", name)
     problems = profile_problems(profile, locs)
