@@ -19,6 +19,7 @@ from monitor.suites.results import RunResult
 from monitor.suites.runner import RunOptions, run_suites
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
 from tests.plugins.target_process import forked_target
+from tests.suites.budgets import BUDGETS
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
 #: Shorter load phases than the spec's 60 s so the matrix stays affordable in CI.
@@ -118,18 +119,6 @@ VARIANTS = {
     ),
 }
 SPEC_SCENARIOS = 19
-
-#: Latency budgets: how fast this machine gets answers from a correct target, not whether the
-#: target is correct. On a busy CI machine a correct target can exceed them (p95 = 508 ms with
-#: the load average at 6.5 on two cores), so the clean runs report them and assert every other
-#: check; that each budget catches a slow target is the ``slow`` row below, and the reference
-#: target's speed is measured by ``bench.reference_mixed``.
-BUDGETS = {
-    ("load-10-users", "p95 latency < 500 ms"),
-    ("load-10-users", "completes within 10 s"),
-    ("burst-load", "burst p99 bounded"),
-    ("burst-load", "latency after the burst returns to normal"),
-}
 
 #: Faults that only show on PostgreSQL (SQLite serialises writers, so nothing deadlocks there).
 POSTGRES_ONLY = {"no-deadlock-retry"}
