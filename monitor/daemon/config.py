@@ -189,6 +189,22 @@ class BurstConfig(DaemonModel):
     """p99 must be back near the baseline within this long. Default: 10 s."""
 
 
+def _probe_kinds_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema of a probe entry: each registered kind's own fields, by ``kind``."""
+    from monitor.observe.probes.registry import PROBE_KINDS
+
+    props = schema.setdefault("properties", {})
+    props.setdefault("kind", {})["enum"] = sorted(PROBE_KINDS)
+    rules: list[dict[str, Any]] = []
+    for name, kind in sorted(PROBE_KINDS.items()):
+        own = kind.settings.model_json_schema()
+        then: dict[str, Any] = {"properties": own.get("properties", {})}
+        if own.get("required"):
+            then["required"] = own["required"]
+        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
+    schema["allOf"] = rules
+
+
 class ProbeConfig(DaemonModel):
     """A resource probe read periodically. Besides the fields below, each kind takes its own
     (validated against the kind when the config loads):
@@ -201,7 +217,12 @@ class ProbeConfig(DaemonModel):
     - `kubernetes`: pod memory from the metrics API; `namespace` and `selector`.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        use_attribute_docstrings=True,
+        json_schema_extra=_probe_kinds_schema,
+    )
 
     name: Name
     """Name (metric label)."""

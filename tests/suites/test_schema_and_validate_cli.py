@@ -42,6 +42,15 @@ def test_the_daemon_schema_is_valid_too() -> None:
     schema = _schema("daemon")
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["title"]
+    # each probe kind's own fields come from the kind's module (a plugin kind included)
+    validator = jsonschema.Draft202012Validator(schema)
+    config = {"targets": {"t": {"url": "http://127.0.0.1:1"}}}
+    ok = {"name": "db", "kind": "promql", "url": "http://p:9090", "queries": {"q": "up"}}
+    assert list(validator.iter_errors({**config, "probes": [ok]})) == []
+    missing = {"name": "db", "kind": "promql", "url": "http://p:9090"}
+    assert any(
+        "queries" in e.message for e in validator.iter_errors({**config, "probes": [missing]})
+    )
 
 
 def test_schema_rejects_what_the_loader_rejects() -> None:
