@@ -125,7 +125,7 @@ def scenario_operations(scenario: Scenario, *, optional: bool = True) -> list[st
     """Every operation a scenario runs (without ``optional`` steps and readers when False)."""
     ops = [s.op for s in (*scenario.setup, *scenario.readback) if optional or not s.optional]
     for phase in scenario.phases:
-        ops += [o.op for o in phase.ops]
+        ops += [o.op for o in phase.ops if optional or not o.optional]
         ops += [r.op for r in phase.readers if optional or not r.optional]
     return ops
 

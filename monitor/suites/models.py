@@ -98,6 +98,9 @@ class PhaseOp(Model):
     """Operation arguments; `${index}` is the 0-based repetition. Default: {}."""
     count: Count = 1
     """How many copies to fire (per member of a group). Default: 1."""
+    optional: bool = False
+    """Leave the operation out when the profile does not provide it (the phase runs with the
+    others). Default: false."""
 
 
 class Reader(Model):

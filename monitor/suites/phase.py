@@ -65,6 +65,8 @@ def plan(run: ScenarioRun, ops: Sequence[PhaseOp], where: str) -> list[Planned]:
     """Expand operations x members x count into concrete calls (templates rendered)."""
     planned: list[Planned] = []
     for i, op in enumerate(ops):
+        if op.optional and not run.provides(op.op):
+            continue
         count = run.render_int(op.count, f"{where}.ops[{i}].count")
         for session in run.members(op.user):
             for index in range(count):
@@ -160,6 +162,9 @@ async def _load(
 ) -> None:
     vus = run.render_int(load.vus, f"{where}.load.vus")
     duration = run.render_float(load.duration_s, f"{where}.load.duration_s")
+    active = [(i, op) for i, op in enumerate(phase.ops) if run.provides(op.op) or not op.optional]
+    if not active:
+        raise ExpressionError(f"{where}: the profile provides none of the load's operations")
     groups = {op.user for op in phase.ops}
     members = [m for g in sorted(groups) for m in run.members(g)][:vus]
     if len(members) < vus:
@@ -173,7 +178,7 @@ async def _load(
     async def virtual_user(session: Session | None) -> None:
         iteration = 0
         while loop.time() < deadline:
-            for i, op in enumerate(phase.ops):
+            for i, op in active:
                 count = run.render_int(op.count, f"{where}.ops[{i}].count")
                 for index in range(count):
                     args = run.render(op.args, session, iteration * count + index)
