@@ -129,8 +129,9 @@ class Daemon:
         """Longest a stop may take: the grace period, cancellation, then closing down."""
         return self.config.grace_period + self.supervisor.cancel_timeout_s + 10.0
 
-    def _watchdog(self) -> None:
-        """After a stop, exit the process if shutdown overruns :attr:`hard_deadline_s`."""
+    async def _watchdog(self) -> None:
+        """From the stop on, exit the process if shutdown overruns :attr:`hard_deadline_s`."""
+        await self.supervisor.stop.wait()
 
         def overrun() -> None:
             log.error("shutdown exceeded %.0f s; exiting now", self.hard_deadline_s)
@@ -154,11 +155,17 @@ class Daemon:
             self.supervisor.install_signal_handlers()
         self.state.ready = True
         started = time.monotonic()
+        watchdog = asyncio.create_task(self._watchdog(), name="soakmon:watchdog")
+        if not hard_exit:
+            watchdog.cancel()
         try:
             await self.supervisor.run()
         finally:
-            if hard_exit:
-                self._watchdog()
+            self.supervisor.stop.set()  # arms the watchdog if the loops ended by themselves
+            await asyncio.sleep(0)
+            if not watchdog.done():
+                watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
             self.state.ready = False
             if install_signals:
                 self.supervisor.remove_signal_handlers()
