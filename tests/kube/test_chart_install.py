@@ -1,10 +1,13 @@
 """The Helm chart against the real control plane: install, roll out, upgrade, uninstall; the
-chart's RBAC through the real authorizer; its Jobs through the real Job controller.
+chart's RBAC through the real authorizer; its Jobs through the real Job controller; ``helm
+test`` against an installed release.
 
-What is not real: pods never run (kwok reports them Running, and Job pods ending with the exit
-code of a ``kwok.soakmon.test/exit-code`` annotation), and the prometheus-operator kinds are
-stand-in CRDs that accept any spec (their CRDs are not available offline) so that the chart's
-``auto`` detection and its ServiceMonitor/PrometheusRule can be installed.
+What is not real: pods never run (kwok reports them Running, and pods with restartPolicy Never
+or OnFailure ending with the exit code of a ``kwok.soakmon.test/exit-code`` annotation: the
+tests run the pod's command line on this host and hand its exit code to kwok), and the
+prometheus-operator kinds are stand-in CRDs that accept any spec (their CRDs are not available
+offline) so that the chart's ``auto`` detection and its ServiceMonitor/PrometheusRule can be
+installed.
 """
 
 from __future__ import annotations
@@ -458,3 +461,125 @@ def test_the_jobs_exit_codes_meet_its_failure_policy(
         "--set-string", f"run.podAnnotations.{exit_key}={code}",
     )  # fmt: skip
     assert job_outcome(plane, namespace, f"{FULLNAME}-run") == JOB_POLICY[code]
+
+
+# -- helm test ---------------------------------------------------------------------------------
+
+
+def hook_test_pod(plane: ControlPlane, namespace: str) -> dict[str, Any]:
+    """The release's `helm test` pod, as installed (`helm get hooks`)."""
+    hooks = run_helm(plane, "get", "hooks", RELEASE, "-n", namespace).stdout
+    [pod] = [
+        d for d in yaml.safe_load_all(hooks)
+        if d and d["kind"] == "Pod" and d["metadata"]["annotations"].get("helm.sh/hook") == "test"
+    ]  # fmt: skip
+    return pod
+
+
+def serving_container(plane: ControlPlane, namespace: str, url: str) -> dict[str, Any] | None:
+    """What a pod in the cluster would reach at ``url``: the container behind the Service's
+    port, through the EndpointSlice the real controller keeps (None: nothing answers there)."""
+    found = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", url)
+    assert found, f"the test pod's target {url} is not http://SERVICE:PORT"
+    name, port = found.group(1), int(found.group(2))
+    proc = plane.kubectl("get", "service", name, "-n", namespace, "-o", "json", check=False)
+    if proc.returncode != 0:
+        return None
+    ports = [p for p in json.loads(proc.stdout)["spec"]["ports"] if p["port"] == port]
+    if not ports:
+        return None
+    target_port = ports[0].get("targetPort", port)
+    slices = plane.kubectl(
+        "get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={name}",
+        "-o", "json",
+    )  # fmt: skip
+    for es in json.loads(slices.stdout)["items"]:
+        for endpoint in es.get("endpoints") or []:
+            ref = endpoint.get("targetRef") or {}
+            if not endpoint["conditions"].get("ready") or ref.get("kind") != "Pod":
+                continue
+            pod = json.loads(
+                plane.kubectl("get", "pod", ref["name"], "-n", namespace, "-o", "json").stdout
+            )
+            for container in pod["spec"]["containers"]:
+                for cport in container.get("ports", []):
+                    if target_port in (cport.get("name"), cport["containerPort"]):
+                        return dict(container)
+    return None
+
+
+def faults_of(container: dict[str, Any]) -> list[str]:
+    """The reference target's ``--fault`` arguments (the container must be one)."""
+    args: list[str] = container["args"]
+    assert args[:2] == ["target", "serve"], f"the test pod reaches {args[:2]}, not the target"
+    return [args[i + 1] for i, a in enumerate(args) if a == "--fault"]
+
+
+#: case -> (extra helm values, what to break after install, exit code of the smoke run)
+HELM_TEST_CASES = {
+    "clean": ([], None, 0),
+    "planted-bug": (["--set", "referenceTarget.faults={lost-update}"], None, 1),
+    "service-gone": ([], f"service/{FULLNAME}-reference", 3),
+}
+
+
+@pytest.mark.parametrize("case", list(HELM_TEST_CASES))
+def test_helm_test_passes_only_when_the_smoke_run_would(
+    plane: ControlPlane, namespace: str, case: str, tmp_path: Path
+) -> None:
+    """`helm test` against an installed release. The test pod cannot run here, so its command
+    line runs on this host against what the pod would reach (its target URL resolved through
+    the cluster's Service and EndpointSlice to the serving container, started here with the
+    same faults); kwok then ends the pod with that exit code, and `helm test` must pass exactly
+    when the smoke run passed."""
+    extra, remove, expected_code = HELM_TEST_CASES[case]
+    values = [
+        "--set", "referenceTarget.enabled=true",
+        "--set", "tests.scenarios={points/concurrent-points-deduction}",
+        *extra,
+    ]  # fmt: skip
+    run_helm(
+        plane, "install", RELEASE, str(CHART), "-n", namespace, *values,
+        "--wait", "--timeout", "120s",
+    )  # fmt: skip
+    if remove:
+        plane.kubectl("delete", remove, "-n", namespace)
+
+    [container] = hook_test_pod(plane, namespace)["spec"]["containers"]
+    args = container["args"]
+    target = args[args.index("--target") + 1]
+    if remove is None:  # the EndpointSlice controller may be a moment behind `--wait`
+        serving = wait_for(
+            f"a ready endpoint behind {target}",
+            lambda: serving_container(plane, namespace, target),
+            timeout_s=10,
+        )
+    else:
+        serving = serving_container(plane, namespace, target)
+    if serving is None:
+        code = run_locally(args, f"http://127.0.0.1:{free_port()}", tmp_path)
+    else:
+        with reference_target(faults_of(serving), tmp_path) as url:
+            code = run_locally(args, url, tmp_path)
+    assert code == expected_code
+
+    exit_key = EXIT_CODE_ANNOTATION.replace(".", "\\.")
+    run_helm(
+        plane, "upgrade", RELEASE, str(CHART), "-n", namespace, "--reuse-values",
+        "--set-string", f"tests.podAnnotations.{exit_key}={code}",
+    )  # fmt: skip
+    proc = run_helm(plane, "test", RELEASE, "-n", namespace, "--timeout", "60s", check=False)
+    test_pod = plane.kubectl(
+        "get", "pod", f"{FULLNAME}-test", "-n", namespace, "-o", "jsonpath={.status.phase}",
+        check=False,
+    )  # fmt: skip
+    if code == 0:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert re.search(rf"TEST SUITE:\s+{FULLNAME}-test\b", proc.stdout), proc.stdout
+        assert re.search(r"Phase:\s+Succeeded", proc.stdout), proc.stdout
+        assert test_pod.returncode != 0, "hook-succeeded deletes the passed test pod"
+    else:
+        assert proc.returncode != 0, proc.stdout
+        assert f"pod {FULLNAME}-test failed" in proc.stderr
+        assert test_pod.stdout == "Failed", "a failed test pod stays for its logs"
+    run_helm(plane, "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "60s")

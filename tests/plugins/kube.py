@@ -2,9 +2,11 @@
 
 etcd (Debian's ``etcd-server``) + kube-apiserver + kube-controller-manager + kube-scheduler
 (v1.34.2, built by ``scripts/kube-tools.sh`` into ``.tools/bin``) + kwok, which plays the kubelet
-of a fake node: pods that the real scheduler binds to it go Running, Job pods complete (with the
-exit code named by the ``kwok.soakmon.test/exit-code`` annotation, 0 without it), deleted pods
-go away. Everything listens on free loopback ports and lives in one temp dir.
+of a fake node: pods that the real scheduler binds to it go Running; pods whose containers would
+exit (restartPolicy Never or OnFailure: Job pods, ``helm test`` hooks) complete, with the exit
+code named by the ``kwok.soakmon.test/exit-code`` annotation (0 without it); pods of
+Deployments and StatefulSets (restartPolicy Always) stay Running; deleted pods go away.
+Everything listens on free loopback ports and lives in one temp dir.
 
 - ``kube_cluster`` (session): the running :class:`ControlPlane`; tests that use it carry the
   ``kube`` marker (``-m 'not kube'`` leaves them out). Component logs are kept (and their path
