@@ -34,6 +34,8 @@ from monitor.suites.profile_models import Profile
 METRICS_OPERATION = "target.metrics"
 #: The built-in setup step that reaches a balance through whatever the profile offers.
 FUND = "fund"
+#: The built-in setup step that reaches a reward quantity through whatever the profile offers.
+STOCK = "stock"
 
 
 def funding_routes(provides: Callable[[str], bool]) -> list[str]:
@@ -48,6 +50,20 @@ def funding_routes(provides: Callable[[str], bool]) -> list[str]:
     if provides("tasks.create") and provides("tasks.complete"):
         routes.append("tasks.complete")
     return routes if provides("points.balance") else []
+
+
+def stock_routes(provides: Callable[[str], bool]) -> list[str]:
+    """The ways ``stock`` can reach a reward quantity with what the profile provides, in the
+    order tried: ``rewards.grant``; ``rewards.buy`` (the points funded with ``fund`` first);
+    the welcome gift's items (``gift.claim``, where its count suffices)."""
+    routes = []
+    if provides("rewards.grant"):
+        routes.append("rewards.grant")
+    if provides("rewards.buy") and funding_routes(provides):
+        routes.append("rewards.buy")
+    if provides("gift.claim"):
+        routes.append("gift.claim")
+    return routes if provides("rewards.list") else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +92,8 @@ class Capabilities:
         mapped = set(profile.operations) - hidden
         if funding_routes(mapped.__contains__):
             mapped.add(FUND)
+        if stock_routes(mapped.__contains__):
+            mapped.add(STOCK)
         operations = frozenset(mapped)
         metrics = frozenset(profile.metrics) if METRICS_OPERATION in operations else frozenset()
         missing = frozenset(name for name, on in profile.provides.fields.items() if not on)

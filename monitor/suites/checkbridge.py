@@ -18,18 +18,27 @@ from monitor.suites.models import CheckSpec
 from monitor.suites.results import CheckResult
 
 _WHOLE = re.compile(r"^\$\{(.+)\}$", re.DOTALL)
+_STATE = re.compile(r"(?<![\w.])state\b")
 
 
-def render_args(value: Any, params: Mapping[str, Any]) -> Any:
+def render_args(
+    value: Any, params: Mapping[str, Any], state: Mapping[str, Any] | None = None
+) -> Any:
     """Render whole-string ``"${expr}"`` values of checker arguments over ``params`` (so counts
-    follow ``--param``); every other string is left for the checker (its own expressions)."""
+    follow ``--param``) and ``state`` (what setup and read-back saved, e.g. the stock a setup
+    reached); every other string is left for the checker (its own expressions). Without
+    ``state`` (load-time validation) a value that refers to it renders as 0, for the shape."""
     if isinstance(value, str):
         match = _WHOLE.match(value)
-        return compile_expr(match.group(1))({"params": params}) if match else value
+        if not match:
+            return value
+        if state is None and _STATE.search(match.group(1)):
+            return 0
+        return compile_expr(match.group(1))({"params": params, "state": state or {}})
     if isinstance(value, Mapping):
-        return {k: render_args(v, params) for k, v in value.items()}
+        return {k: render_args(v, params, state) for k, v in value.items()}
     if isinstance(value, list):
-        return [render_args(v, params) for v in value]
+        return [render_args(v, params, state) for v in value]
     return value
 
 
@@ -78,5 +87,5 @@ def evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
         if check.description:
             args["description"] = check.description
         return run_check("cel", ctx, args, label=check.display_name)
-    args = render_args(check.args, ctx.params)
+    args = render_args(check.args, ctx.params, ctx.state)
     return run_check(check.check or "", ctx, args, label=check.display_name)

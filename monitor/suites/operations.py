@@ -54,6 +54,15 @@ _OPS = [
         ("amount",),
         "{balance}",
     ),
+    Operation(
+        "stock",
+        "built-in step: bring the user's quantity of `reward` to at least `quantity` via "
+        "rewards.grant, rewards.buy (funded with `fund`, `price` points each) or the welcome "
+        "gift's items (in that order; the gift only where its count reaches `minimum`, "
+        "default `quantity`); not mapped by profiles",
+        ("reward", "quantity", "price", "minimum"),
+        "{reward, quantity}",
+    ),
 ]
 
 OPERATIONS: Mapping[str, Operation] = MappingProxyType({op.name: op for op in _OPS})

@@ -1,8 +1,12 @@
 """Setup and read-back steps: profile operations run one after another, values saved by name.
 
-Two steps are built in: ``register`` (a new user and session) and ``fund`` (``args: {amount}``:
+Three steps are built in: ``register`` (a new user and session); ``fund`` (``args: {amount}``:
 bring the user's balance to at least ``amount`` with whatever the profile offers, in this order:
-``points.add``, the welcome gift, completing tasks; ``save`` keeps ``{balance}`` as read back).
+``points.add``, the welcome gift, completing tasks; ``save`` keeps ``{balance}`` as read back);
+``stock`` (``args: {reward, quantity, price, minimum}``: bring the user's quantity of ``reward``
+to at least ``quantity``, in this order: ``rewards.grant``, ``rewards.buy`` after funding
+``price`` points per missing item, the welcome gift's items — accepted when they reach
+``minimum``, default ``quantity``; ``save`` keeps ``{reward, quantity}`` as read back).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.suites.capabilities import FUND, funding_routes
+from monitor.suites.capabilities import FUND, STOCK, funding_routes, stock_routes
 from monitor.suites.client import Call, Session
 from monitor.suites.errors import StepFailed
 from monitor.suites.models import Step
@@ -50,6 +54,9 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
         return
     if step.op == FUND:
         await _fund_step(run, section, index, step)
+        return
+    if step.op == STOCK:
+        await _stock_step(run, section, index, step)
         return
     count = run.render_int(step.count, f"{section}[{index}].count")
     members = run.members(step.user)
@@ -146,6 +153,88 @@ async def _fund_step(run: ScenarioRun, section: str, index: int, step: Step) -> 
         who = f" as {step.user}" if step.user else ""
         balance = await fund(run, session, amount, where + who)
         value = {"balance": balance}
+        if step.save and session is not None:
+            session.values[step.save] = value
+        saved.append(value)
+    if step.save:
+        run.state[step.save] = saved[0] if len(saved) == 1 else saved
+
+
+async def _quantity(run: ScenarioRun, session: Session | None, reward: str, where: str) -> int:
+    call = await _expect(run, "rewards.list", {}, session, where=where)
+    rows = call.value if isinstance(call.value, list) else None
+    if rows is None:
+        raise StepFailed(f"{where}: rewards.list: got {call.value!r}, expected a list")
+    total = 0
+    for row in rows:
+        if isinstance(row, dict) and str(row.get("reward")) == reward:
+            value = row.get("quantity")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total += int(value)
+    return total
+
+
+async def stock(
+    run: ScenarioRun,
+    session: Session | None,
+    reward: str,
+    quantity: int,
+    *,
+    price: int | None,
+    minimum: int,
+    where: str,
+) -> int:
+    """Bring the user's quantity of ``reward`` to at least ``quantity`` through
+    ``stock_routes``; returns the quantity read back (the gift route may stop at ``minimum``)."""
+    routes = stock_routes(run.provides)
+    if not routes:
+        raise StepFailed(
+            f"{where}: no way to stock {reward}: the profile maps neither rewards.grant, nor "
+            "rewards.buy with a way to fund, nor gift.claim (and rewards.list)"
+        )
+    have = await _quantity(run, session, reward, where)
+    if have < quantity and "rewards.grant" in routes:
+        args = {"reward": reward, "quantity": quantity - have}
+        await _expect(run, "rewards.grant", args, session, where=where)
+        have = await _quantity(run, session, reward, where)
+    if have < quantity and "rewards.buy" in routes and price is not None:
+        balance = await _balance(run, session, where)
+        await fund(run, session, balance + price * (quantity - have), where)
+        have = await _quantity(run, session, reward, where)  # the gift may hold some
+        for _ in range(quantity - have):
+            await _expect(run, "rewards.buy", {"reward": reward}, session, where=where)
+        have = await _quantity(run, session, reward, where)
+    if have < quantity and "gift.claim" in routes:
+        accept = ("ok", "already_claimed")
+        await _expect(run, "gift.claim", {}, session, where=where, accept=accept)
+        have = await _quantity(run, session, reward, where)
+    if have < minimum:
+        raise StepFailed(
+            f"{where}: could stock only {have} of {quantity} {reward} via {', '.join(routes)}"
+            + ("" if price is not None or "rewards.buy" not in routes else " (no price to buy)")
+        )
+    return have
+
+
+async def _stock_step(run: ScenarioRun, section: str, index: int, step: Step) -> None:
+    where = f"{section}[{index}] stock"
+    reward = str(run.render(step.args.get("reward", "")))
+    if not reward:
+        raise StepFailed(f"{where}: args.reward is empty")
+    quantity = run.render_int(step.args.get("quantity", 1), f"{where}.quantity")
+    price = (
+        run.render_int(step.args["price"], f"{where}.price", minimum=0)
+        if step.args.get("price") is not None
+        else None
+    )
+    minimum = run.render_int(step.args.get("minimum", quantity), f"{where}.minimum", minimum=0)
+    saved = []
+    for session in run.members(step.user):
+        who = f" as {step.user}" if step.user else ""
+        have = await stock(
+            run, session, reward, quantity, price=price, minimum=minimum, where=where + who
+        )
+        value = {"reward": reward, "quantity": have}
         if step.save and session is not None:
             session.values[step.save] = value
         saved.append(value)

@@ -14,6 +14,7 @@ from collections import Counter
 from monitor.suites.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.paths import builtin_profiles, builtin_suites
 from monitor.suites.runner import RunOptions, run_suites
+from tests.suites.budgets import BUDGETS
 from tests.suites.shop_server import shop_server
 
 PROFILE = load_profile(builtin_profiles()["shop-example"]).profile
@@ -31,9 +32,8 @@ RACES = {
 
 
 def _all() -> list[LoadedSuite]:
-    """Every built-in suite but `load`: its latency limits judge the machine, not the profile
-    (on a loaded test machine a p95 limit can trip whatever the profile says)."""
-    return [load_suite(p) for name, p in builtin_suites().items() if name != "load"]
+    """Every built-in suite, `load` included (its latency budgets are reported, not asserted)."""
+    return [load_suite(p) for p in builtin_suites().values()]
 
 
 async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_apply() -> None:
@@ -43,11 +43,19 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
         f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
         for s in run.scenarios
         for c in s.checks
-        if c.status in ("failed", "error")
+        if c.status == "error" or (c.status == "failed" and (s.name, c.name) not in BUDGETS)
     ]
     assert problems == []
-    assert run.status == "passed"
+    over_budget = [
+        f"{s.name}: {c.name}: {c.observed}"
+        for s in run.scenarios
+        for c in s.failed_checks
+        if (s.name, c.name) in BUDGETS
+    ]
+    if over_budget:  # the machine was slow, not the shop wrong: say so, do not fail
+        print("latency budgets exceeded on this machine:", *over_budget, sep="\n  ")
     status = {s.name: s.status for s in run.scenarios}
+    assert {s.suite for s in run.scenarios} >= {"load", "points", "rewards", "tasks", "top3"}
     for variant in (
         "top3-more-dates-than-affordable",
         "rewards-buy-more-than-affordable",
@@ -58,9 +66,29 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
         "concurrent-top3-same-date",  # funded by gift + completions; refusals are `refused`
         "concurrent-top3-different-dates",
         "top3-query-during-creation",
+        # setup reaches the state without admin endpoints: `stock` buys the rewards (funded
+        # by gift + completions), `fund` pays the Top3; the checks use what was read back
+        "concurrent-reward-redemption",
+        "concurrent-task-completion",
     ):
         assert status[variant] == "passed", variant
+    for name in ("load-10-users", "sustained-load", "burst-load"):  # or over a budget alone
+        assert status[name] in ("passed", "failed"), name
+    redemption = next(s for s in run.scenarios if s.name == "concurrent-reward-redemption")
+    assert redemption.state["stocked"] == {"reward": "coupon", "quantity": 5}
     reasons = {s.name: s.skip_reason for s in run.scenarios if s.status == "skipped"}
+    # only scenarios whose operation under test is an admin endpoint (or a missing field)
+    assert sorted(reasons) == [
+        "balance-query-during-updates",
+        "concurrent-points-addition",
+        "concurrent-points-deduction",
+        "concurrent-task-delete-and-complete",
+        "deadlock-recovery",
+        "mixed-points-operations",
+        "optimistic-locking",
+        "read-committed-isolation",
+        "reward-grant-and-query",
+    ]
     assert reasons["optimistic-locking"] == (
         "profile 'shop-example' does not provide result field tasks.version"
     )
