@@ -36,6 +36,7 @@ def validate(
     """
     from monitor.daemon.config import is_daemon_config, load_config
     from monitor.errors import ExitCode
+    from monitor.suites.coverage import unused_arguments
     from monitor.suites.errors import ConfigError, Problem
     from monitor.suites.loader import (
         LoadedProfile,
@@ -45,6 +46,7 @@ def validate(
         validate_file,
     )
     from monitor.suites.operations import OUTCOMES
+    from monitor.suites.paths import builtin_suites
     from monitor.suites.vocabulary import (
         hidden_server_errors,
         own_outcomes,
@@ -74,6 +76,12 @@ def validate(
     def notes(file: Path, kind: str | None) -> None:
         if kind == "profile":
             loaded = load_profile(file)
+            builtin = [load_suite(p).suite for p in builtin_suites().values()]
+            for gap in unused_arguments(loaded.profile, builtin):
+                path = ("operations", gap.operation)
+                line = loaded.locations.line_of(path)
+                where = f"{loaded.file}:{line}" if line else loaded.file
+                typer.echo(f"warning: {where}: {format_path(path)}: {gap.message()}", err=True)
             own = ", ".join(own_outcomes(loaded.profile)) or "none"
             typer.echo(f"  outcomes of its own: {own}")
             typer.echo(f"  canonical outcomes: {', '.join(OUTCOMES)}")

@@ -2,16 +2,19 @@
 
 A profile that forgets an argument (say `include_deleted` of `tasks.list`) still sends a valid
 request, so the scenario runs — and may fail, or pass, for the wrong reason. ``ignored_arguments``
-finds such gaps before anything runs, so ``soakmon run`` can warn about them.
+finds such gaps before anything runs, so ``soakmon run`` can warn about them;
+``unused_arguments`` finds, per mapped catalogue operation, the arguments it receives that the
+mapping never uses, so ``soakmon validate`` can warn about them at the operation's line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from monitor.suites.expr import names_used
 from monitor.suites.models import Scenario, Suite
+from monitor.suites.operations import OPERATIONS
 from monitor.suites.profile_models import HttpOperation, Profile, SequenceOperation
 
 
@@ -66,4 +69,49 @@ def ignored_arguments(profile: Profile, suites: list[Suite]) -> list[IgnoredArgu
                     if (kind, arg) not in seen:
                         seen.add((kind, arg))
                         found.append(IgnoredArgument(suite.name, scenario.name, kind, arg))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedArgument:
+    """A catalogue ``operation`` receives ``argument``; the profile's mapping never uses it."""
+
+    operation: str
+    argument: str
+    passed_by: tuple[str, ...]  # suite/scenario of the given suites that pass it
+
+    def message(self) -> str:
+        shown = ", ".join(self.passed_by[:3])
+        if len(self.passed_by) > 3:
+            shown += f" and {len(self.passed_by) - 3} more"
+        consequence = (
+            f"; {shown} pass(es) it, so their checks may fail or pass for the wrong reason"
+            if self.passed_by
+            else " (no built-in scenario passes it)"
+        )
+        return (
+            f"receives argument {self.argument!r} but the mapping never uses "
+            f"it{consequence}"
+        )
+
+
+def unused_arguments(profile: Profile, suites: Sequence[Suite] = ()) -> list[UnusedArgument]:
+    """Arguments each mapped catalogue operation receives that the mapping never uses, with the
+    scenarios of ``suites`` that pass them."""
+    passers: dict[tuple[str, str], list[str]] = {}
+    for suite in suites:
+        for scenario in suite.scenarios:
+            for kind, args in _uses(scenario):
+                for arg in args:
+                    users = passers.setdefault((kind, arg), [])
+                    if f"{suite.name}/{scenario.name}" not in users:
+                        users.append(f"{suite.name}/{scenario.name}")
+    found: list[UnusedArgument] = []
+    for name in profile.operations:
+        if name not in OPERATIONS:
+            continue  # an operation of your own receives whatever its scenarios pass
+        used = used_arguments(profile, name)
+        for arg in OPERATIONS[name].args:
+            if arg not in used:
+                found.append(UnusedArgument(name, arg, tuple(passers.get((name, arg), ()))))
     return found

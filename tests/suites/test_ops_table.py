@@ -10,7 +10,7 @@ from monitor.cli.app import _register, app
 from monitor.suites.loader import load_suite
 from monitor.suites.operations import OPERATIONS
 from monitor.suites.ops_table import operations_table, render_markdown
-from monitor.suites.paths import builtin_suites
+from monitor.suites.paths import builtin_profiles, builtin_suites
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
@@ -61,3 +61,29 @@ def test_validate_names_a_placeholder_the_operation_never_receives(tmp_path: Pat
         "(it receives task_id) (did you mean 'task_id'?)"
     ) in result.output
     assert f"{bad}:9: operations.tasks.list.query.deleted: 'include_delted'" in result.output
+
+
+def test_validate_warns_about_an_argument_the_mapping_never_uses(tmp_path: Path) -> None:
+    profile = tmp_path / "forgetful.yaml"
+    profile.write_text(
+        "name: forgetful\n"
+        "operations:\n"
+        "  tasks.get:\n"
+        "    method: GET\n"
+        '    path: "/tasks/{task_id}"\n'
+        "  tasks.list:\n"
+        "    method: GET\n"
+        "    path: /tasks\n"
+    )
+    _register()
+    result = CliRunner().invoke(app, ["validate", str(profile)])
+    assert result.exit_code == 0  # a warning, not a problem
+    assert f"{profile}: ok (profile)" in result.output
+    assert (
+        f"warning: {profile}:6: operations.tasks.list: receives argument 'include_deleted' but "
+        "the mapping never uses it; oversubscription/same-task-deleted-and-completed, "
+        "tasks/concurrent-task-delete-and-complete pass(es) it"
+    ) in result.output
+    assert "operations.tasks.get: receives" not in result.output  # task_id is used
+    clean = CliRunner().invoke(app, ["validate", str(builtin_profiles()["reference"])])
+    assert "never uses" not in clean.output
