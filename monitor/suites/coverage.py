@@ -89,10 +89,7 @@ class UnusedArgument:
             if self.passed_by
             else " (no built-in scenario passes it)"
         )
-        return (
-            f"receives argument {self.argument!r} but the mapping never uses "
-            f"it{consequence}"
-        )
+        return f"receives argument {self.argument!r} but the mapping never uses it{consequence}"
 
 
 def unused_arguments(profile: Profile, suites: Sequence[Suite] = ()) -> list[UnusedArgument]:
