@@ -78,10 +78,10 @@ def validate(
             loaded = load_profile(file)
             builtin = [load_suite(p).suite for p in builtin_suites().values()]
             for gap in unused_arguments(loaded.profile, builtin):
-                path = ("operations", gap.operation)
-                line = loaded.locations.line_of(path)
-                where = f"{loaded.file}:{line}" if line else loaded.file
-                typer.echo(f"warning: {where}: {format_path(path)}: {gap.message()}", err=True)
+                op_path: tuple[str | int, ...] = ("operations", gap.operation)
+                op_line = loaded.locations.line_of(op_path)
+                where = f"{loaded.file}:{op_line}" if op_line else loaded.file
+                typer.echo(f"warning: {where}: {format_path(op_path)}: {gap.message()}", err=True)
             own = ", ".join(own_outcomes(loaded.profile)) or "none"
             typer.echo(f"  outcomes of its own: {own}")
             typer.echo(f"  canonical outcomes: {', '.join(OUTCOMES)}")
