@@ -41,6 +41,7 @@ FAMILIES = {
     "error_rate",
     "duration",
     "no_timeouts",
+    "retried_on_failure",
     "cel",
 }
 
