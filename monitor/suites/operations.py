@@ -50,8 +50,9 @@ _OPS = [
     Operation(
         "fund",
         "built-in step: bring the balance to at least `amount` via points.add, the welcome gift "
-        "or task completions (in that order); not mapped by profiles",
-        ("amount",),
+        "or task completions (in that order; accepted down to `minimum`, default `amount`, when "
+        "they run dry); not mapped by profiles",
+        ("amount", "minimum"),
         "{balance}",
     ),
     Operation(

@@ -1,8 +1,9 @@
 """Setup and read-back steps: profile operations run one after another, values saved by name.
 
-Three steps are built in: ``register`` (a new user and session); ``fund`` (``args: {amount}``:
-bring the user's balance to at least ``amount`` with whatever the profile offers, in this order:
-``points.add``, the welcome gift, completing tasks; ``save`` keeps ``{balance}`` as read back);
+Three steps are built in: ``register`` (a new user and session); ``fund`` (``args: {amount,
+minimum}``: bring the user's balance to at least ``amount`` with whatever the profile offers, in
+this order: ``points.add``, the welcome gift, completing tasks — accepted down to ``minimum``,
+default ``amount``, when they run dry; ``save`` keeps ``{balance}`` as read back);
 ``stock`` (``args: {reward, quantity, price, minimum}``: bring the user's quantity of ``reward``
 to at least ``quantity``, in this order: ``rewards.grant``, ``rewards.buy`` after funding
 ``price`` points per missing item, the welcome gift's items — accepted when they reach
@@ -111,9 +112,16 @@ async def _expect(
     return call
 
 
-async def fund(run: ScenarioRun, session: Session | None, amount: int, where: str) -> int:
+async def fund(
+    run: ScenarioRun,
+    session: Session | None,
+    amount: int,
+    where: str,
+    minimum: int | None = None,
+) -> int:
     """Bring the user's balance to at least ``amount`` through ``funding_routes``; returns the
-    balance read back (it may exceed ``amount``: a gift or bonus comes in whole)."""
+    balance read back (it may exceed ``amount``: a gift or bonus comes in whole). When the
+    routes run dry first, a balance of at least ``minimum`` (default ``amount``) still does."""
     routes = funding_routes(run.provides)
     if not routes:
         raise StepFailed(
@@ -138,7 +146,7 @@ async def fund(run: ScenarioRun, session: Session | None, amount: int, where: st
         before, balance = balance, await _balance(run, session, where)
         if balance <= before and done >= 2:
             break  # completions pay nothing here
-    if balance < amount:
+    if balance < (amount if minimum is None else minimum):
         raise StepFailed(
             f"{where}: could fund only {balance} of {amount} points via {', '.join(routes)}"
         )
@@ -148,10 +156,11 @@ async def fund(run: ScenarioRun, session: Session | None, amount: int, where: st
 async def _fund_step(run: ScenarioRun, section: str, index: int, step: Step) -> None:
     where = f"{section}[{index}] fund"
     amount = run.render_int(step.args.get("amount", 0), f"{where}.amount", minimum=0)
+    least = run.render_int(step.args.get("minimum", amount), f"{where}.minimum", minimum=0)
     saved = []
     for session in run.members(step.user):
         who = f" as {step.user}" if step.user else ""
-        balance = await fund(run, session, amount, where + who)
+        balance = await fund(run, session, amount, where + who, least)
         value = {"balance": balance}
         if step.save and session is not None:
             session.values[step.save] = value

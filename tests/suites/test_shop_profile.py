@@ -95,6 +95,9 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
     assert reasons["concurrent-points-addition"] == (
         "profile 'shop-example' does not provide operation points.add"
     )
+    assert reasons["deadlock-recovery"] == (  # funded by the gift; the transfer is the test
+        "profile 'shop-example' does not provide operation points.transfer"
+    )
     prefix = "profile 'shop-example' does not provide"
     assert all(r and r.startswith(prefix) for r in reasons.values())
     # the report carries what was read back and extracted, to debug the mapping

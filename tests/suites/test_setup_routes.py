@@ -1,0 +1,70 @@
+"""Setup reaches its state through whatever the profile offers, and the checks compare with
+what was read back: the reference target with `points.add` and `rewards.grant` hidden (as a
+service without admin endpoints) still runs the scenarios whose operation under test it has —
+funded by the welcome gift (1,000 points, less than the 3,000 the spec's deduction scenario
+asks for), stocked by buying rewards — with no failure and no error; the scenarios that test
+`points.add` or `rewards.grant` themselves are not applicable, naming just that operation."""
+
+from __future__ import annotations
+
+from monitor.suites.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.profile_models import Provides
+from monitor.suites.runner import RunOptions, run_suites
+from tests.plugins.target_process import forked_target
+
+REFERENCE = load_profile(builtin_profiles()["reference"]).profile
+NO_ADMIN = REFERENCE.model_copy(
+    update={"provides": Provides(operations={"points.add": False, "rewards.grant": False})}
+)
+WANTED = {
+    "points": [
+        "concurrent-points-deduction",
+        "balance-query-during-updates",
+        "concurrent-points-addition",
+    ],
+    "isolation": ["deadlock-recovery"],
+    "rewards": ["concurrent-reward-redemption", "reward-grant-and-query"],
+    "tasks": ["concurrent-task-completion"],
+}
+
+
+def _suites() -> list[LoadedSuite]:
+    out = []
+    for name, scenarios in WANTED.items():
+        loaded = load_suite(builtin_suites()[name])
+        kept = [s for s in loaded.suite.scenarios if s.name in scenarios]
+        out.append(
+            LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})
+        )
+    return out
+
+
+async def test_without_admin_endpoints_setup_funds_and_stocks_through_other_routes() -> None:
+    async with forked_target(None) as url:
+        run = await run_suites(url, NO_ADMIN, _suites(), RunOptions(seed=3))
+    problems = [
+        f"{s.name}: {c.name}: {c.status}: {c.observed}"
+        for s in run.scenarios
+        for c in s.checks
+        if c.status in ("failed", "error")
+    ]
+    assert problems == []
+    by_name = {s.name: s for s in run.scenarios}
+    for name in (
+        "concurrent-points-deduction",
+        "balance-query-during-updates",
+        "deadlock-recovery",
+        "concurrent-reward-redemption",
+        "concurrent-task-completion",
+    ):
+        assert by_name[name].status == "passed", (name, by_name[name].skip_reason)
+    deduction = by_name["concurrent-points-deduction"]
+    assert deduction.state["funded"] == {"balance": 1000}  # the gift: 3 deductions of 300 fit
+    assert by_name["concurrent-reward-redemption"].state["stocked"]["quantity"] == 5
+    assert by_name["concurrent-points-addition"].skip_reason == (
+        "profile 'reference' does not provide operation points.add"
+    )
+    assert by_name["reward-grant-and-query"].skip_reason == (
+        "profile 'reference' does not provide operation rewards.grant"
+    )
