@@ -37,8 +37,8 @@ class MetricsExporter:
 
     def suite_scheduled(self, ev: SuiteScheduled) -> None:
         self.metrics.next_run.labels(ev.suite).set(ev.next_run_at)
-        if ev.missed:
-            self.metrics.missed_runs.labels(ev.suite).inc(ev.missed)
+        # inc(0) too: the series exists from the first schedule (a dashboard shows 0, not "no data")
+        self.metrics.missed_runs.labels(ev.suite).inc(ev.missed)
 
     def window(self, ev: WindowEvaluated) -> None:
         if ev.requests:

@@ -118,3 +118,21 @@ async def test_a_new_probe_kind_is_one_new_file(
             _, metrics = await _get(daemon.server.url)
     sys.modules.pop("constant_probe", None)
     assert 'soakmon_target_memory_bytes{probe="const",target="t"} 42.0' in metrics
+
+
+def test_a_scheduled_suite_exports_its_next_run_and_zero_missed_runs() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from monitor.daemon.exporter import MetricsExporter
+    from monitor.events import EventBus, SuiteScheduled
+    from monitor.observe.metrics import MonitorMetrics
+
+    metrics = MonitorMetrics(CollectorRegistry())
+    bus = EventBus()
+    MetricsExporter(metrics).subscribe(bus)
+    bus.publish(SuiteScheduled("points@t", "t", 1_700_000_000.0, 0, 1.0))
+    text = generate_latest(metrics.registry).decode()
+    assert 'soakmon_suite_missed_runs_total{suite="points@t"} 0.0' in text
+    bus.publish(SuiteScheduled("points@t", "t", 1_700_000_060.0, 2, 2.0))
+    text = generate_latest(metrics.registry).decode()
+    assert 'soakmon_suite_missed_runs_total{suite="points@t"} 2.0' in text
