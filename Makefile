@@ -63,7 +63,7 @@ kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
 test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) kube-tools
-	$(VENV)/bin/pytest -ra $(PYTEST_ARGS)
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check monitor tests bench
