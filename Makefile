@@ -25,7 +25,7 @@ help:
 .tools/bin/uv:
 	@scripts/bootstrap-uv.sh
 
-$(HELM):
+$(HELM): scripts/install-helm.sh
 	@scripts/install-helm.sh
 
 $(KUSTOMIZE):
