@@ -19,6 +19,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.engine.servers import serve_app
+
 CODES = {
     "unauthorized": 40100,
     "not_found": 40400,
@@ -101,12 +103,5 @@ def make_app(upstream: str) -> web.Application:
 @asynccontextmanager
 async def envelope_server(upstream: str) -> AsyncIterator[str]:
     """Serve the envelope API on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(make_app(upstream), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(make_app(upstream)) as url:
+        yield url

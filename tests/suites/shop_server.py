@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.engine.servers import serve_app
+
 GIFT_POINTS = 500
 GIFT_ITEMS = {"coupon": 1}
 COMPLETION_BONUS = 100
@@ -262,12 +264,5 @@ def make_app(*, racy: bool = False) -> web.Application:
 @asynccontextmanager
 async def shop_server(*, racy: bool = False) -> AsyncIterator[str]:
     """Serve the shop on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(make_app(racy=racy), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(make_app(racy=racy)) as url:
+        yield url

@@ -38,6 +38,8 @@ from typing import Any
 import aiosqlite
 from aiohttp import web
 
+from tests.engine.servers import serve_app
+
 DB_KEY = web.AppKey("db", aiosqlite.Connection)
 DEFECTS_KEY = web.AppKey("defects", bool)
 #: The work a real handler does between its existence check and its insert (bcrypt, loading
@@ -281,15 +283,8 @@ def make_app(*, defects: bool) -> web.Application:
 @asynccontextmanager
 async def social_server(*, defects: bool) -> AsyncIterator[str]:
     """Serve the stand-in on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(make_app(defects=defects), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(make_app(defects=defects)) as url:
+        yield url
 
 
 def main() -> None:
