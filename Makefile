@@ -12,8 +12,11 @@ SOAKMON := $(VENV)/bin/soakmon
 HELM := .tools/bin/helm
 # kustomize, built the same way (the tests build deploy/kubernetes overlays with it).
 KUSTOMIZE := .tools/bin/kustomize
+# The real prometheus-operator and Chaos Mesh CRDs, fetched through the Go module proxy into
+# .tools/crds/ (scripts/fetch-crds.sh; the tests install them into the test control plane).
+CRDS := .tools/crds/.stamp
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench system-deps clean kube-tools kube-up kube-down
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench system-deps clean kube-tools kube-up kube-down crds
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -27,6 +30,9 @@ help:
 
 $(HELM): scripts/install-helm.sh
 	@scripts/install-helm.sh
+
+$(CRDS): scripts/fetch-crds.sh
+	@scripts/fetch-crds.sh
 
 $(KUSTOMIZE):
 	PATH="$$PATH:/usr/local/go/bin:/usr/lib/go/bin" GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-buildvcs=false \
@@ -47,6 +53,8 @@ $(VENV)/.synced-bench: pyproject.toml uv.lock | $(UV)
 demo: $(VENV)/.synced-dev
 	$(SOAKMON) demo --json reports/demo.json --html reports/demo.html --junit reports/demo.xml
 
+crds: $(CRDS)
+
 system-deps:
 	@scripts/system-deps.sh test
 
@@ -62,7 +70,7 @@ kube-up: $(VENV)/.synced-dev system-deps kube-tools
 kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
-test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) kube-tools
+test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) kube-tools
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev
