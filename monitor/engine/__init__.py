@@ -40,9 +40,11 @@ from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, default_success
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
+from monitor.engine.sync import ARRIVAL_HEADER, PhaseDelivery, SyncMode
 from monitor.engine.tester import ConcurrentTester
 
 __all__ = [
+    "ARRIVAL_HEADER",
     "EXECUTORS",
     "SYSTEM_CLOCK",
     "Burst",
@@ -60,6 +62,7 @@ __all__ = [
     "HttpClient",
     "IntervalReport",
     "LatencyHistogram",
+    "PhaseDelivery",
     "Progress",
     "RampingArrivalRate",
     "RampingVUs",
@@ -69,6 +72,7 @@ __all__ = [
     "RunOutcome",
     "Runner",
     "Stage",
+    "SyncMode",
     "build_executor",
     "default_success",
     "parse_duration",

@@ -9,6 +9,7 @@ from typing import Any
 from monitor.engine.errorlog import ErrorLog
 from monitor.engine.histogram import LatencyHistogram
 from monitor.engine.spec import RequestRecord
+from monitor.engine.sync.delivery import PhaseDelivery
 
 SuccessRule = Callable[[RequestRecord], bool]
 """Decides whether a record counts as a success (default: response < 400, no error)."""
@@ -40,6 +41,7 @@ class ConcurrentResult:
         "_rng",
         "_sample_limit",
         "connect_failures",
+        "delivery",
         "error_count",
         "histogram",
         "records",
@@ -60,6 +62,9 @@ class ConcurrentResult:
         self.connect_failures = 0
         """Failed requests that never reached the server (``sent=False``)."""
         self.status_codes: dict[int, int] = {}
+        self.delivery: PhaseDelivery | None = None
+        """How a barrier batch was delivered (sync mode, send and arrival spread); ``None``
+        for results that are not one batch (executor runs, aggregates)."""
         self.histogram = LatencyHistogram()
         self._errors = ErrorLog()
         self._is_success = is_success or default_success

@@ -1,0 +1,106 @@
+"""What one synchronised phase delivery did: the mode used, how tight the final bytes left the
+client (send spread) and, when the target reports it, how tight they arrived (arrival spread).
+
+Pure data and arithmetic; :mod:`monitor.engine.sync.sender` fills it in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Response header in which a target reports when it saw a request complete: an integer of
+#: nanoseconds on a clock shared by its workers (the reference target uses CLOCK_MONOTONIC).
+ARRIVAL_HEADER = "X-Arrival-Ns"
+
+
+class SyncMode(enum.Enum):
+    """How the requests of one concurrent phase are delivered."""
+
+    LAST_BYTE = "last-byte"
+    """HTTP/1.1: every request written but its final byte on a warm connection, then all final
+    bytes released in one tight pass."""
+    SINGLE_PACKET = "single-packet"
+    """HTTP/2: every request a stream on one connection, their final frames (END_STREAM) sent
+    in one write."""
+    NONE = "none"
+    """No synchronisation: each request goes out as soon as its task runs (aiohttp)."""
+    AUTO = "auto"
+    """The best the target supports: single-packet when it speaks HTTP/2 (TLS ALPN ``h2`` or
+    ``h2c`` configured), else last-byte."""
+
+    @classmethod
+    def parse(cls, value: str | SyncMode) -> SyncMode:
+        """A mode or its name (``"last-byte"``, ``"last_byte"``, ``"SINGLE-PACKET"`` ...)."""
+        if isinstance(value, SyncMode):
+            return value
+        wanted = value.strip().lower().replace("_", "-")
+        for mode in cls:
+            if mode.value == wanted:
+                return mode
+        choices = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown sync mode {value!r} (choose one of: {choices})")
+
+
+def spread_s(timestamps_ns: Iterable[int]) -> float | None:
+    """Largest minus smallest of ``timestamps_ns``, in seconds; ``None`` for fewer than two."""
+    values = list(timestamps_ns)
+    if len(values) < 2:
+        return None
+    return (max(values) - min(values)) / 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseDelivery:
+    """How the requests of one concurrent phase (one barrier batch) were delivered."""
+
+    sync: str
+    """The mode actually used: ``"last-byte"``, ``"single-packet"`` or ``"none"``."""
+    requests: int
+    """Requests in the batch."""
+    send_spread_s: float | None
+    """First to last final byte handed to the kernel (``perf_counter_ns``), seconds. ``None``
+    when fewer than two requests were released (the others failed before the barrier)."""
+    arrival_spread_s: float | None = None
+    """First to last completion the target reported (``X-Arrival-Ns``), seconds; ``None``
+    when fewer than two responses carried the header (the target does not report it)."""
+    arrivals: int = 0
+    """Responses that carried the arrival header."""
+    released: int = 0
+    """Requests whose final byte was released at the barrier (the rest failed before it:
+    connect refused, TLS error ...; those are error records)."""
+    connections: int = 0
+    """Connections the batch used (HTTP/2: usually one)."""
+    connections_warm: bool = True
+    """Every connection was open (TCP, TLS, HTTP/2 settings) before the barrier."""
+    protocol: str = "http/1.1"
+    """``"http/1.1"`` or ``"h2"``."""
+    note: str | None = None
+    """Why the mode asked for was not used (``"target did not negotiate h2: last-byte"``)."""
+
+    @property
+    def start_spread_s(self) -> float | None:
+        """The phase's start spread: what the target observed when it reports arrivals, else
+        the send spread."""
+        return self.arrival_spread_s if self.arrival_spread_s is not None else self.send_spread_s
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form (seconds rounded to the nanosecond)."""
+        return {
+            "sync": self.sync,
+            "requests": self.requests,
+            "released": self.released,
+            "start_spread_s": _round(self.start_spread_s),
+            "send_spread_s": _round(self.send_spread_s),
+            "arrival_spread_s": _round(self.arrival_spread_s),
+            "arrivals": self.arrivals,
+            "connections": self.connections,
+            "connections_warm": self.connections_warm,
+            "protocol": self.protocol,
+            "note": self.note,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 9)

@@ -1,0 +1,28 @@
+"""PhaseDelivery and SyncMode: the data every report of a phase's start spread reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.engine import PhaseDelivery, SyncMode
+from monitor.engine.sync import spread_s
+
+
+def test_sync_mode_parse_accepts_spellings_and_names_choices() -> None:
+    assert SyncMode.parse("last_byte") is SyncMode.LAST_BYTE
+    assert SyncMode.parse(" Single-Packet ") is SyncMode.SINGLE_PACKET
+    with pytest.raises(ValueError, match="last-byte, single-packet, none, auto"):
+        SyncMode.parse("fast")
+
+
+def test_spread_is_max_minus_min_in_seconds() -> None:
+    assert spread_s([5_000, 1_000, 3_000]) == pytest.approx(4e-6)
+    assert spread_s([7]) is None
+
+
+def test_start_spread_prefers_what_the_target_observed() -> None:
+    sent = PhaseDelivery("last-byte", 20, send_spread_s=40e-6, released=20, connections=20)
+    assert sent.start_spread_s == 40e-6
+    seen = PhaseDelivery("last-byte", 20, send_spread_s=40e-6, arrival_spread_s=90e-6)
+    assert seen.start_spread_s == 90e-6
+    assert seen.to_dict()["start_spread_s"] == 9e-05
