@@ -28,6 +28,12 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - 1)].rstrip() + "…"
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` with its whitespace runs (newlines too) made one space, cut at ``limit``: a
+    multi-line CEL expression reads as one bounded line in an alert."""
+    return truncate(" ".join(text.split()), limit)
+
+
 def describe(
     message: str,
     expected: str,
@@ -40,12 +46,12 @@ def describe(
 ) -> str:
     """A description with the minimal evidence: at most ``lines`` lines of at most 300
     characters, the whole cut at ``limit`` characters with a pointer to the full record."""
-    head = [message.strip()] if message.strip() else []
-    head += [f"expected: {expected}", f"observed: {observed}"]
+    head = [one_line(message)] if message.strip() else []
+    head += [f"expected: {one_line(expected)}", f"observed: {one_line(observed)}"]
     body: list[str] = []
     if evidence:
         body.append(f"evidence ({len(evidence)}):")
-        body += [f"- {truncate(line, 300)}" for line in evidence[:lines]]
+        body += [f"- {one_line(line)}" for line in evidence[:lines]]
         if len(evidence) > lines:
             body.append(f"- … {len(evidence) - lines} more at {more_at}")
     text = "\n".join(head + body)

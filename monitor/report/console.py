@@ -15,10 +15,13 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from monitor.report.text import clean, fmt_ms, fmt_s
+from monitor.report.text import clean, fmt_ms, fmt_s, one_line
 from monitor.suites.results import CheckResult, RunResult, ScenarioResult
 
 MAX_EVIDENCE_LINES = 10
+#: Longest expected/observed text shown in the table's "Failed checks" column (the evidence
+#: section below the table prints them whole).
+MAX_CELL_TEXT = 100
 
 _STATUS_STYLE = {
     "passed": ("PASS", "bold green"),
@@ -29,7 +32,15 @@ _STATUS_STYLE = {
 
 
 def _check_line(check: CheckResult) -> str:
-    return f"{check.name}: observed {check.observed}, expected {check.expected}"
+    """One line per failed check: its name, what was observed and, when it is short, what was
+    expected (a multi-line CEL expression is shown whole only in the evidence section)."""
+    line = (
+        f"{one_line(check.name, MAX_CELL_TEXT)}: observed {one_line(check.observed, MAX_CELL_TEXT)}"
+    )
+    expected = check.expected.strip()
+    if expected and "\n" not in expected and len(expected) <= MAX_CELL_TEXT:
+        line += f", expected {expected}"
+    return line
 
 
 def _problems(sc: ScenarioResult) -> Text:
@@ -42,10 +53,12 @@ def _problems(sc: ScenarioResult) -> Text:
     text = Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
     for check in sc.error_checks:
         text.append(
-            ("\n" if text else "") + clean(f"error: {check.name}: {check.message}"), "magenta"
+            ("\n" if text else "")
+            + clean(f"error: {one_line(check.name)}: {one_line(check.message)}"),
+            "magenta",
         )
     for check in sc.not_applicable_checks:
-        line = clean(f"n/a: {check.name}: {check.message}")
+        line = clean(f"n/a: {one_line(check.name)}: {one_line(check.message)}")
         text.append(("\n" if text else "") + line, "yellow")
     return text
 
@@ -119,6 +132,11 @@ def not_the_api(run: RunResult) -> str:
     )
 
 
+def _indented(text: str) -> str:
+    """Target text for the evidence section, continuation lines indented under their label."""
+    return "\n    ".join(clean(line.rstrip()) for line in text.strip().splitlines() or [""])
+
+
 def _evidence(run: RunResult) -> list[RenderableType]:
     out: list[RenderableType] = []
     for sc in run.scenarios:
@@ -129,10 +147,9 @@ def _evidence(run: RunResult) -> list[RenderableType]:
                 f"{mark} {clean(sc.suite)} / {clean(sc.name)} / {clean(check.name)}", style
             )
             if check.message:
-                block.append(f"\n  {clean(check.message)}")
-            block.append(
-                f"\n  expected: {clean(check.expected)}\n  observed: {clean(check.observed)}"
-            )
+                block.append(f"\n  {_indented(check.message)}")
+            expected, observed = _indented(check.expected), _indented(check.observed)
+            block.append(f"\n  expected: {expected}\n  observed: {observed}")
             shown = check.evidence[:MAX_EVIDENCE_LINES]
             for item in shown:
                 block.append(f"\n    {clean(item)}", style="dim")

@@ -24,6 +24,23 @@ class ScenarioView:
     result: ScenarioResult
     timeline: Plot
     histogram: Plot
+    refused: int  # 4xx answers: refusals, often the expected outcome of a race
+    errors: int  # server errors (5xx, or declared by the profile) and requests without answer
+
+
+def answer_counts(sc: ScenarioResult) -> tuple[int, int]:
+    """``(refused, errors)`` of a scenario's requests: 4xx answers apart from server errors
+    (HTTP 5xx, or the answers the profile declares server errors, ``server_errors``) and
+    requests that got no answer. An expected refusal (409, 412) is not an error."""
+    codes: dict[str, int] = sc.requests.get("status_codes", {}) or {}
+    answered = refused = fivexx = 0
+    for code, count in codes.items():
+        status = int(code) if str(code).isdigit() else 0
+        answered += count
+        refused += count if 400 <= status < 500 else 0
+        fivexx += count if status >= 500 else 0
+    unanswered = max(0, int(sc.requests.get("total", 0)) - answered)
+    return refused, max(fivexx, sum(sc.server_errors.values())) + unanswered
 
 
 def _pretty(value: object) -> str:
@@ -46,11 +63,14 @@ def _environment() -> jinja2.Environment:
 
 def _view(index: int, sc: ScenarioResult) -> ScenarioView:
     p95 = sc.requests.get("latency_ms", {}).get("p95")
+    refused, errors = answer_counts(sc)
     return ScenarioView(
         anchor=f"scenario-{index}",
         result=sc,
         timeline=timeline_plot(sc.timeline, p95 if isinstance(p95, int | float) else None),
         histogram=histogram_plot(sc.histogram),
+        refused=refused,
+        errors=errors,
     )
 
 

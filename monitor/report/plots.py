@@ -1,7 +1,9 @@
 """Plot geometry for the HTML report: pure functions from results to SVG coordinates.
 
-The template only draws what these return: points of the latency-over-time scatter (failures in
-red), bars of the latency histogram, axis ticks and reference lines, all in SVG user units.
+The template only draws what these return: points of the latency-over-time scatter (errors —
+server errors and requests without an answer — in red; refusals, 4xx answers that are often the
+expected outcome of a race, in amber), bars of the latency histogram, axis ticks and reference
+lines, all in SVG user units.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ class Point:
     x: float
     y: float
     ok: bool
-    title: str  # hover text (failures only; empty for successes to keep the file small)
+    title: str  # hover text (not-ok answers only; empty for successes to keep the file small)
+    refused: bool = False  # a 4xx answer: not ok, but not an error either (drawn amber)
+
+    @property
+    def error(self) -> bool:
+        """A server error or no answer (drawn red)."""
+        return not self.ok and not self.refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +81,13 @@ class Plot:
 
     @property
     def failures(self) -> int:
-        return sum(not p.ok for p in self.points)
+        """Errors: server errors and requests without an answer (refusals not counted)."""
+        return sum(p.error for p in self.points)
+
+    @property
+    def refusals(self) -> int:
+        """4xx answers (a refusal is often the expected outcome of a race)."""
+        return sum(p.refused for p in self.points)
 
 
 def nice_step(span: float, target: int = 5) -> float:
@@ -110,6 +124,10 @@ def _ticks(hi: float, lo: float = 0.0, target: int = 5) -> list[Tick]:
     return [Tick(v, _label(v, step)) for v in values]
 
 
+def _refused(s: TimelineSample) -> bool:
+    return not s.ok and s.status is not None and 400 <= s.status < 500
+
+
 def _failure_title(s: TimelineSample) -> str:
     answer = f"HTTP {s.status}" if s.status is not None else "no response"
     return f"{s.operation} → {answer} after {fmt_ms(s.latency_ms)}, at {s.offset_s:.3f} s"
@@ -130,13 +148,15 @@ def timeline_plot(samples: Sequence[TimelineSample], p95_ms: float | None = None
     sy = plot.inner_h / y_hi
     plot.x_ticks = [Tick(round(plot.left + t.pos * sx, 2), t.label) for t in _ticks(x_hi)]
     plot.y_ticks = [Tick(round(plot.bottom - t.pos * sy, 2), t.label) for t in _ticks(y_hi)]
-    ordered = sorted(samples, key=lambda s: not s.ok)  # failures drawn last, on top
+    # errors drawn last, on top; refusals between
+    ordered = sorted(samples, key=lambda s: 0 if s.ok else 1 if _refused(s) else 2)
     plot.points = [
         Point(
             round(plot.left + s.offset_s * unit * sx, 2),
             round(plot.bottom - s.latency_ms * sy, 2),
             s.ok,
             "" if s.ok else _failure_title(s),
+            _refused(s),
         )
         for s in ordered
     ]

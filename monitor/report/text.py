@@ -14,6 +14,13 @@ def clean(text: Any) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(text))
 
 
+def one_line(text: Any, limit: int = 160) -> str:
+    """``text`` on one line (runs of whitespace, newlines included, become one space), cut at
+    ``limit`` characters with an ellipsis: a multi-line CEL expression in a table cell."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: max(0, limit - 1)].rstrip() + "…"
+
+
 def fmt_ms(value: Any) -> str:
     """A latency in milliseconds, with a precision that suits its size."""
     if not isinstance(value, int | float):

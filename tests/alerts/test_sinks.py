@@ -120,6 +120,19 @@ def test_descriptions_keep_the_minimal_evidence_and_are_cut_sensibly() -> None:
     assert short.endswith("the full evidence is at http://d/#v")
 
 
+def test_a_multi_line_cel_check_is_one_bounded_line_per_field() -> None:
+    expr = (
+        "state.final.balance - state.before.balance\n== params.completion_bonus\n" + "&& x " * 100
+    )
+    text = describe(f"{expr} is false", expr, "120 == 100", [], lines=5, limit=1200,
+                    more_at="http://d/#v")  # fmt: skip
+    lines = text.splitlines()
+    assert len(lines) == 3  # message, expected, observed: no line per line of CEL
+    assert lines[1].startswith("expected: state.final.balance - state.before.balance == params")
+    assert all(len(line) <= 312 for line in lines)
+    assert lines[2] == "observed: 120 == 100"
+
+
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
     rng = random.Random(1)
     delays = [backoff_delay(n, 1.0, 8.0, rng) for n in range(1, 8)]

@@ -86,3 +86,22 @@ async def test_engine_run_summary_shows_requests_and_p95() -> None:
     assert " ms" in row
     assert "no server errors: observed 4 errors, expected 0 errors" in out
     assert "HTTP 500 (x4)" in out
+
+
+def test_a_multi_line_cel_check_takes_one_line_in_the_table_and_stays_whole_below() -> None:
+    expr = (
+        "state.bag_after.filter(r, r.reward == params.reward).map(r, r.quantity)\n"
+        "== (size(state.bag_before.filter(r, r.reward == params.reward)) == 0\n"
+        '    ? [] : [state.bag_before[0].quantity + ops["rewards.buy"].ok])\n'
+    )
+    check = CheckResult(
+        "the bag holds exactly the items sold", False, expr, "[3] == [2]", f"{expr} is false"
+    )
+    sc = ScenarioResult.from_checks("buy", "oversubscription", [check])
+    run = RunResult("http://t", "now", 0.25, [SuiteResult("oversubscription", [sc])])
+    out = render_summary(run, width=160)
+    table, _, evidence = out.partition("Failed checks and errors:")
+    assert "the bag holds exactly the items sold: observed [3] == [2]" in table
+    assert "state.bag_before" not in table  # the expression is not printed in the table ...
+    assert "expected: state.bag_after.filter" in evidence  # ... but whole in the evidence,
+    assert '    ? [] : [state.bag_before[0].quantity + ops["rewards.buy"].ok])' in evidence

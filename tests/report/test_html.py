@@ -14,7 +14,13 @@ from PIL import Image
 from monitor.report import write_report
 from monitor.report.html import render_html_text
 from monitor.report.plots import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH
-from monitor.suites.results import RunResult
+from monitor.suites.results import (
+    CheckResult,
+    RunResult,
+    ScenarioResult,
+    SuiteResult,
+    TimelineSample,
+)
 from tests.report.browser import dump_dom, parse, screenshot
 from tests.report.sample import HOSTILE, TARGET, engine_run, hand_run
 
@@ -131,3 +137,33 @@ async def test_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
     assert np.ptp(dots[:, 1]) > 100, "dots do not spread over the time axis"
     assert _near(band, FAILED_DOT, 20).sum() > 20, "failures are not drawn red in the plot"
     assert (band.sum(axis=2) < 3 * 250).mean() > 0.01, "the plot area is (nearly) blank"
+
+
+def test_expected_refusals_are_not_errors_nor_drawn_red() -> None:
+    """A race that ends in one 200, four 409s, one 412 and one 500: the summary counts 5
+    refusals and 1 error; the plot draws the refusals amber and only the 500 red."""
+    statuses = [200, 409, 409, 409, 409, 412, 500]
+    timeline = [
+        TimelineSample(i * 0.001, 5.0 + i, status == 200, "rewards.buy", status)
+        for i, status in enumerate(statuses)
+    ]
+    codes = {"200": 1, "409": 4, "412": 1, "500": 1}
+    requests = {
+        "total": 7, "success_count": 1, "error_count": 6, "status_codes": codes, "errors": [],
+        "latency_ms": {"p50": 8.0, "p95": 11.0, "p99": 11.0, "max": 11.0},
+    }  # fmt: skip
+    sc = ScenarioResult.from_checks(
+        "race", "rewards", [CheckResult("c", True, "1", "1")],
+        requests=requests, timeline=timeline, server_errors={"500": 1},
+    )  # fmt: skip
+    html = render_html_text(RunResult("http://t", "now", 1.0, [SuiteResult("rewards", [sc])]))
+    nodes = parse(html)
+    refused = next(n for n in nodes if n.tag == "td" and "refused" in n.classes)
+    errors = next(n for n in nodes if n.tag == "td" and "errors" in n.classes)
+    assert (refused.text.strip(), errors.text.strip()) == ("5", "1")
+    dots = _plot_nodes(nodes, "timeline", "circle")
+    assert sum("refused" in d.classes for d in dots) == 5
+    (red,) = [d for d in dots if "err" in d.classes]
+    assert red.text == "rewards.buy → HTTP 500 after 11.0 ms, at 0.006 s"
+    assert "refused: HTTP 4xx (5)" in html
+    assert "error: server error or no response (1)" in html
