@@ -202,7 +202,12 @@ class ChaosActionStarted:
 
 @dataclass(frozen=True, slots=True)
 class ChaosActionEnded:
-    """A chaos action ended (reverted); ``error`` says why it ended abnormally."""
+    """A chaos action ended (reverted); ``error`` says why it ended abnormally.
+
+    ``result``: ``ok`` (held for its duration, reverted), ``aborted`` (cut short by an abort or
+    a cancellation, reverted), ``failed`` (inject failed, reverted), ``revert-failed`` (left in
+    the journal for ``soakmon chaos revert``).
+    """
 
     action: str
     kind: str
@@ -210,6 +215,7 @@ class ChaosActionEnded:
     started_at: float
     at: float
     error: str | None = None
+    result: str = "ok"
 
 
 # -- the daemon's own loops ---------------------------------------------------------------
