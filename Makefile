@@ -15,6 +15,8 @@ KUSTOMIZE := .tools/bin/kustomize
 # The real prometheus-operator and Chaos Mesh CRDs, fetched through the Go module proxy into
 # .tools/crds/ (scripts/fetch-crds.sh; the tests install them into the test control plane).
 CRDS := .tools/crds/.stamp
+# Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
+TOXIPROXY := .tools/bin/toxiproxy-server
 
 .PHONY: help demo test lint lint-deploy dashboards manifests format bench system-deps clean kube-tools kube-up kube-down crds
 
@@ -30,6 +32,9 @@ help:
 
 $(HELM): scripts/install-helm.sh
 	@scripts/install-helm.sh
+
+$(TOXIPROXY): scripts/install-toxiproxy.sh
+	@scripts/install-toxiproxy.sh
 
 $(CRDS): scripts/fetch-crds.sh
 	@scripts/fetch-crds.sh
@@ -70,7 +75,7 @@ kube-up: $(VENV)/.synced-dev system-deps kube-tools
 kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
-test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) kube-tools
+test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) $(TOXIPROXY) kube-tools
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced-dev

@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.plugins.postgres",
     "tests.plugins.reference",
     "tests.plugins.kube",
+    "tests.plugins.toxiproxy",
 ]
 
 
