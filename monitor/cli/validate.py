@@ -16,8 +16,8 @@ def validate(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Suite, profile or daemon config files (kind detected from content), or "
-            "directories."
+            help="Suite, profile or daemon config files (kind detected from content), "
+            "directories, or built-in suite and profile names (as `run` accepts them)."
         ),
     ],
     profile: Annotated[
@@ -34,9 +34,13 @@ def validate(
 
     Exit 0 when all files are valid (warnings do not fail), 2 otherwise.
     """
+    from monitor.cli.validate_notes import (
+        print_applicability,
+        print_profile_notes,
+        print_suite_warnings,
+    )
     from monitor.daemon.config import is_daemon_config, load_config
     from monitor.errors import ExitCode
-    from monitor.suites.coverage import unused_arguments
     from monitor.suites.errors import ConfigError, Problem
     from monitor.suites.loader import (
         LoadedProfile,
@@ -45,15 +49,7 @@ def validate(
         resolve_profile,
         validate_file,
     )
-    from monitor.suites.operations import OUTCOMES
-    from monitor.suites.paths import builtin_suites
-    from monitor.suites.vocabulary import (
-        hidden_server_errors,
-        own_outcomes,
-        undefined_operations,
-        unknown_server_error_rules,
-    )
-    from monitor.suites.yamlsource import format_path
+    from monitor.suites.paths import builtin_profiles, builtin_suites
 
     against: LoadedProfile | None = None
     if profile is not None:
@@ -73,54 +69,43 @@ def validate(
             return "daemon config", []
         return validate_file(file, against.profile if against else None)
 
-    def notes(file: Path, kind: str | None) -> None:
-        if kind == "profile":
-            loaded = load_profile(file)
-            builtin = [load_suite(p).suite for p in builtin_suites().values()]
-            for gap in unused_arguments(loaded.profile, builtin):
-                op_path: tuple[str | int, ...] = ("operations", gap.operation)
-                op_line = loaded.locations.line_of(op_path)
-                where = f"{loaded.file}:{op_line}" if op_line else loaded.file
-                typer.echo(f"warning: {where}: {format_path(op_path)}: {gap.message()}", err=True)
-            own = ", ".join(own_outcomes(loaded.profile)) or "none"
-            typer.echo(f"  outcomes of its own: {own}")
-            typer.echo(f"  canonical outcomes: {', '.join(OUTCOMES)}")
-            for path in unknown_server_error_rules(loaded.profile):
-                line = loaded.locations.line_of(path)
-                typer.echo(
-                    f"note: {loaded.file}:{line}: {format_path(path)}: 5xx answers are unknown "
-                    "(may or may not have taken effect); they still count as server errors: "
-                    "scenarios fail on them unless `server_errors: report`, expected_outcomes "
-                    "refuses them unless `server_errors: fit`",
-                    err=True,
-                )
-        elif kind == "suite" and against is not None:
-            loaded_suite = load_suite(file, against.profile)
-            found = [
-                *undefined_operations(loaded_suite.suite, against.profile),
-                *hidden_server_errors(loaded_suite.suite, against.profile),
-            ]
-            for path, message in found:
-                line = loaded_suite.locations.line_of(path)
-                where = f"{loaded_suite.file}:{line}" if line else loaded_suite.file
-                typer.echo(f"warning: {where}: {format_path(path)}: {message}", err=True)
+    def warn(text: str) -> None:
+        typer.echo(text, err=text.startswith(("warning:", "note:")))
 
-    files: list[Path] = []
+    def notes(file: Path, kind: str | None) -> None:
+        builtin = [load_suite(p).suite for p in builtin_suites().values()]
+        if kind == "profile":
+            print_profile_notes(load_profile(file), builtin, warn)
+        elif kind == "suite" and against is not None:
+            loaded = load_suite(file, against.profile)
+            print_applicability(loaded.suite, against, typer.echo)
+            print_suite_warnings(loaded, against, warn)
+
+    files: list[tuple[str, Path]] = []  # (what the user named, file)
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml")))
+            found = sorted(path.rglob("*.yaml")) + sorted(path.rglob("*.yml"))
+            files += [(str(f), f) for f in found]
+        elif not path.exists() and str(path) in builtin_suites():
+            files.append((str(path), builtin_suites()[str(path)]))  # `run` accepts them too
+        elif not path.exists() and str(path) in builtin_profiles():
+            files.append((str(path), builtin_profiles()[str(path)]))
         else:
-            files.append(path)
+            files.append((str(path), path))
     failed = 0
-    for file in files:
+    for label, file in files:
         kind, problems = check(file)
         if problems:
             failed += 1
             for problem in problems:
                 typer.echo(str(problem), err=True)
         else:
-            typer.echo(f"{file}: ok ({kind})")
+            builtin = f", built-in {file}" if label != str(file) else ""
+            typer.echo(f"{label}: ok ({kind}{builtin})")
             notes(file, kind)
+    if against is not None and any(k == "suite" for k, _ in [check(f) for _, f in files]):
+        typer.echo(f"profile {against.profile.name!r} ({against.file}):")
+        print_profile_notes(against, [load_suite(p).suite for p in builtin_suites().values()], warn)
     if not files:
         typer.echo("no files to validate", err=True)
         raise typer.Exit(ExitCode.USAGE)
