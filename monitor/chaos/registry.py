@@ -58,6 +58,9 @@ class ActionKind:
         return self.action(self.settings.model_validate(dict(options)))
 
 
+STEP_FIELDS = frozenset({"name", "kind", "after", "duration"})
+"""Fields of an experiment step itself; a kind's settings may not use them."""
+
 ACTIONS: Registry[ActionKind] = Registry("chaos action kind", builtins="monitor.chaos.actions")
 """Every fault action kind by name; the built-ins load on first use."""
 
@@ -73,6 +76,9 @@ def action_kind(
     """Register an :class:`Action` subclass as kind ``name`` with its settings model."""
 
     def register(cls: A) -> A:
+        taken = STEP_FIELDS.intersection(settings.model_fields)
+        if taken:
+            raise ValueError(f"chaos action kind {name!r}: {sorted(taken)} belong to the step")
         doc = description or (cls.__doc__ or name).strip().splitlines()[0]
         cls.kind = name
         cls.access = access

@@ -23,6 +23,7 @@ def _register() -> None:
     # dependencies inside the command functions, so start-up stays fast.
     from monitor.cli import (  # noqa: F401
         alerts,
+        chaos,
         daemon,
         demo,
         load,

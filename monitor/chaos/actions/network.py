@@ -132,7 +132,7 @@ class Bandwidth(ToxicAction[BandwidthSettings]):
 
 
 class ResetSettings(ToxicSettings):
-    after: Millis = 0
+    reset_after: Millis = 0
     """Reset the connection (TCP RST) this long after data arrives. Default: at once."""
 
 
@@ -143,10 +143,10 @@ class ResetPeer(ToxicAction[ResetSettings]):
     toxic_type = "reset_peer"
 
     def attributes(self) -> dict[str, Any]:
-        return {"timeout": self.settings.after}
+        return {"timeout": self.settings.reset_after}
 
     def fault(self) -> str:
-        return f"reset connections after {self.settings.after} ms"
+        return f"reset connections {self.settings.reset_after} ms after data arrives"
 
 
 class TimeoutSettings(ToxicSettings):

@@ -1,0 +1,72 @@
+"""Experiments end to end on loopback: the reference target, Toxiproxy, real faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.chaos.journal import Journal
+from monitor.chaos.toxiproxy import Toxiproxy
+from tests.chaos.helpers import experiment, proxy_to, run
+from tests.plugins.reference import ReferenceFactory
+
+
+async def test_network_fault_breaks_the_slo_during_and_recovers(
+    tmp_path: Path, toxiproxy_api: str, reference_url: str
+) -> None:
+    where, url = await proxy_to(toxiproxy_api, reference_url)
+    method = [
+        {"name": "slow", "kind": "latency", **where, "latency": 200, "jitter": 100,
+         "duration": "3s"},
+        {"name": "resets", "kind": "reset-peer", **where, "toxicity": 0.05, "duration": "3s"},
+    ]  # fmt: skip
+    doc = experiment(url, method, slo={"p95_ms": 180})
+    result = await run(tmp_path, doc)
+    phases = {p.name: p for p in result.phases}
+    assert result.status == "passed", result.reason
+    assert phases["during"].slo_met is False  # 200 +/- 100 ms: p95 above 180 ms
+    assert phases["during"].stats["p95_ms"] >= 180
+    assert phases["after"].slo_met is True
+    assert [a.result for a in result.actions] == ["ok", "ok"]
+    conservation = next(c for c in result.checks if c.name.startswith("no committed write"))
+    assert conservation.passed is True
+    assert await Toxiproxy(toxiproxy_api).toxics(where["proxy"]) == []
+    assert Journal(tmp_path / "state").entries() == []
+
+
+async def test_a_failing_steady_state_skips_with_the_reason(
+    tmp_path: Path, toxiproxy_api: str, reference_factory: ReferenceFactory
+) -> None:
+    faulty = await reference_factory(faults=["lost-update"])
+    where, url = await proxy_to(toxiproxy_api, faulty)
+    doc = experiment(url, [{"kind": "latency", **where, "latency": 100, "duration": "5s"}],
+                     steady_state={"suites": ["points"]})  # fmt: skip
+    result = await run(tmp_path, doc)
+    assert result.status == "skipped"
+    assert result.reason.startswith("steady state: suite points failed")
+    assert result.actions == []  # nothing was injected
+
+
+async def test_an_invariant_broken_mid_way_aborts_and_reverts(
+    tmp_path: Path, toxiproxy_api: str, reference_factory: ReferenceFactory
+) -> None:
+    faulty = await reference_factory(faults=["lost-update"])
+    where, url = await proxy_to(toxiproxy_api, faulty)
+    method = [
+        {"name": "slow", "kind": "latency", **where, "latency": 20, "duration": "60s"},
+        {"name": "later", "kind": "bandwidth", **where, "rate": 10, "after": "50s",
+         "duration": "5s"},
+    ]  # fmt: skip
+    doc = experiment(url, method, during={"suites": ["points"]})
+    result = await run(tmp_path, doc)
+    assert result.status == "aborted"
+    assert result.reason.startswith("invariant broken during the fault: suite points")
+    slow, later = result.actions
+    assert slow.result == "aborted"
+    assert slow.reverted_at is not None
+    assert later.result == "skipped"
+    assert result.duration_s < 45
+    assert await Toxiproxy(toxiproxy_api).toxics(where["proxy"]) == []
+    # the workload's ledger caught the planted bug too
+    conservation = next(c for c in result.checks if c.name.startswith("no committed write"))
+    assert conservation.passed is False
+    assert "lost" in conservation.observed
