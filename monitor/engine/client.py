@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,8 +69,15 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         pool_limit: int = 0,
         fast_path: bool = False,
+        ca_file: str | None = None,
+        verify_tls: bool = True,
     ) -> None:
         self.base_url = parse_base_url(base_url)
+        self.ca_file = ca_file
+        """PEM file of the CAs trusted for https targets (default: the system's trust store;
+        OpenSSL also honours ``SSL_CERT_FILE``)."""
+        self.verify_tls = verify_tls
+        """False: accept any certificate (a self-signed staging target)."""
         self.fast_path = fast_path
         """Let runners send plain-HTTP requests of a SHARED client through the lean
         :mod:`monitor.engine.fastpath` transport (one keep-alive connection per VU)."""
@@ -79,7 +87,23 @@ class HttpClient:
         self.keep_body = keep_body
         self.hooks = hooks if hooks is not None else RequestHooks()
         self._headers = dict(headers) if headers else None
-        self.sessions: SessionPool = POOLS[self.mode](pool_limit)
+        self.sessions: SessionPool = POOLS[self.mode](pool_limit, self.tls_context())
+
+    def tls_context(self, alpn: list[str] | None = None) -> ssl.SSLContext | None:
+        """A fresh TLS context with the client's trust settings offering ``alpn``; ``None``
+        when nothing differs from the defaults (aiohttp then uses its own)."""
+        if alpn is None and self.ca_file is None and self.verify_tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise EngineConfigError(f"CA file {self.ca_file}: {exc}") from None
+        if not self.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        return context
 
     def resolve(self, path: str) -> URL:
         """``path`` joined to the base URL (absolute http(s) URLs are used as they are)."""
@@ -175,9 +199,12 @@ class HttpClient:
         kind: ErrorKind | None,
         sent: bool,
         sent_headers: Mapping[str, str] | None,
+        end: float | None = None,
     ) -> RequestRecord:
-        """The record of a finished request (duration measured now); fires ``request_done``."""
-        end = monotonic()
+        """The record of a finished request (duration until ``end``, default now); fires
+        ``request_done``."""
+        if end is None:
+            end = monotonic()
         ref = start if intended_start is None else intended_start
         record = RequestRecord(
             name=req.name,

@@ -12,7 +12,10 @@ reported with the same kinds, messages and ``sent`` semantics as :mod:`monitor.e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as _json
+import socket
+import ssl
 from collections.abc import Mapping
 from typing import cast
 
@@ -23,7 +26,7 @@ from monitor import __version__
 from monitor.engine.spec import ErrorKind
 from monitor.errors import SoakmonError
 
-_USER_AGENT = f"soakmon/{__version__}"
+USER_AGENT = f"soakmon/{__version__}"
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
@@ -52,7 +55,7 @@ def encode_request(
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     given = {k.lower() for k in headers} if headers else set()
     if "user-agent" not in given:
-        lines.append(f"User-Agent: {_USER_AGENT}")
+        lines.append(f"User-Agent: {USER_AGENT}")
     if "accept" not in given:
         lines.append("Accept: */*")
     if json_body is not None and "content-type" not in given:
@@ -162,10 +165,11 @@ class Connection(asyncio.Protocol):
         self._fail(FastError("timeout", f"timeout after {self._timeout:g} s", True))
         self._abort()
 
-    async def request(
-        self, payload: bytes, timeout_s: float, remaining: float, keep_body: bool
-    ) -> tuple[int, int, bytes | None, CIMultiDict[str] | None]:
-        """Send ``payload``; ``(status, body bytes, body, headers)`` or :class:`FastError`."""
+    def arm(
+        self, timeout_s: float, remaining: float, keep_body: bool, keep_headers: bool = False
+    ) -> asyncio.Future[None]:
+        """Get ready for one response (the timeout runs from now); the request is written by
+        the caller (:meth:`request`, or in parts by the synchronised sender)."""
         transport = self.transport
         if transport is None or self.closed or transport.is_closing():
             raise FastError("reset", "server disconnected", True)
@@ -173,22 +177,46 @@ class Connection(asyncio.Protocol):
         self._waiter = waiter = loop.create_future()
         self._keep_body = keep_body
         self._chunks = []
-        self._headers = CIMultiDict() if keep_body else None
+        self._headers = CIMultiDict() if keep_body or keep_headers else None
         self.nbytes = 0
         self._headers_done = False
         self._until_eof = True
         self._timeout = timeout_s
         self._timer = loop.call_later(remaining, self._on_timeout)
+        return waiter
+
+    async def collect(
+        self, waiter: asyncio.Future[None]
+    ) -> tuple[int, int, bytes | None, CIMultiDict[str] | None]:
+        """Wait for the armed response: ``(status, body bytes, body, headers)`` or
+        :class:`FastError`."""
         try:
-            transport.write(payload)
             await waiter
         finally:
-            self._timer.cancel()
-            self._waiter = None
-            if self._abort_later:
-                self._abort()
-        body = b"".join(self._chunks) if keep_body else None
+            self.disarm()
+        body = b"".join(self._chunks) if self._keep_body else None
         return self._parser.get_status_code(), self.nbytes, body, self._headers
+
+    def disarm(self) -> None:
+        """Forget the armed response (closing the connection when the server asked to)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._waiter = None
+        if self._abort_later:
+            self._abort()
+
+    async def request(
+        self, payload: bytes, timeout_s: float, remaining: float, keep_body: bool
+    ) -> tuple[int, int, bytes | None, CIMultiDict[str] | None]:
+        """Send ``payload``; ``(status, body bytes, body, headers)`` or :class:`FastError`."""
+        waiter = self.arm(timeout_s, remaining, keep_body)
+        try:
+            assert self.transport is not None
+            self.transport.write(payload)
+        except BaseException:
+            self.disarm()
+            raise
+        return await self.collect(waiter)
 
     def close(self) -> None:
         """Close the connection."""
@@ -197,17 +225,45 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect(host: str, port: int, timeout_s: float, limit: float) -> Connection:
-    """A new connection, or :class:`FastError` (never sent) within ``limit`` seconds."""
+async def connect(
+    host: str,
+    port: int,
+    timeout_s: float,
+    limit: float,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+) -> Connection:
+    """A new connection (TCP_NODELAY; TLS with ``ssl_context``), or :class:`FastError` (never
+    sent) within ``limit`` seconds."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(limit):
-            _, conn = await loop.create_connection(Connection, host, port)
+            if ssl_context is None:
+                transport, conn = await loop.create_connection(Connection, host, port)
+            else:
+                transport, conn = await loop.create_connection(
+                    Connection, host, port, ssl=ssl_context, server_hostname=server_hostname
+                )
     except TimeoutError:
         raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None
     except ConnectionRefusedError:
         raise FastError("refused", "connection refused", False) from None
+    except ssl.SSLCertVerificationError as exc:
+        detail = exc.verify_message or str(exc)
+        raise FastError("tls", f"TLS certificate error: {detail}", False) from None
+    except ssl.SSLError as exc:
+        raise FastError("tls", f"TLS error: {exc.reason or exc}", False) from None
     except OSError as exc:
         detail = exc.strerror or str(exc) or type(exc).__name__
         raise FastError("other", f"cannot connect: {detail}", False) from None
+    set_nodelay(transport)
     return conn
+
+
+def set_nodelay(transport: asyncio.BaseTransport) -> None:
+    """Send small writes at once (no Nagle delay); asyncio and uvloop usually set it already."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

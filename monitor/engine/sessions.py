@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ssl
 from abc import ABC, abstractmethod
 
 import aiohttp
@@ -34,8 +35,9 @@ class ConnectionMode(enum.Enum):
 class SessionPool(ABC):
     """Hands out sessions for virtual user ``user`` and takes them back."""
 
-    def __init__(self, pool_limit: int = 0) -> None:
+    def __init__(self, pool_limit: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         self._pool_limit = pool_limit
+        self._ssl = ssl_context
 
     @abstractmethod
     async def acquire(self, user: int) -> aiohttp.ClientSession:
@@ -53,6 +55,7 @@ class SessionPool(ABC):
             limit=self._pool_limit,
             force_close=not keep_alive,
             timeout_ceil_threshold=1e9,
+            ssl=self._ssl if self._ssl is not None else True,
         )
         jar: aiohttp.abc.AbstractCookieJar = (
             aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
@@ -63,8 +66,8 @@ class SessionPool(ABC):
 class PerRequestPool(SessionPool):
     """A new session per request, closed right after it."""
 
-    def __init__(self, pool_limit: int = 0) -> None:
-        super().__init__(pool_limit)
+    def __init__(self, pool_limit: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(pool_limit, ssl_context)
         self._open: set[aiohttp.ClientSession] = set()
 
     async def acquire(self, user: int) -> aiohttp.ClientSession:
@@ -85,8 +88,8 @@ class PerRequestPool(SessionPool):
 class PerUserPool(SessionPool):
     """One keep-alive session per virtual user, reused across calls."""
 
-    def __init__(self, pool_limit: int = 0) -> None:
-        super().__init__(pool_limit)
+    def __init__(self, pool_limit: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(pool_limit, ssl_context)
         self._sessions: dict[int, aiohttp.ClientSession] = {}
 
     async def acquire(self, user: int) -> aiohttp.ClientSession:
@@ -104,8 +107,8 @@ class PerUserPool(SessionPool):
 class SharedPool(SessionPool):
     """One pooled keep-alive session (no cookie jar: users would share cookies)."""
 
-    def __init__(self, pool_limit: int = 0) -> None:
-        super().__init__(pool_limit)
+    def __init__(self, pool_limit: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(pool_limit, ssl_context)
         self._session: aiohttp.ClientSession | None = None
 
     async def acquire(self, user: int) -> aiohttp.ClientSession:

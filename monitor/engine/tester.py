@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from aiohttp.abc import AbstractCookieJar
+
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors import Executor, Runner, RunOutcome
@@ -14,6 +16,8 @@ from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestRecord, RequestSpec
+from monitor.engine.sync.delivery import PhaseDelivery, SyncMode, unsynchronised
+from monitor.engine.sync.sender import SyncSender
 
 _SCENARIO_KEYS = frozenset({"method", "path", "json", "headers", "repeat", "name", "timeout"})
 
@@ -68,6 +72,10 @@ class ConcurrentTester:
         is_success: SuccessRule | None = None,
         pool_limit: int = 0,
         fast_path: bool = False,
+        sync: SyncMode | str = SyncMode.NONE,
+        h2c: bool = False,
+        ca_file: str | None = None,
+        verify_tls: bool = True,
     ) -> None:
         self.client = HttpClient(
             base_url,
@@ -78,8 +86,16 @@ class ConcurrentTester:
             headers=headers,
             pool_limit=pool_limit,
             fast_path=fast_path,
+            ca_file=ca_file,
+            verify_tls=verify_tls,
         )
         self.is_success = is_success
+        self.sync = SyncMode.parse(sync)
+        """How barrier batches are delivered by default (see :mod:`monitor.engine.sync`)."""
+        self.h2c = h2c
+        """The target speaks HTTP/2 in clear text (prior knowledge): ``auto`` picks
+        single-packet for it."""
+        self._senders: dict[SyncMode, SyncSender] = {}
 
     @property
     def base_url(self) -> str:
@@ -102,10 +118,33 @@ class ConcurrentTester:
 
     async def fire(self, specs: Sequence[RequestSpec]) -> list[RequestRecord]:
         """Send ``specs`` behind one barrier; records in input order."""
+        records, _ = await self.fire_batch(specs)
+        return records
+
+    async def fire_batch(
+        self, specs: Sequence[RequestSpec], sync: SyncMode | str | None = None
+    ) -> tuple[list[RequestRecord], PhaseDelivery | None]:
+        """Send ``specs`` behind one barrier, delivered per ``sync`` (default: the tester's);
+        records in input order, and how the batch was delivered (``None`` for no request)."""
         client = self.client
         prepared = [client.prepare(spec) for spec in specs]
         if not prepared:
-            return []
+            return [], None
+        mode = self.sync if sync is None else SyncMode.parse(sync)
+        if mode is SyncMode.NONE:
+            return await self._fire_aiohttp(prepared)
+        sender = self._senders.get(mode)
+        if sender is None:
+            sender = self._senders[mode] = SyncSender(client, mode, h2c=self.h2c)
+        jars: list[AbstractCookieJar | None] = [None] * len(prepared)
+        if client.mode is ConnectionMode.PER_USER:  # the users' cookies, shared with aiohttp
+            jars = [(await client.sessions.acquire(i)).cookie_jar for i in range(len(prepared))]
+        return await sender.fire(prepared, jars)
+
+    async def _fire_aiohttp(
+        self, prepared: list[PreparedRequest]
+    ) -> tuple[list[RequestRecord], PhaseDelivery]:
+        client = self.client
         pool = client.sessions
         sessions = []
         try:
@@ -119,17 +158,24 @@ class ConcurrentTester:
 
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(one(req, i)) for i, req in enumerate(prepared)]
-            return [task.result() for task in tasks]
+            records = [task.result() for task in tasks]
         finally:
             for session in sessions:
                 await pool.release(session)
+        return records, unsynchronised(records, client.mode)
 
     def _result(self, records: Sequence[RequestRecord]) -> ConcurrentResult:
         return ConcurrentResult(records, is_success=self.is_success)
 
-    async def run_batch(self, specs: Sequence[RequestSpec]) -> ConcurrentResult:
-        """Heterogeneous requests fired together behind one barrier; records in input order."""
-        return self._result(await self.fire(specs))
+    async def run_batch(
+        self, specs: Sequence[RequestSpec], sync: SyncMode | str | None = None
+    ) -> ConcurrentResult:
+        """Heterogeneous requests fired together behind one barrier; records in input order;
+        ``result.delivery`` says how they were delivered (``sync``: default the tester's)."""
+        records, delivery = await self.fire_batch(specs, sync)
+        result = self._result(records)
+        result.delivery = delivery
+        return result
 
     async def run_concurrent_requests(
         self,
@@ -173,7 +219,10 @@ class ConcurrentTester:
         return await runner.run()
 
     async def aclose(self) -> None:
-        """Close all sessions."""
+        """Close all sessions and synchronised connections."""
+        senders, self._senders = self._senders, {}
+        for sender in senders.values():
+            await sender.aclose()
         await self.client.aclose()
 
     async def __aenter__(self) -> Self:

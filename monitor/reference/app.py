@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from monitor.reference.api import ENDPOINTS
 from monitor.reference.api.endpoint import SERVICES, Services, aiohttp_handler, json_reply
 from monitor.reference.api.ops import OPENAPI
+from monitor.reference.arrival import arrival_middleware
 from monitor.reference.errors import ApiError
 from monitor.reference.models import ErrorOut
 from monitor.reference.openapi import build_openapi
@@ -76,7 +77,8 @@ async def error_middleware(request: web.Request, handler: AioHandler) -> web.Str
 
 def make_app(services: Services) -> web.Application:
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware], client_max_size=1 << 20
+        middlewares=[arrival_middleware, metrics_middleware, error_middleware],
+        client_max_size=1 << 20,
     )
     app[SERVICES] = services
     app[OPENAPI] = build_openapi(ENDPOINTS)

@@ -7,8 +7,11 @@ Pure data and arithmetic; :mod:`monitor.engine.sync.sender` fills it in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from monitor.engine.sessions import ConnectionMode
+from monitor.engine.spec import RequestRecord
 
 #: Response header in which a target reports when it saw a request complete: an integer of
 #: nanoseconds on a clock shared by its workers (the reference target uses CLOCK_MONOTONIC).
@@ -104,3 +107,36 @@ class PhaseDelivery:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 9)
+
+
+def unsynchronised(records: Sequence[RequestRecord], mode: ConnectionMode) -> PhaseDelivery:
+    """The delivery of a batch sent without synchronisation (aiohttp, each request when its
+    task runs): the send spread is the spread of the requests' start times (aiohttp has no
+    hook at the moment bytes leave; connecting and writing come after), the arrival spread
+    what the target reported in responses kept with their headers."""
+    starts = [round(r.start * 1e9) for r in records]
+    arrivals = [
+        ns for r in records if (ns := arrival_ns(r.headers)) is not None and r.status is not None
+    ]
+    return PhaseDelivery(
+        sync=SyncMode.NONE.value,
+        requests=len(records),
+        send_spread_s=spread_s(starts),
+        arrival_spread_s=spread_s(arrivals),
+        arrivals=len(arrivals),
+        released=len(records),
+        connections=len(records) if mode is not ConnectionMode.SHARED else 0,
+        connections_warm=False,
+        protocol="http/1.1",
+    )
+
+
+def arrival_ns(headers: Mapping[str, str] | None) -> int | None:
+    """The integer nanoseconds of the arrival header, or ``None`` (absent, not an integer)."""
+    value = headers.get(ARRIVAL_HEADER) if headers is not None else None
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,189 @@
+"""HTTP/1.1 last-byte synchronisation over warm keep-alive connections.
+
+Every request of the batch is written except its final byte (with TCP_NODELAY those bytes
+reach the server at once, which parses them and waits); once every prefix has left the
+client, the final bytes are written in one tight loop, one ``send`` per connection. The
+connections come from an :class:`H1Pool` that keeps them per virtual user (per-user mode),
+shares them (shared mode) or opens them for the batch alone (per-request mode), always before
+the barrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import Callable
+from functools import partial
+from time import monotonic, perf_counter_ns
+
+from yarl import URL
+
+from monitor.engine.fastpath import Connection, FastError, connect
+from monitor.engine.sessions import ConnectionMode
+from monitor.engine.sync.wire import Outgoing
+
+Origin = tuple[str, str, int]
+
+
+def origin(url: URL) -> Origin:
+    """``(scheme, host, port)`` of ``url``."""
+    return url.scheme, url.raw_host or "", url.port or (443 if url.scheme == "https" else 80)
+
+
+class H1Pool:
+    """HTTP/1.1 connections of the synchronised sender, by connection mode."""
+
+    def __init__(self, mode: ConnectionMode, ssl_context: ssl.SSLContext | None) -> None:
+        self.mode = mode
+        self._ssl = ssl_context
+        self._users: dict[tuple[int, Origin], Connection] = {}
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._open: set[Connection] = set()
+
+    async def acquire(self, user: int, url: URL, timeout_s: float) -> tuple[Connection, bool]:
+        """A connection for ``user`` to ``url``'s origin: ``(connection, reused)``; raises
+        :class:`FastError` (never sent) when it cannot connect."""
+        key = origin(url)
+        if self.mode is ConnectionMode.PER_USER:
+            conn = self._users.get((user, key))
+            if conn is not None and _usable(conn):
+                return conn, True
+        elif self.mode is ConnectionMode.SHARED:
+            idle = self._idle.get(key, [])
+            while idle:
+                conn = idle.pop()
+                if _usable(conn):
+                    return conn, True
+        conn = await self._connect(key, timeout_s)
+        if self.mode is ConnectionMode.PER_USER:
+            self._users[(user, key)] = conn
+        return conn, False
+
+    async def _connect(self, key: Origin, timeout_s: float) -> Connection:
+        scheme, host, port = key
+        context = self._ssl if scheme == "https" else None
+        if scheme == "https" and context is None:
+            context = ssl.create_default_context()
+        conn = await connect(
+            host,
+            port,
+            timeout_s,
+            timeout_s * 0.99,
+            ssl_context=context,
+            server_hostname=host if context is not None else None,
+        )
+        self._open.add(conn)
+        return conn
+
+    def release(self, url: URL, conn: Connection) -> None:
+        """Take ``conn`` back after the batch (per-request: closed; shared: idle again)."""
+        if self.mode is ConnectionMode.PER_REQUEST:
+            self._forget(conn)
+            conn.close()
+        elif self.mode is ConnectionMode.SHARED:
+            if _usable(conn):
+                self._idle.setdefault(origin(url), []).append(conn)
+            else:
+                self._forget(conn)
+        elif not _usable(conn):
+            self._forget(conn)
+
+    def _forget(self, conn: Connection) -> None:
+        self._open.discard(conn)
+
+    def close(self) -> None:
+        """Close every connection."""
+        conns, self._open = self._open, set()
+        self._users.clear()
+        self._idle.clear()
+        for conn in conns:
+            conn.close()
+
+
+def _usable(conn: Connection) -> bool:
+    transport = conn.transport
+    return not conn.closed and transport is not None and not transport.is_closing()
+
+
+async def _drained(conns: list[Connection], limit: float) -> None:
+    """Wait (up to ``limit`` s) until every prefix has left the client's buffers."""
+    deadline = monotonic() + limit
+    while monotonic() < deadline:
+        if all(c.transport is None or c.transport.get_write_buffer_size() == 0 for c in conns):
+            return
+        await asyncio.sleep(0.0005)
+
+
+async def deliver(
+    items: list[tuple[Outgoing, Connection]], *, settle_s: float, keep_body: bool
+) -> tuple[int, int] | None:
+    """Last-byte delivery of ``items``; responses land in each :class:`Outgoing`. Returns the
+    release pass ``(first_ns, last_ns)`` (``perf_counter_ns`` before the first final byte and
+    after the last), or ``None`` when nothing was released."""
+    armed: list[tuple[Outgoing, Connection, bytes, asyncio.Future[None]]] = []
+    for out, conn in items:
+        payload = out.h1_bytes()
+        try:
+            waiter = conn.arm(out.req.timeout_s, out.req.timeout_s, keep_body, keep_headers=True)
+        except FastError as exc:
+            out.fail(exc.kind, exc.message, False)
+            continue
+        assert conn.transport is not None
+        conn.transport.write(payload[:-1])
+        armed.append((out, conn, payload[-1:], waiter))
+    if not armed:
+        return None
+    await _drained([conn for _, conn, _, _ in armed], settle_s + 1.0)
+    await asyncio.sleep(settle_s)  # the server parses the prefixes and waits
+    live = [a for a in armed if not a[3].done() and a[1].transport is not None]
+    writers = [_writer(conn, last) for _, conn, last, _ in live]
+    wall, mono = time.time(), monotonic()
+    first = perf_counter_ns()
+    for write in writers:
+        write()
+    final = perf_counter_ns()
+    for out, _, _, _ in live:
+        out.started_at, out.start, out.released = wall, mono, True
+    await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
+    return (first, final) if live else None
+
+
+def _writer(conn: Connection, last: bytes) -> Callable[[], object]:
+    """The cheapest way to put ``last`` on ``conn`` now: a plain ``os.write`` on the socket's
+    file descriptor (its transport buffer is empty: every prefix has left), else (TLS, no
+    descriptor) the transport's ``write``."""
+    transport = conn.transport
+    assert transport is not None
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.get_extra_info("sslcontext") is not None:
+        return partial(transport.write, last)
+    return partial(_raw_write, sock.fileno(), transport, last)
+
+
+def _raw_write(fd: int, transport: asyncio.Transport, data: bytes) -> None:
+    if transport.get_write_buffer_size():
+        transport.write(data)  # something is queued: keep the byte order
+        return
+    try:
+        if os.write(fd, data) == len(data):
+            return
+    except OSError:
+        pass
+    transport.write(data)  # let the transport report the failure (or send it later)
+
+
+async def _collect(out: Outgoing, conn: Connection, waiter: asyncio.Future[None]) -> None:
+    if not out.released:
+        out.started_at, out.start = time.time(), monotonic()
+    try:
+        status, nbytes, body, headers = await conn.collect(waiter)
+    except FastError as exc:
+        # a request whose final byte never left is incomplete: the server cannot have run it
+        out.fail(exc.kind, exc.message, exc.sent and out.released)
+        return
+    out.done_at = monotonic()
+    out.status, out.nbytes, out.response_body, out.response_headers = status, nbytes, body, headers
+    out.sent = True
+    out.absorb_cookies()

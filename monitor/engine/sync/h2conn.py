@@ -1,0 +1,285 @@
+"""HTTP/2 single-packet delivery on the maintained ``h2`` state machine.
+
+Every request of the batch becomes a stream on one connection: its HEADERS (and its body but
+the last byte) are sent first, without END_STREAM, so the server holds every stream open; then
+the final frames of all streams (a one-byte DATA frame or an empty one, with END_STREAM) are
+serialised together and written with one ``write``: one TCP segment on any real link.
+TLS connections negotiate ``h2`` by ALPN; ``h2c`` uses prior knowledge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Sequence
+from time import monotonic, perf_counter_ns
+from typing import cast
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+from multidict import CIMultiDict
+
+from monitor.engine.fastpath import set_nodelay
+from monitor.engine.sync.wire import Outgoing
+
+
+class H2Error(Exception):
+    """The connection failed (``kind``, message) before or while streams were open."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+class _Stream:
+    __slots__ = ("body", "done", "headers", "keep_body", "nbytes", "out", "status")
+
+    def __init__(self, out: Outgoing, done: asyncio.Future[None], keep_body: bool) -> None:
+        self.out, self.done, self.keep_body = out, done, keep_body
+        self.status: int | None = None
+        self.headers: CIMultiDict[str] = CIMultiDict()
+        self.body: list[bytes] = []
+        self.nbytes = 0
+
+
+class H2Protocol(asyncio.Protocol):
+    """One HTTP/2 client connection; :meth:`ready` waits for the server's SETTINGS."""
+
+    def __init__(self) -> None:
+        config = h2.config.H2Configuration(client_side=True, header_encoding="latin-1")
+        self.h2 = h2.connection.H2Connection(config=config)
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._settings: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._streams: dict[int, _Stream] = {}
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.h2.initiate_connection()
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            if not self._settings.done():
+                detail = "target does not speak HTTP/2 (no SETTINGS frame to our preface)"
+                self._settings.set_exception(H2Error("malformed", detail))
+            self._fail_all("malformed", f"malformed HTTP/2 from the server: {exc}")
+            self.abort()
+            return
+        for event in events:
+            self._on_event(event)
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self._settings.done():
+            self._settings.set_exception(H2Error("reset", "server closed the connection"))
+        self._fail_all("reset", "server disconnected")
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_event(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RemoteSettingsChanged):
+            if not self._settings.done():
+                self._settings.set_result(None)
+        elif isinstance(event, h2.events.ResponseReceived):
+            stream = self._streams.get(event.stream_id or 0)
+            if stream is not None:
+                for name, value in event.headers or ():
+                    key, text = _text(name), _text(value)
+                    if key == ":status":
+                        stream.status = int(text)
+                    elif not key.startswith(":"):
+                        stream.headers.add(key, text)
+        elif isinstance(event, h2.events.DataReceived):
+            stream = self._streams.get(event.stream_id or 0)
+            data = event.data or b""
+            self.h2.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+            if stream is not None:
+                stream.nbytes += len(data)
+                if stream.keep_body:
+                    stream.body.append(data)
+        elif isinstance(event, h2.events.StreamEnded):
+            self._finish(event.stream_id or 0, None)
+        elif isinstance(event, h2.events.StreamReset):
+            code = event.error_code
+            self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self._fail_all("reset", f"server ended the connection (GOAWAY {event.error_code})")
+
+    def _finish(self, stream_id: int, error: tuple[str, str] | None) -> None:
+        stream = self._streams.pop(stream_id, None)
+        if stream is None or stream.done.done():
+            return
+        out = stream.out
+        out.done_at = monotonic()
+        if error is not None:
+            out.fail(error[0], error[1], True)  # type: ignore[arg-type]
+        else:
+            out.status, out.nbytes, out.sent = stream.status, stream.nbytes, True
+            out.response_headers = stream.headers
+            out.response_body = b"".join(stream.body) if stream.keep_body else None
+        stream.done.set_result(None)
+
+    def _fail_all(self, kind: str, message: str) -> None:
+        for stream_id in list(self._streams):
+            self._finish(stream_id, (kind, message))
+
+    # -- sending -------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def ready(self, timeout_s: float) -> None:
+        """Wait for the server's first SETTINGS frame (raises :class:`H2Error`)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(self._settings)
+        except TimeoutError:
+            raise H2Error("timeout", "no HTTP/2 SETTINGS from the server") from None
+
+    @property
+    def capacity(self) -> int:
+        """Streams the server lets this connection open now."""
+        limit = self.h2.remote_settings.max_concurrent_streams
+        return max(0, limit - self.h2.open_outbound_streams)
+
+    @property
+    def usable(self) -> bool:
+        transport = self.transport
+        return not self.closed and transport is not None and not transport.is_closing()
+
+    def prime(self, out: Outgoing, keep_body: bool) -> tuple[int, asyncio.Future[None]]:
+        """Open a stream for ``out``: headers and body but the last byte, no END_STREAM."""
+        stream_id = self.h2.get_next_available_stream_id()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._streams[stream_id] = _Stream(out, done, keep_body)
+        self.h2.send_headers(stream_id, out.h2_headers(), end_stream=False)
+        body = out.body or b""
+        if len(body) > 1:
+            head = body[:-1]
+            if len(head) > self.h2.local_flow_control_window(stream_id):
+                raise H2Error("other", "request body larger than the HTTP/2 send window")
+            size = self.h2.max_outbound_frame_size
+            for at in range(0, len(head), size):
+                self.h2.send_data(stream_id, head[at : at + size])
+        self._flush()
+        return stream_id, done
+
+    def finals(self, streams: Sequence[tuple[int, Outgoing]]) -> bytes:
+        """The final frames (END_STREAM) of ``streams``, serialised together, not yet sent."""
+        for stream_id, out in streams:
+            body = out.body or b""
+            if body:
+                self.h2.send_data(stream_id, body[-1:], end_stream=True)
+            else:
+                self.h2.end_stream(stream_id)
+        return self.h2.data_to_send()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+async def deliver(
+    plan: Sequence[tuple[H2Protocol, Sequence[Outgoing]]], *, settle_s: float, keep_body: bool
+) -> tuple[int, int] | None:
+    """Single-packet delivery: ``plan`` gives each connection its requests (one connection
+    unless the server's stream limit is lower than the batch). Returns the release pass
+    ``(first_ns, last_ns)`` or ``None`` when nothing was released."""
+    primed: list[tuple[H2Protocol, list[tuple[int, Outgoing]], list[asyncio.Future[None]]]] = []
+    for conn, outs in plan:
+        streams, waiters = [], []
+        for out in outs:
+            try:
+                stream_id, done = conn.prime(out, keep_body)
+            except (H2Error, h2.exceptions.H2Error) as exc:
+                out.fail("other", f"cannot open an HTTP/2 stream: {exc}", False)
+                continue
+            streams.append((stream_id, out))
+            waiters.append(done)
+        primed.append((conn, streams, waiters))
+    await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
+    payloads = []
+    for conn, streams, _ in primed:
+        live = [(sid, out) for sid, out in streams if out.error is None]
+        if live and conn.usable:
+            payloads.append((conn, live, conn.finals(live)))
+    wall, mono = time.time(), monotonic()
+    first = perf_counter_ns()
+    for conn, _, data in payloads:
+        conn.transport.write(data)  # type: ignore[union-attr]
+    final = perf_counter_ns()
+    for _, live, _ in payloads:
+        for _, out in live:
+            out.started_at, out.start, out.released = wall, mono, True
+    waiters = [w for _, _, ws in primed for w in ws]
+    timeout = max((out.req.timeout_s for _, outs in plan for out in outs), default=1.0)
+    pending = (await asyncio.wait(waiters, timeout=timeout))[1] if waiters else set()
+    if pending:
+        for _, streams, _ in primed:
+            for _, out in streams:
+                if out.status is None:
+                    out.fail("timeout", f"timeout after {out.req.timeout_s:g} s", out.released)
+        for conn, _, _ in primed:
+            conn.abort()  # its streams are abandoned; the next batch opens a fresh connection
+    for _, streams, _ in primed:
+        for _, out in streams:
+            if not out.released:
+                out.started_at, out.start = out.started_at or wall, out.start or mono
+                out.sent = False
+            if out.error is None:
+                out.absorb_cookies()
+    return (first, final) if payloads else None
+
+
+async def open_h2(
+    host: str, port: int, timeout_s: float, ssl_context: ssl.SSLContext | None
+) -> H2Protocol:
+    """An HTTP/2 connection whose server SETTINGS arrived (raises :class:`H2Error`).
+    ``ssl_context`` must offer ALPN ``h2``; a TLS server that picks anything else raises
+    :class:`H2Error` with kind ``"alpn"``."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s):
+            if ssl_context is None:
+                transport, proto = await loop.create_connection(H2Protocol, host, port)
+            else:
+                transport, proto = await loop.create_connection(
+                    H2Protocol, host, port, ssl=ssl_context, server_hostname=host
+                )
+    except TimeoutError:
+        raise H2Error("timeout", f"connect timeout after {timeout_s:g} s") from None
+    except ConnectionRefusedError:
+        raise H2Error("refused", "connection refused") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise H2Error("tls", f"TLS certificate error: {exc.verify_message or exc}") from None
+    except ssl.SSLError as exc:
+        raise H2Error("tls", f"TLS error: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise H2Error("other", f"cannot connect: {exc.strerror or exc}") from None
+    set_nodelay(transport)
+    if ssl_context is not None:
+        ssl_object = transport.get_extra_info("ssl_object")
+        chosen = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
+        if chosen != "h2":
+            proto.abort()
+            raise H2Error("alpn", f"target did not negotiate h2 by ALPN (chose {chosen or 'none'})")
+    try:
+        await proto.ready(timeout_s)
+    except H2Error:
+        proto.abort()
+        raise
+    return proto

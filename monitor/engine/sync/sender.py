@@ -1,0 +1,189 @@
+"""``SyncSender``: delivers one barrier batch of an :class:`HttpClient` synchronised.
+
+The mode for an origin is decided on its first batch and kept: ``single-packet`` when the
+target speaks HTTP/2 (TLS ALPN ``h2``, or ``h2c`` prior knowledge when configured or asked
+for), else ``last-byte``. Connections are opened before the barrier and kept per the
+client's connection mode. Every failure is the request's record, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from time import monotonic
+
+from aiohttp.abc import AbstractCookieJar
+
+from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.fastpath import Connection, FastError
+from monitor.engine.sessions import ConnectionMode
+from monitor.engine.spec import RequestRecord
+from monitor.engine.sync import h1, h2conn
+from monitor.engine.sync.delivery import PhaseDelivery, SyncMode, arrival_ns, spread_s
+from monitor.engine.sync.h1 import H1Pool, Origin, origin
+from monitor.engine.sync.h2conn import H2Error, H2Protocol, open_h2
+from monitor.engine.sync.wire import Outgoing, outgoing
+
+SETTLE_S = 0.002
+"""Pause between the last prefix leaving the client and the release: the server reads and
+parses every prefix (a loopback aiohttp server needs well under a millisecond for 20)."""
+
+
+class SyncSender:
+    """Synchronised delivery for ``client``'s barrier batches (``mode``: not ``none``)."""
+
+    def __init__(
+        self,
+        client: HttpClient,
+        mode: SyncMode,
+        *,
+        h2c: bool = False,
+        settle_s: float = SETTLE_S,
+    ) -> None:
+        if mode is SyncMode.NONE:
+            raise ValueError("SyncSender delivers last-byte or single-packet; none is aiohttp")
+        self.client = client
+        self.mode = mode
+        self.h2c = h2c
+        self.settle_s = settle_s
+        self._h1 = H1Pool(client.mode, client.tls_context(["http/1.1"]))
+        self._h2: dict[Origin, list[H2Protocol]] = {}
+        self._decided: dict[Origin, tuple[SyncMode, str | None]] = {}
+
+    # -- deciding the mode ---------------------------------------------------------------------
+    async def _h2_connection(self, key: Origin, timeout_s: float) -> H2Protocol:
+        scheme, host, port = key
+        context = self.client.tls_context(["h2", "http/1.1"]) if scheme == "https" else None
+        proto = await open_h2(host, port, timeout_s, context)
+        self._h2.setdefault(key, []).append(proto)
+        return proto
+
+    async def _decide(self, key: Origin, timeout_s: float) -> tuple[SyncMode, str | None]:
+        decided = self._decided.get(key)
+        if decided is not None:
+            return decided
+        wants_h2 = self.mode is SyncMode.SINGLE_PACKET or (
+            self.mode is SyncMode.AUTO and (key[0] == "https" or self.h2c)
+        )
+        decided = (SyncMode.LAST_BYTE, None)
+        if wants_h2:
+            try:
+                await self._h2_connection(key, timeout_s)
+            except H2Error as exc:
+                if exc.kind in ("refused", "timeout", "tls"):
+                    return SyncMode.LAST_BYTE, f"HTTP/2 probe failed: {exc.message}"  # retry later
+                how = "h2c prior knowledge" if key[0] == "http" else "TLS ALPN"
+                note = f"{exc.message} ({how}): last-byte over HTTP/1.1"
+                decided = (SyncMode.LAST_BYTE, note)
+            else:
+                decided = (SyncMode.SINGLE_PACKET, None)
+        self._decided[key] = decided
+        return decided
+
+    # -- one batch -----------------------------------------------------------------------------
+    async def fire(
+        self,
+        requests: Sequence[PreparedRequest],
+        jars: Sequence[AbstractCookieJar | None],
+    ) -> tuple[list[RequestRecord], PhaseDelivery]:
+        """Deliver ``requests`` (request ``i`` as virtual user ``i`` with cookie jar
+        ``jars[i]``); records in input order and the batch's delivery."""
+        outs = [outgoing(self.client, i, r, jars[i]) for i, r in enumerate(requests)]
+        origins = {origin(r.url) for r in requests}
+        timeout = min(r.timeout_s for r in requests)
+        mode, note = SyncMode.LAST_BYTE, None
+        if len(origins) == 1:
+            mode, note = await self._decide(next(iter(origins)), timeout)
+        elif self.mode is SyncMode.SINGLE_PACKET:
+            note = "the batch spans several origins: last-byte over HTTP/1.1"
+        if mode is SyncMode.SINGLE_PACKET:
+            window, connections = await self._fire_h2(outs, next(iter(origins)))
+        else:
+            window, connections = await self._fire_h1(outs)
+        records = [self._record(out) for out in outs]
+        arrivals = [ns for out in outs if out.released and (ns := arrival_ns(out.response_headers))]
+        released = sum(out.released for out in outs)
+        delivery = PhaseDelivery(
+            sync=mode.value,
+            requests=len(outs),
+            send_spread_s=(window[1] - window[0]) / 1e9 if window and released >= 2 else None,
+            arrival_spread_s=spread_s(arrivals),
+            arrivals=len(arrivals),
+            released=released,
+            connections=connections,
+            connections_warm=True,
+            protocol="h2" if mode is SyncMode.SINGLE_PACKET else "http/1.1",
+            note=note,
+        )
+        return records, delivery
+
+    async def _fire_h1(self, outs: list[Outgoing]) -> tuple[tuple[int, int] | None, int]:
+        async def acquire(out: Outgoing) -> Connection | None:
+            out.started_at, out.start = time.time(), monotonic()
+            try:
+                conn, _ = await self._h1.acquire(out.index, out.url, out.req.timeout_s)
+            except FastError as exc:
+                out.fail(exc.kind, exc.message, False)
+                return None
+            return conn
+
+        conns = await asyncio.gather(*(acquire(out) for out in outs))
+        items = [(out, conn) for out, conn in zip(outs, conns, strict=True) if conn is not None]
+        try:
+            window = await h1.deliver(items, settle_s=self.settle_s, keep_body=True)
+        finally:
+            for out, conn in items:
+                self._h1.release(out.url, conn)
+        return window, len(items)
+
+    async def _fire_h2(
+        self, outs: list[Outgoing], key: Origin
+    ) -> tuple[tuple[int, int] | None, int]:
+        pool = [p for p in self._h2.get(key, []) if p.usable]
+        self._h2[key] = pool
+        plan: list[tuple[H2Protocol, list[Outgoing]]] = []
+        fresh: list[H2Protocol] = []
+        waiting = list(outs)
+        timeout = min(o.req.timeout_s for o in outs)
+        for out in outs:
+            out.started_at, out.start = time.time(), monotonic()
+        while waiting:
+            conn = next((p for p in pool if p.capacity and p not in [c for c, _ in plan]), None)
+            if conn is None or self.client.mode is ConnectionMode.PER_REQUEST:
+                try:
+                    conn = await self._h2_connection(key, timeout)
+                except H2Error as exc:
+                    for out in waiting:
+                        out.fail(exc.kind, exc.message, False)  # type: ignore[arg-type]
+                    break
+                fresh.append(conn)
+            take = max(1, conn.capacity)
+            plan.append((conn, waiting[:take]))
+            waiting = waiting[take:]
+        try:
+            window = await h2conn.deliver(plan, settle_s=self.settle_s, keep_body=True)
+        finally:
+            if self.client.mode is ConnectionMode.PER_REQUEST:
+                for conn in fresh:
+                    conn.abort()
+        return window, len(plan)
+
+    def _record(self, out: Outgoing) -> RequestRecord:
+        client = self.client
+        keep = client.keep_body
+        return client.make_record(
+            out.req, out.started_at, out.start, None, out.status, out.nbytes,
+            out.response_body if keep else None, out.response_headers if keep else None,
+            out.error, out.error_kind, out.sent, out.sent_headers, end=out.done_at,
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        self._h1.close()
+        protos = [p for ps in self._h2.values() for p in ps]
+        self._h2.clear()
+        for proto in protos:
+            if proto.transport is not None:
+                proto.transport.close()
+        await asyncio.sleep(0)

@@ -1,0 +1,127 @@
+"""What goes on the wire for one request of a synchronised batch, and what comes back.
+
+Requests are encoded once, with the same headers aiohttp would send for the profile (the
+client's headers, ``before_send`` hook headers, the user's cookies); responses update the
+user's aiohttp cookie jar, so sessions behave the same whichever client carried a request.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from time import monotonic
+
+from aiohttp.abc import AbstractCookieJar
+from multidict import CIMultiDict
+from yarl import URL
+
+from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.fastpath import USER_AGENT, encode_request
+from monitor.engine.spec import ErrorKind
+
+#: Headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers.
+_H2_DROP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "te"}
+)
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One request of the batch: its bytes, and what happened to it."""
+
+    index: int
+    req: PreparedRequest
+    headers: dict[str, str]
+    """Everything sent besides what the encoders add (``Host``, ``Content-Length`` ...)."""
+    sent_headers: Mapping[str, str] | None
+    body: bytes | None
+    jar: AbstractCookieJar | None
+    started_at: float = 0.0
+    start: float = 0.0
+    status: int | None = None
+    nbytes: int = 0
+    response_body: bytes | None = None
+    response_headers: CIMultiDict[str] | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    sent: bool = False
+    released: bool = False
+    done_at: float | None = None
+    """``time.monotonic()`` when the answer (or the failure) came."""
+
+    def fail(self, kind: ErrorKind, message: str, sent: bool) -> None:
+        """Record a transport failure (the first one wins)."""
+        if self.error is None:
+            self.error, self.error_kind, self.sent = message, kind, sent
+            self.status = None
+        if self.done_at is None:
+            self.done_at = monotonic()
+
+    @property
+    def url(self) -> URL:
+        return self.req.url
+
+    def authority(self) -> str:
+        url = self.req.url
+        host = url.raw_host or ""
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        return f"{host}:{url.port}" if url.explicit_port else host
+
+    def target(self) -> str:
+        return self.req.url.raw_path_qs or "/"
+
+    def h1_bytes(self) -> bytes:
+        """The HTTP/1.1 request (head and body)."""
+        return encode_request(
+            self.req.method, self.target(), self.authority(), self.headers, self.req.json
+        )
+
+    def h2_headers(self) -> list[tuple[str, str]]:
+        """The HTTP/2 header list (pseudo-headers first; names lower-case)."""
+        given = {k.lower(): v for k, v in self.headers.items() if k.lower() not in _H2_DROP}
+        pairs = [
+            (":method", self.req.method),
+            (":scheme", self.req.url.scheme),
+            (":authority", self.authority()),
+            (":path", self.target()),
+        ]
+        given.setdefault("user-agent", USER_AGENT)
+        given.setdefault("accept", "*/*")
+        if self.body is not None:
+            given.setdefault("content-type", "application/json")
+        if self.body or self.req.method in ("POST", "PUT", "PATCH"):
+            given["content-length"] = str(len(self.body or b""))
+        pairs.extend(given.items())
+        return pairs
+
+    def absorb_cookies(self) -> None:
+        """Store the response's ``Set-Cookie`` headers in the user's jar (as aiohttp does)."""
+        headers = self.response_headers
+        if self.jar is None or headers is None:
+            return
+        cookies: SimpleCookie = SimpleCookie()
+        for value in headers.getall("Set-Cookie", ()):
+            try:
+                cookies.load(value)
+            except CookieError:
+                continue
+        if cookies:
+            self.jar.update_cookies(cookies, self.req.url)
+
+
+def outgoing(
+    client: HttpClient, index: int, req: PreparedRequest, jar: AbstractCookieJar | None
+) -> Outgoing:
+    """Resolve what request ``index`` sends: headers (client, hooks, cookies) and body."""
+    headers, sent_headers = client.outgoing_headers(req)
+    merged = dict(headers or {})
+    if jar is not None:
+        cookies = jar.filter_cookies(req.url)
+        if cookies:
+            text = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in cookies.items())
+            merged["Cookie"] = f"{merged['Cookie']}; {text}" if "Cookie" in merged else text
+    body = None if req.json is None else _json.dumps(req.json).encode()
+    return Outgoing(index, req, merged, sent_headers, body, jar)

@@ -1,0 +1,171 @@
+"""Last-byte synchronisation over HTTP/1.1, proven on raw loopback sockets: every request is
+incomplete at the server until the release, and the release completes them all together."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from monitor.engine import ConcurrentTester, RequestSpec
+from tests.engine.servers import closed_port_url, serve_raw
+
+
+@dataclass
+class Seen:
+    """What one connection of the raw server saw of one request."""
+
+    prefix_at: int = 0  # monotonic_ns when all but the last byte were in
+    complete_at: int = 0  # monotonic_ns when the last byte came
+    data: bytes = b""
+
+
+@dataclass
+class Recorder:
+    requests: list[Seen] = field(default_factory=list)
+
+
+def _expected_length(data: bytes) -> int | None:
+    """Bytes of the whole request once its head is in (Content-Length bodies only)."""
+    head, sep, _ = data.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    return len(head) + 4 + length
+
+
+def _almost_complete(data: bytes) -> bool:
+    """All but the final byte of a request are in."""
+    if data.endswith(b"\r\n\r") and b"\r\n\r\n" not in data:
+        return True  # a request without a body, its last newline held back
+    total = _expected_length(data)
+    return total is not None and len(data) == total - 1
+
+
+@pytest.fixture
+async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
+    """A raw keep-alive HTTP server that time-stamps when each request's bytes arrive."""
+    rec = Recorder()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            seen = Seen()
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    return
+                now = time.monotonic_ns()
+                seen.data += chunk
+                if not seen.prefix_at and _almost_complete(seen.data):
+                    seen.prefix_at = now
+                total = _expected_length(seen.data)
+                if total is not None and len(seen.data) >= total:
+                    seen.complete_at = now
+                    break
+            rec.requests.append(seen)
+            body = b'{"n": %d}' % len(rec.requests)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"X-Arrival-Ns: %d\r\nContent-Length: %d\r\n\r\n%s"
+                % (seen.complete_at, len(body), body)
+            )
+
+    async with serve_raw(handle) as url:
+        yield url, rec
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [RequestSpec("POST", "/deduct", json={"amount": 1}), RequestSpec("GET", "/balance")],
+    ids=["with-body", "without-body"],
+)
+@pytest.mark.parametrize("mode", ["per-user", "per-request", "shared"])
+async def test_final_bytes_are_held_until_every_prefix_is_in(
+    recorder_url: tuple[str, Recorder], spec: RequestSpec, mode: str
+) -> None:
+    url, rec = recorder_url
+    async with ConcurrentTester(url, mode=mode, sync="last-byte", keep_body=True) as tester:
+        for _ in range(2):  # per-user and shared: the second batch reuses warm connections
+            rec.requests.clear()
+            result = await tester.run_batch([spec] * 8)
+            assert result.status_codes == {200: 8}, result.errors
+            seen = rec.requests
+            assert len(seen) == 8
+            assert all(s.prefix_at for s in seen), "a request arrived whole: nothing held back"
+            # every request was incomplete at the server until all prefixes were in
+            assert max(s.prefix_at for s in seen) < min(s.complete_at for s in seen)
+            delivery = result.delivery
+            assert delivery is not None
+            assert (delivery.sync, delivery.released, delivery.requests) == ("last-byte", 8, 8)
+            assert delivery.connections_warm
+            assert delivery.connections == 8
+            assert delivery.send_spread_s is not None
+            assert 0 < delivery.send_spread_s < 0.05
+            assert delivery.arrivals == 8
+            assert delivery.arrival_spread_s is not None
+            # the server's own clock agrees that the final bytes came together
+            observed = max(s.complete_at for s in seen) - min(s.complete_at for s in seen)
+            assert delivery.arrival_spread_s == pytest.approx(observed / 1e9)
+            assert [r.json() for r in result.records] != [None] * 8
+
+
+async def test_unreachable_target_is_recorded_never_raised() -> None:
+    async with ConcurrentTester(closed_port_url(), sync="last-byte", timeout=2) as tester:
+        result = await tester.run_batch([RequestSpec("POST", "/x", json={})] * 3)
+    assert result.error_count == 3
+    assert result.connect_failures == 3
+    assert {r.error_kind for r in result.records} == {"refused"}
+    assert not any(r.sent for r in result.records)
+    assert result.delivery is not None
+    assert result.delivery.released == 0
+    assert result.delivery.send_spread_s is None
+
+
+async def test_server_closing_before_the_release_means_not_sent() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)  # the prefix arrives: hang up before the last byte
+
+    async with (
+        serve_raw(hang_up) as url,
+        ConcurrentTester(url, sync="last-byte", timeout=2) as tester,
+    ):
+        result = await tester.run_batch([RequestSpec("POST", "/x", json={"a": 1})] * 2)
+    assert result.error_count == 2
+    assert {r.error_kind for r in result.records} == {"reset"}
+    # without its final byte the request was incomplete: it cannot have taken effect
+    assert not any(r.sent for r in result.records)
+
+
+async def test_silent_server_times_out_as_sent_and_garbage_is_malformed() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(5)
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.read(65536)).endswith(b"\r\n\r") is False:
+            pass
+        await reader.read(1)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    async with (
+        serve_raw(silent) as url,
+        ConcurrentTester(url, sync="last-byte", timeout=0.3) as tester,
+    ):
+        result = await tester.run_batch([RequestSpec("GET", "/")] * 2)
+    assert {r.error_kind for r in result.records} == {"timeout"}
+    assert all(r.sent for r in result.records)  # released: it may have taken effect
+    async with (
+        serve_raw(garbage) as url,
+        ConcurrentTester(url, sync="last-byte", timeout=2) as tester,
+    ):
+        result = await tester.run_batch([RequestSpec("GET", "/")] * 2)
+    assert {r.error_kind for r in result.records} == {"malformed"}
