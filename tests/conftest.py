@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.plugins.reference",
     "tests.plugins.kube",
     "tests.plugins.toxiproxy",
+    "tests.plugins.tls",
 ]
 
 

@@ -74,7 +74,7 @@ class SyncSender:
                 if exc.kind in ("refused", "timeout", "tls"):
                     return SyncMode.LAST_BYTE, f"HTTP/2 probe failed: {exc.message}"  # retry later
                 how = "h2c prior knowledge" if key[0] == "http" else "TLS ALPN"
-                note = f"{exc.message} ({how}): last-byte over HTTP/1.1"
+                note = f"no HTTP/2 from the target ({how}: {exc.message}); last-byte over HTTP/1.1"
                 decided = (SyncMode.LAST_BYTE, note)
             else:
                 decided = (SyncMode.SINGLE_PACKET, None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from time import monotonic
 
 from aiohttp.abc import AbstractCookieJar
@@ -98,18 +97,14 @@ class Outgoing:
         return pairs
 
     def absorb_cookies(self) -> None:
-        """Store the response's ``Set-Cookie`` headers in the user's jar (as aiohttp does)."""
+        """Store the response's ``Set-Cookie`` headers in the user's jar, as aiohttp's
+        ``ClientSession`` does (``update_cookies_from_headers``)."""
         headers = self.response_headers
         if self.jar is None or headers is None:
             return
-        cookies: SimpleCookie = SimpleCookie()
-        for value in headers.getall("Set-Cookie", ()):
-            try:
-                cookies.load(value)
-            except CookieError:
-                continue
-        if cookies:
-            self.jar.update_cookies(cookies, self.req.url)
+        raw = headers.getall("Set-Cookie", [])
+        if raw:
+            self.jar.update_cookies_from_headers(raw, self.req.url)
 
 
 def outgoing(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from monitor.engine import ConcurrentTester, RequestSpec
+from monitor.engine import ConcurrentResult, ConcurrentTester, RequestSpec
 from tests.engine.servers import closed_port_url, serve_raw
 
 
@@ -26,6 +26,7 @@ class Seen:
 @dataclass
 class Recorder:
     requests: list[Seen] = field(default_factory=list)
+    connections: int = 0
 
 
 def _expected_length(data: bytes) -> int | None:
@@ -55,6 +56,7 @@ async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
     rec = Recorder()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        rec.connections += 1
         while True:
             seen = Seen()
             while True:
@@ -81,39 +83,55 @@ async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
         yield url, rec
 
 
-@pytest.mark.parametrize(
-    "spec",
-    [RequestSpec("POST", "/deduct", json={"amount": 1}), RequestSpec("GET", "/balance")],
-    ids=["with-body", "without-body"],
-)
-@pytest.mark.parametrize("mode", ["per-user", "per-request", "shared"])
+_SPECS = [RequestSpec("POST", "/deduct", json={"amount": 1}), RequestSpec("GET", "/balance")]
+
+
+def _check_delivery(result: ConcurrentResult, rec: Recorder) -> None:
+    assert result.status_codes == {200: 8}, result.errors
+    assert len(rec.requests) == 8
+    delivery = result.delivery
+    assert delivery is not None
+    assert (delivery.sync, delivery.released, delivery.requests) == ("last-byte", 8, 8)
+    assert delivery.connections_warm
+    assert delivery.connections == 8
+    assert delivery.send_spread_s is not None
+    assert 0 < delivery.send_spread_s < 0.05
+    assert delivery.arrivals == 8
+    # the server's own clock agrees on how tightly the final bytes came
+    complete = [s.complete_at for s in rec.requests]
+    assert delivery.arrival_spread_s == pytest.approx((max(complete) - min(complete)) / 1e9)
+    assert [r.json() for r in result.records] != [None] * 8
+
+
+@pytest.mark.parametrize("spec", _SPECS, ids=["with-body", "without-body"])
+@pytest.mark.parametrize("mode", ["per-user", "shared"])
 async def test_final_bytes_are_held_until_every_prefix_is_in(
     recorder_url: tuple[str, Recorder], spec: RequestSpec, mode: str
 ) -> None:
     url, rec = recorder_url
     async with ConcurrentTester(url, mode=mode, sync="last-byte", keep_body=True) as tester:
-        for _ in range(2):  # per-user and shared: the second batch reuses warm connections
+        await tester.run_batch([spec] * 8)  # opens the connections (the server accepts them)
+        rec.requests.clear()
+        result = await tester.run_batch([spec] * 8)  # on the same, warm connections
+    _check_delivery(result, rec)
+    # The server reads every connection as soon as bytes come (same event loop: its reads
+    # run before the sender wakes from its settle pause), so a request sent whole would
+    # arrive whole: each one instead was all-but-its-last-byte until all were in that state.
+    assert all(s.prefix_at for s in rec.requests), "a request arrived whole"
+    assert max(s.prefix_at for s in rec.requests) < min(s.complete_at for s in rec.requests)
+    assert rec.connections == 8
+
+
+@pytest.mark.parametrize("spec", _SPECS, ids=["with-body", "without-body"])
+async def test_per_request_mode_opens_fresh_connections_before_the_barrier(
+    recorder_url: tuple[str, Recorder], spec: RequestSpec
+) -> None:
+    url, rec = recorder_url
+    async with ConcurrentTester(url, mode="per-request", sync="last-byte", keep_body=True) as t:
+        for batch in (1, 2):
             rec.requests.clear()
-            result = await tester.run_batch([spec] * 8)
-            assert result.status_codes == {200: 8}, result.errors
-            seen = rec.requests
-            assert len(seen) == 8
-            assert all(s.prefix_at for s in seen), "a request arrived whole: nothing held back"
-            # every request was incomplete at the server until all prefixes were in
-            assert max(s.prefix_at for s in seen) < min(s.complete_at for s in seen)
-            delivery = result.delivery
-            assert delivery is not None
-            assert (delivery.sync, delivery.released, delivery.requests) == ("last-byte", 8, 8)
-            assert delivery.connections_warm
-            assert delivery.connections == 8
-            assert delivery.send_spread_s is not None
-            assert 0 < delivery.send_spread_s < 0.05
-            assert delivery.arrivals == 8
-            assert delivery.arrival_spread_s is not None
-            # the server's own clock agrees that the final bytes came together
-            observed = max(s.complete_at for s in seen) - min(s.complete_at for s in seen)
-            assert delivery.arrival_spread_s == pytest.approx(observed / 1e9)
-            assert [r.json() for r in result.records] != [None] * 8
+            _check_delivery(await t.run_batch([spec] * 8), rec)
+            assert rec.connections == 8 * batch
 
 
 async def test_unreachable_target_is_recorded_never_raised() -> None:

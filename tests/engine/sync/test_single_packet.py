@@ -1,0 +1,98 @@
+"""HTTP/2 single-packet delivery against a real HTTP/2 server (hypercorn) on loopback, over
+h2c prior knowledge and over TLS with ALPN; and the fallbacks when the target has no h2."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from monitor.engine import ConcurrentTester, RequestSpec
+from tests.engine.servers import serve_app
+from tests.plugins.h2server import serve_h2
+from tests.plugins.tls import Cert
+
+
+def _batch(n: int) -> list[RequestSpec]:
+    specs = [
+        RequestSpec(
+            "POST", f"/deduct/{i}", json={"amount": i}, headers={"Authorization": "Bearer t"}
+        )
+        for i in range(n - 1)
+    ]
+    return [*specs, RequestSpec("GET", "/balance?user=1")]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls-alpn"])
+async def test_streams_on_one_connection_released_in_one_write(
+    self_signed: Cert, tls: bool
+) -> None:
+    async with serve_h2(self_signed if tls else None) as url, ConcurrentTester(
+        url, mode="per-user", keep_body=True, sync="auto", h2c=not tls,
+        ca_file=self_signed.cert_file,
+    ) as tester:  # fmt: skip
+        for _ in range(2):  # the second batch reuses the warm connection
+            result = await tester.run_batch(_batch(12))
+            assert result.status_codes == {201: 11, 200: 1}, result.errors
+            bodies = [r.json() for r in result.records]
+            assert {b["http_version"] for b in bodies} == {"2"}
+            assert [b["body"] for b in bodies[:11]] == [{"amount": i} for i in range(11)]
+            assert bodies[11]["query"] == "user=1"
+            assert bodies[0]["authorization"] == "Bearer t"
+            delivery = result.delivery
+            assert delivery is not None
+            assert (delivery.sync, delivery.protocol, delivery.connections) == (
+                "single-packet", "h2", 1,
+            )  # fmt: skip
+            assert delivery.released == 12
+            assert delivery.note is None
+            assert delivery.arrivals == 12
+            assert delivery.arrival_spread_s is not None
+            assert delivery.send_spread_s is not None
+        # the cookie the first batch received goes with the second (user 0's jar), quoted
+        # as aiohttp's own ClientSession sends it
+        assert result.records[0].json()["cookie"] == 'seen="deduct/0"'
+
+
+async def test_single_packet_on_a_target_without_h2_falls_back_to_last_byte(
+    self_signed: Cert,
+) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    async with serve_app(app) as url, ConcurrentTester(url, sync="single-packet") as tester:
+        result = await tester.run_batch([RequestSpec("GET", "/")] * 3)
+    assert result.status_codes == {200: 3}
+    assert result.delivery is not None
+    assert result.delivery.sync == "last-byte"
+    assert result.delivery.note is not None
+    assert "HTTP/2" in result.delivery.note
+
+
+async def test_auto_over_tls_without_h2_alpn_uses_last_byte(self_signed: Cert) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"scheme": request.scheme})
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed.server_context())
+    await site.start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with ConcurrentTester(url, sync="auto", ca_file=self_signed.cert_file) as tester:
+            result = await tester.run_batch([RequestSpec("GET", "/")] * 4)
+            untrusted = ConcurrentTester(url, sync="auto")
+            async with untrusted:
+                refused = await untrusted.run_batch([RequestSpec("GET", "/")] * 2)
+    finally:
+        await runner.cleanup()
+    assert result.status_codes == {200: 4}, result.errors
+    assert result.delivery is not None
+    assert result.delivery.sync == "last-byte"
+    assert result.delivery.released == 4
+    # an untrusted certificate is each request's error, never an exception
+    assert {r.error_kind for r in refused.records} == {"tls"}
+    assert not any(r.sent for r in refused.records)
