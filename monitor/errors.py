@@ -7,7 +7,7 @@ SoakmonError                 exit 4   something went wrong that is not the user'
 │   ├── suites.UnmappedOperation
 │   ├── engine.EngineConfigError
 │   ├── daemon.ScheduleError
-│   ├── suites.ReportFormatError, report.ReportWriteError
+│   ├── suites.results.ReportFormatError, report.ReportWriteError
 │   └── registry.RegistryError       (DuplicateNameError, UnknownNameError)
 ├── TargetUnreachable        exit 3   the target could not be reached at all
 ├── suites.SuiteError                 (ExpressionError, CheckDataError, CelError, StepFailed)

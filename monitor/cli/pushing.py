@@ -13,9 +13,9 @@ from monitor.daemon.soak import outcome_label
 from monitor.engine import RequestHooks
 from monitor.engine.spec import RequestRecord
 from monitor.observe.push import PushError, RunMetrics
-from monitor.suites.loader import LoadedSuite
+from monitor.suites.loading.loader import LoadedSuite
+from monitor.suites.loading.sharding import Shard, scenario_keys, take_shard
 from monitor.suites.results import RunResult
-from monitor.suites.sharding import Shard, scenario_keys, take_shard
 
 
 class RunRecorder:

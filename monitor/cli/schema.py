@@ -33,12 +33,12 @@ def schema(
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config; `ops`
     prints the operations reference table (Markdown: arguments, value, fields, used by)."""
-    from monitor.suites.schema import profile_schema, suite_schema
+    from monitor.suites.loading.schema import profile_schema, suite_schema
 
     if kind is SchemaKind.ops:
-        from monitor.suites.loader import load_suite
-        from monitor.suites.ops_table import operations_table, render_markdown
-        from monitor.suites.paths import builtin_suites
+        from monitor.suites.loading.loader import load_suite
+        from monitor.suites.loading.paths import builtin_suites
+        from monitor.suites.profile.ops_table import operations_table, render_markdown
 
         suites = [load_suite(p).suite for p in builtin_suites().values()]
         typer.echo(render_markdown(operations_table(suites)), nl=False)

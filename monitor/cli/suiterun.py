@@ -17,21 +17,21 @@ from monitor.engine import ConnectionMode, RequestHooks
 from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
 from monitor.report.console import not_the_api
-from monitor.suites.coverage import ignored_arguments
 from monitor.suites.errors import ConfigError
-from monitor.suites.loader import (
+from monitor.suites.loading.loader import (
     LoadedSuite,
     load_profile,
     load_suite,
     resolve_profile,
     resolve_suite,
 )
-from monitor.suites.models import Scalar
-from monitor.suites.params import check_overrides, parse_overrides
-from monitor.suites.paths import builtin_suites
-from monitor.suites.profile_models import Profile
+from monitor.suites.loading.paths import builtin_suites
+from monitor.suites.profile.coverage import ignored_arguments
+from monitor.suites.profile.models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
-from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
+from monitor.suites.run.runner import RunOptions, TargetUnreachable, run_suites
+from monitor.suites.suite.models import Scalar
+from monitor.suites.suite.params import check_overrides, parse_overrides
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = (
     ExitCode.OK,

@@ -42,14 +42,14 @@ def validate(
     from monitor.daemon.config import is_daemon_config, load_config
     from monitor.errors import ExitCode
     from monitor.suites.errors import ConfigError, Problem
-    from monitor.suites.loader import (
+    from monitor.suites.loading.loader import (
         LoadedProfile,
         load_profile,
         load_suite,
         resolve_profile,
         validate_file,
     )
-    from monitor.suites.paths import builtin_profiles, builtin_suites
+    from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 
     against: LoadedProfile | None = None
     if profile is not None:

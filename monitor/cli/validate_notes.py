@@ -6,20 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from monitor.suites.capabilities import Capabilities, scenario_unmet
-from monitor.suites.coverage import unused_arguments
-from monitor.suites.loader import LoadedProfile, LoadedSuite
-from monitor.suites.models import Suite
-from monitor.suites.operations import OUTCOMES
-from monitor.suites.profile_models import HttpOperation, OutcomeRule, Profile
-from monitor.suites.vocabulary import (
+from monitor.suites.loading.loader import LoadedProfile, LoadedSuite
+from monitor.suites.loading.yamlsource import format_path
+from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
+from monitor.suites.profile.coverage import unused_arguments
+from monitor.suites.profile.models import HttpOperation, OutcomeRule, Profile
+from monitor.suites.profile.operations import OUTCOMES
+from monitor.suites.profile.vocabulary import (
     declared_needs,
     hidden_server_errors,
     own_outcomes,
     undefined_operations,
     unknown_server_error_rules,
 )
-from monitor.suites.yamlsource import format_path
+from monitor.suites.suite.models import Suite
 
 Echo = Callable[[str], None]
 #: Outcome names a 5xx may carry without being mistaken for a refusal.

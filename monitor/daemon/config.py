@@ -17,8 +17,8 @@ from monitor.alerts.config import AlertingConfig
 from monitor.daemon.schedule import Schedule, ScheduleError
 from monitor.engine.durations import parse_duration
 from monitor.suites.errors import ConfigError
-from monitor.suites.loader import load_model
-from monitor.suites.yamlsource import load_yaml
+from monitor.suites.loading.loader import load_model
+from monitor.suites.loading.yamlsource import load_yaml
 
 
 def _seconds(value: Any) -> Any:

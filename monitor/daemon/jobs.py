@@ -28,10 +28,10 @@ from monitor.events import (
     RunStarted,
     SuiteScheduled,
 )
-from monitor.suites.loader import load_profile, load_suite, resolve_profile, resolve_suite
-from monitor.suites.models import Suite
+from monitor.suites.loading.loader import load_profile, load_suite, resolve_profile, resolve_suite
 from monitor.suites.results import RunResult
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
+from monitor.suites.suite.models import Suite
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from monitor.daemon.config import DaemonConfig
 from monitor.observe.probes.registry import PROBE_KINDS
 from monitor.suites.errors import ConfigError, Problem
-from monitor.suites.loader import (
+from monitor.suites.loading.loader import (
     LoadedProfile,
     LoadedSuite,
     load_profile,
@@ -24,8 +24,8 @@ from monitor.suites.loader import (
     resolve_profile,
     resolve_suite,
 )
-from monitor.suites.validation import problems_from
-from monitor.suites.yamlsource import Locations, format_path
+from monitor.suites.loading.validation import problems_from
+from monitor.suites.loading.yamlsource import Locations, format_path
 
 PathKey = tuple[str | int, ...]
 

@@ -18,10 +18,10 @@ from typing import Any
 from monitor.daemon.config import Soak, Target
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
 from monitor.events import EventBus, SoakInterval
-from monitor.suites.client import Call, ProfileClient, Session
 from monitor.suites.errors import UnmappedOperation
-from monitor.suites.history import Outcome
-from monitor.suites.loader import load_profile, resolve_profile
+from monitor.suites.loading.loader import load_profile, resolve_profile
+from monitor.suites.results.history import Outcome
+from monitor.suites.run.client import Call, ProfileClient, Session
 
 log = logging.getLogger(__name__)
 

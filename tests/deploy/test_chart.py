@@ -15,7 +15,7 @@ from monitor.chaos.access import API_ACCESS as CHAOS_ACCESS
 from monitor.daemon.config import DaemonConfig, load_config
 from monitor.errors import ExitCode
 from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
-from monitor.suites.loader import validate_file
+from monitor.suites.loading.loader import validate_file
 from tests.deploy.chart import (
     CHART,
     KUBE_VERSION,

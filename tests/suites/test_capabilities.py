@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.reference import ReferenceServer
-from monitor.suites.capabilities import Capabilities, scenario_unmet
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.models import Needs
-from monitor.suites.outcomes import parse_prometheus
-from monitor.suites.paths import builtin_profiles, builtin_suites
-from monitor.suites.profile_models import Profile
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
+from monitor.suites.profile.models import Profile
+from monitor.suites.profile.outcomes import parse_prometheus
+from monitor.suites.run.runner import RunOptions, run_suites
+from monitor.suites.suite.models import Needs
 
 REFERENCE = load_profile(builtin_profiles()["reference"]).profile
 

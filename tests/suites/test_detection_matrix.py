@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from monitor.reference import FAULTS
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import RunResult
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
 from tests.plugins.target_process import forked_target
 from tests.suites.budgets import BUDGETS

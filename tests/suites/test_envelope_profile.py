@@ -9,11 +9,11 @@ import pytest
 
 from monitor.engine import ConcurrentTester
 from monitor.reference import ReferenceServer
-from monitor.suites.client import ProfileClient, Session
-from monitor.suites.history import Outcome
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.results.history import Outcome
+from monitor.suites.run.client import ProfileClient, Session
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.envelope_server import envelope_server
 
 PROFILE = load_profile(builtin_profiles()["envelope-example"]).profile

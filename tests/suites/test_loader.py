@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from monitor.suites.errors import ConfigError
-from monitor.suites.loader import load_profile, load_suite, validate_file
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import load_profile, load_suite, validate_file
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 
 GOOD = """\
 name: demo

@@ -7,10 +7,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
-from monitor.suites.loader import load_suite
-from monitor.suites.operations import OPERATIONS
-from monitor.suites.ops_table import operations_table, render_markdown
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.profile.operations import OPERATIONS
+from monitor.suites.profile.ops_table import operations_table, render_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from monitor.reference import ReferenceServer
-from monitor.suites.coverage import ignored_arguments
-from monitor.suites.loader import load_profile, load_suite, resolve_profile, resolve_suite
-from monitor.suites.paths import builtin_suites
+from monitor.suites.loading.loader import load_profile, load_suite, resolve_profile, resolve_suite
+from monitor.suites.loading.paths import builtin_suites
+from monitor.suites.profile.coverage import ignored_arguments
 from tests.suites.envelope_server import envelope_server
 
 NEW_USER_PROFILE = Path(__file__).parent / "data" / "newuser-profile.yaml"

@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import CheckResult, ScenarioResult
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile

@@ -9,11 +9,11 @@ import pytest
 
 from monitor.engine import ConnectionMode
 from monitor.reference import ReferenceServer
-from monitor.suites.history import History
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.models import Suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
-from monitor.suites.runner import RunOptions, TargetUnreachable, run_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.results.history import History
+from monitor.suites.run.runner import RunOptions, TargetUnreachable, run_suites
+from monitor.suites.suite.models import Suite
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
 

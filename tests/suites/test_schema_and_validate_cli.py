@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 
 _register()
 RUNNER = CliRunner()

@@ -7,10 +7,10 @@ asks for), stocked by buying rewards — with no failure and no error; the scena
 
 from __future__ import annotations
 
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
-from monitor.suites.profile_models import Provides
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.profile.models import Provides
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
 
 REFERENCE = load_profile(builtin_profiles()["reference"]).profile

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from monitor.suites.loader import load_suite, resolve_suite
-from monitor.suites.paths import builtin_suites
-from monitor.suites.sharding import Shard, scenario_keys, take_shard
+from monitor.suites.loading.loader import load_suite, resolve_suite
+from monitor.suites.loading.paths import builtin_suites
+from monitor.suites.loading.sharding import Shard, scenario_keys, take_shard
 
 CLI = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.budgets import BUDGETS
 from tests.suites.shop_server import shop_server
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from monitor.engine import ConcurrentTester, RequestRecord
-from monitor.suites.client import ProfileClient, Session
 from monitor.suites.errors import ExpressionError
-from monitor.suites.expr import compile_template, params_used, render
-from monitor.suites.history import Outcome
-from monitor.suites.loader import load_profile
-from monitor.suites.outcomes import classify, parse_prometheus
-from monitor.suites.paths import builtin_profiles
-from monitor.suites.profile_models import OutcomeRule
+from monitor.suites.expressions.templates import compile_template, params_used, render
+from monitor.suites.loading.loader import load_profile
+from monitor.suites.loading.paths import builtin_profiles
+from monitor.suites.profile.models import OutcomeRule
+from monitor.suites.profile.outcomes import classify, parse_prometheus
+from monitor.suites.results.history import Outcome
+from monitor.suites.run.client import ProfileClient, Session
 
 CTX = {
     "params": {"amount": 300, "n": 3},

@@ -14,8 +14,8 @@ import pytest
 
 PROBE = """
 import json
-from monitor.suites import paths
-from monitor.suites.loader import load_profile, load_suite
+from monitor.suites.loading import paths
+from monitor.suites.loading.loader import load_profile, load_suite
 suites = {n: load_suite(p).suite.name for n, p in paths.builtin_suites().items()}
 profiles = sorted(paths.builtin_profiles())
 load_profile(paths.builtin_profiles()["reference"])

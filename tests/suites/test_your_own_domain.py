@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
 from monitor.report import write_reports
-from monitor.suites.capabilities import Capabilities, scenario_unmet
 from monitor.suites.errors import ConfigError
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import scenarios_dir
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import scenarios_dir
+from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
 from monitor.suites.results import RunResult
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.social_server import social_server
 
 _register()
@@ -249,7 +249,7 @@ async def test_settle_s_lets_work_done_after_the_answer_land_before_the_read_bac
 ) -> None:
     from aiohttp import web
 
-    from monitor.suites.profile_models import Profile
+    from monitor.suites.profile.models import Profile
 
     themes: dict[str, str] = {}
     pending: list[asyncio.Future[None]] = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_suites
-from monitor.suites.profile_models import Profile
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_suites
+from monitor.suites.profile.models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
 
 HERE = Path(__file__).parent

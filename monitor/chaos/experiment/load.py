@@ -19,7 +19,7 @@ from monitor.chaos.errors import Refused
 from monitor.chaos.experiment.model import Experiment
 from monitor.chaos.registry import ACTIONS
 from monitor.suites.errors import ConfigError, Problem
-from monitor.suites.loader import (
+from monitor.suites.loading.loader import (
     LoadedProfile,
     LoadedSuite,
     load_model,
@@ -28,8 +28,8 @@ from monitor.suites.loader import (
     resolve_profile,
     resolve_suite,
 )
-from monitor.suites.validation import problems_from
-from monitor.suites.yamlsource import Locations, format_path
+from monitor.suites.loading.validation import problems_from
+from monitor.suites.loading.yamlsource import Locations, format_path
 
 PathKey = tuple[str | int, ...]
 

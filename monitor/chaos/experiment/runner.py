@@ -36,7 +36,7 @@ from monitor.chaos.experiment.workload import LedgerWorkload, Stats
 from monitor.chaos.journal import Journal
 from monitor.errors import SoakmonError
 from monitor.events import EventBus
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from typing import Any
 
 from monitor.chaos.experiment.model import TargetSpec, Workload
 from monitor.engine import ConcurrentTester, ConnectionMode
-from monitor.suites.client import Call, ProfileClient, Session
-from monitor.suites.history import Outcome
-from monitor.suites.profile_models import Profile
+from monitor.suites.profile.models import Profile
+from monitor.suites.results.history import Outcome
+from monitor.suites.run.client import Call, ProfileClient, Session
 
 EXPECTED_REFUSALS = frozenset({"insufficient_points"})
 REQUIRED_OPS = ("register", "points.add", "points.balance")

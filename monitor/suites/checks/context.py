@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from monitor.suites.history import History, Op
+from monitor.suites.results.history import History, Op
 
 OVERALL = "overall"  # key of the all-operations entry in ``CheckContext.requests``
 

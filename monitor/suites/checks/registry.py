@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict
 
 from monitor.registry import Registry
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError
 from monitor.suites.errors import ExpressionError
+from monitor.suites.expressions.check_args import CheckDataError
 from monitor.suites.results import CheckResult
 
 M = TypeVar("M", bound=BaseModel)

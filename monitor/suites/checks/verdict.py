@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.suites.history import Op
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 MAX_EVIDENCE = 20
 

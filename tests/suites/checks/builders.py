@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.suites.checks import CheckContext, run_check
-from monitor.suites.history import History, Op, Outcome
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import History, Op, Outcome
 
 
 class Ops:

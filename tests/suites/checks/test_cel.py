@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from monitor.suites.cel import CHECK_VARIABLES, CelError, compile_cel, to_cel, to_python
 from monitor.suites.checks import get_checker
+from monitor.suites.expressions.cel import CelError, compile_cel, to_cel, to_python
+from monitor.suites.expressions.names import CEL_CHECK_NAMES
 from tests.suites.checks.builders import Ops
 
 
@@ -33,10 +34,10 @@ def test_syntax_errors_name_expression_and_position(expr: str, message: str) -> 
 
 def test_unknown_names_are_compile_errors() -> None:
     with pytest.raises(CelError, match="unknown name 'stat' \\(available: duration_s, history"):
-        compile_cel("stat.final.balance == 0", variables=CHECK_VARIABLES)
+        compile_cel("stat.final.balance == 0", variables=CEL_CHECK_NAMES)
     # macro variables are bound, not free
-    compile_cel("state.tasks.all(t, t.is_completed)", variables=CHECK_VARIABLES)
-    compile_cel("history.exists(o, o.kind == 'x')", variables=CHECK_VARIABLES)
+    compile_cel("state.tasks.all(t, t.is_completed)", variables=CEL_CHECK_NAMES)
+    compile_cel("history.exists(o, o.kind == 'x')", variables=CEL_CHECK_NAMES)
 
 
 def test_empty_expression() -> None:

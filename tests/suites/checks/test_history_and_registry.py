@@ -16,8 +16,8 @@ from monitor.suites.checks import (
     get_checker,
     run_check,
 )
-from monitor.suites.history import History, Op, Outcome
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import History, Op, Outcome
 from tests.suites.checks.builders import Ops
 
 FAMILIES = {

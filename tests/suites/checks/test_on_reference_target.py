@@ -17,8 +17,8 @@ import pytest
 from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
 from monitor.reference import ReferenceServer
 from monitor.suites.checks import CheckContext, run_check
-from monitor.suites.history import Op, Outcome
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op, Outcome
 
 START, AMOUNT, DEDUCTS, MAX_READS = 3000, 300, 13, 500
 

@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
-from monitor.suites.cel import CHECK_VARIABLES, CelError, CelProgram, compile_cel, show
 from monitor.suites.checks.context import OVERALL, CheckContext
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import verdict
-from monitor.suites.history import OutcomeCounts
-from monitor.suites.operations import OPERATIONS, OUTCOMES
+from monitor.suites.expressions.cel import CelError, CelProgram, compile_cel, show
+from monitor.suites.expressions.names import CEL_CHECK_NAMES
+from monitor.suites.profile.operations import OPERATIONS, OUTCOMES
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import OutcomeCounts
 
 
 def _compile(value: Any) -> CelProgram:
@@ -28,7 +29,7 @@ def _compile(value: Any) -> CelProgram:
     if not isinstance(value, str):
         raise ValueError("must be a CEL expression (a string)")
     try:
-        return compile_cel(value, variables=CHECK_VARIABLES)
+        return compile_cel(value, variables=CEL_CHECK_NAMES)
     except CelError as exc:
         raise ValueError(str(exc)) from None
 
@@ -95,7 +96,7 @@ _VARIABLES: dict[str, Callable[[CheckContext], Any]] = {
 }
 
 
-def activation(ctx: CheckContext, names: Iterable[str] = CHECK_VARIABLES) -> dict[str, Any]:
+def activation(ctx: CheckContext, names: Iterable[str] = CEL_CHECK_NAMES) -> dict[str, Any]:
     """The variables a ``cel`` check sees (only ``names``: a big history costs time)."""
     return {name: _VARIABLES[name](ctx) for name in names if name in _VARIABLES}
 

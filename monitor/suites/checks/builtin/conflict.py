@@ -12,10 +12,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from monitor.suites.cel import show
 from monitor.suites.checks.builtin.server_errors import status_summary
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.verdict import ops_evidence, plural, verdict
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import (
     CheckDataError,
     ExprArg,
     KindsArg,
@@ -24,10 +26,8 @@ from monitor.suites.checks.exprs import (
     hashable,
     select,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.verdict import ops_evidence, plural, verdict
-from monitor.suites.history import Op
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class ConflictArgs(CheckArgs):

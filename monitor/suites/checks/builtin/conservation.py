@@ -12,7 +12,10 @@ from typing import Any
 from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.subsets import explain
+from monitor.suites.checks.verdict import ops_evidence, plural, verdict
+from monitor.suites.expressions.check_args import (
     Expr,
     ExprArg,
     ItemExprArg,
@@ -26,11 +29,8 @@ from monitor.suites.checks.exprs import (
     number,
     resolve,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.subsets import explain
-from monitor.suites.checks.verdict import ops_evidence, plural, verdict
-from monitor.suites.history import Op
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class Effect(CheckArgs):

@@ -6,11 +6,18 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, ExprArg, KindsArg, OpExprArg, Scope, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import (
+    CheckDataError,
+    ExprArg,
+    KindsArg,
+    OpExprArg,
+    Scope,
+    select,
+)
 from monitor.suites.results import CheckResult
 
 

@@ -15,9 +15,11 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.verdict import cap, ops_evidence, plural, verdict
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import (
     CheckDataError,
     ExprArg,
     ItemExprArg,
@@ -27,10 +29,8 @@ from monitor.suites.checks.exprs import (
     hashable,
     matches,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.verdict import cap, ops_evidence, plural, verdict
-from monitor.suites.history import Op
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class OnceArgs(CheckArgs):

@@ -15,11 +15,18 @@ from pydantic import Field, model_validator
 
 from monitor.suites.checks.builtin.server_errors import status_summary
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, hashable, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
-from monitor.suites.history import Op
+from monitor.suites.expressions.check_args import (
+    CheckDataError,
+    KindsArg,
+    OpExprArg,
+    Scope,
+    hashable,
+    select,
+)
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class KindArgs(CheckArgs):

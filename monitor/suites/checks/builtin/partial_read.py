@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.subsets import subset_sums
+from monitor.suites.checks.verdict import plural, verdict
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import (
     CheckDataError,
     KindsArg,
     OpExprArg,
@@ -26,9 +29,6 @@ from monitor.suites.checks.exprs import (
     resolve,
     select,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.subsets import subset_sums
-from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.results import CheckResult
 
 

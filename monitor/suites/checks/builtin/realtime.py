@@ -11,13 +11,13 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError, KindsArg, OpExprArg, Scope, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import plural, verdict
-from monitor.suites.history import Op
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import CheckDataError, KindsArg, OpExprArg, Scope, select
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class RealtimeArgs(CheckArgs):

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import KindsArg, OpExprArg, Scope, select
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
-from monitor.suites.history import Op
+from monitor.suites.expressions.check_args import KindsArg, OpExprArg, Scope, select
 from monitor.suites.results import CheckResult
+from monitor.suites.results.history import Op
 
 
 class NoServerErrorsArgs(CheckArgs):

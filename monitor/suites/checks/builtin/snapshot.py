@@ -14,7 +14,10 @@ from typing import Literal
 from pydantic import Field
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.subsets import explain
+from monitor.suites.checks.verdict import plural, verdict
+from monitor.suites.expressions.check_args import (
     ExprArg,
     ItemExprArg,
     KindsArg,
@@ -24,9 +27,6 @@ from monitor.suites.checks.exprs import (
     number,
     select,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.subsets import explain
-from monitor.suites.checks.verdict import plural, verdict
 from monitor.suites.results import CheckResult
 
 

@@ -7,9 +7,9 @@ from collections import Counter
 from pydantic import Field, model_validator
 
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import CheckDataError
 from monitor.suites.checks.registry import CheckArgs, checker
 from monitor.suites.checks.verdict import ops_evidence, plural, verdict
+from monitor.suites.expressions.check_args import CheckDataError
 from monitor.suites.results import CheckResult
 
 

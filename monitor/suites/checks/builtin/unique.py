@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from monitor.suites.cel import show
 from monitor.suites.checks.context import CheckContext
-from monitor.suites.checks.exprs import (
+from monitor.suites.checks.registry import CheckArgs, checker
+from monitor.suites.checks.verdict import cap, plural, verdict
+from monitor.suites.expressions.cel import show
+from monitor.suites.expressions.check_args import (
     ExprArg,
     ItemExprArg,
     KindsArg,
@@ -24,8 +26,6 @@ from monitor.suites.checks.exprs import (
     hashable,
     select,
 )
-from monitor.suites.checks.registry import CheckArgs, checker
-from monitor.suites.checks.verdict import cap, plural, verdict
 from monitor.suites.results import CheckResult
 
 

@@ -1,0 +1,91 @@
+"""A suite's ``checks:`` entries against the checks registry: load-time validation, the JSON
+Schema of checker arguments, and evaluating the entries after a phase."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitor.suites.checks import CHECKERS, CheckContext, get_checker, run_check
+from monitor.suites.errors import ExpressionError
+from monitor.suites.expressions.cel import compile_cel
+from monitor.suites.expressions.names import CEL_CHECK_NAMES
+from monitor.suites.expressions.templates import compile_expr
+from monitor.suites.results import CheckResult
+from monitor.suites.suite.models import CheckSpec
+
+_WHOLE = re.compile(r"^\$\{(.+)\}$", re.DOTALL)
+_STATE = re.compile(r"(?<![\w.])state\b")
+
+
+def render_args(
+    value: Any, params: Mapping[str, Any], state: Mapping[str, Any] | None = None
+) -> Any:
+    """Render whole-string ``"${expr}"`` values of checker arguments over ``params`` (so counts
+    follow ``--param``) and ``state`` (what setup and read-back saved, e.g. the stock a setup
+    reached); every other string is left for the checker (its own expressions). Without
+    ``state`` (load-time validation) a value that refers to it renders as 0, for the shape."""
+    if isinstance(value, str):
+        match = _WHOLE.match(value)
+        if not match:
+            return value
+        if state is None and _STATE.search(match.group(1)):
+            return 0
+        return compile_expr(match.group(1))({"params": params, "state": state or {}})
+    if isinstance(value, Mapping):
+        return {k: render_args(v, params, state) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_args(v, params, state) for v in value]
+    return value
+
+
+def check_problems(
+    check: CheckSpec, params: Mapping[str, Any]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(field path, message) for every problem of one check spec (args rendered with the
+    default ``params``)."""
+    if check.cel is not None:
+        try:
+            compile_cel(check.cel, variables=CEL_CHECK_NAMES)
+        except ExpressionError as exc:
+            return [(("cel",), str(exc).splitlines()[0])]
+        return []
+    name = check.check or ""
+    if name not in CHECKERS:
+        return [(("check",), f"unknown checker {name!r} (built-in: {', '.join(sorted(CHECKERS))})")]
+    try:
+        get_checker(name).parse_args(render_args(check.args, params))
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if isinstance(p, int | str)]
+            msg = "unknown argument" if err["type"] == "extra_forbidden" else err["msg"]
+            out.append((("args", *loc), str(msg).rstrip(".")))
+        return out
+    except ExpressionError as exc:
+        return [(("args",), str(exc).splitlines()[0])]
+    return []
+
+
+def checker_schemas() -> dict[str, Any]:
+    """JSON Schemas of the built-in checkers' argument models, keyed ``check:<name>``."""
+    out: dict[str, Any] = {}
+    for name, chk in sorted(CHECKERS.items()):
+        schema = chk.args_model.model_json_schema()
+        schema["description"] = chk.description
+        out[f"check:{name}"] = schema
+    return out
+
+
+def evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run one check entry of a suite against a context."""
+    if check.cel is not None:
+        args: dict[str, Any] = {"expr": check.cel}
+        if check.description:
+            args["description"] = check.description
+        return run_check("cel", ctx, args, label=check.display_name)
+    args = render_args(check.args, ctx.params, ctx.state)
+    return run_check(check.check or "", ctx, args, label=check.display_name)

@@ -1,0 +1,128 @@
+"""JSON-like Python values <-> CEL values, and a short rendering of either.
+
+RFC 3339 strings become CEL timestamps; CEL results come back as plain Python (aware datetimes,
+seconds for durations). ``FUNCTIONS`` overrides celpy's equality so ``x == null`` works as CEL
+specifies. Used by ``cel`` (programs) and ``check_args`` (checker-argument expressions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from celpy import celtypes
+from celpy.evaluation import bool_eq, bool_ne
+
+from monitor.suites.errors import ExpressionError
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+_CEL_TYPES = (
+    celtypes.BoolType,
+    celtypes.IntType,
+    celtypes.UintType,
+    celtypes.DoubleType,
+    celtypes.StringType,
+    celtypes.BytesType,
+    celtypes.ListType,
+    celtypes.MapType,
+    celtypes.TimestampType,
+    dt.timedelta,
+)
+
+
+class CelError(ExpressionError):
+    """A CEL expression cannot be compiled, or failed while evaluating."""
+
+
+def _null_eq(a: Any, b: Any) -> Any:
+    """CEL's heterogeneous equality with null (``x == null`` is false for a number, true for
+    null): celpy 0.5 raises "no such overload" instead, so ``args.limit == null`` — the natural
+    test of an absent optional argument — failed whenever the argument was given."""
+    if a is None or b is None:
+        return celtypes.BoolType(a is None and b is None)
+    return bool_eq(a, b)
+
+
+def _null_ne(a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return celtypes.BoolType(not (a is None and b is None))
+    return bool_ne(a, b)
+
+
+FUNCTIONS: dict[str, Any] = {"_==_": _null_eq, "_!=_": _null_ne}
+
+
+def to_cel(value: Any) -> Any:
+    """Convert a JSON-like Python value to CEL types (RFC 3339 strings → timestamps)."""
+    if value is None or isinstance(value, _CEL_TYPES):
+        return _already_cel(value)
+    if isinstance(value, bool):
+        return celtypes.BoolType(value)
+    if isinstance(value, int):
+        return celtypes.IntType(value)
+    if isinstance(value, float):
+        return celtypes.DoubleType(value)
+    if isinstance(value, str):
+        if _RFC3339.match(value):
+            return celtypes.TimestampType(value.replace(" ", "T"))
+        return celtypes.StringType(value)
+    if isinstance(value, dt.datetime):
+        return celtypes.TimestampType(value)
+    if isinstance(value, Mapping):
+        return celtypes.MapType({celtypes.StringType(str(k)): to_cel(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return celtypes.ListType([to_cel(v) for v in value])
+    raise CelError(f"cannot convert {type(value).__name__} to a CEL value")
+
+
+def _already_cel(value: Any) -> Any:
+    if isinstance(value, dt.timedelta) and not isinstance(value, celtypes.DurationType):
+        return celtypes.DurationType(seconds=value.total_seconds())
+    return value
+
+
+def to_python(value: Any) -> Any:
+    """Convert a CEL value to plain Python (timestamps → aware datetime, durations → seconds)."""
+    if value is None:
+        return None
+    if isinstance(value, celtypes.BoolType):
+        return bool(value)
+    if isinstance(value, celtypes.IntType | celtypes.UintType):
+        return int(value)
+    if isinstance(value, celtypes.DoubleType):
+        return float(value)
+    if isinstance(value, celtypes.StringType):
+        return str(value)
+    if isinstance(value, celtypes.TimestampType):
+        return dt.datetime.fromtimestamp(value.timestamp(), tz=dt.UTC)
+    if isinstance(value, celtypes.DurationType):
+        return value.total_seconds()
+    if isinstance(value, celtypes.MapType):
+        return {to_python(k): to_python(v) for k, v in value.items()}
+    if isinstance(value, celtypes.ListType):
+        return [to_python(v) for v in value]
+    return value
+
+
+def show(value: Any) -> str:
+    """A short human-readable rendering of a (Python or CEL) value."""
+    value = to_python(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6g}" if abs(value) < 1e6 else f"{value:.1f}"
+    if isinstance(value, str | list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    return text if len(text) <= 120 else text[:119] + "…"

@@ -1,0 +1,153 @@
+"""Capabilities: what a scenario or check needs, what a profile provides, and what is unmet.
+
+A *need* is an operation (any name: the built-in catalogue or a custom suite's own), a result
+field (``tasks.version``) or a logical target metric (``db_pool_in_use``). A profile *provides*:
+
+- every operation it maps, except those ``provides.operations`` sets to ``false``;
+- every result field, unless ``provides.fields`` sets it to ``false`` (a service without
+  versions says ``tasks.version: false``) or the mapping shows it is absent: when every operation
+  of the field's noun (``tasks.*`` for ``tasks.version``) extracts a JMESPath object
+  (``data.{id: id, title: title}``) and none of them has the key, the field is inferred missing
+  (``provides.fields: {NAME: true}`` overrides that);
+- every metric named under ``metrics`` when it also maps ``target.metrics``.
+
+``unmet`` lists what is missing in words ("operation rewards.buy", "result field
+tasks.version", "target metric db_pool_size"); the runner makes such a scenario or check *not
+applicable* with that reason instead of running it into a false alarm.
+
+Custom suites use the same model: a scenario's steps and phases already need their operations;
+``needs: {operations: [...], fields: [...], metrics: [...]}`` on a scenario or a check adds more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmespath import compile as jmes_compile
+from jmespath.exceptions import JMESPathError
+
+from monitor.suites.profile.models import Profile
+from monitor.suites.suite.models import Needs, Scenario
+
+METRICS_OPERATION = "target.metrics"
+#: The built-in setup step that reaches a balance through whatever the profile offers.
+FUND = "fund"
+#: The built-in setup step that reaches a reward quantity through whatever the profile offers.
+STOCK = "stock"
+
+
+def funding_routes(provides: Callable[[str], bool]) -> list[str]:
+    """The ways ``fund`` can reach a balance with what the profile provides, in the order
+    tried: ``points.add``; the welcome gift (``gift.claim``); completing tasks
+    (``tasks.create`` + ``tasks.complete``, each paying its bonus)."""
+    routes = []
+    if provides("points.add"):
+        routes.append("points.add")
+    if provides("gift.claim"):
+        routes.append("gift.claim")
+    if provides("tasks.create") and provides("tasks.complete"):
+        routes.append("tasks.complete")
+    return routes if provides("points.balance") else []
+
+
+def stock_routes(provides: Callable[[str], bool]) -> list[str]:
+    """The ways ``stock`` can reach a reward quantity with what the profile provides, in the
+    order tried: ``rewards.grant``; ``rewards.buy`` (the points funded with ``fund`` first);
+    the welcome gift's items (``gift.claim``, where its count suffices)."""
+    routes = []
+    if provides("rewards.grant"):
+        routes.append("rewards.grant")
+    if provides("rewards.buy") and funding_routes(provides):
+        routes.append("rewards.buy")
+    if provides("gift.claim"):
+        routes.append("gift.claim")
+    return routes if provides("rewards.list") else []
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one profile provides."""
+
+    profile: str
+    operations: frozenset[str]
+    missing_fields: frozenset[str]
+    metrics: frozenset[str]
+    keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    """Per mapped operation: the keys its extraction builds, None when it is not an object."""
+    declared: Mapping[str, bool] = field(default_factory=dict)
+
+    def field_missing(self, name: str) -> bool:
+        """Declared false, or inferred absent from every extraction of its noun."""
+        if name in self.declared:
+            return not self.declared[name]
+        noun, _, leaf = name.partition(".")
+        shapes = [k for op, k in self.keys.items() if op.split(".", 1)[0] == noun]
+        return bool(shapes) and all(k is not None and leaf not in k for k in shapes)
+
+    @classmethod
+    def of(cls, profile: Profile) -> Capabilities:
+        hidden = {name for name, on in profile.provides.operations.items() if not on}
+        mapped = set(profile.operations) - hidden
+        if funding_routes(mapped.__contains__):
+            mapped.add(FUND)
+        if stock_routes(mapped.__contains__):
+            mapped.add(STOCK)
+        operations = frozenset(mapped)
+        metrics = frozenset(profile.metrics) if METRICS_OPERATION in operations else frozenset()
+        missing = frozenset(name for name, on in profile.provides.fields.items() if not on)
+        keys = {op: k for op, k in _extracted_keys(profile).items() if op in operations}
+        return cls(profile.name, operations, missing, metrics, keys, dict(profile.provides.fields))
+
+    def unmet(self, needs: Needs | None = None, operations: Iterable[str] = ()) -> list[str]:
+        """What of ``needs`` (plus ``operations``) this profile does not provide, in words."""
+        out: list[str] = []
+        wanted = [*operations, *(needs.operations if needs else ())]
+        out += [f"operation {op}" for op in sorted(set(wanted) - self.operations)]
+        if needs is not None:
+            out += [f"result field {f}" for f in sorted(set(needs.fields)) if self.field_missing(f)]
+            out += [f"target metric {m}" for m in sorted(set(needs.metrics) - self.metrics)]
+        return out
+
+    def reason(self, unmet: list[str]) -> str:
+        """The not-applicable reason for a list from ``unmet``."""
+        return f"profile {self.profile!r} does not provide {', '.join(unmet)}"
+
+
+def _object_keys(node: Any) -> frozenset[str] | None:
+    """The keys of the object a JMESPath AST builds last (``a.{x: b}``, ``a[].{x: b}``)."""
+    kind = node.get("type") if isinstance(node, dict) else None
+    if kind == "multi_select_dict":
+        return frozenset(str(kv.get("value")) for kv in node.get("children", []))
+    if kind in ("subexpression", "projection", "pipe") and node.get("children"):
+        return _object_keys(node["children"][-1])
+    return None
+
+
+def _extracted_keys(profile: Profile) -> dict[str, frozenset[str] | None]:
+    out: dict[str, frozenset[str] | None] = {}
+    for name, op in profile.operations.items():
+        extract = getattr(op, "extract", None)
+        if not extract:
+            out[name] = None
+            continue
+        try:
+            out[name] = _object_keys(jmes_compile(extract).parsed)
+        except JMESPathError:
+            out[name] = None  # validate reports it
+    return out
+
+
+def scenario_operations(scenario: Scenario, *, optional: bool = True) -> list[str]:
+    """Every operation a scenario runs (without ``optional`` steps and readers when False)."""
+    ops = [s.op for s in (*scenario.setup, *scenario.readback) if optional or not s.optional]
+    for phase in scenario.phases:
+        ops += [o.op for o in phase.ops if optional or not o.optional]
+        ops += [r.op for r in phase.readers if optional or not r.optional]
+    return ops
+
+
+def scenario_unmet(caps: Capabilities, scenario: Scenario) -> list[str]:
+    """What the scenario needs (its required operations and ``needs``) that is not provided."""
+    return caps.unmet(scenario.needs, scenario_operations(scenario, optional=False))

@@ -1,0 +1,321 @@
+"""The profile-driven client: operation + args + session -> engine ``RequestSpec``, and an
+engine ``RequestRecord`` -> a ``Call`` (canonical outcome, code and extracted value) -> a
+history ``Op``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
+from monitor.suites.errors import ExpressionError
+from monitor.suites.expressions.names import PROFILE_TEMPLATE_NAMES
+from monitor.suites.expressions.templates import Template, compile_template, names_used
+from monitor.suites.profile.models import HttpOperation, Profile, SequenceOperation, series_of
+from monitor.suites.profile.operations import OPERATIONS
+from monitor.suites.profile.outcomes import classify, parse_prometheus, search
+from monitor.suites.results.history import Op, Outcome
+
+
+@dataclass(slots=True)
+class Session:
+    """A user of the target: credentials from ``register`` plus values saved for this user."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What one logical operation did (one request, or a sequence of them)."""
+
+    kind: str
+    process: str
+    args: Mapping[str, Any]
+    outcome: Outcome
+    code: str
+    value: Any
+    status: int | None
+    invoked_at: float
+    completed_at: float | None
+    latency_ms: float
+    error: str | None = None
+    error_kind: str | None = None
+    records: tuple[RequestRecord, ...] = ()
+    detail: str | None = None  # the target's own words on a non-ok answer (for messages)
+    body: str | None = None  # bounded response excerpt for evidence (``excerpt``)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    def to_op(self, op_id: int) -> Op:
+        """The history ``Op`` of this call."""
+        return Op(
+            id=op_id,
+            process=self.process,
+            kind=self.kind,
+            args=self.args,  # no copy: a call's args are its own (100k+ ops in a load)
+            outcome=self.outcome,
+            code=self.code,
+            value=self.value,
+            invoked_at=self.invoked_at,
+            completed_at=self.completed_at,
+            status=self.status,
+            latency_ms=self.latency_ms,
+            error=self.error,
+            error_kind=self.error_kind,
+            body=self.body,
+        )
+
+
+#: Longest response excerpt kept per op as evidence, in characters.
+MAX_EXCERPT = 400
+
+
+def excerpt(op: HttpOperation, ok: bool, body: Any) -> str | None:
+    """The part of a response shown as evidence: the operation's ``evidence`` JMESPath when it
+    has one (for every answer; a non-ok answer it finds nothing in is shown whole), else the
+    whole body of a non-ok answer; compact JSON, bounded."""
+    chosen = search(op.evidence, body) if op.evidence is not None else None
+    if chosen is not None:
+        body = chosen
+    elif ok or body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    op: HttpOperation
+    path: Template
+    query: Template
+    body: Template
+    headers: Template
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def _detail(body: Any) -> str | None:
+    """A short human message from an error body (``message``, ``error`` or ``detail``), else
+    the body itself as compact JSON (``{"errors": {"slug": ["has already been taken"]}}``)."""
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                return text[:200]
+    if body is None:
+        return None
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _query_text(query: Mapping[str, Any]) -> str:
+    pairs = []
+    for key, value in query.items():
+        if value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        pairs.append((key, text))
+    return urlencode(pairs)
+
+
+class ProfileClient:
+    """Speaks a profile's API through an engine ``ConcurrentTester`` (``keep_body=True``)."""
+
+    def __init__(
+        self, profile: Profile, tester: ConcurrentTester, variables: Mapping[str, Any] | None = None
+    ) -> None:
+        self.profile = profile
+        self.tester = tester
+        self.variables = dict(variables or {})
+        self._auth = compile_template(profile.auth.value)
+        self._headers = compile_template(profile.headers)
+        self._compiled: dict[str, _Compiled] = {}
+        self._arg_names: dict[str, set[str]] = {}
+        for name, op in profile.operations.items():
+            if isinstance(op, HttpOperation):
+                parts = [op.path, op.query, op.body, op.headers]
+                self._arg_names[name] = names_used(parts, "args") - PROFILE_TEMPLATE_NAMES
+                self._compiled[name] = _Compiled(
+                    op,
+                    compile_template(op.path),
+                    compile_template(op.query),
+                    compile_template(op.body),
+                    compile_template(op.headers),
+                )
+
+    # -- what the profile maps ---------------------------------------------------------------
+    def missing(self, operations: Sequence[str]) -> list[str]:
+        """Operations (of ``operations``) the profile does not map."""
+        return sorted({op for op in operations if op not in self.profile.operations})
+
+    def is_single_request(self, kind: str) -> bool:
+        """True when the operation is one HTTP request (it can join a barrier batch)."""
+        return kind in self._compiled
+
+    # -- request building ----------------------------------------------------------------------
+    def _context(
+        self, kind: str, args: Mapping[str, Any], session: Session | None
+    ) -> dict[str, Any]:
+        known = OPERATIONS[kind].args if kind in OPERATIONS else ()
+        full = dict.fromkeys((*known, *self._arg_names.get(kind, ())), None)
+        full.update(args)
+        values = session.values if session is not None else {}
+        return {**full, "args": full, "session": values, "vars": self.variables}
+
+    def build(self, kind: str, args: Mapping[str, Any], session: Session | None) -> RequestSpec:
+        """The HTTP request of a single-request operation (raises ``ExpressionError``)."""
+        compiled = self._compiled[kind]
+        ctx = self._context(kind, args, session)
+        rendered = compiled.path.render(ctx)
+        if rendered is None:
+            raise ExpressionError(
+                f"operation {kind!r}: a path argument is missing ({compiled.op.path})"
+            )
+        path = self.profile.base_path + str(rendered)
+        query = _query_text(compiled.query.render(ctx))
+        if query:
+            path += ("&" if "?" in path else "?") + query
+        headers = {k: str(v) for k, v in self._headers.render(ctx).items() if v not in (None, "")}
+        if compiled.op.auth:
+            if session is None:
+                raise ExpressionError(f"operation {kind!r} needs a registered user")
+            headers[self.profile.auth.header] = str(self._auth.render(ctx))
+        for key, value in compiled.headers.render(ctx).items():
+            if value not in (None, ""):
+                headers[key] = str(value)
+        body = _drop_nulls(compiled.body.render(ctx)) if compiled.op.body is not None else None
+        return RequestSpec(
+            method=compiled.op.method,
+            path=path,
+            json=body,
+            headers=headers,
+            name=kind,
+            timeout=compiled.op.timeout_s or self.profile.timeout_s,
+        )
+
+    # -- response interpretation ---------------------------------------------------------------
+    def interpret(
+        self, kind: str, args: Mapping[str, Any], session: Session | None, record: RequestRecord
+    ) -> Call:
+        """Map one record to a ``Call``; on success, session values are saved (``register``)."""
+        op = self._compiled[kind].op
+        process = session.name if session is not None else "-"
+        completed = record.start + record.duration_ms / 1000.0
+        base: dict[str, Any] = {
+            "kind": kind,
+            "process": process,
+            "args": dict(args),
+            "status": record.status,
+        }
+        base |= {"invoked_at": record.start, "latency_ms": record.duration_ms}
+        if record.error is not None or record.status is None:
+            outcome = Outcome.UNKNOWN if record.sent else Outcome.FAILED
+            return Call(
+                outcome=outcome, code="transport", value=None,
+                completed_at=None if record.sent else completed,
+                error=record.error, error_kind=record.error_kind, records=(record,), **base,
+            )  # fmt: skip
+        body = self._body(op, record)
+        record.body = record.headers = None  # parsed: keep long runs' memory flat
+        verdict = classify([*op.outcomes, *self.profile.outcomes], record.status, body)
+        if verdict.unknown:
+            outcome = Outcome.UNKNOWN
+        else:
+            outcome = Outcome.OK if verdict.code == "ok" else Outcome.FAILED
+        value, detail = None, None
+        if outcome is not Outcome.OK:
+            detail = _detail(body)
+        if outcome is Outcome.OK:
+            value = search(op.extract, body) if op.extract else body
+            if session is not None:
+                for key, expr in op.session.items():
+                    session.values[key] = search(expr, body)
+        return Call(
+            outcome=outcome, code=verdict.code, value=value,
+            completed_at=None if outcome is Outcome.UNKNOWN else completed,
+            records=(record,), detail=detail, body=excerpt(op, outcome is Outcome.OK, body),
+            **base,
+        )  # fmt: skip
+
+    def _body(self, op: HttpOperation, record: RequestRecord) -> Any:
+        if op.format == "prometheus":
+            series = {k: series_of(v) for k, v in self.profile.metrics.items()}
+            mapping = {k: (m.series, m.labels) for k, m in series.items()}
+            return parse_prometheus((record.body or b"").decode("utf-8", "replace"), mapping)
+        if not record.body:
+            return None
+        try:
+            return json.loads(record.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    # -- calling -----------------------------------------------------------------------------
+    async def call(self, kind: str, args: Mapping[str, Any], session: Session | None) -> Call:
+        """Run one logical operation (a request or a sequence)."""
+        op = self.profile.operations[kind]
+        if isinstance(op, SequenceOperation):
+            return await self._sequence(kind, op, args, session)
+        record = await self.tester.send(self.build(kind, args, session))
+        return self.interpret(kind, args, session, record)
+
+    async def _sequence(
+        self, kind: str, op: SequenceOperation, args: Mapping[str, Any], session: Session | None
+    ) -> Call:
+        ctx = self._context(kind, args, session)
+        steps: dict[str, Any] = {}
+        calls: list[Call] = []
+        for step in op.steps:
+            step_args = compile_template(step.args).render({**ctx, "steps": steps})
+            call = await self.call(step.op, step_args, session)
+            calls.append(call)
+            if step.save:
+                steps[step.save] = call.value
+            if not call.ok:
+                break
+        last = calls[-1]
+        value = last.value
+        if last.ok and op.result is not None:
+            values = session.values if session is not None else {}
+            value = compile_template(op.result).render({**ctx, "session": values, "steps": steps})
+        records = tuple(r for c in calls for r in c.records)
+        return Call(
+            kind=kind, process=last.process, args=dict(args), outcome=last.outcome,
+            code=last.code, value=value if last.ok else None, status=last.status,
+            invoked_at=calls[0].invoked_at, completed_at=last.completed_at,
+            latency_ms=sum(c.latency_ms for c in calls), error=last.error,
+            error_kind=last.error_kind, records=records, detail=last.detail, body=last.body,
+        )  # fmt: skip
+
+    async def fire(
+        self, calls: Sequence[tuple[str, Mapping[str, Any], Session | None]]
+    ) -> list[Call]:
+        """Fire many operations together; single requests go through one engine barrier batch,
+        sequences (if any) start together behind an event. Results in input order."""
+        if all(self.is_single_request(kind) for kind, _, _ in calls):
+            specs = [self.build(kind, args, session) for kind, args, session in calls]
+            result = await self.tester.run_batch(specs)
+            return [
+                self.interpret(kind, args, session, record)
+                for (kind, args, session), record in zip(calls, result.records, strict=True)
+            ]
+        gate = asyncio.Event()
+
+        async def one(kind: str, args: Mapping[str, Any], session: Session | None) -> Call:
+            await gate.wait()
+            return await self.call(kind, args, session)
+
+        tasks = [asyncio.ensure_future(one(k, a, s)) for k, a, s in calls]
+        await asyncio.sleep(0)
+        gate.set()
+        return list(await asyncio.gather(*tasks))
