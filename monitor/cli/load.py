@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from monitor.cli import load_rounds
 from monitor.cli.app import app
 from monitor.engine import (
     ConcurrentTester,
@@ -33,6 +34,7 @@ from monitor.engine import (
     RequestSpec,
     Runner,
     RunOutcome,
+    SyncMode,
     parse_duration,
 )
 from monitor.engine import Progress as RunProgress
@@ -204,6 +206,19 @@ def load(
             "(one connection per VU) instead of aiohttp's ClientSession."
         ),
     ] = True,
+    sync: Annotated[
+        str,
+        typer.Option(
+            help="none: plain load. last-byte | single-packet | auto: the --vus VUs send in "
+            "lockstep rounds, each round one synchronised batch; the summary gives the spread."
+        ),
+    ] = "none",
+    h2c: Annotated[
+        bool, typer.Option(help="The target speaks HTTP/2 in clear text (prior knowledge).")
+    ] = False,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="PEM file of the CAs to trust for an https:// target.")
+    ] = None,
 ) -> None:
     """Plain load against one endpoint: closed model (--vus) or open model (--rate).
 
@@ -217,7 +232,15 @@ def load(
         conn = ConnectionMode.parse(mode)
         if not timeout > 0:
             raise UsageError(f"--timeout must be > 0, got {timeout}")
-        tester = ConcurrentTester(target, timeout=timeout, mode=conn, fast_path=fast_path)
+        sync_mode = _sync_mode(sync, vus, rate)
+        tester = ConcurrentTester(
+            target,
+            timeout=timeout,
+            mode=conn,
+            fast_path=fast_path,
+            h2c=h2c,
+            ca_file=str(ca_file) if ca_file is not None else None,
+        )
         tester.client.prepare(spec)  # the URL and headers, checked before anything runs
     except (UsageError, EngineConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
@@ -226,6 +249,12 @@ def load(
         _check_writable(json_path, err)
 
     started = datetime.now(UTC)
+    if sync_mode is not SyncMode.NONE:
+        _load_rounds(
+            tester, spec=spec, vus=vus or 1, seconds=seconds, sync=sync_mode, conn=conn,
+            started=started, json_path=json_path, quiet=quiet,
+        )  # fmt: skip
+        return
     state: dict[str, bool] = {}
     show_progress = not quiet and sys.stderr.isatty()
     progress = (
@@ -258,6 +287,45 @@ def load(
     if result.total and result.connect_failures == result.total:
         reason = result.errors[0] if result.errors else "no connection"
         err.print(
+            f"[red]target unreachable:[/red] every request failed to connect ({reason})",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.UNREACHABLE)
+
+
+def _sync_mode(text: str, vus: int | None, rate: float | None) -> SyncMode:
+    try:
+        mode = SyncMode.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--sync: {exc}") from None
+    if mode is not SyncMode.NONE and rate is not None:
+        raise UsageError("--sync sends rounds of --vus synchronised requests; not with --rate")
+    return mode
+
+
+def _load_rounds(
+    tester: ConcurrentTester,
+    *,
+    spec: RequestSpec,
+    vus: int,
+    seconds: float,
+    sync: SyncMode,
+    conn: ConnectionMode,
+    started: datetime,
+    json_path: Path | None,
+    quiet: bool,
+) -> None:
+    outcome = run_loop(load_rounds.run_rounds(tester, spec, vus, seconds, sync))
+    target = str(tester.base_url)
+    if json_path is not None:
+        doc = load_rounds.report(target, conn.value, started.isoformat(), outcome)
+        json_path.write_text(json.dumps(doc, indent=2) + "\n")
+    if not quiet:
+        Console().print(load_rounds.summary(outcome, target, conn.value))
+    result = outcome.result
+    if result.total and result.connect_failures == result.total:
+        reason = result.errors[0] if result.errors else "no connection"
+        Console(stderr=True).print(
             f"[red]target unreachable:[/red] every request failed to connect ({reason})",
             highlight=False,
         )

@@ -122,6 +122,9 @@ BAD_ARGS = [
     (["--max-vus", "3"], "--max-vus only applies with --rate"),
     (["--timeout", "0"], "--timeout must be > 0"),
     (["--header", "X-A: b\rc"], "header 'X-A': names and values cannot hold line breaks"),
+    (["--sync", "tight"], "--sync: unknown sync mode 'tight'"),
+    (["--sync", "last-byte", "--rate", "5"], "--sync sends rounds of --vus synchronised"),
+    (["--ca-file", "/no/such/ca.pem"], "CA file /no/such/ca.pem"),
 ]
 
 
@@ -191,3 +194,27 @@ async def test_ctrl_c_stops_gracefully_with_a_report(target: str, tmp_path: Path
     assert doc["requests"]["total"] >= 20
     assert doc["requests"]["error_count"] == 0
     assert doc["duration_s"] < 30
+
+
+async def test_sync_rounds_report_how_tightly_each_round_was_sent(
+    target: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "load.json"
+    run = await soakmon_load(
+        "--target", target, "--path", "/ping", "--vus", "5", "--duration", "500ms",
+        "--sync", "last-byte", "--mode", "per-user", "--json", str(report),
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    doc = json.loads(report.read_text())
+    delivery = doc["delivery"]
+    assert doc["executor"]["executor"] == "sync-rounds"
+    assert delivery["sync"] == "last-byte"
+    assert delivery["requests_per_round"] == 5
+    assert delivery["rounds"] == doc["executor"]["iterations"] >= 1
+    assert doc["requests"]["total"] == 5 * delivery["rounds"]
+    assert doc["requests"]["success_count"] == doc["requests"]["total"]
+    spread = delivery["send_spread_s"]
+    assert spread["count"] == delivery["rounds"]
+    assert 0 < spread["median"] <= spread["p90"] <= spread["max"]
+    assert "send spread" in run.stdout
+    assert "median=" in run.stdout

@@ -7,6 +7,8 @@ Pure data and arithmetic; :mod:`monitor.engine.sync.sender` fills it in.
 from __future__ import annotations
 
 import enum
+import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -81,6 +83,9 @@ class PhaseDelivery:
     """``"http/1.1"`` or ``"h2"``."""
     note: str | None = None
     """Why the mode asked for was not used (``"target did not negotiate h2: last-byte"``)."""
+    realtime: bool = False
+    """The release pass ran at real-time priority (``SCHED_FIFO``; needs ``CAP_SYS_NICE``),
+    so the target's wake-ups could not take the sender's CPU in the middle of it."""
 
     @property
     def start_spread_s(self) -> float | None:
@@ -102,11 +107,27 @@ class PhaseDelivery:
             "connections_warm": self.connections_warm,
             "protocol": self.protocol,
             "note": self.note,
+            "realtime": self.realtime,
         }
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 9)
+
+
+def spread_summary(spreads: Iterable[float | None]) -> dict[str, float | int] | None:
+    """``{"count", "median", "p90", "max"}`` (seconds) of the spreads that were measured
+    (``None`` ones are skipped; p90 by nearest rank); ``None`` when none was."""
+    values = sorted(v for v in spreads if v is not None)
+    if not values:
+        return None
+    rank = max(0, math.ceil(0.9 * len(values)) - 1)
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values), 9),
+        "p90": round(values[rank], 9),
+        "max": round(values[-1], 9),
+    }
 
 
 def unsynchronised(records: Sequence[RequestRecord], mode: ConnectionMode) -> PhaseDelivery:

@@ -22,6 +22,7 @@ from yarl import URL
 
 from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.sessions import ConnectionMode
+from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 
 Origin = tuple[str, str, int]
@@ -118,10 +119,11 @@ async def _drained(conns: list[Connection], limit: float) -> None:
 
 async def deliver(
     items: list[tuple[Outgoing, Connection]], *, settle_s: float, keep_body: bool
-) -> tuple[int, int] | None:
+) -> tuple[int, int, bool] | None:
     """Last-byte delivery of ``items``; responses land in each :class:`Outgoing`. Returns the
-    release pass ``(first_ns, last_ns)`` (``perf_counter_ns`` before the first final byte and
-    after the last), or ``None`` when nothing was released."""
+    release pass ``(first_ns, last_ns, realtime)`` (``perf_counter_ns`` before the first final
+    byte and after the last; whether it ran at real-time priority), or ``None`` when nothing
+    was released."""
     armed: list[tuple[Outgoing, Connection, bytes, asyncio.Future[None]]] = []
     for out, conn in items:
         payload = out.h1_bytes()
@@ -140,14 +142,15 @@ async def deliver(
     live = [a for a in armed if not a[3].done() and a[1].transport is not None]
     writers = [_writer(conn, last) for _, conn, last, _ in live]
     wall, mono = time.time(), monotonic()
-    first = perf_counter_ns()
-    for write in writers:
-        write()
-    final = perf_counter_ns()
+    with pass_priority() as raised:
+        first = perf_counter_ns()
+        for write in writers:
+            write()
+        final = perf_counter_ns()
     for out, _, _, _ in live:
         out.started_at, out.start, out.released = wall, mono, True
     await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
-    return (first, final) if live else None
+    return (first, final, raised) if live else None
 
 
 def _writer(conn: Connection, last: bytes) -> Callable[[], object]:

@@ -24,6 +24,7 @@ import h2.settings
 from multidict import CIMultiDict
 
 from monitor.engine.fastpath import set_nodelay
+from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 
 
@@ -195,10 +196,10 @@ def _text(value: bytes | str) -> str:
 
 async def deliver(
     plan: Sequence[tuple[H2Protocol, Sequence[Outgoing]]], *, settle_s: float, keep_body: bool
-) -> tuple[int, int] | None:
+) -> tuple[int, int, bool] | None:
     """Single-packet delivery: ``plan`` gives each connection its requests (one connection
     unless the server's stream limit is lower than the batch). Returns the release pass
-    ``(first_ns, last_ns)`` or ``None`` when nothing was released."""
+    ``(first_ns, last_ns, realtime)`` or ``None`` when nothing was released."""
     primed: list[tuple[H2Protocol, list[tuple[int, Outgoing]], list[asyncio.Future[None]]]] = []
     for conn, outs in plan:
         streams, waiters = [], []
@@ -218,10 +219,11 @@ async def deliver(
         if live and conn.usable:
             payloads.append((conn, live, conn.finals(live)))
     wall, mono = time.time(), monotonic()
-    first = perf_counter_ns()
-    for conn, _, data in payloads:
-        conn.transport.write(data)  # type: ignore[union-attr]
-    final = perf_counter_ns()
+    with pass_priority() as raised:
+        first = perf_counter_ns()
+        for conn, _, data in payloads:
+            conn.transport.write(data)  # type: ignore[union-attr]
+        final = perf_counter_ns()
     for _, live, _ in payloads:
         for _, out in live:
             out.started_at, out.start, out.released = wall, mono, True
@@ -242,7 +244,7 @@ async def deliver(
                 out.sent = False
             if out.error is None:
                 out.absorb_cookies()
-    return (first, final) if payloads else None
+    return (first, final, raised) if payloads else None
 
 
 async def open_h2(

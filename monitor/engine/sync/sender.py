@@ -115,10 +115,11 @@ class SyncSender:
             connections_warm=True,
             protocol="h2" if mode is SyncMode.SINGLE_PACKET else "http/1.1",
             note=note,
+            realtime=bool(window and window[2]),
         )
         return records, delivery
 
-    async def _fire_h1(self, outs: list[Outgoing]) -> tuple[tuple[int, int] | None, int]:
+    async def _fire_h1(self, outs: list[Outgoing]) -> tuple[tuple[int, int, bool] | None, int]:
         async def acquire(out: Outgoing) -> Connection | None:
             out.started_at, out.start = time.time(), monotonic()
             try:
@@ -139,7 +140,7 @@ class SyncSender:
 
     async def _fire_h2(
         self, outs: list[Outgoing], key: Origin
-    ) -> tuple[tuple[int, int] | None, int]:
+    ) -> tuple[tuple[int, int, bool] | None, int]:
         pool = [p for p in self._h2.get(key, []) if p.usable]
         self._h2[key] = pool
         plan: list[tuple[H2Protocol, list[Outgoing]]] = []
