@@ -18,7 +18,7 @@ DEMO_PARAMS: dict[str, int | float | bool | str] = {"sustained_s": 10}
 
 
 @contextmanager
-def embedded_target(db: str | None, faults: list[str]) -> Iterator[str]:
+def embedded_target(db: str | None, faults: list[str], race_window: float = 0.02) -> Iterator[str]:
     """Run the reference target on a free loopback port, on its own event loop in a thread
     of this process, so the target and the monitor do not share one loop."""
     from monitor.reference import ReferenceServer
@@ -33,7 +33,7 @@ def embedded_target(db: str | None, faults: list[str]) -> Iterator[str]:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         try:
-            async with ReferenceServer(db_url=db, faults=faults) as server:
+            async with ReferenceServer(db_url=db, faults=faults, race_window=race_window) as server:
                 state["url"] = server.url
                 ready.set()
                 await stop.wait()
@@ -72,6 +72,13 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.Option("--scenario", help="Only scenarios matching NAME or SUITE/NAME (glob)."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for a reproducible run.")] = None,
+    race_window: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long the target's race faults pause inside their window (0: natural).",
+        ),
+    ] = 0.02,
     json: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write the JUnit XML report here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
@@ -86,6 +93,8 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
     from monitor.reference import FAULTS, DatabaseConfigError, DatabaseUnreachable
 
     faults = fault or []
+    if race_window < 0:
+        raise suiterun.usage_error(f"--race-window must be >= 0 seconds, got {race_window}")
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise suiterun.usage_error(
@@ -93,7 +102,7 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
         )
     selection = suiterun.select([], "reference", param or [], scenario or [], DEMO_PARAMS)
     try:
-        with embedded_target(db, faults) as url:
+        with embedded_target(db, faults, race_window) as url:
             if not quiet:
                 label = f" with fault(s) {', '.join(faults)}" if faults else ""
                 typer.echo(f"reference target on {url}{label}", err=True)

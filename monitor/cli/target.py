@@ -26,16 +26,20 @@ app.add_typer(target_app, name="target")
 
 @target_app.command("faults")
 def list_faults() -> None:
-    """List the injectable faults, one per line: name — the guarantee it breaks."""
+    """List the injectable faults, one per line: name — the guarantee it breaks.
+
+    Race faults end in `[race window]`: `soakmon target serve --race-window S` sets how long
+    they pause inside their window (0: the window the code makes, no pause)."""
     from monitor.reference import FAULTS
 
     width = max(len(name) for name in FAULTS)
     for fault in FAULTS.values():
-        typer.echo(f"{fault.name:<{width}} — {fault.description}")
+        marker = " [race window]" if fault.race else ""
+        typer.echo(f"{fault.name:<{width}} — {fault.description}{marker}")
 
 
 @target_app.command("serve")
-def serve(
+def serve(  # noqa: PLR0917 (a Typer command: one parameter per option)
     db: Annotated[
         str | None,
         typer.Option(
@@ -62,6 +66,14 @@ def serve(
             help="Tokens expire this long after they were issued (401; default: never).",
         ),
     ] = None,
+    race_window: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="How long each race fault pauses inside its race window (0: no pause, the "
+            "window the code makes; faults marked [race window] in `soakmon target faults`).",
+        ),
+    ] = 0.02,
 ) -> None:
     """Run the reference target until SIGTERM / SIGINT; prints `listening on http://H:P`."""
     from monitor.reference import DatabaseConfigError, DatabaseUnreachable, ReferenceServer
@@ -71,7 +83,12 @@ def serve(
         _fail(ExitCode.USAGE, f"--port must be between 0 and 65535, got {port}")
     try:
         server = ReferenceServer(
-            db_url=db, host=host, port=port, faults=fault or (), token_ttl=token_ttl
+            db_url=db,
+            host=host,
+            port=port,
+            faults=fault or (),
+            token_ttl=token_ttl,
+            race_window=race_window,
         )
     except ValueError as exc:
         _fail(ExitCode.USAGE, str(exc))
@@ -86,6 +103,8 @@ def serve(
 
 
 async def _serve(server: ReferenceServer) -> None:
+    from monitor.reference import FAULTS
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -94,6 +113,8 @@ async def _serve(server: ReferenceServer) -> None:
     try:
         if server.faults:
             typer.echo(f"faults: {', '.join(server.faults)}", err=True)
+            if any(FAULTS[name].race for name in server.faults):
+                typer.echo(f"race window: {server.race_window * 1000:g} ms", err=True)
         typer.echo(f"listening on {server.url}")
         await stop.wait()
     finally:

@@ -27,6 +27,9 @@ RewardBuy = Callable[[Database, str, str], Awaitable[tuple[int, int]]]
 RequestHook = Callable[[Database], Awaitable[None]]
 ShutdownHook = Callable[[], Awaitable[None]]
 
+DEFAULT_RACE_WINDOW = 0.02
+"""Seconds a race fault's broken implementation pauses inside its race window by default."""
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -50,3 +53,6 @@ class Behaviour:
     """Run before every API request (not the operations endpoints)."""
     shutdown_hooks: tuple[ShutdownHook, ...] = ()
     """Run once when the service stops, before the engine is disposed."""
+    race_window: float = DEFAULT_RACE_WINDOW
+    """Seconds a race fault pauses inside its window (between its read and its write, or
+    between its commits); 0 leaves the natural window: no pause, not even a yield."""

@@ -15,7 +15,12 @@ from monitor.reference.api.endpoint import Services
 from monitor.reference.app import make_app
 from monitor.reference.database import Database
 from monitor.reference.errors import DatabaseUnreachable
-from monitor.reference.faults import behaviour_for, check_fault_names
+from monitor.reference.faults import (
+    DEFAULT_RACE_WINDOW,
+    behaviour_for,
+    check_fault_names,
+    check_race_window,
+)
 from monitor.reference.metrics import ServiceMetrics
 from monitor.reference.ops.users import TokenCache
 from monitor.reference.urls import normalise_db_url, sqlite_file_url
@@ -25,8 +30,10 @@ class ReferenceServer:
     """Serve the reference target on ``host:port`` (0 = a free port) until stopped.
 
     ``db_url`` None (or ``sqlite://``) means a temporary SQLite file, removed on exit. Unknown
-    fault names raise ValueError at construction; a bad URL raises DatabaseConfigError and an
-    unreachable database DatabaseUnreachable from ``start()``.
+    fault names and a negative ``race_window`` raise ValueError at construction; a bad URL
+    raises DatabaseConfigError and an unreachable database DatabaseUnreachable from
+    ``start()``. ``race_window``: seconds each race fault pauses inside its window (default
+    20 ms; 0 leaves the window as the code makes it).
     """
 
     def __init__(
@@ -41,10 +48,13 @@ class ReferenceServer:
         pool_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
         token_ttl: float | None = None,
+        race_window: float = DEFAULT_RACE_WINDOW,
     ) -> None:
         if isinstance(faults, str):
             faults = (faults,)
         self.faults = check_fault_names(faults)
+        self.race_window = check_race_window(race_window)
+        """Seconds each race fault pauses inside its window (0: natural windows only)."""
         self.host = host
         self.port = port
         self.db_url = db_url or ""
@@ -91,7 +101,7 @@ class ReferenceServer:
             metrics.watch_pool(db.pool_stats)
             self._services = Services(
                 db=db,
-                behaviour=behaviour_for(self.faults),
+                behaviour=behaviour_for(self.faults, race_window=self.race_window),
                 metrics=metrics,
                 tokens=TokenCache(ttl_s=self.token_ttl),
             )

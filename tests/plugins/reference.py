@@ -1,7 +1,9 @@
 """Fixtures that run the reference target in-process on 127.0.0.1 (SQLite or real PostgreSQL).
 
-- ``reference_factory``: ``await reference_factory(db="sqlite" | "postgres", faults=(...))`` ->
-  base URL of a fresh server on a fresh database; every server is stopped at teardown.
+- ``reference_factory``: ``await reference_factory(db="sqlite" | "postgres", faults=(...),
+  race_window=S)`` -> base URL of a fresh server on a fresh database (``race_window``: seconds
+  the race faults pause in their window, default 20 ms, 0 natural); every server is stopped at
+  teardown.
 - ``reference_url``: one clean server on SQLite.
 - ``db_kind`` / ``any_db_reference_url``: run a test once on SQLite and once on PostgreSQL.
 - ``http``: an aiohttp ClientSession for the test.
@@ -20,18 +22,22 @@ from tests.plugins.postgres import PostgresServer, create_database, drop_databas
 
 
 class ReferenceFactory(Protocol):
-    async def __call__(self, db: str = "sqlite", faults: Sequence[str] = ()) -> str: ...
+    async def __call__(
+        self, db: str = "sqlite", faults: Sequence[str] = (), race_window: float | None = None
+    ) -> str: ...
 
 
 @pytest.fixture
 async def reference_factory(request: pytest.FixtureRequest) -> AsyncIterator[ReferenceFactory]:
     """Start reference servers on demand; each gets its own fresh database."""
-    from monitor.reference import ReferenceServer
+    from monitor.reference import DEFAULT_RACE_WINDOW, ReferenceServer
 
     databases: list[tuple[PostgresServer, str]] = []
     stack = AsyncExitStack()
 
-    async def make(db: str = "sqlite", faults: Sequence[str] = ()) -> str:
+    async def make(
+        db: str = "sqlite", faults: Sequence[str] = (), race_window: float | None = None
+    ) -> str:
         db_url: str | None
         if db == "sqlite":
             db_url = None  # the server makes (and removes) its own temp SQLite file
@@ -42,7 +48,13 @@ async def reference_factory(request: pytest.FixtureRequest) -> AsyncIterator[Ref
         else:
             raise ValueError(f"db must be 'sqlite' or 'postgres', not {db!r}")
         server = await stack.enter_async_context(
-            ReferenceServer(db_url=db_url, host="127.0.0.1", port=0, faults=tuple(faults))
+            ReferenceServer(
+                db_url=db_url,
+                host="127.0.0.1",
+                port=0,
+                faults=tuple(faults),
+                race_window=DEFAULT_RACE_WINDOW if race_window is None else race_window,
+            )
         )
         url: str = server.url
         return url

@@ -21,10 +21,18 @@ SERVE = [sys.executable, "-c", "from monitor.cli.app import main; main()", "targ
 class TargetProcess:
     """``soakmon target serve`` as a child process (a target deployed apart from the monitor)."""
 
-    def __init__(self, workdir: Path, tag: str, faults: Sequence[str] = (), port: int = 0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        tag: str,
+        faults: Sequence[str] = (),
+        port: int = 0,
+        race_window: float | None = None,
+    ) -> None:
         self.workdir = workdir
         self.tag = tag
         self.faults = list(faults)
+        self.race_window = race_window
         self.db = f"sqlite:///{workdir / f'{tag}.db'}"
         self.port = port
         self.url = ""
@@ -34,6 +42,8 @@ class TargetProcess:
         args = [*SERVE, "--db", self.db, "--port", str(self.port)]
         for fault in self.faults:
             args += ["--fault", fault]
+        if self.race_window is not None:
+            args += ["--race-window", str(self.race_window)]
         with out.open("wb") as stdout, (self.workdir / f"{self.tag}.err").open("ab") as stderr:
             return subprocess.Popen(args, stdout=stdout, stderr=stderr)
 
@@ -85,14 +95,20 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["monitor.reference", "tests.plugins.target_process"])
 
 
-def _serve_forked(db_url: str | None, faults: list[str], conn: Connection) -> None:
+def _serve_forked(
+    db_url: str | None, faults: list[str], race_window: float | None, conn: Connection
+) -> None:
     """Child process: serve the reference target until SIGTERM; send its URL (or the error)."""
-    from monitor.reference import ReferenceServer
+    from monitor.reference import DEFAULT_RACE_WINDOW, ReferenceServer
 
     async def main() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        server = ReferenceServer(db_url=db_url, faults=faults)
+        server = ReferenceServer(
+            db_url=db_url,
+            faults=faults,
+            race_window=DEFAULT_RACE_WINDOW if race_window is None else race_window,
+        )
         try:
             await server.start()
         except BaseException as exc:
@@ -109,12 +125,15 @@ def _serve_forked(db_url: str | None, faults: list[str], conn: Connection) -> No
 
 @contextlib.asynccontextmanager
 async def forked_target(
-    db_url: str | None = None, faults: Sequence[str] = ()
+    db_url: str | None = None, faults: Sequence[str] = (), race_window: float | None = None
 ) -> AsyncIterator[str]:
-    """The reference target in a child process; yields its URL; stopped (then killed) after."""
+    """The reference target in a child process; yields its URL; stopped (then killed) after.
+    ``race_window``: seconds its race faults pause in their window (None: the default)."""
     parent, child = _CONTEXT.Pipe(duplex=False)
     proc = _CONTEXT.Process(
-        target=_serve_forked, args=(db_url, list(faults), child), name="reference-target"
+        target=_serve_forked,
+        args=(db_url, list(faults), race_window, child),
+        name="reference-target",
     )
     proc.start()
     child.close()

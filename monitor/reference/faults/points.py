@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
-from monitor.reference.faults.base import PAUSE, Fault
+from monitor.reference.faults.base import Fault, widen
 from monitor.reference.ops.common import debit, insert_ledger, read_balance, set_balance
 from monitor.reference.ops.points import (
     PointsChange,
@@ -23,7 +23,9 @@ from monitor.reference.retry import NO_RETRY
 from monitor.reference.schema import balances
 
 
-async def _read_modify_write(db: Database, user_id: str, delta: int, reason: str) -> PointsChange:
+async def _read_modify_write(
+    db: Database, user_id: str, delta: int, reason: str, window: float
+) -> PointsChange:
     """Read the balance, think, write balance+delta: concurrent writers overwrite each other."""
 
     async def read(conn: AsyncConnection) -> int:
@@ -32,7 +34,7 @@ async def _read_modify_write(db: Database, user_id: str, delta: int, reason: str
     current = await db.read(read)
     if current + delta < 0:
         raise insufficient(-delta)
-    await asyncio.sleep(PAUSE)
+    await widen(window)
 
     async def write(conn: AsyncConnection) -> PointsChange:
         await set_balance(conn, user_id, current + delta)
@@ -42,23 +44,27 @@ async def _read_modify_write(db: Database, user_id: str, delta: int, reason: str
 
 
 def _lost_update(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def add(db: Database, user_id: str, amount: int, reason: str) -> PointsChange:
-        return await _read_modify_write(db, user_id, amount, reason)
+        return await _read_modify_write(db, user_id, amount, reason, window)
 
     async def deduct(db: Database, user_id: str, amount: int, reason: str) -> PointsChange:
-        return await _read_modify_write(db, user_id, -amount, reason)
+        return await _read_modify_write(db, user_id, -amount, reason, window)
 
     return replace(b, add_points=add, deduct_points=deduct)
 
 
 def _overdraft(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def deduct(db: Database, user_id: str, amount: int, reason: str) -> PointsChange:
         async def check(conn: AsyncConnection) -> int:
             return await read_balance(conn, user_id)
 
         if await db.read(check) < amount:
             raise insufficient(amount)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> PointsChange:
             stmt = (
@@ -76,6 +82,8 @@ def _overdraft(b: Behaviour) -> Behaviour:
 
 
 def _dirty_read(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     pending: dict[str, int] = {}  # process-level cache, written before the commit
 
     async def deduct(db: Database, user_id: str, amount: int, reason: str) -> PointsChange:
@@ -84,7 +92,7 @@ def _dirty_read(b: Behaviour) -> Behaviour:
             if balance is None:
                 raise insufficient(amount)
             pending[user_id] = balance
-            await asyncio.sleep(PAUSE)
+            await widen(window)
             return PointsChange(balance, await insert_ledger(conn, user_id, -amount, reason))
 
         try:
@@ -103,6 +111,8 @@ def _dirty_read(b: Behaviour) -> Behaviour:
 
 
 def _skewed_snapshot(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def read(db: Database, user_id: str) -> PointsView:
         async def balance(conn: AsyncConnection) -> int:
             return await read_balance(conn, user_id)
@@ -111,7 +121,7 @@ def _skewed_snapshot(b: Behaviour) -> Behaviour:
             return await count_ledger(conn, user_id)
 
         first = await db.read(balance)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
         return PointsView(first, await db.read(count))
 
     return replace(b, read_points=read)
@@ -141,21 +151,25 @@ FAULTS = (
         "lost-update",
         "balance equals the ledger sum (add/deduct read-modify-write the balance without a lock)",
         _lost_update,
+        race=True,
     ),
     Fault(
         "overdraft",
         "balance never goes below 0 (deduct checks, then deducts in a second statement)",
         _overdraft,
+        race=True,
     ),
     Fault(
         "dirty-read",
         "no dirty reads (my-points reads a balance cache written before the deduct commits)",
         _dirty_read,
+        race=True,
     ),
     Fault(
         "skewed-snapshot",
         "my-points is one snapshot (balance and transaction_count read in two transactions)",
         _skewed_snapshot,
+        race=True,
     ),
     Fault(
         "blocking-reads",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 from sqlalchemy import select, update
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
-from monitor.reference.faults.base import PAUSE, Fault
+from monitor.reference.faults.base import Fault, widen
 from monitor.reference.ops.common import credit, read_balance
 from monitor.reference.ops.points import insufficient
 from monitor.reference.ops.rewards import (
@@ -25,13 +24,15 @@ from monitor.reference.schema import ledger, rewards
 
 
 def _purchase_overspend(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def buy(db: Database, user_id: str, reward: str) -> tuple[int, int]:
         async def check(conn: AsyncConnection) -> int:
             return await read_balance(conn, user_id)
 
         if await db.read(check) < REWARD_PRICE:
             raise insufficient(REWARD_PRICE)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> tuple[int, int]:  # unconditional debit
             await credit(conn, user_id, -REWARD_PRICE)
@@ -43,6 +44,8 @@ def _purchase_overspend(b: Behaviour) -> Behaviour:
 
 
 def _reward_overdraft(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def redeem(db: Database, user_id: str, reward: str) -> int:
         where = (rewards.c.user_id == user_id, rewards.c.reward == reward)
 
@@ -51,7 +54,7 @@ def _reward_overdraft(b: Behaviour) -> Behaviour:
 
         if await db.read(check) < 1:
             raise insufficient_quantity(reward)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> int:
             stmt = (
@@ -68,6 +71,8 @@ def _reward_overdraft(b: Behaviour) -> Behaviour:
 
 
 def _double_gift(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def gift(db: Database, user_id: str) -> None:
         async def check(conn: AsyncConnection) -> bool:
             stmt = select(ledger.c.seq).where(
@@ -77,7 +82,7 @@ def _double_gift(b: Behaviour) -> Behaviour:
 
         if await db.read(check):
             raise already_claimed()
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> None:  # no once-per-user guard row
             await give_gift(conn, user_id, guarded=False)
@@ -88,6 +93,8 @@ def _double_gift(b: Behaviour) -> Behaviour:
 
 
 def _partial_grant(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def grant(db: Database, user_id: str, reward: str, quantity: int) -> int:
         total = 0
         for _ in range(quantity):  # one commit per unit
@@ -96,7 +103,7 @@ def _partial_grant(b: Behaviour) -> Behaviour:
                 return await add_reward(conn, user_id, reward, 1)
 
             total = await db.write(one)
-            await asyncio.sleep(PAUSE / 4)
+            await widen(window / 4)
         return total
 
     return replace(b, grant_reward=grant)
@@ -107,21 +114,25 @@ FAULTS = (
         "reward-overdraft",
         "reward quantities never go below 0 (redeem checks, then decrements separately)",
         _reward_overdraft,
+        race=True,
     ),
     Fault(
         "double-gift",
         "the welcome gift is granted once per user (check-then-insert, no unique guard)",
         _double_gift,
+        race=True,
     ),
     Fault(
         "partial-grant",
         "readers never see a partial grant (quantity q committed as q separate +1 commits)",
         _partial_grant,
+        race=True,
     ),
     Fault(
         "purchase-overspend",
         "a reward is sold only when the balance pays for it (balance read, then debited "
         "unconditionally)",
         _purchase_overspend,
+        race=True,
     ),
 )

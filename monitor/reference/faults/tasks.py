@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.database import Database
-from monitor.reference.faults.base import PAUSE, Fault
+from monitor.reference.faults.base import Fault, widen
 from monitor.reference.ops.common import credit, insert_ledger, read_balance, utcnow
 from monitor.reference.ops.points import insufficient
 from monitor.reference.ops.tasks import (
@@ -37,6 +36,8 @@ from monitor.reference.schema import ledger, top3_days
 
 
 def _double_top3(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
         async def check(conn: AsyncConnection) -> bool:
             await require_own_tasks(conn, user_id, task_ids)
@@ -44,7 +45,7 @@ def _double_top3(b: Behaviour) -> Behaviour:
 
         if await db.read(check):
             raise already_set(day)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> None:  # no (user, date) guard row
             await charge(conn, user_id, day, guarded=False)
@@ -56,13 +57,15 @@ def _double_top3(b: Behaviour) -> Behaviour:
 
 
 def _top3_overspend(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
         async def check(conn: AsyncConnection) -> int:
             return await read_balance(conn, user_id)
 
         if await db.read(check) < TOP3_COST:
             raise insufficient(TOP3_COST)
-        await asyncio.sleep(PAUSE)
+        await widen(window)
 
         async def act(conn: AsyncConnection) -> None:  # the date is guarded, the balance not
             await require_own_tasks(conn, user_id, task_ids)
@@ -82,13 +85,15 @@ def _top3_overspend(b: Behaviour) -> Behaviour:
 
 
 def _partial_top3(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def set_top3(db: Database, user_id: str, day: str, task_ids: Sequence[str]) -> None:
         async def head(conn: AsyncConnection) -> None:
             await record_and_charge(conn, user_id, day, task_ids)
 
         await db.write(head)
         for position, task_id in enumerate(task_ids):  # one commit per task id
-            await asyncio.sleep(PAUSE)
+            await widen(window)
 
             async def item(conn: AsyncConnection, pos: int = position, tid: str = task_id) -> None:
                 await insert_items(conn, user_id, day, [tid], start=pos)
@@ -99,6 +104,8 @@ def _partial_top3(b: Behaviour) -> Behaviour:
 
 
 def _double_completion_bonus(b: Behaviour) -> Behaviour:
+    window = b.race_window
+
     async def complete(db: Database, user_id: str, task_id: str) -> TaskRow:
         async def mark(conn: AsyncConnection) -> TaskRow:
             row = await mark_completed(conn, user_id, task_id)
@@ -118,7 +125,7 @@ def _double_completion_bonus(b: Behaviour) -> Behaviour:
             return await in_top3(conn, user_id, day, task_id)
 
         if await db.read(check):
-            await asyncio.sleep(PAUSE)
+            await widen(window)
 
             async def act(conn: AsyncConnection) -> None:
                 await credit(conn, user_id, TOP3_COMPLETION_BONUS)
@@ -150,22 +157,26 @@ FAULTS = (
         "double-top3",
         "one Top3 per user and date (check-then-insert without the unique guard)",
         _double_top3,
+        race=True,
     ),
     Fault(
         "top3-overspend",
         "a Top3 is set only when the balance pays for it (balance read, then debited "
         "unconditionally)",
         _top3_overspend,
+        race=True,
     ),
     Fault(
         "partial-top3",
         "a reader never sees a partial Top3 (task ids committed one by one)",
         _partial_top3,
+        race=True,
     ),
     Fault(
         "double-completion-bonus",
         "the Top3 completion bonus is paid once per task (check-then-act on the award)",
         _double_completion_bonus,
+        race=True,
     ),
     Fault(
         "task-id-collision",

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
-from monitor.reference import FAULTS, ReferenceServer
+from monitor.reference import DEFAULT_RACE_WINDOW, FAULTS, RACE_FAULTS, ReferenceServer
 from monitor.reference.behaviour import Behaviour
 from monitor.reference.faults import behaviour_for, check_fault_names
 
@@ -93,4 +93,50 @@ def test_cli_lists_every_fault_one_per_line() -> None:
         name, sep, description = line.partition(" — ")
         assert sep
         assert name.strip() in EXPECTED
-        assert description == FAULTS[name.strip()].description
+        fault = FAULTS[name.strip()]
+        marker = " [race window]" if fault.race else ""
+        assert description == fault.description + marker
+
+
+#: The faults whose broken window a pause widens (--race-window); the others break their
+#: guarantee whatever the timing (ignore-if-match, task-id-collision's 100 ms clock), hold a
+#: lock on purpose (blocking-reads), need a deadlock (no-deadlock-retry) or are not races.
+RACES = {
+    "lost-update",
+    "overdraft",
+    "dirty-read",
+    "skewed-snapshot",
+    "reward-overdraft",
+    "double-gift",
+    "partial-grant",
+    "purchase-overspend",
+    "double-top3",
+    "top3-overspend",
+    "partial-top3",
+    "double-completion-bonus",
+}
+
+
+def test_race_faults_are_marked_and_pause_20_ms_by_default() -> None:
+    assert set(RACE_FAULTS) == RACES
+    assert DEFAULT_RACE_WINDOW == 0.02
+    assert Behaviour().race_window == DEFAULT_RACE_WINDOW
+    assert behaviour_for(["lost-update"], race_window=0).race_window == 0
+
+
+@pytest.mark.parametrize("bad", [-0.001, float("nan"), float("inf")])
+def test_a_negative_or_infinite_race_window_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="race window must be a finite number of seconds >= 0"):
+        ReferenceServer(race_window=bad)
+    with pytest.raises(ValueError, match="race window"):
+        behaviour_for([], race_window=bad)
+
+
+def test_cli_race_window_default_matches_the_service_and_bad_values_exit_2() -> None:
+    _register()
+    result = CliRunner().invoke(app, ["target", "serve", "--race-window", "-1"])
+    assert result.exit_code == 2
+    assert "race window must be a finite number of seconds >= 0, got -1.0" in result.output
+    serve_help = CliRunner().invoke(app, ["target", "serve", "--help"], terminal_width=200)
+    assert "--race-window" in serve_help.output
+    assert "0.02" in serve_help.output  # the CLI's default is the service's (not imported)
