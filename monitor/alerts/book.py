@@ -82,6 +82,8 @@ class AlertBook:
     evidence_lines: int = 10
     description_max_chars: int = 4000
     runbook_base: str = DEFAULT_RUNBOOK_BASE
+    chaos: dict[str, str] = field(default_factory=dict)
+    """Chaos actions active now (action id -> what): an alert that fires meanwhile says so."""
     _held: dict[Key, _Held] = field(default_factory=dict)
     _resolved: dict[Key, Alert] = field(default_factory=dict)
 
@@ -117,6 +119,12 @@ class AlertBook:
         self._resolved.pop(key, None)
         held = self._held.get(key)
         if held is None:
+            if self.chaos:
+                active = "; ".join(sorted(self.chaos.values()))
+                annotations = {
+                    **annotations,
+                    "chaos": f"fired while chaos actions were active: {active}",
+                }
             alert = Alert(labels, annotations, now, now + 3 * self.resend_interval, url)
             self._held[key] = _Held(alert)
             return

@@ -22,7 +22,15 @@ from monitor.alerts.config import AlertingConfig
 from monitor.alerts.delivery import Delivery, Transport
 from monitor.alerts.model import Alert
 from monitor.alerts.registry import SINKS, SinkContext
-from monitor.events import CheckFailed, CheckRecovered, EventBus, RunFinished, VerdictEvaluated
+from monitor.events import (
+    ChaosActionEnded,
+    ChaosActionStarted,
+    CheckFailed,
+    CheckRecovered,
+    EventBus,
+    RunFinished,
+    VerdictEvaluated,
+)
 from monitor.observe.metrics import MonitorMetrics
 
 log = logging.getLogger(__name__)
@@ -106,6 +114,15 @@ class AlertService:
         bus.on(CheckRecovered, self._check_recovered)
         bus.on(VerdictEvaluated, self._verdict)
         bus.on(RunFinished, self._run_finished)
+        bus.on(ChaosActionStarted, self._chaos_started)
+        bus.on(ChaosActionEnded, self._chaos_ended)
+
+    def _chaos_started(self, ev: ChaosActionStarted) -> None:
+        what = str(ev.params.get("description") or ev.kind)
+        self.book.chaos[ev.action] = f"{ev.kind} ({what}) on {ev.target}"
+
+    def _chaos_ended(self, ev: ChaosActionEnded) -> None:
+        self.book.chaos.pop(ev.action, None)
 
     def _check_failed(self, ev: CheckFailed) -> None:
         c = ev.check

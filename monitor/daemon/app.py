@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from monitor.alerts.service import AlertService
 from monitor.analysis.window import RollingWindow
 from monitor.daemon.analyzing import TargetWatch, feed_watches
+from monitor.daemon.chaosing import ChaosControl
 from monitor.daemon.config import DaemonConfig
 from monitor.daemon.exporter import MetricsExporter
 from monitor.daemon.http import HttpServer, build_app
@@ -81,6 +82,7 @@ class Daemon:
         MetricsExporter(self.metrics).subscribe(self.bus)
         feed_watches(self.bus, self.watches)
         self.alerts.subscribe(self.bus)
+        self.chaos = ChaosControl(cfg.chaos, self.bus)
         self._build()
 
     def _hooks(self, suite: str, scenario: str, target: str) -> RequestHooks:
@@ -100,6 +102,7 @@ class Daemon:
             suite_runner=self.suite_runner,
             tracer_provider=self.tracer_provider,
             hooks=self._hooks,
+            chaos=self.chaos,
         )
         for kind in LOOP_KINDS:
             for name, factory in LOOP_KINDS[kind](ctx):
@@ -117,6 +120,7 @@ class Daemon:
                     "last_error": task.last_error,
                 }
             self.state.alerts = self.alerts.status()
+            self.state.chaos = self.chaos.status()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=2.0)
 
@@ -146,7 +150,7 @@ class Daemon:
         """Serve HTTP, run every loop, and wind down cleanly on stop. With ``hard_exit`` (the
         CLI), a shutdown that overruns :attr:`hard_deadline_s` ends the process."""
         cfg = self.config
-        app = build_app(self.state, self.metrics.registry, self.supervisor.stop)
+        app = build_app(self.state, self.metrics.registry, self.supervisor.stop, chaos=self.chaos)
         self.server = HttpServer(app, cfg.server.host, cfg.server.port)
         await self.server.start()
         log.info("soakmon daemon listening on %s", self.server.url)

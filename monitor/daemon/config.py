@@ -288,6 +288,41 @@ class HistoryConfig(DaemonModel):
     """Active violations kept (oldest dropped first). Default: 200."""
 
 
+class ChaosJob(DaemonModel):
+    """A chaos experiment run on a schedule (never two at once on one target)."""
+
+    experiment: str
+    """Experiment file (`soakmon chaos validate FILE`), relative to the working directory."""
+    target: Name | None = None
+    """Run it against this target of `targets` (its URL and profile replace the file's);
+    default: the file's own target."""
+    schedule: ScheduleSpec
+    """When to run it."""
+    dry_run: bool = False
+    """Only log what would be injected. Default: false."""
+
+
+class ChaosConfig(DaemonModel):
+    """Fault injection beside the soak (`soakmon chaos`), with its kill switch."""
+
+    experiments: list[ChaosJob] = Field(default_factory=list)
+    """Scheduled experiments. Default: none."""
+    state_dir: Path | None = None
+    """Where the journal of active faults lives (reverted at start after a crash). Default:
+    $SOAKMON_STATE_DIR, else $XDG_STATE_HOME/soakmon, else ~/.local/state/soakmon."""
+    token_env: str | None = "SOAKMON_CHAOS_TOKEN"
+    """Environment variable holding the token of the kill switch API. Default:
+    SOAKMON_CHAOS_TOKEN."""
+    token_file: Path | None = None
+    """File holding that token (e.g. a mounted Secret; wins over `token_env`). Default: none."""
+    paused: bool = False
+    """Start with chaos paused (resume through the API). Default: false."""
+
+    def token(self) -> str | None:
+        """The kill switch token, or None (then every chaos API call is refused)."""
+        return Credentials(token_env=self.token_env, token_file=self.token_file).token()
+
+
 class DaemonConfig(DaemonModel):
     """``soakmon daemon --config PATH``."""
 
@@ -317,6 +352,8 @@ class DaemonConfig(DaemonModel):
     """Seed for jitter and suite randomness (reproducible runs). Default: random."""
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     """Alerts the daemon sends (Alertmanager, webhooks). Default: none sent."""
+    chaos: ChaosConfig = Field(default_factory=ChaosConfig)
+    """Chaos experiments on a schedule, and the kill switch. Default: none."""
 
 
 def load_config(path: Path) -> DaemonConfig:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from monitor.daemon.probing import memory_of
 from monitor.events import (
+    ChaosActionEnded,
+    ChaosActionStarted,
     EventBus,
     LoopCrashed,
     LoopFailed,
@@ -34,6 +36,15 @@ class MetricsExporter:
         bus.on(LoopFailed, self.loop_failed)
         bus.on(SuiteScheduled, self.suite_scheduled)
         bus.on(WindowEvaluated, self.window)
+        bus.on(ChaosActionStarted, self.chaos_started)
+        bus.on(ChaosActionEnded, self.chaos_ended)
+
+    def chaos_started(self, ev: ChaosActionStarted) -> None:
+        self.metrics.chaos_active.labels(ev.target).inc()
+
+    def chaos_ended(self, ev: ChaosActionEnded) -> None:
+        self.metrics.chaos_active.labels(ev.target).dec()
+        self.metrics.chaos_actions.labels(ev.kind, ev.result).inc()
 
     def suite_scheduled(self, ev: SuiteScheduled) -> None:
         self.metrics.next_run.labels(ev.suite).set(ev.next_run_at)

@@ -1,5 +1,8 @@
-"""The daemon's HTTP endpoints: ``/metrics``, ``/healthz``, ``/readyz``, ``/api/status`` and a
-small status page for people at ``/``.
+"""The daemon's HTTP endpoints: ``/metrics``, ``/healthz``, ``/readyz``, ``/api/status``, a
+small status page for people at ``/``, and the chaos switch: ``GET /api/chaos`` (open) and
+``POST /api/chaos/pause|resume|kill`` (``Authorization: Bearer <token>``, the token from
+``chaos.token_file`` or ``chaos.token_env``; 403 without it, and always 403 when no token is
+configured).
 
 Embedded with ``AppRunner(handle_signals=False)`` + ``TCPSite`` (signals belong to the
 supervisor); cleanup is shielded so a cancelled stop still closes the socket.
@@ -8,7 +11,9 @@ supervisor); cleanup is shielded so a cancelled stop still closes the socket.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import jinja2
 from aiohttp import web
@@ -16,6 +21,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from monitor.daemon.state import DaemonState
+
+if TYPE_CHECKING:
+    from monitor.daemon.chaosing import ChaosControl
 
 _ENV = jinja2.Environment(
     loader=jinja2.FunctionLoader(
@@ -27,6 +35,7 @@ _ENV = jinja2.Environment(
 STATE_KEY = web.AppKey("state", DaemonState)
 REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
+CHAOS_KEY = web.AppKey("chaos", object)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -61,10 +70,46 @@ async def page(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html")
 
 
+def _chaos(request: web.Request) -> ChaosControl:
+    control = request.app.get(CHAOS_KEY)
+    if control is None:
+        raise web.HTTPNotFound(text="chaos is not configured")
+    return control  # type: ignore[return-value]
+
+
+async def chaos_status(request: web.Request) -> web.Response:
+    return web.json_response(_chaos(request).status())
+
+
+async def chaos_switch(request: web.Request) -> web.Response:
+    """pause | resume | kill, with the token."""
+    control = _chaos(request)
+    expected = control.cfg.token()
+    if expected is None:
+        return web.json_response(
+            {"error": "forbidden", "message": "no chaos token is configured (chaos.token_env or "
+             "chaos.token_file): the switch is refused"}, status=403,
+        )  # fmt: skip
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        return web.json_response(
+            {"error": "forbidden", "message": "a valid chaos token is required"}, status=403
+        )
+    action = request.match_info["action"]
+    {"pause": control.pause, "resume": control.resume, "kill": control.kill_now}[action]()
+    return web.json_response(control.status())
+
+
 def build_app(
-    state: DaemonState, registry: CollectorRegistry, stopping: asyncio.Event
+    state: DaemonState,
+    registry: CollectorRegistry,
+    stopping: asyncio.Event,
+    *,
+    chaos: ChaosControl | None = None,
 ) -> web.Application:
     app = web.Application()
+    if chaos is not None:
+        app[CHAOS_KEY] = chaos
     app[STATE_KEY] = state
     app[REGISTRY_KEY] = registry
     app[STOPPING_KEY] = stopping
@@ -73,6 +118,8 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/status", status)
     app.router.add_get("/", page)
+    app.router.add_get("/api/chaos", chaos_status)
+    app.router.add_post("/api/chaos/{action:pause|resume|kill}", chaos_switch)
     return app
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from opentelemetry.sdk.trace import TracerProvider
 
 from monitor.daemon.analyzing import TargetWatch
+from monitor.daemon.chaosing import ChaosControl
 from monitor.daemon.config import DaemonConfig
 from monitor.daemon.jobs import SuiteRunner
 from monitor.daemon.state import DaemonState
@@ -40,6 +41,8 @@ class LoopContext:
     hooks: Callable[[str, str, str], RequestHooks]
     """``hooks(suite, scenario, target)``: request hooks exporting metrics under these labels,
     traced."""
+    chaos: ChaosControl | None = None
+    """The kill switch and journal of the chaos experiments."""
 
 
 Loops = Iterable[tuple[str, TaskFactory]]

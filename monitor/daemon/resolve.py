@@ -81,6 +81,9 @@ def config_problems(cfg: DaemonConfig, locs: Locations) -> list[Problem]:
     for i, probe in enumerate(cfg.probes):
         known_target(("probes", i, "target"), probe.target)
         _probe(report, locs, i, probe.kind, probe.options)
+    for i, chaos_job in enumerate(cfg.chaos.experiments):
+        known_target(("chaos", "experiments", i, "target"), chaos_job.target)
+        _experiment(report, i, chaos_job.experiment)
     _unique(report, "soak", [s.name for s in cfg.soak])
     _unique(report, "bursts", [b.name for b in cfg.bursts])
     _unique(report, "probes", [p.name for p in cfg.probes])
@@ -171,6 +174,15 @@ def _probe(report: _Report, locs: Locations, i: int, kind: str, options: Mapping
             if message == "unknown key" or message.startswith("unknown key "):
                 message = f"{message}: a {kind} probe takes {', '.join(settings.model_fields)}"
             report.problems.append(Problem(p.file, p.line or locs.line_of(path), field, message))
+
+
+def _experiment(report: _Report, i: int, ref: str) -> None:
+    from monitor.chaos.experiment.load import load_experiment
+
+    try:
+        load_experiment(ref)
+    except ConfigError as exc:
+        report.nested(("chaos", "experiments", i, "experiment"), "experiment", ref, exc)
 
 
 def _unique(report: _Report, section: str, names: Sequence[str]) -> None:

@@ -108,6 +108,7 @@ class DaemonState:
         self.soaks: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
         self.alerts: dict[str, Any] = {}
+        self.chaos: dict[str, Any] = {}
         self.ready = False
 
     def subscribe(self, bus: EventBus) -> None:
@@ -276,4 +277,5 @@ class DaemonState:
             "probes": self.probes,
             "tasks": self.tasks,
             "alerts": self.alerts,
+            "chaos": self.chaos,
         }

@@ -164,10 +164,14 @@ class MonitorMetrics:
         )  # fmt: skip
         self.chaos_actions = Counter(
             "soakmon_chaos_actions",
-            "Fault injections performed, by action and result.",
-            ["action", "target", "result"],
+            "Fault actions that ended, by kind and result (ok, aborted, failed, revert-failed).",
+            ["kind", "result"],
             registry=r,
         )
+        self.chaos_active = Gauge(
+            "soakmon_chaos_active", "Fault actions active right now, by target.", ["target"],
+            registry=r,
+        )  # fmt: skip
         self.analysis_passing = Gauge(
             "soakmon_soak_analysis_passing",
             "1 while a soak analysis (memory growth, pool, throughput, burst) holds.",

@@ -31,7 +31,8 @@ def _fill(m: MonitorMetrics) -> None:
     m.set_pool("staging", {"pool_size": 10, "pool_in_use": 4, "pool_waiting": 0})
     m.target_memory.labels("staging", "pod").set(2.5e8)
     m.resident_memory.set(6e7)
-    m.chaos_actions.labels("kill-pod", "staging", "ok").inc()
+    m.chaos_actions.labels("pod-kill", "ok").inc()
+    m.chaos_active.labels("staging").set(1)
 
 
 def test_promtool_check_metrics_is_clean() -> None:
