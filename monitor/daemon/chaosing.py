@@ -26,7 +26,7 @@ from monitor.chaos.journal import Entry, Journal, default_state_dir
 from monitor.daemon.config import ChaosConfig, ChaosJob, Target
 from monitor.daemon.schedule import decide, first_due
 from monitor.events import EventBus
-from monitor.suites.yamlsource import Locations
+from monitor.suites.loading.yamlsource import Locations
 
 log = logging.getLogger(__name__)
 
