@@ -57,6 +57,8 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     lines = table(tally(TRIALS), f"\ndetection per run, race window {window * 1000:g} ms:")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
+    assert reporter is not None
+    assert capture is not None
     with capture.global_and_fixture_disabled():
         for line in lines:
             reporter.write_line(line)

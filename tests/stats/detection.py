@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.reference import RACE_FAULTS
-from monitor.suites.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import RunResult
-from monitor.suites.runner import RunOptions, run_suites
+from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
 from tests.suites.wallet_server import wallet_server
 

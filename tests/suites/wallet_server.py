@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -133,9 +132,22 @@ class PostgresStore:
             yield PostgresStore(self.pool, conn)
 
 
-STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+STORE = web.AppKey("store", Store)
 RACY = web.AppKey("racy", bool)
-SEQ = web.AppKey("seq", itertools.count)
+
+
+class _Sequence:
+    """Ledger entry numbers (the handlers run in one event loop: no lock needed)."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def next(self) -> int:
+        self.last += 1
+        return self.last
+
+
+SEQ = web.AppKey("seq", _Sequence)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -214,7 +226,7 @@ async def get_wallet(request: web.Request) -> web.Response:
 async def _entry(request: web.Request, store: Store, customer: str, amount: int, memo: str) -> None:
     await store.execute(
         "INSERT INTO entries (seq, customer, amount, memo, created_at) VALUES ($1, $2, $3, $4, $5)",
-        next(request.app[SEQ]),
+        request.app[SEQ].next(),
         customer,
         amount,
         memo,
@@ -302,7 +314,7 @@ def make_app(store: Store, *, racy: bool) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[STORE] = store
     app[RACY] = racy
-    app[SEQ] = itertools.count(1)
+    app[SEQ] = _Sequence()
     app.router.add_post("/v1/customers", create_customer)
     app.router.add_get("/v1/customers/{customer}/wallet", get_wallet)
     app.router.add_post("/v1/customers/{customer}/wallet/credits", credit)
