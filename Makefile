@@ -18,13 +18,14 @@ CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats system-deps clean kube-tools kube-up kube-down crds
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats system-deps clean kube-tools kube-up kube-down crds
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
 	@echo "make test    install what the tests need and run them all"
 	@echo "make lint    ruff (lint + format check), strict mypy, import contracts"
 	@echo "make bench   benchmarks (bench/), not part of make test"
+	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
 	@echo "make stats   race detection statistics (tests/stats/, ~1 h on 2 cores), not part of make test"
 	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
 
@@ -81,6 +82,10 @@ test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) $(TOXIPROXY) 
 
 # Race detection statistics: every race fault at --race-window 0 on SQLite and PostgreSQL, the
 # wallet stand-in and clean runs, 20 runs each (STATS_ARGS="--stats-runs 5 -k sqlite" to narrow).
+# The chaos experiments of issue 18 repeated (CHAOS_ARGS="--chaos-runs 2 -k network" to narrow).
+chaos-stats: $(VENV)/.synced-dev system-deps $(TOXIPROXY)
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -s -rfE tests/chaos_stats --chaos-stats $(CHAOS_ARGS)
+
 stats: $(VENV)/.synced-dev system-deps
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -rfE tests/stats --stats $(STATS_ARGS)
 

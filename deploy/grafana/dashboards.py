@@ -111,6 +111,20 @@ def _budget_var() -> gd.ConstantVariable:
 
 Rows = list[tuple[str, list[P]]]
 
+CHAOS_ANNOTATION: Doc = {
+    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+    "enable": True,
+    "expr": "sum by (target) (soakmon_chaos_active) > 0",
+    "iconColor": "orange",
+    "name": "Chaos faults",
+    "step": "15s",
+    "tagKeys": "target",
+    "textFormat": "fault active on {{target}}",
+    "titleFormat": "chaos",
+    "useValueForTime": False,
+}
+"""Shades the time while a chaos fault is active (``soakmon_chaos_active``) on every panel."""
+
 
 def _build(title: str, uid: str, description: str, rows: Rows, variables: list[Any]) -> Doc:
     d = (
@@ -130,6 +144,7 @@ def _build(title: str, uid: str, description: str, rows: Rows, variables: list[A
         for p in panels:
             d = d.with_panel(_panel(p))
     doc: Doc = json.loads(json.dumps(d.build(), cls=JSONEncoder, sort_keys=True))
+    doc.setdefault("annotations", {}).setdefault("list", []).append(CHAOS_ANNOTATION)
     return doc
 
 

@@ -15,6 +15,7 @@ class SchemaKind(StrEnum):
     suite = "suite"
     profile = "profile"
     daemon = "daemon"
+    experiment = "experiment"
     ops = "ops"
 
 
@@ -27,11 +28,33 @@ def _daemon_schema() -> dict[str, object]:
     return schema
 
 
+def _experiment_schema() -> dict[str, object]:
+    """Each step: the step's own fields, and each registered action kind's (if kind == X)."""
+    from monitor.chaos.experiment.model import Experiment
+    from monitor.chaos.registry import ACTIONS
+
+    schema: dict[str, object] = Experiment.model_json_schema()
+    schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
+    schema.setdefault("title", "soakmon chaos experiment")
+    step = schema["$defs"]["Step"]  # type: ignore[index]
+    step["properties"]["kind"]["enum"] = sorted(ACTIONS)
+    rules = []
+    for name, kind in sorted(ACTIONS.items()):
+        own = kind.settings.model_json_schema()
+        then: dict[str, object] = {"properties": own.get("properties", {})}
+        if own.get("required"):
+            then["required"] = own["required"]
+        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
+    step["allOf"] = rules
+    return schema
+
+
 @app.command()
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file kind.")] = SchemaKind.suite,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of suites, profiles or the daemon config; `ops`
+    """Print the JSON Schema (draft 2020-12) of suites, profiles, the daemon config or chaos
+    experiments; `ops`
     prints the operations reference table (Markdown: arguments, value, fields, used by)."""
     from monitor.suites.loading.schema import profile_schema, suite_schema
 
@@ -47,6 +70,8 @@ def schema(
         doc = suite_schema()
     elif kind is SchemaKind.profile:
         doc = profile_schema()
+    elif kind is SchemaKind.experiment:
+        doc = _experiment_schema()
     else:
         doc = _daemon_schema()
     typer.echo(json.dumps(doc, indent=2, sort_keys=False))

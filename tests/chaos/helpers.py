@@ -15,6 +15,7 @@ from tests.plugins.postgres import free_port
 
 
 def write(tmp: Path, doc: dict[str, Any], name: str = "exp.yaml") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path

@@ -61,6 +61,12 @@ def test_generated_dashboards_are_up_to_date() -> None:
     assert set(dashboards()) == {p.name for p in (CHART / "dashboards").glob("*.json")}
 
 
+def test_dashboards_annotate_chaos_faults() -> None:
+    for name, doc in dashboards().items():
+        exprs = [a.get("expr", "") for a in doc["annotations"]["list"]]
+        assert any("soakmon_chaos_active" in e for e in exprs), name
+
+
 def test_dashboards_have_datasource_and_target_variables() -> None:
     for name, doc in dashboards().items():
         names = {v["name"] for v in doc["templating"]["list"]}
@@ -82,6 +88,10 @@ def test_every_query_parses(tmp_path: Path) -> None:
                 expr = substitute(target["expr"], doc, {})
                 rules.append({"record": f"panel:{name.split('.')[0]}_{i}_{j}".replace("-", "_"),
                               "expr": expr})  # fmt: skip
+        for k, ann in enumerate(doc["annotations"]["list"]):
+            if "expr" in ann:  # Prometheus annotations (chaos faults), not Grafana's built-in
+                rules.append({"record": f"annotation:{name.split('.')[0]}_{k}".replace("-", "_"),
+                              "expr": substitute(ann["expr"], doc, {})})  # fmt: skip
     path = tmp_path / "panels.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
     proc = subprocess.run(
