@@ -18,7 +18,7 @@ CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats system-deps clean kube-tools kube-up kube-down crds
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats spread system-deps clean kube-tools kube-up kube-down crds
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench   benchmarks (bench/), not part of make test"
 	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
 	@echo "make stats   race detection statistics (tests/stats/, ~1 h on 2 cores), not part of make test"
+	@echo "make spread  send/arrival spread of concurrent phases (aiohttp vs last-byte vs single-packet)"
 	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
 
 .tools/bin/uv:
@@ -118,6 +119,12 @@ dashboards: $(VENV)/.synced-dev
 format: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench
 	$(VENV)/bin/ruff format monitor tests bench
+
+# Send and arrival spread of concurrent phases: today's aiohttp path vs last-byte and
+# single-packet (50 phases of 20 requests on a loopback reference target; nginx as h2 front).
+spread: $(VENV)/.synced-dev
+	@scripts/system-deps.sh bench
+	$(VENV)/bin/python -m bench.spread $(SPREAD_ARGS)
 
 bench: $(VENV)/.synced-bench
 	@scripts/system-deps.sh bench

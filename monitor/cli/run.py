@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import app
-from monitor.engine import ConnectionMode
+from monitor.engine import ConnectionMode, SyncMode
 
 
 @app.command()
@@ -38,6 +38,20 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         ConnectionMode, typer.Option(help="HTTP connection mode of the engine.")
     ] = ConnectionMode.SHARED,
     timeout: Annotated[float, typer.Option(help="Per-request timeout, seconds.")] = 10.0,
+    sync: Annotated[
+        SyncMode,
+        typer.Option(
+            help="How each concurrent phase's requests are delivered together: last-byte "
+            "(HTTP/1.1), single-packet (HTTP/2), auto (single-packet when the target speaks "
+            "HTTP/2, else last-byte) or none. A scenario's or phase's `sync:` wins."
+        ),
+    ] = SyncMode.AUTO,
+    h2c: Annotated[
+        bool, typer.Option(help="The target speaks HTTP/2 in clear text (prior knowledge).")
+    ] = False,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="PEM file of the CAs to trust for an https:// target.")
+    ] = None,
     json: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write the JUnit XML report here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
@@ -75,6 +89,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     try:
         result = suiterun.execute(
             url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet,
+            sync=sync, h2c=h2c, ca_file=str(ca_file) if ca_file is not None else None,
             hooks=recorder.hooks if recorder else None,
             on_start=recorder.on_start if recorder else None,
         )  # fmt: skip

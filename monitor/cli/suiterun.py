@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
-from monitor.engine import ConnectionMode, RequestHooks
+from monitor.engine import ConnectionMode, RequestHooks, SyncMode
 from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
 from monitor.report.console import not_the_api
@@ -165,6 +165,9 @@ def execute(
     quiet: bool,
     hooks: RequestHooks | None = None,
     on_start: Callable[[str, str], None] | None = None,
+    sync: SyncMode = SyncMode.AUTO,
+    h2c: bool = False,
+    ca_file: str | None = None,
 ) -> RunResult:
     """Run the selection against ``target`` (exit 3 when the target cannot be reached).
     ``hooks`` see every request; ``on_start`` is told each scenario before it runs."""
@@ -186,6 +189,9 @@ def execute(
         on_done=progress.finish,
         timeout_s=timeout_s,
         mode=mode,
+        sync=sync,
+        h2c=h2c,
+        ca_file=ca_file,
     )
     try:
         return asyncio.run(run_suites(target, profile, selection.suites, options))

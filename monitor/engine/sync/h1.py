@@ -14,8 +14,6 @@ import asyncio
 import os
 import ssl
 import time
-from collections.abc import Callable
-from functools import partial
 from time import monotonic, perf_counter_ns
 
 from yarl import URL
@@ -140,41 +138,44 @@ async def deliver(
     await _drained([conn for _, conn, _, _ in armed], settle_s + 1.0)
     await asyncio.sleep(settle_s)  # the server parses the prefixes and waits
     live = [a for a in armed if not a[3].done() and a[1].transport is not None]
-    writers = [_writer(conn, last) for _, conn, last, _ in live]
+    direct, buffered = _split(live)
+    late: list[tuple[asyncio.Transport, bytes]] = []
     wall, mono = time.time(), monotonic()
     with pass_priority() as raised:
         first = perf_counter_ns()
-        for write in writers:
-            write()
+        for fd, last, transport in direct:
+            try:
+                os.write(fd, last)
+            except OSError:
+                late.append((transport, last))
+        for transport, last in buffered:
+            transport.write(last)
         final = perf_counter_ns()
+    for transport, last in late:
+        transport.write(last)  # the transport reports the failure (or sends it later)
     for out, _, _, _ in live:
         out.started_at, out.start, out.released = wall, mono, True
     await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
     return (first, final, raised) if live else None
 
 
-def _writer(conn: Connection, last: bytes) -> Callable[[], object]:
-    """The cheapest way to put ``last`` on ``conn`` now: a plain ``os.write`` on the socket's
-    file descriptor (its transport buffer is empty: every prefix has left), else (TLS, no
-    descriptor) the transport's ``write``."""
-    transport = conn.transport
-    assert transport is not None
-    sock = transport.get_extra_info("socket")
-    if sock is None or transport.get_extra_info("sslcontext") is not None:
-        return partial(transport.write, last)
-    return partial(_raw_write, sock.fileno(), transport, last)
-
-
-def _raw_write(fd: int, transport: asyncio.Transport, data: bytes) -> None:
-    if transport.get_write_buffer_size():
-        transport.write(data)  # something is queued: keep the byte order
-        return
-    try:
-        if os.write(fd, data) == len(data):
-            return
-    except OSError:
-        pass
-    transport.write(data)  # let the transport report the failure (or send it later)
+def _split(
+    live: list[tuple[Outgoing, Connection, bytes, asyncio.Future[None]]],
+) -> tuple[list[tuple[int, bytes, asyncio.Transport]], list[tuple[asyncio.Transport, bytes]]]:
+    """How to put each final byte on its connection: ``(fd, byte, transport)`` for a plain
+    ``os.write`` on the socket (its transport has nothing queued: every prefix has left), else
+    ``(transport, byte)`` for the transport's ``write`` (TLS, or bytes still queued)."""
+    direct, buffered = [], []
+    for _, conn, last, _ in live:
+        transport = conn.transport
+        assert transport is not None
+        sock = transport.get_extra_info("socket")
+        plain = sock is not None and transport.get_extra_info("sslcontext") is None
+        if plain and not transport.get_write_buffer_size():
+            direct.append((sock.fileno(), last, transport))
+        else:
+            buffered.append((transport, last))
+    return direct, buffered
 
 
 async def _collect(out: Outgoing, conn: Connection, waiter: asyncio.Future[None]) -> None:

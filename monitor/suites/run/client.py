@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
+from monitor.engine import ConcurrentTester, PhaseDelivery, RequestRecord, RequestSpec
 from monitor.suites.errors import ExpressionError
 from monitor.suites.expressions.names import PROFILE_TEMPLATE_NAMES
 from monitor.suites.expressions.templates import Template, compile_template, names_used
@@ -300,15 +300,27 @@ class ProfileClient:
     async def fire(
         self, calls: Sequence[tuple[str, Mapping[str, Any], Session | None]]
     ) -> list[Call]:
-        """Fire many operations together; single requests go through one engine barrier batch,
-        sequences (if any) start together behind an event. Results in input order."""
+        """Fire many operations together (see :meth:`fire_phase`); the calls in input order."""
+        fired, _ = await self.fire_phase(calls)
+        return fired
+
+    async def fire_phase(
+        self,
+        calls: Sequence[tuple[str, Mapping[str, Any], Session | None]],
+        sync: str | None = None,
+    ) -> tuple[list[Call], PhaseDelivery | None]:
+        """Fire many operations together: single requests go through one engine barrier batch
+        delivered per ``sync`` (default: the tester's), sequences (if any) start together
+        behind an event. The calls in input order, and how the batch was delivered (``None``
+        when the phase holds sequences: their requests cannot be synchronised)."""
         if all(self.is_single_request(kind) for kind, _, _ in calls):
             specs = [self.build(kind, args, session) for kind, args, session in calls]
-            result = await self.tester.run_batch(specs)
-            return [
+            result = await self.tester.run_batch(specs, sync)
+            interpreted = [
                 self.interpret(kind, args, session, record)
                 for (kind, args, session), record in zip(calls, result.records, strict=True)
             ]
+            return interpreted, result.delivery
         gate = asyncio.Event()
 
         async def one(kind: str, args: Mapping[str, Any], session: Session | None) -> Call:
@@ -318,4 +330,4 @@ class ProfileClient:
         tasks = [asyncio.ensure_future(one(k, a, s)) for k, a, s in calls]
         await asyncio.sleep(0)
         gate.set()
-        return list(await asyncio.gather(*tasks))
+        return list(await asyncio.gather(*tasks)), None

@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitor.engine import ConcurrentResult
+from monitor.engine import ConcurrentResult, PhaseDelivery
 from monitor.suites.errors import ExpressionError
 from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
@@ -53,6 +53,9 @@ class PhaseOutcome:
     duration_s: float = 0.0
     throughput: Throughput | None = None
     requests: ConcurrentResult = field(default_factory=_aggregate)
+    delivery: PhaseDelivery | None = None
+    """How the batch was delivered (sync mode, send and arrival spread); ``None`` for a
+    sustained load or a phase of sequences."""
 
     def account(self, call: Call) -> Call:
         """Add the call's requests to the aggregate; the returned call no longer holds them."""
@@ -153,7 +156,9 @@ async def _batch(run: ScenarioRun, phase: Phase, where: str, outcome: PhaseOutco
         run.rng.shuffle(planned)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    outcome.calls = [outcome.account(c) for c in await run.client.fire(planned)]
+    sync = phase.sync or run.sync  # None: the run's --sync (the tester's default)
+    calls, outcome.delivery = await run.client.fire_phase(planned, sync)
+    outcome.calls = [outcome.account(c) for c in calls]
     outcome.duration_s = loop.time() - started
 
 

@@ -25,6 +25,7 @@ from monitor.engine import (
     ConnectionMode,
     RequestHooks,
     RequestSpec,
+    SyncMode,
 )
 from monitor.errors import TargetUnreachable as TargetUnreachable  # noqa: PLC0414 (re-export)
 from monitor.suites.checks import (
@@ -72,6 +73,9 @@ class RunOptions:
     on_history: HistoryObserver | None = None
     timeout_s: float = 10.0
     mode: ConnectionMode = ConnectionMode.SHARED
+    sync: SyncMode = SyncMode.AUTO  # how concurrent phases are delivered (a phase may override)
+    h2c: bool = False  # the target speaks HTTP/2 in clear text (prior knowledge)
+    ca_file: str | None = None  # CAs trusted for an https target (default: the system's)
     hooks: RequestHooks | None = None  # engine hooks (trace headers, per-request metrics)
     tracer: trace.Tracer | None = None  # a span per scenario (requests become its children)
 
@@ -232,6 +236,7 @@ async def run_scenario(
         rng=rng,
         prefix=prefix,
         operations=caps.operations,
+        sync=scenario.sync,
     )
     started = time.monotonic()
     phases: list[PhaseOutcome] = []
@@ -294,8 +299,9 @@ async def run_suites(
     run = RunResult(target=target, started_at=started_at, duration_s=0.0)
     run.profile, run.seed = profile.name, seed
     async with ConcurrentTester(
-        target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode, hooks=opts.hooks
-    ) as tester:
+        target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode, hooks=opts.hooks,
+        sync=opts.sync, h2c=opts.h2c, ca_file=opts.ca_file,
+    ) as tester:  # fmt: skip
         await probe(tester)
         client = ProfileClient(profile, tester, variables)
         for loaded in suites:

@@ -33,6 +33,7 @@ class ScenarioRun:
     rng: random.Random
     prefix: str  # user-name prefix, unique per run and scenario
     operations: frozenset[str] | None = None  # provided operations; None: every mapped one
+    sync: str | None = None  # the scenario's `sync` (None: the run's --sync)
     sessions: dict[str, list[Session]] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     _users: int = 0

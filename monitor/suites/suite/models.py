@@ -30,6 +30,8 @@ Seconds = Annotated[float, Field(ge=0)] | Template
 Scalar = int | float | bool | str
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*$", description="an identifier")]
+SyncName = Literal["auto", "last-byte", "single-packet", "none"]
+"""How a concurrent phase's requests are delivered (see ``monitor.engine.sync``)."""
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="lower-case-with-dashes")]
 
 
@@ -151,6 +153,12 @@ class Phase(Model):
     """Run as a sustained load instead of one batch. Default: one batch."""
     label: Name | None = None
     """Name of this phase's request statistics in `requests` (e.g. `after_burst`). Default: none."""
+    sync: SyncName | None = None
+    """How the phase's requests are delivered together: `last-byte` (HTTP/1.1: every request
+    written but its final byte, then all final bytes in one pass), `single-packet` (HTTP/2:
+    every request a stream, all final frames in one write), `auto` (single-packet when the
+    target speaks HTTP/2, else last-byte) or `none` (each request sent as its task runs).
+    Default: the scenario's `sync`, else `soakmon run --sync` (auto)."""
 
 
 class CheckSpec(Model):
@@ -209,6 +217,9 @@ class Scenario(Model):
     """Checks that must all hold."""
     timeout_s: Annotated[float, Field(gt=0)] = 120.0
     """Upper bound on the scenario's run time, seconds. Default: 120."""
+    sync: SyncName | None = None
+    """How the phases' requests are delivered together (see the phase's `sync`). Default:
+    `soakmon run --sync` (auto)."""
     server_errors: Literal["fail", "report"] = "fail"
     """What 5xx answers in the phases do: `fail` adds a failed `no_server_errors (automatic)`
     verdict when any occurred (a 500 is never a pass, even when the profile marks it unknown);

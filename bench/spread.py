@@ -1,0 +1,223 @@
+"""``python -m bench.spread`` (``make spread``): how tightly soakmon's concurrent requests
+leave the client and arrive at the target, today's aiohttp path against synchronised delivery.
+
+A loopback reference target (its own process) and, when nginx is installed, nginx as its
+HTTP/2 front (h2c). For each way of sending, ``--phases`` batches of ``--requests`` requests
+(``POST /points/add``, one registered user per request, keep-alive per user: the profile
+phases' setting) and the spread of each batch:
+
+- send spread: first to last final byte handed to the kernel (aiohttp: first to last request
+  body written, from aiohttp's own trace hooks, which run just before the write);
+- arrival spread: first to last ``X-Arrival-Ns`` the reference target stamped.
+
+``soakmon load --sync`` is measured as a user runs it (a subprocess, ``--json``), and today's
+load figure is one aiohttp batch through the shared pool (what a daemon burst sends).
+The machine's load average is printed beside the numbers: on a shared 2-core machine they move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+
+from bench.procs import free_port, service
+from monitor.engine import ConcurrentTester, RequestSpec
+from monitor.engine.sessions import SessionPool
+from monitor.engine.sync.delivery import spread_summary
+from tests.plugins.nginx_h2 import nginx_binary, nginx_h2_front
+
+DEFAULT_JSON = Path("reports/spread.json")
+SOAKMON = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
+
+
+@contextmanager
+def traced_writes() -> Iterator[list[int]]:
+    """aiohttp sessions created inside record when each request's body is written
+    (``perf_counter_ns``, from ``on_request_chunk_sent``, which runs just before the write)."""
+    stamps: list[int] = []
+
+    async def chunk_sent(
+        session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
+    ) -> None:
+        stamps.append(time.perf_counter_ns())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(chunk_sent)
+    real_new = SessionPool._new
+
+    def new(self: SessionPool, *, keep_alive: bool, cookies: bool) -> aiohttp.ClientSession:
+        session = real_new(self, keep_alive=keep_alive, cookies=cookies)
+        session.trace_configs.append(trace)
+        trace.freeze()
+        return session
+
+    SessionPool._new = new  # type: ignore[method-assign]
+    try:
+        yield stamps
+    finally:
+        SessionPool._new = real_new  # type: ignore[method-assign]
+
+
+def _us(summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return "-"
+    return f"{summary['median'] * 1e6:8.0f} {summary['p90'] * 1e6:8.0f} {summary['max'] * 1e6:8.0f}"
+
+
+async def _users(url: str, n: int, tag: str) -> list[RequestSpec]:
+    specs = []
+    async with ConcurrentTester(url, mode="per-user", keep_body=True) as tester:
+        for i in range(n):
+            spec = RequestSpec("POST", "/auth/register", json={"username": f"{tag}-{i}"})
+            token = (await tester.send(spec)).json()["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            specs.append(RequestSpec("POST", "/points/add", json={"amount": 1}, headers=auth))
+    return specs
+
+
+async def _phases(
+    url: str, specs: list[RequestSpec], phases: int, sync: str, mode: str, **options: Any
+) -> dict[str, Any]:
+    send: list[float | None] = []
+    arrival: list[float | None] = []
+    statuses: dict[int, int] = {}
+    notes: set[str] = set()
+    realtime = False
+    with traced_writes() as writes:
+        async with ConcurrentTester(url, mode=mode, keep_body=True, sync=sync, **options) as t:
+            await t.run_batch(specs)  # warm-up: connections open as in a running suite
+            for _ in range(phases):
+                writes.clear()
+                result = await t.run_batch(specs)
+                delivery = result.delivery
+                assert delivery is not None
+                for code, count in result.status_codes.items():
+                    statuses[code] = statuses.get(code, 0) + count
+                if delivery.note:
+                    notes.add(delivery.note)
+                realtime = realtime or delivery.realtime
+                if sync == "none":  # aiohttp: when the bodies were written
+                    send.append((max(writes) - min(writes)) / 1e9 if len(writes) > 1 else None)
+                else:
+                    send.append(delivery.send_spread_s)
+                arrival.append(delivery.arrival_spread_s)
+                used = delivery.sync
+    return {
+        "sync": used,
+        "mode": mode,
+        "phases": phases,
+        "requests": len(specs),
+        "status_codes": {str(k): v for k, v in sorted(statuses.items())},
+        "send_spread_s": spread_summary(send),
+        "arrival_spread_s": spread_summary(arrival),
+        "realtime": realtime,
+        "notes": sorted(notes),
+    }
+
+
+def _soakmon_load(url: str, spec: RequestSpec, vus: int, sync: str, mode: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "load.json"
+        headers = [a for k, v in (spec.headers or {}).items() for a in ("-H", f"{k}: {v}")]
+        argv = [
+            *SOAKMON, "load", "--target", url,
+            "--method", spec.method, "--path", spec.path, "--body", json.dumps(spec.json),
+            *headers, "--vus", str(vus), "--duration", "3s", "--sync", sync, "--mode", mode,
+            "--json", str(report), "--quiet",
+        ]  # fmt: skip
+        subprocess.run(argv, check=True, timeout=120)
+        doc = json.loads(report.read_text())
+    delivery = doc["delivery"]
+    return {
+        "sync": delivery["sync"],
+        "mode": mode,
+        "phases": delivery["rounds"],
+        "requests": delivery["requests_per_round"],
+        "status_codes": doc["requests"]["status_codes"],
+        "send_spread_s": delivery["send_spread_s"],
+        "arrival_spread_s": delivery["arrival_spread_s"],
+        "notes": delivery["notes"],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rows: dict[str, dict[str, Any]] = {}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="soakmon-spread-") as tmp:
+        port = free_port()
+        argv = [*SOAKMON, "target", "serve", "--port", str(port)]
+        with service(argv, port=port, log=Path(tmp) / "target.log"):
+            url = f"http://127.0.0.1:{port}"
+            specs = asyncio.run(_users(url, args.requests, f"spread{port}"))
+            measure: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+                ("profile phase, today (aiohttp, sync none)",
+                 lambda: asyncio.run(_phases(url, specs, args.phases, "none", "per-user"))),
+                ("profile phase, last-byte",
+                 lambda: asyncio.run(_phases(url, specs, args.phases, "last-byte", "per-user"))),
+                ("load batch, today (aiohttp shared pool)",
+                 lambda: asyncio.run(_phases(url, specs, args.phases, "none", "shared"))),
+                ("soakmon load --sync last-byte (per-user)",
+                 lambda: _soakmon_load(url, specs[0], args.requests, "last-byte", "per-user")),
+                ("soakmon load --sync last-byte (shared)",
+                 lambda: _soakmon_load(url, specs[0], args.requests, "last-byte", "shared")),
+            ]  # fmt: skip
+            for name, step in measure:
+                rows[name] = step()
+                _print_row(name, rows[name])
+            if nginx_binary() is None:
+                print("single-packet: nginx is not installed (scripts/system-deps.sh bench)")
+            else:
+                with nginx_h2_front(url, Path(tmp)) as front:
+                    name = "profile phase, single-packet (h2c via nginx)"
+                    rows[name] = asyncio.run(
+                        _phases(front, specs, args.phases, "single-packet", "per-user", h2c=True)
+                    )
+                    _print_row(name, rows[name])
+    return {
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "rows": rows,
+    }
+
+
+def _print_row(name: str, row: dict[str, Any]) -> None:
+    print(
+        f"{name:48s} {row['sync']:>13s} n={row['phases']:<4d} "
+        f"send µs (median p90 max) {_us(row['send_spread_s'])}   "
+        f"arrival µs {_us(row['arrival_spread_s'])}   {row['status_codes']}"
+        + ("  realtime" if row.get("realtime") else ""),
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.spread", description=__doc__)
+    parser.add_argument("--phases", type=int, default=50, help="batches per way of sending")
+    parser.add_argument("--requests", type=int, default=20, help="requests per batch")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    args = parser.parse_args(argv)
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    doc = run(args)
+    print(f"load average after: {doc['loadavg_after']}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"report: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

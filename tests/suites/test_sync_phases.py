@@ -1,0 +1,96 @@
+"""Concurrent phases of a suite go through the synchronised sender: ``soakmon run --sync``
+(default auto), a scenario's or phase's ``sync:``, and each phase's measured delivery."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.engine import ConnectionMode, SyncMode
+from monitor.reference import ReferenceServer
+from monitor.suites.errors import ConfigError
+from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.run import runner
+from monitor.suites.run.phase import PhaseOutcome
+from monitor.suites.run.runner import RunOptions, run_suites
+
+PROFILE = load_profile(builtin_profiles()["reference"]).profile
+
+
+def _deduction(phase_sync: str | None = None) -> LoadedSuite:
+    loaded = load_suite(builtin_suites()["points"])
+    scenario = next(s for s in loaded.suite.scenarios if s.name == "concurrent-points-deduction")
+    if phase_sync is not None:
+        phases = [p.model_copy(update={"sync": phase_sync}) for p in scenario.phases]
+        scenario = scenario.model_copy(update={"phases": phases})
+    suite = loaded.suite.model_copy(update={"scenarios": [scenario]})
+    return LoadedSuite(suite, loaded.file, loaded.locations)
+
+
+@pytest.fixture
+def phases(monkeypatch: pytest.MonkeyPatch) -> list[PhaseOutcome]:
+    """Every phase outcome of the run (the runner's own ``run_phase``, recorded)."""
+    seen: list[PhaseOutcome] = []
+    real = runner.run_phase
+
+    async def recording(*args: Any, **kwargs: Any) -> PhaseOutcome:
+        outcome = await real(*args, **kwargs)
+        seen.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(runner, "run_phase", recording)
+    return seen
+
+
+@pytest.mark.parametrize("mode", [ConnectionMode.PER_USER, ConnectionMode.SHARED])
+async def test_the_default_run_delivers_each_phase_last_byte(
+    phases: list[PhaseOutcome], mode: ConnectionMode
+) -> None:
+    async with ReferenceServer() as server:
+        run = await run_suites(server.url, PROFILE, [_deduction()], RunOptions(seed=5, mode=mode))
+    assert run.passed
+    (phase,) = phases
+    delivery = phase.delivery
+    assert delivery is not None
+    assert delivery.sync == "last-byte"
+    assert delivery.requests == delivery.released == len(phase.calls) == 13
+    assert delivery.send_spread_s is not None
+    assert delivery.arrivals == 13  # the reference target says when each request arrived
+    assert delivery.arrival_spread_s is not None
+
+
+async def test_a_phase_can_ask_for_no_synchronisation(phases: list[PhaseOutcome]) -> None:
+    async with ReferenceServer() as server:
+        run = await run_suites(
+            server.url, PROFILE, [_deduction("none")], RunOptions(sync=SyncMode.LAST_BYTE)
+        )
+    assert run.passed
+    (phase,) = phases
+    assert phase.delivery is not None
+    assert phase.delivery.sync == "none"
+    assert phase.delivery.connections_warm is False
+
+
+def test_a_bad_sync_value_names_file_line_and_field(tmp_path: Path) -> None:
+    text = textwrap.dedent(
+        """\
+        name: s
+        scenarios:
+          - name: one
+            sync: tight
+            phases:
+              - ops: [{op: points.deduct, args: {amount: 1}}]
+            checks:
+              - {check: all_succeed, args: {kind: points.deduct}}
+        """
+    )
+    path = tmp_path / "suite.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    problems = [str(p) for p in info.value.problems]
+    assert any(":4:" in p and "sync" in p for p in problems), problems
