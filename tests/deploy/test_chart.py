@@ -11,7 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from monitor.chaos.access import API_ACCESS as CHAOS_ACCESS
+from monitor.chaos.access import ACCESS as CHAOS_ACCESS
+from monitor.chaos.access import DEFAULT_ACTIONS, rules_for
 from monitor.daemon.config import DaemonConfig, load_config
 from monitor.errors import ExitCode
 from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
@@ -172,26 +173,47 @@ def test_user_suites_and_profiles_validate(values: Path | None, tmp_path: Path) 
 
 
 def _expected_rules(cfg: dict[str, Any], chaos: dict[str, Any], release_ns: str) -> dict[str, set]:
-    """What each namespace needs: the code's API tables for the features that are on."""
-    need: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
+    """What each namespace needs: the code's API tables for the features that are on, as
+    (group, resource, verb) permissions."""
+    need: dict[str, set[tuple[str, str, str]]] = {}
     for probe in cfg.get("probes", []):
         if probe["kind"] == "kubernetes":
             for a in PROBE_ACCESS:
-                need.setdefault(probe["namespace"], set()).add((a.api_group, a.resource, a.verbs))
+                need.setdefault(probe["namespace"], set()).update(
+                    (a.api_group, a.resource, v) for v in a.verbs
+                )
     if chaos.get("enabled"):
         for ns in chaos.get("namespaces") or [release_ns]:
-            for a in CHAOS_ACCESS:
-                need.setdefault(ns, set()).add((a.api_group, a.resource, a.verbs))
+            for a in rules_for(chaos.get("actions") or list(DEFAULT_ACTIONS)):
+                need.setdefault(ns, set()).update((a.api_group, a.resource, v) for v in a.verbs)
     return need
 
 
-def _rules(role: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...]]]:
+def _rules(role: dict[str, Any]) -> set[tuple[str, str, str]]:
     out = set()
     for rule in role["rules"]:
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
-                out.add((group, resource, tuple(rule["verbs"])))
+                out.update((group, resource, verb) for verb in rule["verbs"])
     return out
+
+
+def test_chart_knows_every_chaos_kind_that_calls_the_api() -> None:
+    """values.schema.json's chaos.actions enum is the kinds of monitor/chaos/access.py, and the
+    chart grants each kind exactly its table (all kinds at once, and each one alone)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    enum = schema["properties"]["chaos"]["properties"]["actions"]["items"]["enum"]
+    assert set(enum) == set(CHAOS_ACCESS)
+    for kinds in [[k] for k in CHAOS_ACCESS] + [list(CHAOS_ACCESS)]:
+        chaos = {"enabled": True, "namespaces": ["staging"], "actions": kinds}
+        objects = render(None, "--set-json", f"chaos={json.dumps(chaos)}")
+        [role] = find(objects, "Role")
+        assert _rules(role) == _expected_rules({}, chaos, "soak")["staging"], kinds
+    bad = run_helm(
+        "template", "rel", str(CHART), "--set-json", 'chaos={"enabled":true,"actions":["nuke"]}'
+    )
+    assert bad.returncode != 0
+    assert "/chaos/actions/0': value must be one of 'pod-kill'" in bad.stderr
 
 
 @params

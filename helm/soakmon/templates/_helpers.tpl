@@ -240,11 +240,46 @@ section the chart owns, so the port always matches the container port and the pr
   verbs: ["list"]
 {{- end }}
 
+{{- /* One block per chaos action kind (monitor/chaos/access.py ACCESS): only the kinds in
+chaos.actions are granted. */ -}}
 {{- define "soakmon.rules.chaos" -}}
-# chaos pod actions: find the pods of a selector, delete one
+{{- $actions := .Values.chaos.actions | default (list "pod-kill") -}}
+{{- if has "pod-kill" $actions -}}
+# pod-kill: list the pods of the selector (victims, replacements), delete the victims
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["delete", "list"]
+{{- end }}
+{{- if has "rollout-restart" $actions }}
+# rollout-restart: patch the pod template's restartedAt, read the rollout's progress
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "patch"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets"]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- if has "scale" $actions }}
+# scale: read and set replicas through the scale subresource, read readiness
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "patch"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets"]
+  verbs: ["get"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets/scale"]
+  verbs: ["get", "patch"]
+{{- end }}
+{{- if has "chaos-mesh" $actions }}
+# chaos-mesh: create the resource, read it, delete it on revert (discovery needs no rule)
+- apiGroups: ["chaos-mesh.org"]
+  resources: ["podchaos", "networkchaos", "stresschaos", "iochaos", "httpchaos"]
+  verbs: ["create", "delete", "get"]
+{{- end }}
 {{- end }}
 
 {{/* "true" when a prometheus-operator object is wanted: enabled true, or "auto" and the

@@ -39,6 +39,10 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        - name: POD_NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
         {{- if .shards }}
         # Set by Kubernetes for Indexed Jobs; repeated here so $(...) expansion sees it.
         - name: JOB_COMPLETION_INDEX

@@ -1,0 +1,64 @@
+"""What the Kubernetes action kinds share: their settings' field types, the API client each
+action makes on first use, and waiting for a condition with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BeforeValidator, Field
+
+from monitor.chaos.kube.api import KubeChaosApi
+from monitor.engine.durations import parse_duration
+
+T = TypeVar("T")
+
+
+def _seconds(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+"""A duration: ``30s``, ``2m``, ``1m30s`` or a number of seconds."""
+Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+ObjectName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
+
+POLL_S = 0.2
+"""How often a wait asks the API server again (loopback tests see recoveries to ~0.2 s)."""
+
+
+class KubeActionMixin:
+    """An action's API client, made on first use (credentials load then: a missing kubeconfig
+    fails the action with the cause, not the config load)."""
+
+    _api: KubeChaosApi | None = None
+
+    @property
+    def api(self) -> KubeChaosApi:
+        if self._api is None:
+            self._api = KubeChaosApi()
+        return self._api
+
+    def use_api(self, api: KubeChaosApi) -> None:
+        """Point the action at another client (tests: a ServiceAccount's token)."""
+        self._api = api
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one blocking API call in a thread."""
+        return await asyncio.to_thread(fn, *args)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[T | None]], timeout_s: float
+) -> tuple[T | None, float]:
+    """Ask ``check`` until it returns something truthy or ``timeout_s`` passes; returns the last
+    answer and the seconds waited."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout_s
+    while True:
+        got = await check()
+        if got or time.monotonic() >= deadline:
+            return got, time.monotonic() - t0
+        await asyncio.sleep(POLL_S)

@@ -1,0 +1,220 @@
+"""The Kubernetes chaos kinds on the real control plane (tests/plugins/kube.py), driven by the
+real action engine and journal: pod-kill (the ReplicaSet replaces the pods, recovery measured),
+scale and back (also after the process holding the fault was SIGKILLed), rollout restart.
+
+What is not real: kwok plays the kubelet, so a replacement pod is "ready" as soon as it is bound
+to the node (no image pull, no readiness probe): the recovery times measured here are the
+control plane's own (controllers, scheduler, API server), a floor for a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.chaos.action import ActionContext, Record
+from monitor.chaos.engine import ActionEngine, revert_entries
+from monitor.chaos.errors import ActionError
+from monitor.chaos.journal import Journal
+from monitor.chaos.registry import build_action
+from tests.kube.conftest import wait_for
+from tests.kube.test_control_plane import deployment, rollout, running_pods
+from tests.plugins.kube import ControlPlane
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def admin(kube_cluster: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> ControlPlane:
+    """Actions load their credentials as in a user's shell: the admin kubeconfig in KUBECONFIG,
+    not in a pod (no downward-API identity)."""
+    for key, value in kube_cluster.env().items():
+        if key.startswith("KUBE"):
+            monkeypatch.setenv(key, value)
+    for key in ("KUBERNETES_SERVICE_HOST", "POD_NAME", "POD_NAMESPACE"):
+        monkeypatch.delenv(key, raising=False)
+    return kube_cluster
+
+
+def ready_pods(plane: ControlPlane, namespace: str, selector: str) -> list[str]:
+    return sorted(
+        p.metadata.name
+        for p in running_pods(plane, namespace, selector)
+        if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or ())
+    )
+
+
+async def lifecycle(kind: str, settings: dict[str, Any], ctx_id: str) -> Record:
+    """prepare -> inject -> revert of one action, returning its final record (the measurements
+    the engine does not expose yet)."""
+    action = build_action(kind, settings)
+    ctx = ActionContext(ctx_id, "api")
+    record = await action.prepare(ctx)
+    await action.inject(ctx, record)
+    await action.revert(ctx, record)
+    return record
+
+
+async def test_pod_kill_by_selector_is_replaced_and_recovery_is_measured(
+    admin: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = {p.metadata.name for p in rollout(admin, namespace, deployment("api", replicas=3))}
+    own = sorted(before)[0]
+    # soakmon runs as one of these pods (downward API): it is never picked.
+    monkeypatch.setenv("POD_NAME", own)
+    settings = {"namespace": namespace, "selector": "app=api", "count": 2, "maxUnavailable": 2}
+    record = await lifecycle("pod-kill", settings, "kill-1")
+
+    victims = set(record["victims"])
+    assert len(victims) == 2
+    assert own not in victims
+    assert victims <= before
+    assert set(record["deleted"]) == victims
+    now = ready_pods(admin, namespace, "app=api")
+    assert len(now) == 3
+    assert own in now
+    assert not victims & set(now)
+    took = record["recovered_after_s"]
+    assert 0 < took < 45
+    load = os.getloadavg()[0]
+    print(f"\npod-kill 2 of 3: ready count back after {took:.2f} s (load {load:.1f})")
+
+
+async def test_pod_kill_through_the_engine_and_its_guards(
+    admin: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    before = {p.metadata.name for p in rollout(admin, namespace, deployment("api", replicas=2))}
+    engine = ActionEngine(Journal(tmp_path))
+    kill = build_action("pod-kill", {"namespace": namespace, "selector": "app=api"})
+    run = await engine.run(kill, ActionContext("kill-2", "api"), duration_s=0)
+    assert (run.result, run.error) == ("ok", None)
+    assert len(set(ready_pods(admin, namespace, "app=api")) - before) == 1
+    assert Journal(tmp_path).entries() == []
+
+    # Both pods at once is more than the default maxUnavailable (1): refused, nothing deleted.
+    ready = ready_pods(admin, namespace, "app=api")
+    both = build_action("pod-kill", {"namespace": namespace, "selector": "app=api", "count": 2})
+    run = await engine.run(both, ActionContext("kill-3", "api"), duration_s=0)
+    assert run.result == "failed"
+    assert "would leave 2 unavailable" in str(run.error)
+    assert "maxUnavailable 1" in str(run.error)
+    assert ready_pods(admin, namespace, "app=api") == ready
+
+    # A selector that matches nothing names the namespace and the selector.
+    none = build_action("pod-kill", {"namespace": namespace, "selector": "app=nope"})
+    run = await engine.run(none, ActionContext("kill-4", "api"), duration_s=0)
+    assert run.result == "failed"
+    assert f"no live pods match 'app=nope' in {namespace}" in str(run.error)
+
+
+async def test_scale_to_zero_and_back(admin: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    rollout(admin, namespace, deployment("api", replicas=2))
+    engine = ActionEngine(Journal(tmp_path))
+    scale = build_action("scale", {"namespace": namespace, "name": "api", "replicas": 0})
+    # Seen while the fault is held: no pod left.
+    seen: list[int] = []
+
+    async def hold_and_look() -> None:
+        async with asyncio.timeout(20):
+            while not seen or seen[-1] != 0:
+                await asyncio.sleep(0.2)
+                seen.append(len(ready_pods(admin, namespace, "app=api")))
+
+    looker = asyncio.create_task(hold_and_look())
+    run = await engine.run(scale, ActionContext("scale-1", "api"), duration_s=3)
+    await looker
+    assert run.result == "ok", run.error
+    assert seen[-1] == 0
+    assert len(ready_pods(admin, namespace, "app=api")) == 2
+
+
+def _apps(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
+    out = plane.kubectl("get", "deployment", name, "-n", namespace, "-o", "json").stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_scale_is_reverted_after_a_sigkill_mid_fault(
+    admin: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """The process holding the fault dies (SIGKILL): the next start finds the journal entry and
+    restores the recorded replicas."""
+    rollout(admin, namespace, deployment("api", replicas=2))
+    script = textwrap.dedent(f"""
+            from pathlib import Path
+        from monitor.chaos.action import ActionContext
+        from monitor.chaos.engine import ActionEngine
+        from monitor.chaos.journal import Journal
+        from monitor.chaos.registry import build_action
+
+        action = build_action("scale", {{"namespace": {namespace!r}, "name": "api",
+                                         "replicas": 0}})
+        engine = ActionEngine(Journal(Path({str(tmp_path)!r})))
+        asyncio.run(engine.run(action, ActionContext("scale-crash", "api"), duration_s=120))
+    """)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, env=os.environ.copy(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+
+        def injected() -> bool:
+            entries = Journal(tmp_path).entries()
+            return bool(entries) and entries[0].state == "injected"
+
+        wait_for("the scale to be injected and journaled", injected, timeout_s=30)
+        wait_for(
+            "the Deployment at 0 replicas",
+            lambda: _apps(admin, namespace, "api")["spec"]["replicas"] == 0,
+        )
+    finally:
+        child.send_signal(signal.SIGKILL)
+        out = child.communicate(timeout=10)[0]
+    assert child.returncode == -signal.SIGKILL, out
+
+    journal = Journal(tmp_path)
+    [orphan] = journal.orphans()
+    assert orphan.record["replicas_before"] == 2
+    [(_entry, error)] = asyncio.run(revert_entries(journal, [orphan]))
+    assert error is None
+    assert _apps(admin, namespace, "api")["spec"]["replicas"] == 2
+    assert len(ready_pods(admin, namespace, "app=api")) == 2
+    assert journal.entries() == []
+
+
+async def test_rollout_restart_replaces_every_pod(admin: ControlPlane, namespace: str) -> None:
+    before = {p.metadata.name for p in rollout(admin, namespace, deployment("api", replicas=2))}
+    record = await lifecycle(
+        "rollout-restart", {"namespace": namespace, "name": "api"}, "restart-1"
+    )
+    after = set(ready_pods(admin, namespace, "app=api"))
+    assert len(after) == 2
+    assert not after & before
+    template = _apps(admin, namespace, "api")["spec"]["template"]["metadata"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["annotations"]
+    took = record["rolled_out_after_s"]
+    print(
+        f"\nrollout restart of 2 pods complete after {took:.2f} s (load {os.getloadavg()[0]:.1f})"
+    )
+
+
+async def test_missing_workloads_and_credentials_are_named(
+    admin: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for kind, extra in (("scale", {"replicas": 1}), ("rollout-restart", {})):
+        action = build_action(kind, {"namespace": namespace, "name": "ghost", **extra})
+        with pytest.raises(ActionError, match=f"Deployment {namespace}/ghost.*not found"):
+            await action.prepare(ActionContext("x", "api"))
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+    kill = build_action("pod-kill", {"namespace": namespace, "selector": "app=api"})
+    with pytest.raises(ActionError, match="no Kubernetes credentials"):
+        await kill.prepare(ActionContext("x", "api"))
