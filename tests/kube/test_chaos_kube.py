@@ -103,17 +103,16 @@ async def test_pod_kill_through_the_engine_and_its_guards(
     # Both pods at once is more than the default maxUnavailable (1): refused, nothing deleted.
     ready = ready_pods(admin, namespace, "app=api")
     both = build_action("pod-kill", {"namespace": namespace, "selector": "app=api", "count": 2})
-    run = await engine.run(both, ActionContext("kill-3", "api"), duration_s=0)
-    assert run.result == "failed"
-    assert "would leave 2 unavailable" in str(run.error)
-    assert "maxUnavailable 1" in str(run.error)
+    # (prepare refuses: the engine raises before anything is journaled or injected)
+    with pytest.raises(ActionError, match=r"would leave 2 unavailable.*maxUnavailable 1"):
+        await engine.run(both, ActionContext("kill-3", "api"), duration_s=0)
     assert ready_pods(admin, namespace, "app=api") == ready
+    assert Journal(tmp_path).entries() == []
 
     # A selector that matches nothing names the namespace and the selector.
     none = build_action("pod-kill", {"namespace": namespace, "selector": "app=nope"})
-    run = await engine.run(none, ActionContext("kill-4", "api"), duration_s=0)
-    assert run.result == "failed"
-    assert f"no live pods match 'app=nope' in {namespace}" in str(run.error)
+    with pytest.raises(ActionError, match=f"no live pods match 'app=nope' in {namespace}"):
+        await engine.run(none, ActionContext("kill-4", "api"), duration_s=0)
 
 
 async def test_scale_to_zero_and_back(admin: ControlPlane, namespace: str, tmp_path: Path) -> None:
@@ -150,7 +149,8 @@ def test_scale_is_reverted_after_a_sigkill_mid_fault(
     restores the recorded replicas."""
     rollout(admin, namespace, deployment("api", replicas=2))
     script = textwrap.dedent(f"""
-            from pathlib import Path
+        import asyncio
+        from pathlib import Path
         from monitor.chaos.action import ActionContext
         from monitor.chaos.engine import ActionEngine
         from monitor.chaos.journal import Journal
@@ -168,6 +168,8 @@ def test_scale_is_reverted_after_a_sigkill_mid_fault(
     try:
 
         def injected() -> bool:
+            if child.poll() is not None:
+                pytest.fail(f"the child exited early: {child.communicate()[0].decode()}")
             entries = Journal(tmp_path).entries()
             return bool(entries) and entries[0].state == "injected"
 
