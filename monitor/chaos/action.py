@@ -13,7 +13,9 @@ engine (:mod:`monitor.chaos.engine`) drives it through one life cycle::
 ``revert`` must be idempotent and must work from ``ctx`` and ``record`` alone, on a freshly
 built action: after a crash, the next start rebuilds the action from the journaled kind and
 settings and calls ``revert`` (also when ``inject`` never ran or ran half-way).
-``record`` is JSON (a dict of str, numbers, lists, dicts).
+``record`` is JSON (a dict of str, numbers, lists, dicts). What an action measured (e.g. how
+long the pods took to be ready again) goes into ``record["measured"]`` (name -> number); the
+engine copies it into the run's report.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ class ActionContext:
     id: str
     target: str
     experiment: str = ""
+    duration_s: float | None = None
+    """The step's duration (set by the engine): for kinds whose fault must end by itself even if
+    soakmon dies first (a Chaos Mesh resource's ``spec.duration``). None on a revert after a
+    crash."""
 
 
 @dataclass(frozen=True, slots=True)

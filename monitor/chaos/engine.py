@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class ActionRun:
     reverted_at: float | None = None
     error: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    measured: dict[str, float] = field(default_factory=dict)
+    """What the action measured (``record["measured"]``: e.g. ``recovered_after_s``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class ActionRun:
             "description": self.description, "result": self.result,
             "started_at": self.started_at, "injected_at": self.injected_at,
             "reverted_at": self.reverted_at, "error": self.error, "params": self.params,
+            "measured": self.measured,
         }  # fmt: skip
 
 
@@ -93,6 +97,8 @@ class ActionEngine:
         abort: asyncio.Event | None = None,
     ) -> ActionRun:
         """Inject ``action`` for ``duration_s`` (less when ``abort`` is set), then revert."""
+        if ctx.duration_s is None:
+            ctx = dataclasses.replace(ctx, duration_s=duration_s)
         params = action.settings.model_dump(mode="json")
         run = ActionRun(ctx.id, name or action.kind, action.kind, ctx.target, action.describe())
         run.params = params
@@ -173,6 +179,8 @@ class ActionEngine:
             run.error = f"revert failed (left in the journal): {_text(exc)}"
             log.error("chaos %s: %s", ctx.id, run.error)
             return
+        finally:
+            run.measured = dict(record.get("measured") or {})
         run.reverted_at = time.time()
         self.journal.remove(ctx.id)
 

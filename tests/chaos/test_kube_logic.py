@@ -137,7 +137,7 @@ def test_settings_are_validated_at_load() -> None:
     with pytest.raises(ValidationError, match="percentage like"):
         build_action("pod-kill", {"namespace": "s", "selector": "a=b", "maxUnavailable": "x"})
     with pytest.raises(ValidationError, match="namespace"):
-        build_action("scale", {"namespace": "Bad_NS", "name": "api", "replicas": 1})
+        build_action("scale", {"namespace": "Bad_NS", "deployment": "api", "replicas": 1})
     with pytest.raises(ValidationError, match=r"spec\.duration is set from the step"):
         build_action(
             "chaos-mesh",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -43,3 +44,21 @@ def namespace(kube_cluster: ControlPlane) -> Iterator[str]:
         wait_for(f"the default ServiceAccount of {name}", default_sa)
         yield name
         core.delete_namespace(name)
+
+
+def chaos_mesh_crd_subset(directory: Path) -> Path:
+    """The CRDs of the Chaos Mesh kinds soakmon creates (monitor/chaos/access.py), taken from
+    Chaos Mesh's real ``manifests/crd.yaml``: installing those five instead of all 23 keeps the
+    tests that need them fast."""
+    import yaml
+
+    from monitor.chaos.access import CHAOS_MESH_KINDS
+    from tests.plugins.crds import chaos_mesh_crds
+
+    wanted = {f"{plural}.chaos-mesh.org" for plural in CHAOS_MESH_KINDS.values()}
+    with chaos_mesh_crds().open(encoding="utf-8") as fh:
+        docs = [d for d in yaml.safe_load_all(fh) if d and d["metadata"]["name"] in wanted]
+    assert len(docs) == len(wanted), sorted(d["metadata"]["name"] for d in docs)
+    path = directory / "chaos-mesh-kinds.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    return path

@@ -83,7 +83,7 @@ async def test_pod_kill_by_selector_is_replaced_and_recovery_is_measured(
     assert len(now) == 3
     assert own in now
     assert not victims & set(now)
-    took = record["recovered_after_s"]
+    took = record["measured"]["recovered_after_s"]
     assert 0 < took < 45
     load = os.getloadavg()[0]
     print(f"\npod-kill 2 of 3: ready count back after {took:.2f} s (load {load:.1f})")
@@ -97,6 +97,8 @@ async def test_pod_kill_through_the_engine_and_its_guards(
     kill = build_action("pod-kill", {"namespace": namespace, "selector": "app=api"})
     run = await engine.run(kill, ActionContext("kill-2", "api"), duration_s=0)
     assert (run.result, run.error) == ("ok", None)
+    # The recovery time is in the run's report.
+    assert 0 < run.to_json()["measured"]["recovered_after_s"] < 45
     assert len(set(ready_pods(admin, namespace, "app=api")) - before) == 1
     assert Journal(tmp_path).entries() == []
 
@@ -118,7 +120,7 @@ async def test_pod_kill_through_the_engine_and_its_guards(
 async def test_scale_to_zero_and_back(admin: ControlPlane, namespace: str, tmp_path: Path) -> None:
     rollout(admin, namespace, deployment("api", replicas=2))
     engine = ActionEngine(Journal(tmp_path))
-    scale = build_action("scale", {"namespace": namespace, "name": "api", "replicas": 0})
+    scale = build_action("scale", {"namespace": namespace, "deployment": "api", "replicas": 0})
     # Seen while the fault is held: no pod left.
     seen: list[int] = []
 
@@ -133,6 +135,9 @@ async def test_scale_to_zero_and_back(admin: ControlPlane, namespace: str, tmp_p
     await looker
     assert run.result == "ok", run.error
     assert seen[-1] == 0
+    took = run.measured["recovered_after_s"]
+    load = os.getloadavg()[0]
+    print(f"\nscale 0 -> 2: both pods ready {took:.2f} s after the revert (load {load:.1f})")
     assert len(ready_pods(admin, namespace, "app=api")) == 2
 
 
@@ -156,7 +161,7 @@ def test_scale_is_reverted_after_a_sigkill_mid_fault(
         from monitor.chaos.journal import Journal
         from monitor.chaos.registry import build_action
 
-        action = build_action("scale", {{"namespace": {namespace!r}, "name": "api",
+        action = build_action("scale", {{"namespace": {namespace!r}, "deployment": "api",
                                          "replicas": 0}})
         engine = ActionEngine(Journal(Path({str(tmp_path)!r})))
         asyncio.run(engine.run(action, ActionContext("scale-crash", "api"), duration_s=120))
@@ -196,14 +201,14 @@ def test_scale_is_reverted_after_a_sigkill_mid_fault(
 async def test_rollout_restart_replaces_every_pod(admin: ControlPlane, namespace: str) -> None:
     before = {p.metadata.name for p in rollout(admin, namespace, deployment("api", replicas=2))}
     record = await lifecycle(
-        "rollout-restart", {"namespace": namespace, "name": "api"}, "restart-1"
+        "rollout-restart", {"namespace": namespace, "deployment": "api"}, "restart-1"
     )
     after = set(ready_pods(admin, namespace, "app=api"))
     assert len(after) == 2
     assert not after & before
     template = _apps(admin, namespace, "api")["spec"]["template"]["metadata"]
     assert "kubectl.kubernetes.io/restartedAt" in template["annotations"]
-    took = record["rolled_out_after_s"]
+    took = record["measured"]["rolled_out_after_s"]
     print(
         f"\nrollout restart of 2 pods complete after {took:.2f} s (load {os.getloadavg()[0]:.1f})"
     )
@@ -213,7 +218,7 @@ async def test_missing_workloads_and_credentials_are_named(
     admin: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for kind, extra in (("scale", {"replicas": 1}), ("rollout-restart", {})):
-        action = build_action(kind, {"namespace": namespace, "name": "ghost", **extra})
+        action = build_action(kind, {"namespace": namespace, "deployment": "ghost", **extra})
         with pytest.raises(ActionError, match=f"Deployment {namespace}/ghost.*not found"):
             await action.prepare(ActionContext("x", "api"))
     monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")

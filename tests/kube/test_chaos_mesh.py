@@ -1,6 +1,7 @@
-"""The chaos-mesh kind against Chaos Mesh's real CRDs (``manifests/crd.yaml`` of
-github.com/chaos-mesh/chaos-mesh, fetched by ``make crds``) installed in the test control plane:
-the API server validates every resource soakmon creates against their OpenAPI schemas.
+"""The chaos-mesh kind against Chaos Mesh's real CRDs (those of the five kinds, from
+``manifests/crd.yaml`` of github.com/chaos-mesh/chaos-mesh, fetched by ``make crds``) installed
+in the test control plane: the API server validates every resource soakmon creates against
+their OpenAPI schemas.
 
 What is not real: no Chaos Mesh controller runs, so nothing injects the fault into the pods
 (no finalizer either: the delete on revert is immediate). What is proven is the part soakmon
@@ -23,13 +24,19 @@ from monitor.chaos.engine import ActionEngine, revert_entries
 from monitor.chaos.errors import ActionError
 from monitor.chaos.journal import Entry, Journal
 from monitor.chaos.registry import build_action
-from tests.plugins.crds import chaos_mesh_crds, install_crds, remove_crds
+from tests.kube.conftest import chaos_mesh_crd_subset
+from tests.plugins.crds import install_crds, remove_crds
 from tests.plugins.kube import ControlPlane
 
 
 @pytest.fixture(scope="module")
-def chaos_mesh(kube_cluster: ControlPlane) -> Iterator[ControlPlane]:
-    names = install_crds(kube_cluster, chaos_mesh_crds())
+def crds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return chaos_mesh_crd_subset(tmp_path_factory.mktemp("crds"))
+
+
+@pytest.fixture(scope="module")
+def chaos_mesh(kube_cluster: ControlPlane, crds: Path) -> Iterator[ControlPlane]:
+    names = install_crds(kube_cluster, crds)
     yield kube_cluster
     remove_crds(kube_cluster, names)
 
@@ -69,6 +76,14 @@ def specs(namespace: str) -> dict[str, dict[str, Any]]:
     }  # fmt: skip
 
 
+def contains(got: Any, want: Any) -> bool:
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(
+            k in got and contains(got[k], v) for k, v in want.items()
+        )
+    return bool(got == want)
+
+
 def get(plane: ControlPlane, namespace: str, plural: str) -> list[dict[str, Any]]:
     import json
 
@@ -101,8 +116,8 @@ async def test_each_kind_is_accepted_held_and_deleted_on_revert(
     [obj] = seen
     assert obj["metadata"]["name"] == f"soakmon-exp-{plural}"
     assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "soakmon"
-    for key, value in specs(namespace)[kind].items():
-        assert obj["spec"][key] == value, key
+    # What was asked is there (the CRD's defaults may add fields such as oomScoreAdj).
+    assert contains(obj["spec"], specs(namespace)[kind])
     assert obj["spec"]["duration"] == "1500ms"
     assert get(admin, namespace, plural) == []  # deleted on revert
     assert Journal(tmp_path).entries() == []
@@ -149,7 +164,9 @@ async def test_a_resource_left_by_a_dead_run_is_deleted_on_the_next_start(
     assert get(admin, namespace, "podchaos") == []
 
 
-async def test_kinds_whose_crd_is_missing_are_named(admin: ControlPlane, namespace: str) -> None:
+async def test_kinds_whose_crd_is_missing_are_named(
+    admin: ControlPlane, namespace: str, crds: Path
+) -> None:
     remove_crds(admin, ["httpchaos.chaos-mesh.org"])
     try:
         action = build_action(
@@ -165,4 +182,4 @@ async def test_kinds_whose_crd_is_missing_are_named(admin: ControlPlane, namespa
         ):
             await action.prepare(ActionContext("x", "api"))
     finally:
-        install_crds(admin, chaos_mesh_crds())
+        install_crds(admin, crds)

@@ -23,9 +23,10 @@ from monitor.chaos.action import ActionContext
 from monitor.chaos.errors import ActionError
 from monitor.chaos.registry import build_action
 from tests.deploy.chart import CHART
+from tests.kube.conftest import chaos_mesh_crd_subset
 from tests.kube.test_chart_install import FULLNAME, RELEASE, run_helm
 from tests.kube.test_control_plane import deployment, rollout
-from tests.plugins.crds import chaos_mesh_crds, install_crds
+from tests.plugins.crds import install_crds, remove_crds
 from tests.plugins.kube import ControlPlane
 
 #: Granted to every authenticated user (system:basic-user), not by the chart.
@@ -68,8 +69,8 @@ def expected(kinds: list[str]) -> set[tuple[str, str, str]]:
 def settings(kind: str, namespace: str) -> dict[str, Any]:
     table: dict[str, dict[str, Any]] = {
         "pod-kill": {"namespace": namespace, "selector": "app=api"},
-        "rollout-restart": {"namespace": namespace, "name": "api"},
-        "scale": {"namespace": namespace, "name": "api", "replicas": 2},
+        "rollout-restart": {"namespace": namespace, "deployment": "api"},
+        "scale": {"namespace": namespace, "deployment": "api", "replicas": 2},
         "chaos-mesh": {
             "resource": "PodChaos", "namespace": namespace,
             "spec": {"action": "pod-failure", "mode": "one",
@@ -97,7 +98,7 @@ async def test_the_service_account_may_run_exactly_the_enabled_kinds(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    install_crds(kube_cluster, chaos_mesh_crds())
+    crds = install_crds(kube_cluster, chaos_mesh_crd_subset(tmp_path))
     rollout(kube_cluster, target, deployment("api", replicas=2))
     enabled = ["pod-kill", "scale"]
     values = {"daemon": {"enabled": False},
@@ -135,3 +136,4 @@ async def test_the_service_account_may_run_exactly_the_enabled_kinds(
                      "--set-json", f"chaos={json.dumps(values['chaos'])}")  # fmt: skip
     finally:
         run_helm(kube_cluster, "uninstall", RELEASE, "-n", namespace, check=False)
+        remove_crds(kube_cluster, crds)

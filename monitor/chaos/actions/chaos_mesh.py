@@ -50,11 +50,6 @@ class ChaosMeshSettings(ActionSettings):
         return spec
 
 
-def _duration(ctx: ActionContext) -> float | None:
-    value = getattr(ctx, "duration_s", None)
-    return float(value) if value is not None else None
-
-
 @action_kind("chaos-mesh", settings=ChaosMeshSettings, access=ACCESS["chaos-mesh"])
 class ChaosMesh(KubeActionMixin, Action[ChaosMeshSettings]):
     """Create a Chaos Mesh resource for the duration; revert deletes it."""
@@ -92,7 +87,7 @@ class ChaosMesh(KubeActionMixin, Action[ChaosMeshSettings]):
 
     async def inject(self, ctx: ActionContext, record: Record) -> None:
         s = self.settings
-        body = manifest(s.resource, s.namespace, ctx.id, s.spec, _duration(ctx))
+        body = manifest(s.resource, s.namespace, ctx.id, s.spec, ctx.duration_s)
         try:
             created = await self.call(
                 self.api.create_custom, CHAOS_MESH_GROUP, CHAOS_MESH_VERSION, s.namespace,

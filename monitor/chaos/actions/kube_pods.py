@@ -6,8 +6,8 @@ own, only while ``max_unavailable`` holds: :mod:`monitor.chaos.kube.victims`) an
 keeps them with the ready count before the kill. There is nothing to undo afterwards (the
 ReplicaSet or StatefulSet replaces the pods), so ``revert`` waits, at most ``recover_within``,
 until as many pods are ready as before and none of them is a victim, and records the time from
-the deletion (``recovered_after_s``); a pod that never comes back fails the revert, naming how
-many are ready.
+the deletion (``measured.recovered_after_s``, in the report); pods that never come back fail
+the revert, naming how many are ready.
 """
 
 from __future__ import annotations
@@ -153,4 +153,5 @@ class PodKill(KubeActionMixin, Action[PodKillSettings]):
                 f"pod-kill {s.where()}: not recovered within {s.recover_within:g}s: "
                 f"{ready} of {ready_before} pod(s) ready again"
             )
-        record["recovered_after_s"] = round(time.time() - float(record["deleted_at"]), 3)
+        took = round(time.time() - float(record["deleted_at"]), 3)
+        record["measured"] = {"recovered_after_s": took}

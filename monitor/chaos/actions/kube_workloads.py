@@ -18,15 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from monitor.chaos.access import ACCESS
 from monitor.chaos.action import Action, ActionContext, Record, Scope
 from monitor.chaos.errors import ActionError
 from monitor.chaos.kube import guard as _guard  # noqa: F401 - registers the namespace guard
-from monitor.chaos.kube.api import KubeApiError, WorkloadState
+from monitor.chaos.kube.api import KubeApiError, WorkloadKind, WorkloadState
 from monitor.chaos.kube.common import (
     KubeActionMixin,
     Namespace,
@@ -40,10 +40,24 @@ from monitor.chaos.registry import ActionSettings, action_kind
 class WorkloadSettings(ActionSettings):
     namespace: Namespace
     """Namespace of the workload (checked against the experiment's allowed namespaces)."""
-    name: ObjectName
-    """Name of the Deployment or StatefulSet."""
-    workload: Literal["Deployment", "StatefulSet"] = "Deployment"
-    """Its kind. Default: Deployment."""
+    deployment: ObjectName | None = None
+    """Name of the Deployment (give this or `statefulset`)."""
+    statefulset: ObjectName | None = None
+    """Name of the StatefulSet (give this or `deployment`)."""
+
+    @model_validator(mode="after")
+    def _one_workload(self) -> WorkloadSettings:
+        if (self.deployment is None) == (self.statefulset is None):
+            raise ValueError("give exactly one of `deployment` and `statefulset`")
+        return self
+
+    @property
+    def workload(self) -> WorkloadKind:
+        return "Deployment" if self.deployment is not None else "StatefulSet"
+
+    @property
+    def name(self) -> str:
+        return str(self.deployment or self.statefulset)
 
     def what(self) -> str:
         return f"{self.workload} {self.namespace}/{self.name}"
@@ -121,7 +135,8 @@ class RolloutRestart(_WorkloadAction[RolloutRestartSettings]):
                 )
         except KubeApiError as exc:
             raise self.failed("waiting for the rollout", exc) from exc
-        record["rolled_out_after_s"] = round(time.time() - float(record["restarted_at"]), 3)
+        took = round(time.time() - float(record["restarted_at"]), 3)
+        record["measured"] = {"rolled_out_after_s": took}
 
 
 class ScaleSettings(WorkloadSettings):
@@ -177,4 +192,4 @@ class Scale(_WorkloadAction[ScaleSettings]):
                 )
         except KubeApiError as exc:
             raise self.failed(f"scaling back to {before}", exc) from exc
-        record["recovered_after_s"] = round(time.time() - t0, 3)
+        record["measured"] = {"recovered_after_s": round(time.time() - t0, 3)}
