@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from monitor.engine.configerror import EngineConfigError
-from monitor.engine.errors import classify
+from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, classify
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.sessions import POOLS, ConnectionMode, SessionPool
 from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
@@ -38,6 +38,31 @@ def client_timeout(seconds: float) -> aiohttp.ClientTimeout:
     if not seconds > 0:
         raise EngineConfigError(f"timeout must be a positive number of seconds, got {seconds!r}")
     return aiohttp.ClientTimeout(total=seconds, connect=seconds * 0.99, ceil_threshold=1e9)
+
+
+async def read_kept(resp: aiohttp.ClientResponse, limit: int = MAX_KEPT_BODY) -> bytes:
+    """The whole body, or :class:`ResponseTooLarge` once it passes ``limit`` (the connection
+    is then closed, not drained)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        resp.close()
+        raise ResponseTooLarge("response body", limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            raise ResponseTooLarge("response body", limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_counted(resp: aiohttp.ClientResponse) -> int:
+    """Read the body chunk by chunk, keeping none of it; its size."""
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+    return size
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +187,12 @@ class HttpClient:
                 req.method, req.url, json=req.json, headers=headers, timeout=req.timeout
             ) as resp:
                 status = resp.status
-                data = await resp.read()
-                nbytes = len(data)
                 if self.keep_body:
-                    body = data
+                    body = await read_kept(resp)
+                    nbytes = len(body)
                     resp_headers = resp.headers
+                else:
+                    nbytes = await read_counted(resp)
         except Exception as exc:
             kind, error, sent = classify(exc, req.timeout_s)
         return self.make_record(

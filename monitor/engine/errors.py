@@ -19,9 +19,34 @@ from monitor.engine.spec import ErrorKind
 Classified = tuple[ErrorKind, str, bool]
 Classifier = Callable[[BaseException, float], Classified]
 
+MAX_KEPT_BODY = 16 * 1024 * 1024
+"""A response body kept for reading (setup, read-back, checks) may be at most this large;
+beyond it the request is an error and the rest is not read. Bodies that are only counted
+(load) are read and dropped chunk by chunk, so memory stays flat whatever their size."""
+MAX_HEAD = 64 * 1024
+"""Response status line and headers may be at most this large (the fast path; aiohttp's own
+parser refuses a header line over 8 KiB and more than 128 headers)."""
+MAX_DETAIL = 200
+"""An error message quotes at most this much of what the server or the library said."""
+
+
+class ResponseTooLarge(Exception):
+    """A response whose head or kept body is over its limit."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(
+            f"{what} over {limit >> 20 or limit >> 10} {'MiB' if limit >> 20 else 'KiB'}"
+        )
+
+
+def one_line(text: str, limit: int = MAX_DETAIL) -> str:
+    """``text`` on one line (whitespace runs collapsed), cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
 
 def _detail(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = one_line(str(exc))
     return text or type(exc).__name__
 
 
@@ -59,6 +84,7 @@ _REGISTRY: list[tuple[type[BaseException], Classifier]] = [
         aiohttp.ConnectionTimeoutError,
         lambda e, t: ("timeout", f"connect timeout after {t:g} s", False),
     ),
+    (ResponseTooLarge, lambda e, t: ("malformed", f"malformed response: {e}", True)),
     (TimeoutError, lambda e, t: ("timeout", f"timeout after {t:g} s", True)),
     (asyncio.TimeoutError, lambda e, t: ("timeout", f"timeout after {t:g} s", True)),
     (aiohttp.ServerDisconnectedError, lambda e, t: ("reset", "server disconnected", True)),

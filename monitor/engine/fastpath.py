@@ -23,6 +23,7 @@ import httptools
 from multidict import CIMultiDict
 
 from monitor import __version__
+from monitor.engine.errors import MAX_HEAD, MAX_KEPT_BODY, ResponseTooLarge, one_line
 from monitor.engine.spec import ErrorKind
 from monitor.errors import SoakmonError
 
@@ -87,6 +88,8 @@ class Connection(asyncio.Protocol):
         self._until_eof = False
         self._timeout = 0.0
         self._abort_later = False
+        self._head_bytes = 0
+        self._kept = 0
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -100,9 +103,20 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            detail = str(exc) or type(exc).__name__
+            detail = one_line(str(exc)) or type(exc).__name__
             self._fail(FastError("malformed", f"malformed response: {detail}", True))
             self._abort()
+            return
+        if not self._headers_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
+                self._too_large("response headers", MAX_HEAD)
+
+    def _too_large(self, what: str, limit: int) -> None:
+        self._fail(
+            FastError("malformed", f"malformed response: {ResponseTooLarge(what, limit)}", True)
+        )
+        self._abort()
 
     def eof_received(self) -> bool | None:
         return False  # close the transport; connection_lost settles the waiter
@@ -130,6 +144,13 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        encoding = self._headers.get("Content-Encoding", "") if self._headers is not None else ""
+        if encoding.strip().lower() not in ("", "identity"):  # never asked for: unreadable
+            detail = one_line(encoding, 40)
+            self._fail(FastError("malformed", f"malformed response: {detail}-encoded body "
+                                 "(the request did not accept an encoding)", True))  # fmt: skip
+            self._abort()
+            return
         status = self._parser.get_status_code()
         if status in _NO_BODY_STATUS or status < 200:
             self._until_eof = False
@@ -137,6 +158,11 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         self.nbytes += len(body)
         if self._keep_body:
+            self._kept += len(body)
+            if self._kept > MAX_KEPT_BODY:
+                self._chunks = []
+                self._too_large("response body", MAX_KEPT_BODY)
+                return
             self._chunks.append(body)
 
     def on_message_complete(self) -> None:
@@ -179,6 +205,8 @@ class Connection(asyncio.Protocol):
         self._chunks = []
         self._headers = CIMultiDict() if keep_body or keep_headers else None
         self.nbytes = 0
+        self._head_bytes = 0
+        self._kept = 0
         self._headers_done = False
         self._until_eof = True
         self._timeout = timeout_s
