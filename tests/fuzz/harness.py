@@ -72,7 +72,7 @@ def warm_up() -> None:
     cli_app._register()
     import monitor.daemon.config
     import monitor.daemon.resolve
-    import monitor.suites.loader  # noqa: F401
+    import monitor.suites.loading.loader  # noqa: F401
 
 
 def _child(workdir: Path, out_fd: int, time_limit: int) -> None:
