@@ -78,6 +78,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     url = suiterun.check_url(target)
     if timeout <= 0:
         raise suiterun.usage_error("--timeout must be > 0")
+    ca = suiterun.check_ca_file(ca_file)
     selection = suiterun.select(suites or [], profile, param or [], scenario or [])
     recorder = None
     if shard is not None or pushgateway is not None:
@@ -89,7 +90,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     try:
         result = suiterun.execute(
             url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet,
-            sync=sync, h2c=h2c, ca_file=str(ca_file) if ca_file is not None else None,
+            sync=sync, h2c=h2c, ca_file=ca,
             hooks=recorder.hooks if recorder else None,
             on_start=recorder.on_start if recorder else None,
         )  # fmt: skip

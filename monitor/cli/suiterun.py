@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,17 @@ def check_url(target: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise usage_error(f"--target must be an http(s) URL like http://host:8000, got {target!r}")
     return target.rstrip("/")
+
+
+def check_ca_file(path: Path | None) -> str | None:
+    """``--ca-file`` as a string, once OpenSSL has read it (a usage error naming the file)."""
+    if path is None:
+        return None
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise usage_error(f"--ca-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return str(path)
 
 
 def _filter(suites: list[LoadedSuite], patterns: Sequence[str]) -> list[LoadedSuite]:

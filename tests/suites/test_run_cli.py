@@ -119,6 +119,8 @@ async def test_an_unreachable_target_exits_3() -> None:
         (["run", "--target", "http://x", "--profile", "nosuch"], "unknown profile"),
         (["run", "--target", "http://x", "--scenario", "zzz"], "no scenario matches"),
         (["demo", "--fault", "nosuch"], "unknown fault nosuch"),
+        (["run", "--target", "http://x", "--ca-file", "/no/ca.pem"], "--ca-file /no/ca.pem"),
+        (["run", "--target", "http://x", "--sync", "tight"], "Invalid value for '--sync'"),
     ],
 )
 def test_usage_errors_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
