@@ -85,6 +85,10 @@ class Action(ABC, Generic[S]):
         """The RBAC rules these settings need (default: the kind's ``access``)."""
         return self.access
 
+    async def setup(self) -> None:
+        """Before the experiment's steady state: make sure what the fault goes into exists
+        (e.g. create the Toxiproxy proxy the target is reached through); injects nothing."""
+
     async def prepare(self, ctx: ActionContext) -> Record:
         """Resolve what will be touched (a pid, a pod list) without harming it; raise
         :class:`~monitor.chaos.errors.ActionError` when the target of the fault is missing."""

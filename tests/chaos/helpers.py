@@ -37,14 +37,18 @@ def experiment(url: str, method: list[dict[str, Any]], **more: Any) -> dict[str,
     return doc
 
 
-async def proxy_to(api: str, upstream_url: str) -> tuple[dict[str, Any], str]:
-    """Toxiproxy settings of a new proxy in front of ``upstream_url``, and its URL."""
+async def proxy_to(
+    api: str, upstream_url: str, *, create: bool = True
+) -> tuple[dict[str, Any], str]:
+    """Toxiproxy settings of a new proxy in front of ``upstream_url``, and its URL (without
+    ``create``, the experiment's first step creates it from ``listen`` and ``upstream``)."""
     port = free_port()
     upstream = upstream_url.removeprefix("http://").rstrip("/")
     where = {"api": api, "proxy": f"p{port}", "listen": f"127.0.0.1:{port}", "upstream": upstream}
     from monitor.chaos.toxiproxy import Toxiproxy
 
-    await Toxiproxy(api).ensure_proxy(where["proxy"], where["listen"], where["upstream"])
+    if create:
+        await Toxiproxy(api).ensure_proxy(where["proxy"], where["listen"], where["upstream"])
     return where, f"http://127.0.0.1:{port}"
 
 

@@ -13,7 +13,8 @@ from tests.plugins.reference import ReferenceFactory
 async def test_network_fault_breaks_the_slo_during_and_recovers(
     tmp_path: Path, toxiproxy_api: str, reference_url: str
 ) -> None:
-    where, url = await proxy_to(toxiproxy_api, reference_url)
+    # the proxy does not exist yet: the steps' setup creates it before the steady state
+    where, url = await proxy_to(toxiproxy_api, reference_url, create=False)
     method = [
         {"name": "slow", "kind": "latency", **where, "latency": 200, "jitter": 100,
          "duration": "3s"},

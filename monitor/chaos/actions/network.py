@@ -71,9 +71,12 @@ class ToxicAction(Action[T], Generic[T]):
         ]  # fmt: skip
         return [(f"soakmon-{ctx.id}-{s}", s) for s in streams]
 
-    async def prepare(self, ctx: ActionContext) -> Record:
+    async def setup(self) -> None:
         s = self.settings
         await Toxiproxy(s.api).ensure_proxy(s.proxy, s.listen, s.upstream)
+
+    async def prepare(self, ctx: ActionContext) -> Record:
+        await self.setup()
         return {"toxics": [name for name, _ in self._names(ctx)]}
 
     async def inject(self, ctx: ActionContext, record: Record) -> None:

@@ -108,6 +108,12 @@ class ExperimentRunner:
         if result.dry_run:
             await self._dry_run(loaded, result)
             return
+        for name, action in zip(exp.step_names(), loaded.actions, strict=True):
+            try:
+                await action.setup()
+            except SoakmonError as exc:
+                _skip(result, f"setup of step {name}: {exc}")
+                return
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)
         workload = None
         if exp.workload is not None:

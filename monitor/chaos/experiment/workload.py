@@ -157,7 +157,10 @@ class LedgerWorkload:
                     break
                 if time.monotonic() > deadline:
                     await self.close()
-                    raise RuntimeError(f"could not register workload accounts: {call.code}")
+                    why = f"{call.code}: {call.error}" if call.error else call.code
+                    raise RuntimeError(
+                        f"could not register workload accounts at {self.target.url} ({why})"
+                    )
                 await asyncio.sleep(0.2)
             self._accounts.append(session)
         self.t0 = time.monotonic()
