@@ -68,6 +68,9 @@ class Action(ABC, Generic[S]):
     """The registered kind name (set by :func:`monitor.chaos.registry.action_kind`)."""
     access: tuple[ApiAccess, ...] = ()
     """Kubernetes API calls this kind makes (RBAC rules); empty for non-Kubernetes kinds."""
+    revert_timeout_s: float | None = None
+    """Upper bound on one revert of this kind (None: the engine's, 60 s). A kind whose revert
+    waits for a recovery (a big rollout) may set it, as a class attribute or per instance."""
 
     def __init__(self, settings: S) -> None:
         self.settings = settings

@@ -173,7 +173,8 @@ class ActionEngine:
         self, action: Action[Any], ctx: ActionContext, record: Record, run: ActionRun
     ) -> None:
         try:
-            await asyncio.wait_for(action.revert(ctx, record), self.revert_timeout_s)
+            limit = action.revert_timeout_s or self.revert_timeout_s
+            await asyncio.wait_for(action.revert(ctx, record), limit)
         except Exception as exc:
             run.result = "revert-failed"
             run.error = f"revert failed (left in the journal): {_text(exc)}"
@@ -220,7 +221,8 @@ async def revert_entries(journal: Journal, entries: list[Entry]) -> list[tuple[E
         try:
             action = build_action(entry.kind, entry.settings)
             ctx = ActionContext(entry.id, entry.target, entry.experiment)
-            await asyncio.wait_for(action.revert(ctx, dict(entry.record)), REVERT_TIMEOUT_S)
+            limit = action.revert_timeout_s or REVERT_TIMEOUT_S
+            await asyncio.wait_for(action.revert(ctx, dict(entry.record)), limit)
         except Exception as exc:
             log.error("chaos %s: revert of %s failed: %s", entry.id, entry.kind, _text(exc))
             out.append((entry, _text(exc)))

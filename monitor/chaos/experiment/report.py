@@ -38,7 +38,7 @@ def render_console(result: ExperimentResult) -> str:
                 when = f"{a['started_s']:.1f}s-{'?' if end is None else f'{end:.1f}s'} "
             err = f" ({a['error']})" if a.get("error") else ""
             lines.append(f"    {when}{a['name']} [{a['kind']}] {a['result']}: "
-                         f"{a['description']}{err}")  # fmt: skip
+                         f"{a['description']}{err}{_measured(a)}")  # fmt: skip
     if result.recovery_s is not None:
         lines.append(f"\n  recovered {result.recovery_s:.2f}s after the last revert")
     if result.checks:
@@ -46,6 +46,12 @@ def render_console(result: ExperimentResult) -> str:
         for c in result.checks:
             lines.append(f"  {_MARK[c.passed]} [{c.phase}] {c.name}: {c.observed}")
     return "\n".join(lines) + "\n"
+
+
+def _measured(action: dict[str, Any]) -> str:
+    """``; recovered_after_s 4.2`` — what the action measured on revert (pods back, rollout)."""
+    got = action.get("measured") or {}
+    return "".join(f"; {k} {v:g}" for k, v in sorted(got.items()))
 
 
 def render_json(result: ExperimentResult) -> bytes:
@@ -156,7 +162,8 @@ def render_html(result: ExperimentResult) -> bytes:
         f"<td>{a.get('started_s') if a.get('started_s') is not None else ''}</td>"
         f"<td>{a.get('reverted_s') if a.get('reverted_s') is not None else ''}</td>"
         f"<td>{html.escape(a['result'])}</td><td>{html.escape(a['description'])}"
-        f"{html.escape(' — ' + a['error']) if a.get('error') else ''}</td></tr>"
+        f"{html.escape(' — ' + a['error']) if a.get('error') else ''}"
+        f"{html.escape(_measured(a))}</td></tr>"
         for a in doc["actions"]
     )
     phases = "".join(
