@@ -128,14 +128,17 @@ async def _phases(
     }
 
 
-def _soakmon_load(url: str, spec: RequestSpec, vus: int, sync: str, mode: str) -> dict[str, Any]:
+def _soakmon_load(url: str, spec: RequestSpec, vus: int, rounds: int, mode: str) -> dict[str, Any]:
+    """``soakmon load --sync last-byte``: ``rounds`` rounds of ``vus`` requests."""
+    sync = "last-byte"
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "load.json"
         headers = [a for k, v in (spec.headers or {}).items() for a in ("-H", f"{k}: {v}")]
         argv = [
             *SOAKMON, "load", "--target", url,
             "--method", spec.method, "--path", spec.path, "--body", json.dumps(spec.json),
-            *headers, "--vus", str(vus), "--duration", "3s", "--sync", sync, "--mode", mode,
+            *headers, "--vus", str(vus), "--duration", "120s", "--rounds", str(rounds),
+            "--sync", sync, "--mode", mode,
             "--json", str(report), "--quiet",
         ]  # fmt: skip
         subprocess.run(argv, check=True, timeout=120)
@@ -170,9 +173,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ("load batch, today (aiohttp shared pool)",
                  lambda: asyncio.run(_phases(url, specs, args.phases, "none", "shared"))),
                 ("soakmon load --sync last-byte (per-user)",
-                 lambda: _soakmon_load(url, specs[0], args.requests, "last-byte", "per-user")),
+                 lambda: _soakmon_load(url, specs[0], args.requests, args.phases, "per-user")),
                 ("soakmon load --sync last-byte (shared)",
-                 lambda: _soakmon_load(url, specs[0], args.requests, "last-byte", "shared")),
+                 lambda: _soakmon_load(url, specs[0], args.requests, args.phases, "shared")),
             ]  # fmt: skip
             for name, step in measure:
                 rows[name] = step()

@@ -213,6 +213,10 @@ def load(
             "lockstep rounds, each round one synchronised batch; the summary gives the spread."
         ),
     ] = "none",
+    rounds: Annotated[
+        int | None,
+        typer.Option(help="With --sync: stop after this many rounds (or at --duration)."),
+    ] = None,
     h2c: Annotated[
         bool, typer.Option(help="The target speaks HTTP/2 in clear text (prior knowledge).")
     ] = False,
@@ -233,6 +237,8 @@ def load(
         if not timeout > 0:
             raise UsageError(f"--timeout must be > 0, got {timeout}")
         sync_mode = _sync_mode(sync, vus, rate)
+        if rounds is not None and (sync_mode is SyncMode.NONE or rounds < 1):
+            raise UsageError("--rounds needs --sync (not none) and must be >= 1")
         tester = ConcurrentTester(
             target,
             timeout=timeout,
@@ -251,7 +257,8 @@ def load(
     started = datetime.now(UTC)
     if sync_mode is not SyncMode.NONE:
         _load_rounds(
-            tester, spec=spec, vus=vus or 1, seconds=seconds, sync=sync_mode, conn=conn,
+            tester, spec=spec, vus=vus or 1, seconds=seconds, sync=sync_mode, rounds=rounds,
+            conn=conn,
             started=started, json_path=json_path, quiet=quiet,
         )  # fmt: skip
         return
@@ -310,12 +317,13 @@ def _load_rounds(
     vus: int,
     seconds: float,
     sync: SyncMode,
+    rounds: int | None,
     conn: ConnectionMode,
     started: datetime,
     json_path: Path | None,
     quiet: bool,
 ) -> None:
-    outcome = run_loop(load_rounds.run_rounds(tester, spec, vus, seconds, sync))
+    outcome = run_loop(load_rounds.run_rounds(tester, spec, vus, seconds, sync, max_rounds=rounds))
     target = str(tester.base_url)
     if json_path is not None:
         doc = load_rounds.report(target, conn.value, started.isoformat(), outcome)

@@ -15,10 +15,17 @@ from monitor.engine.sync.rounds import Rounds, RoundsOutcome
 
 
 async def run_rounds(
-    tester: ConcurrentTester, spec: RequestSpec, vus: int, duration_s: float, sync: SyncMode
+    tester: ConcurrentTester,
+    spec: RequestSpec,
+    vus: int,
+    duration_s: float,
+    sync: SyncMode,
+    *,
+    max_rounds: int | None = None,
 ) -> RoundsOutcome:
-    """Rounds until the duration is up; Ctrl-C/SIGTERM end after the round in flight."""
-    rounds = Rounds(tester, spec, vus, duration_s, sync)
+    """Rounds until the duration is up (or ``max_rounds``); Ctrl-C/SIGTERM end after the
+    round in flight."""
+    rounds = Rounds(tester, spec, vus, duration_s, sync, max_rounds=max_rounds)
     loop = asyncio.get_running_loop()
     stop_signals = [signal.SIGINT, signal.SIGTERM]
 

@@ -125,6 +125,7 @@ BAD_ARGS = [
     (["--sync", "tight"], "--sync: unknown sync mode 'tight'"),
     (["--sync", "last-byte", "--rate", "5"], "--sync sends rounds of --vus synchronised"),
     (["--ca-file", "/no/such/ca.pem"], "CA file /no/such/ca.pem"),
+    (["--rounds", "5"], "--rounds needs --sync"),
 ]
 
 
@@ -201,8 +202,8 @@ async def test_sync_rounds_report_how_tightly_each_round_was_sent(
 ) -> None:
     report = tmp_path / "load.json"
     run = await soakmon_load(
-        "--target", target, "--path", "/ping", "--vus", "5", "--duration", "500ms",
-        "--sync", "last-byte", "--mode", "per-user", "--json", str(report),
+        "--target", target, "--path", "/ping", "--vus", "5", "--duration", "20s",
+        "--rounds", "7", "--sync", "last-byte", "--mode", "per-user", "--json", str(report),
     )  # fmt: skip
     assert run.code == 0, run.stderr
     doc = json.loads(report.read_text())
@@ -210,7 +211,7 @@ async def test_sync_rounds_report_how_tightly_each_round_was_sent(
     assert doc["executor"]["executor"] == "sync-rounds"
     assert delivery["sync"] == "last-byte"
     assert delivery["requests_per_round"] == 5
-    assert delivery["rounds"] == doc["executor"]["iterations"] >= 1
+    assert delivery["rounds"] == doc["executor"]["iterations"] == 7
     assert doc["requests"]["total"] == 5 * delivery["rounds"]
     assert doc["requests"]["success_count"] == doc["requests"]["total"]
     spread = delivery["send_spread_s"]

@@ -94,3 +94,22 @@ def test_a_bad_sync_value_names_file_line_and_field(tmp_path: Path) -> None:
         load_suite(path)
     problems = [str(p) for p in info.value.problems]
     assert any(":4:" in p and "sync" in p for p in problems), problems
+
+
+async def test_the_same_scenario_gives_the_same_outcomes_either_way() -> None:
+    """Same seed, same traffic: what the scenario observed does not depend on delivery."""
+    seen = {}
+    for sync in (SyncMode.NONE, SyncMode.LAST_BYTE):
+        async with ReferenceServer() as server:
+            run = await run_suites(
+                server.url, PROFILE, [_deduction()], RunOptions(seed=11, sync=sync)
+            )
+        (scenario,) = run.scenarios
+        seen[sync] = (
+            scenario.status,
+            scenario.requests["status_codes"],
+            scenario.outcomes,
+            [(c.name, c.status) for c in scenario.checks],
+        )
+    assert seen[SyncMode.NONE] == seen[SyncMode.LAST_BYTE]
+    assert seen[SyncMode.NONE][0] == "passed"
