@@ -4,17 +4,18 @@ and measure how long their controller takes to bring the ready count back.
 ``prepare`` picks the victims (``count`` or ``percent`` of the live pods, never the monitor's
 own, only while ``max_unavailable`` holds: :mod:`monitor.chaos.kube.victims`) and the journal
 keeps them with the ready count before the kill. There is nothing to undo afterwards (the
-ReplicaSet or StatefulSet replaces the pods), so ``revert`` waits, at most ``recover_within``,
-until as many pods are ready as before and none of them is a victim, and records the time from
-the deletion (``measured.recovered_after_s``, in the report); pods that never come back fail
-the revert, naming how many are ready.
+ReplicaSet or StatefulSet replaces the pods). Recovery is measured while the step is held:
+from the deletion until as many pods are ready as before, none of them a victim
+(``measured.recovered_after_s``, in the report; at most ``recover_within``). ``revert`` waits
+for that (a revert after a crash asks again) and fails, naming how many pods are ready, when
+they never come back.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -129,11 +130,11 @@ class PodKill(KubeActionMixin, Action[PodKillSettings]):
                 record["deleted"] = deleted
                 raise ActionError(f"pod-kill {s.where()}: {exc}") from exc
         record["deleted"] = deleted
+        self.start_watch(
+            self._check(record), float(record["deleted_at"]), self.settings.recover_within
+        )
 
-    async def revert(self, ctx: ActionContext, record: Record) -> None:
-        """Nothing to undo: wait until the controller has brought the ready count back."""
-        if "deleted_at" not in record:
-            return  # never injected
+    def _check(self, record: Record) -> Callable[[], Awaitable[int | None]]:
         s = self.settings
         victims = set(record.get("victims", ()))
         ready_before = int(record.get("ready_before", 0))
@@ -142,8 +143,21 @@ class PodKill(KubeActionMixin, Action[PodKillSettings]):
             pods = await self.call(self.api.list_pods, s.namespace, s.selector)
             return _recovered(pods, victims, ready_before)
 
+        return check
+
+    async def revert(self, ctx: ActionContext, record: Record) -> None:
+        """Nothing to undo: wait until the controller has brought the ready count back."""
+        if "deleted_at" not in record:
+            return  # never injected
+        s = self.settings
+        victims = set(record.get("victims", ()))
+        ready_before = int(record.get("ready_before", 0))
+        took, wait_s = await self.watched(s.recover_within)  # measured while the step was held
+        if took is not None:
+            record["measured"] = {"recovered_after_s": round(took, 3)}
+            return
         try:
-            got, _ = await wait_until(check, s.recover_within)
+            got, _ = await wait_until(self._check(record), wait_s)
         except KubeApiError as exc:
             raise ActionError(f"pod-kill {s.where()}: waiting for recovery: {exc}") from exc
         if not got:

@@ -2,8 +2,9 @@
 
 - ``rollout-restart``: what ``kubectl rollout restart`` does (the pod template's
   ``kubectl.kubernetes.io/restartedAt`` annotation), so every pod is replaced by the workload's
-  update strategy. Nothing to undo: ``revert`` waits, at most ``rollout_within``, until the
-  rollout is complete (``kubectl rollout status``) and records how long it took.
+  update strategy. Nothing to undo: how long the rollout takes to complete (``kubectl rollout
+  status``) is measured while the step is held; ``revert`` waits for it, at most
+  ``rollout_within`` from the restart.
 - ``scale``: set the replicas to ``replicas`` for the step's duration. ``prepare`` reads the
   replicas through the scale subresource and the journal keeps them before anything changes,
   so ``revert`` restores them also after a crash (the next start reverts from the journal),
@@ -16,7 +17,7 @@ autoscaler manages, or its ``minReplicas`` instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
@@ -113,20 +114,28 @@ class RolloutRestart(_WorkloadAction[RolloutRestartSettings]):
             record["generation"] = (await self.state()).generation
         except KubeApiError as exc:
             raise self.failed("restarting it", exc) from exc
+        self.start_watch(self._done(record), float(record["restarted_at"]), s.rollout_within)
 
-    async def revert(self, ctx: ActionContext, record: Record) -> None:
-        """Nothing to undo: wait until the rollout is complete."""
-        if "restarted_at" not in record:
-            return
-        s = self.settings
+    def _done(self, record: Record) -> Callable[[], Awaitable[WorkloadState | None]]:
         generation = int(record.get("generation", 0))
 
         async def done() -> WorkloadState | None:
             st = await self.state()
             return st if st.rolled_out and st.observed_generation >= generation else None
 
+        return done
+
+    async def revert(self, ctx: ActionContext, record: Record) -> None:
+        """Nothing to undo: wait until the rollout is complete."""
+        if "restarted_at" not in record:
+            return
+        s = self.settings
+        took, wait_s = await self.watched(s.rollout_within)  # measured while the step was held
+        if took is not None:
+            record["measured"] = {"rolled_out_after_s": round(took, 3)}
+            return
         try:
-            got, _ = await wait_until(done, s.rollout_within)
+            got, _ = await wait_until(self._done(record), wait_s)
             if not got:
                 st = await self.state()
                 raise ActionError(

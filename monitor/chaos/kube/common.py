@@ -31,9 +31,11 @@ POLL_S = 0.2
 
 class KubeActionMixin:
     """An action's API client, made on first use (credentials load then: a missing kubeconfig
-    fails the action with the cause, not the config load)."""
+    fails the action with the cause, not the config load), and a background watch that
+    measures how long the cluster takes to recover while the step is held."""
 
     _api: KubeChaosApi | None = None
+    _watch: asyncio.Task[float | None] | None = None
 
     @property
     def api(self) -> KubeChaosApi:
@@ -48,6 +50,30 @@ class KubeActionMixin:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one blocking API call in a thread."""
         return await asyncio.to_thread(fn, *args)
+
+    def start_watch(
+        self, check: Callable[[], Awaitable[object]], since: float, timeout_s: float
+    ) -> None:
+        """Ask ``check`` in the background (from inject on, while the fault is held) until it
+        is truthy; :meth:`watched` then gives the seconds from ``since`` (wall clock)."""
+
+        async def watch() -> float | None:
+            try:
+                got, _ = await wait_until(check, timeout_s)
+            except Exception:  # the revert asks again and reports the error
+                return None
+            return time.time() - since if got else None
+
+        self._watch = asyncio.create_task(watch(), name="soakmon-chaos-recovery-watch")
+
+    async def watched(self, timeout_s: float) -> tuple[float | None, float]:
+        """What the background watch measured (None: not recovered in time, or no watch as in
+        a revert after a crash), waiting for a watch still running; and how long the revert
+        should still wait itself (``timeout_s`` without a watch, else none)."""
+        task, self._watch = self._watch, None
+        if task is None:
+            return None, timeout_s
+        return await task, 0.0
 
 
 async def wait_until(
