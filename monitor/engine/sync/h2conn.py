@@ -70,7 +70,7 @@ class H2Protocol(asyncio.Protocol):
         except h2.exceptions.ProtocolError as exc:
             if not self._settings.done():
                 detail = "target does not speak HTTP/2 (no SETTINGS frame to our preface)"
-                self._settings.set_exception(H2Error("malformed", detail))
+                self._no_settings(H2Error("malformed", detail))
             self._fail_all("malformed", f"malformed HTTP/2 from the server: {exc}")
             self.abort()
             return
@@ -81,8 +81,14 @@ class H2Protocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if not self._settings.done():
-            self._settings.set_exception(H2Error("reset", "server closed the connection"))
+            self._no_settings(H2Error("reset", "server closed the connection"))
         self._fail_all("reset", "server disconnected")
+
+    def _no_settings(self, exc: H2Error) -> None:
+        """The server's SETTINGS will not come: :meth:`ready` raises ``exc`` (marked as
+        retrieved: a connection given up before anyone waited must not log it)."""
+        self._settings.set_exception(exc)
+        self._settings.exception()
 
     # -- events --------------------------------------------------------------------------------
     def _on_event(self, event: h2.events.Event) -> None:
