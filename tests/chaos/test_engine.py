@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.chaos.action import ActionContext
-from monitor.chaos.engine import ActionEngine, revert_entries
+from monitor.chaos.engine import ActionEngine, ActionRun, revert_entries
 from monitor.chaos.errors import Refused
 from monitor.chaos.journal import Entry, Journal
 from monitor.chaos.registry import ACTIONS, build_action
@@ -149,3 +149,23 @@ async def test_dry_run_touches_nothing(tmp_path: Path, sleeper: subprocess.Popen
     assert run.result == "dry-run"
     assert "send SIGKILL to processes matching 'chaos-sleeper', then run `true`" in run.description
     assert sleeper.poll() is None
+
+
+async def test_at_most_k_actions_are_active_at_once(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    engine = ActionEngine(Journal(tmp_path), max_concurrent=1)
+
+    def pause(i: int) -> asyncio.Task[ActionRun]:
+        action = build_action("process-pause", {"pid": sleeper.pid})
+        return asyncio.create_task(engine.run(action, ActionContext(f"k{i}", "r"), duration_s=0.4))
+
+    runs = [pause(0), pause(1)]
+    await _until(lambda: bool(engine.active))
+    assert len(engine.active) == 1
+    first, second = await asyncio.gather(*runs)
+    assert first.injected_at is not None
+    assert second.injected_at is not None
+    assert first.reverted_at is not None
+    assert second.started_at is not None
+    assert second.started_at >= first.reverted_at  # one after the other

@@ -71,3 +71,36 @@ async def test_an_invariant_broken_mid_way_aborts_and_reverts(
     conservation = next(c for c in result.checks if c.name.startswith("no committed write"))
     assert conservation.passed is False
     assert "lost" in conservation.observed
+
+
+async def test_a_burning_error_budget_aborts(
+    tmp_path: Path, toxiproxy_api: str, reference_url: str
+) -> None:
+    where, url = await proxy_to(toxiproxy_api, reference_url)
+    method = [{"name": "resets", "kind": "reset-peer", **where, "stream": "both",
+               "duration": "60s"}]  # fmt: skip
+    doc = experiment(url, method, slo={"error_rate": 0.05},
+                     guardrails={"max_burn_rate": 5, "burn_window": "1s"})  # fmt: skip
+    result = await run(tmp_path, doc)
+    assert result.status == "aborted"
+    assert result.reason.startswith("error budget burning ")
+    assert result.actions[0].result == "aborted"
+    assert result.duration_s < 40
+    assert await Toxiproxy(toxiproxy_api).toxics(where["proxy"]) == []
+
+
+async def test_never_two_experiments_on_one_target(
+    tmp_path: Path, toxiproxy_api: str, reference_url: str
+) -> None:
+    import asyncio
+
+    where, url = await proxy_to(toxiproxy_api, reference_url)
+    step = {"kind": "latency", **where, "latency": 10, "duration": "2s"}
+    doc = experiment(url, [step], workload=None, steady_state={"slo": False, "baseline": 0},
+                     recovery={"slo": False})  # fmt: skip
+    first = asyncio.create_task(run(tmp_path / "a", doc))
+    await asyncio.sleep(0.5)
+    second = await run(tmp_path / "b", doc)
+    assert second.status == "skipped"
+    assert second.reason == f"another experiment is running against {url}"
+    assert (await first).status == "passed"
