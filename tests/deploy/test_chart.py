@@ -13,6 +13,7 @@ import yaml
 
 from monitor.chaos.access import ACCESS as CHAOS_ACCESS
 from monitor.chaos.access import DEFAULT_ACTIONS, rules_for
+from monitor.chaos.experiment.load import load_experiment
 from monitor.daemon.config import DaemonConfig, load_config
 from monitor.errors import ExitCode
 from monitor.observe.probes.kube import API_ACCESS as PROBE_ACCESS
@@ -243,7 +244,7 @@ def test_rbac_is_exactly_what_enabled_features_call(values: Path | None) -> None
             assert subject == {"kind": "ServiceAccount", "name": "rel-soakmon", "namespace": "soak"}
     # The API token is mounted only into the daemon, and only when a feature calls the API.
     for name, pod in _pod_specs(objects):
-        wants = bool(need) and name == "rel-soakmon"
+        wants = bool(need) and name in ("rel-soakmon", "rel-soakmon-chaos")
         assert pod.get("automountServiceAccountToken") is wants, name
 
 
@@ -454,3 +455,56 @@ def test_rendered_run_arguments_parse(values: str, tmp_path: Path) -> None:
     proc = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 3, proc.stderr
     assert "metrics not pushed" in proc.stderr
+
+
+def test_chaos_job_runs_the_mounted_experiment(tmp_path: Path) -> None:
+    """The chaos Job runs `soakmon chaos run` on the experiment it mounts (which loads with
+    soakmon's own loader), with the API token, its journal in the writable work dir and the
+    downward API's identity; it is never retried."""
+    values = CHART / "ci" / "chaos-job-values.yaml"
+    objects = render(values)
+    [job] = find(objects, "Job", "rel-soakmon-chaos")
+    assert job["spec"]["backoffLimit"] == 0
+    pod = job["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "chaos"
+    container = _container(pod)
+    args = container["args"]
+    assert args[:3] == ["chaos", "run", "/etc/soakmon/experiments/kill-api.yaml"]
+    _mounted_files(pod, objects, tmp_path)
+    loaded = load_experiment(tmp_path / args[2].lstrip("/"))
+    assert [a.kind for a in loaded.actions] == ["pod-kill"]
+    env = {e["name"]: e for e in container["env"]}
+    state_dir = env["SOAKMON_STATE_DIR"]["value"]
+    assert any(state_dir.startswith(m["mountPath"]) for m in container["volumeMounts"]
+               if m["name"] == "work")  # fmt: skip
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    [role] = find(objects, "Role")
+    assert role["metadata"]["namespace"] == "staging"
+
+    dry = render(values, "--set", "chaos.job.dryRun=true")
+    assert "--dry-run" in _container(find(dry, "Job", "rel-soakmon-chaos")[0]["spec"][
+        "template"]["spec"])["args"]  # fmt: skip
+    for extra, message in (
+        (["--set", "chaos.job.experiment=nope.yaml"],
+         'chaos.job.experiment "nope.yaml" is not a key of chaos.experimentFiles (kill-api.yaml)'),
+        (["--set", "chaos.enabled=false"], "chaos.job.enabled needs chaos.enabled"),
+    ):  # fmt: skip
+        proc = run_helm("template", "rel", str(CHART), "-f", str(values), *extra)
+        assert proc.returncode != 0
+        assert message in proc.stderr
+
+
+def test_the_daemon_gets_the_kill_switch_token_and_a_journal_dir() -> None:
+    objects = render(None, "--set", "chaos.enabled=true", "--set", "chaos.tokenSecret=chaos-token")
+    [deployment] = find(objects, "Deployment", "rel-soakmon")
+    env = {e["name"]: e for e in _container(deployment["spec"]["template"]["spec"])["env"]}
+    assert env["SOAKMON_CHAOS_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "chaos-token", "key": "token"
+    }  # fmt: skip
+    assert env["SOAKMON_STATE_DIR"]["value"] == "/var/lib/soakmon/chaos"
+    assert "SOAKMON_CHAOS_TOKEN" not in {
+        e["name"]
+        for e in _container(find(render(None), "Deployment", "rel-soakmon")[0]["spec"]["template"][
+            "spec"])["env"]
+    }  # fmt: skip

@@ -119,6 +119,27 @@ section the chart owns, so the port always matches the container port and the pr
 {{- end }}
 
 {{/* Arguments of `soakmon run` shared by the Job, the CronJob and the sharded Job. */}}
+{{/* Arguments of the chaos Job: one experiment of chaos.experimentFiles, once. */}}
+{{- define "soakmon.chaosArgs" -}}
+- chaos
+- run
+- {{ printf "%s/experiments/%s" (include "soakmon.configDir" .) .Values.chaos.job.experiment | quote }}
+{{- if .Values.chaos.job.dryRun }}
+- --dry-run
+{{- end }}
+- --json
+- {{ printf "%s/report.json" (include "soakmon.workDir" .) | quote }}
+- --junit
+- {{ printf "%s/report.xml" (include "soakmon.workDir" .) | quote }}
+{{- range .Values.chaos.job.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Where the journal of active faults lives: the work emptyDir, which outlives a crashed
+container (the next start reverts what it left), not a deleted pod. */}}
+{{- define "soakmon.chaosStateDir" -}}{{ include "soakmon.workDir" . }}/chaos{{- end }}
+
 {{- define "soakmon.runArgs" -}}
 - run
 {{- range .Values.run.suites }}
@@ -170,6 +191,10 @@ section the chart owns, so the port always matches the container port and the pr
       {{- range $name, $_ := .Values.profileFiles }}
       - key: profile.{{ $name }}
         path: profiles/{{ $name }}
+      {{- end }}
+      {{- range $name, $_ := .Values.chaos.experimentFiles }}
+      - key: experiment.{{ $name }}
+        path: experiments/{{ $name }}
       {{- end }}
 - name: work
   emptyDir:

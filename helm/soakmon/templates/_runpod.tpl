@@ -1,10 +1,11 @@
-{{/* The pod template of one-shot runs. Call with (dict "root" $ "shards" N) (N 0: unsharded). */}}
+{{/* The pod template of one-shot runs. Call with (dict "root" $ "shards" N) (N 0: unsharded);
+"chaos" true makes it the chaos Job's (`soakmon chaos run`, with the API token). */}}
 {{- define "soakmon.runPodTemplate" -}}
 {{- $ := .root -}}
 metadata:
   labels:
     {{- include "soakmon.labels" $ | nindent 4 }}
-    app.kubernetes.io/component: run
+    app.kubernetes.io/component: {{ if .chaos }}chaos{{ else }}run{{ end }}
     {{- with $.Values.run.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -16,8 +17,13 @@ metadata:
 spec:
   restartPolicy: Never
   serviceAccountName: {{ include "soakmon.serviceAccountName" $ }}
+  {{- if .chaos }}
+  # `soakmon chaos run`: the chaos actions call the Kubernetes API (the chaos Role).
+  automountServiceAccountToken: true
+  {{- else }}
   # `soakmon run` calls no Kubernetes API.
   automountServiceAccountToken: false
+  {{- end }}
   {{- with $.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -29,7 +35,11 @@ spec:
       image: {{ include "soakmon.image" $ }}
       imagePullPolicy: {{ $.Values.image.pullPolicy }}
       args:
+        {{- if .chaos }}
+        {{- include "soakmon.chaosArgs" $ | nindent 8 }}
+        {{- else }}
         {{- include "soakmon.runArgs" $ | nindent 8 }}
+        {{- end }}
         {{- if .shards }}
         - --shard
         - "$(JOB_COMPLETION_INDEX)/{{ .shards }}"
@@ -43,6 +53,10 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
+        {{- if .chaos }}
+        - name: SOAKMON_STATE_DIR
+          value: {{ include "soakmon.chaosStateDir" $ | quote }}
+        {{- end }}
         {{- if .shards }}
         # Set by Kubernetes for Indexed Jobs; repeated here so $(...) expansion sees it.
         - name: JOB_COMPLETION_INDEX
