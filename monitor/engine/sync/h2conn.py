@@ -118,6 +118,7 @@ class H2Protocol(asyncio.Protocol):
             code = event.error_code
             self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
         elif isinstance(event, h2.events.ConnectionTerminated):
+            self.closed = True  # GOAWAY: no new streams here; the next batch opens a connection
             self._fail_all("reset", f"server ended the connection (GOAWAY {event.error_code})")
 
     def _finish(self, stream_id: int, error: tuple[str, str] | None) -> None:
