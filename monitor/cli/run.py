@@ -65,6 +65,30 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.Option(help="Push the run's metrics to this Prometheus Pushgateway URL at the end."),
     ] = None,
     push_job: Annotated[str, typer.Option(help="The `job` label of pushed metrics.")] = "soakmon",
+    attempts: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Attempts of each race scenario (one with a concurrent phase), each with a "
+            "fresh setup, until a check fails (default: the scenario's `attempts:`, else 1).",
+        ),
+    ] = None,
+    attempts_all: Annotated[
+        bool,
+        typer.Option(
+            "--attempts-all",
+            help="Run every attempt even after a violation and report the rate (k of n).",
+        ),
+    ] = False,
+    max_spread_us: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            min_open=True,
+            help="A concurrent phase that starts wider than this (µs) makes its attempt weak: "
+            "reported, re-run, never counted as held (a scenario's `max_spread_us:` wins).",
+        ),
+    ] = 1000.0,
 ) -> None:
     """Run suites once against a deployed target.
 
@@ -91,6 +115,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         result = suiterun.execute(
             url, selection, seed=seed, mode=mode, timeout_s=timeout, quiet=quiet,
             sync=sync, h2c=h2c, ca_file=ca,
+            attempts=suiterun.attempt_policy(attempts, attempts_all, max_spread_us),
             hooks=recorder.hooks if recorder else None,
             on_start=recorder.on_start if recorder else None,
         )  # fmt: skip

@@ -30,6 +30,7 @@ from monitor.suites.loading.paths import builtin_suites
 from monitor.suites.profile.coverage import ignored_arguments
 from monitor.suites.profile.models import Profile
 from monitor.suites.results import RunResult, ScenarioResult
+from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, TargetUnreachable, run_suites
 from monitor.suites.suite.models import Scalar
 from monitor.suites.suite.params import check_overrides, parse_overrides
@@ -144,6 +145,10 @@ class ScenarioProgress:
             "skipped": "[yellow]N/A[/]",
         }
         extra = f" — {result.skip_reason}" if result.skip_reason else ""
+        if result.attempts is not None and (
+            len(result.attempts.runs) > 1 or result.attempts.max_spread() is not None
+        ):
+            extra = f" — {result.attempts.summary()}"
         if result.status == "error":
             extra = " — " + "; ".join(f"{c.name}: {c.message}" for c in result.error_checks)
         self.console.print(
@@ -167,6 +172,14 @@ def warn_ignored_arguments(profile: Profile, selection: Selection) -> None:
         )
 
 
+def attempt_policy(attempts: int | None, run_all: bool, max_spread_us: float) -> AttemptPolicy:
+    """The run's attempt defaults from ``--attempts``, ``--attempts-all``, ``--max-spread-us``."""
+    try:
+        return AttemptPolicy(attempts=attempts, run_all=run_all, max_spread_s=max_spread_us / 1e6)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+
+
 def execute(
     target: str,
     selection: Selection,
@@ -175,6 +188,7 @@ def execute(
     mode: ConnectionMode,
     timeout_s: float,
     quiet: bool,
+    attempts: AttemptPolicy | None = None,
     hooks: RequestHooks | None = None,
     on_start: Callable[[str, str], None] | None = None,
     sync: SyncMode = SyncMode.AUTO,
@@ -204,6 +218,7 @@ def execute(
         sync=sync,
         h2c=h2c,
         ca_file=ca_file,
+        attempts=attempts or AttemptPolicy(),
     )
     try:
         return asyncio.run(run_suites(target, profile, selection.suites, options))

@@ -74,6 +74,26 @@ def _requests(req: dict[str, Any], server_errors: dict[str, int] | None = None) 
     return text
 
 
+def shows_attempts(run: RunResult) -> bool:
+    """Whether the run has anything to say about attempts: a scenario ran more than one, or a
+    concurrent phase's start spread was measured."""
+    return any(
+        sc.attempts is not None
+        and (len(sc.attempts.runs) > 1 or sc.attempts.max_spread() is not None)
+        for sc in run.scenarios
+    )
+
+
+def _attempts(sc: ScenarioResult) -> Text:
+    if sc.attempts is None or not sc.attempts.runs:
+        return Text("-")
+    style = "red" if sc.attempts.violated else "magenta" if sc.attempts.errored else ""
+    text = Text(clean(sc.attempts.summary()), style=style)
+    if sc.attempts.weak:
+        text.stylize("yellow", text.plain.find(" ("))
+    return text
+
+
 def _table(run: RunResult) -> Table:
     longest = max((len(sc.name) for sc in run.scenarios), default=8)
     table = Table(
@@ -84,19 +104,24 @@ def _table(run: RunResult) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Requests", justify="right", no_wrap=True)
     table.add_column("p95", justify="right", no_wrap=True)
+    attempts = shows_attempts(run)
+    if attempts:
+        table.add_column("Attempts", overflow="fold", max_width=36)
     table.add_column("Failed checks", overflow="fold", ratio=1, min_width=18)
     for suite in run.suites:
         for sc in suite.scenarios:
             label, style = _STATUS_STYLE[sc.status]
             req: dict[str, Any] = sc.requests
-            table.add_row(
+            cells: list[RenderableType] = [
                 Text(clean(suite.name)),
                 Text(clean(sc.name)),
                 Text(label, style=style),
                 _requests(req, sc.server_errors),
                 fmt_ms(req.get("latency_ms", {}).get("p95")) if req.get("total") else "-",
-                _problems(sc),
-            )
+            ]
+            if attempts:
+                cells.append(_attempts(sc))
+            table.add_row(*cells, _problems(sc))
     return table
 
 

@@ -15,7 +15,7 @@ import jinja2
 from monitor.report.plots import Plot, histogram_plot, timeline_plot
 from monitor.report.registry import register
 from monitor.report.text import clean, fmt_ms, fmt_s
-from monitor.suites.results import RunResult, ScenarioResult
+from monitor.suites.results import RunResult, ScenarioResult, format_spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(clean=clean, ms=fmt_ms, secs=fmt_s, pretty=_pretty)
+    env.filters.update(clean=clean, ms=fmt_ms, secs=fmt_s, pretty=_pretty, spread=format_spread)
     return env
 
 

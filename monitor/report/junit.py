@@ -3,7 +3,9 @@
 ``<testsuites>`` → one ``<testsuite>`` per suite → one ``<testcase>`` per scenario, with one
 ``<failure>`` per failed check (expected / observed / evidence in its text), one ``<error>`` per
 check that could not be evaluated (not a violation) and ``<skipped>`` with the reason a scenario
-is not applicable. ``failures``, ``errors`` and ``skipped`` count test cases, as JUnit consumers
+is not applicable. A scenario run in attempts has ``<properties>``: attempt counts and each
+concurrent phase's start / send / arrival spread in microseconds.
+``failures``, ``errors`` and ``skipped`` count test cases, as JUnit consumers
 expect.
 """
 
@@ -55,6 +57,47 @@ def _requests_text(req: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _micros(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1e6:.1f}"
+
+
+def _attempt_properties(case: ET.Element, sc: ScenarioResult) -> list[str]:
+    """``<properties>`` of a scenario that ran in attempts (counts, start spreads in µs, one
+    per attempt and phase) and the summary line for ``system-out``."""
+    attempts = sc.attempts
+    if attempts is None or not attempts.runs:
+        return []
+    props = ET.SubElement(case, "properties")
+    values: list[tuple[str, str]] = [
+        ("attempts", str(len(attempts.runs))),
+        ("attempts_planned", str(attempts.planned)),
+        ("attempts_violated", str(attempts.violated)),
+        ("attempts_held", str(attempts.held)),
+        ("attempts_weak", str(attempts.weak)),
+        ("attempts_summary", attempts.summary()),
+    ]
+    if attempts.max_spread_s is not None:
+        values.append(("max_spread_bound_us", _micros(attempts.max_spread_s)))
+    if attempts.max_spread() is not None:
+        values.append(("max_start_spread_us", _micros(attempts.max_spread())))
+    for a in attempts.runs:
+        for phase in a.phases:
+            key = f"attempt{a.attempt}.{phase.phase}"
+            values.append((f"{key}.sync", phase.sync))
+            values += [
+                (f"{key}.{name}_spread_us", _micros(value))
+                for name, value in (
+                    ("start", phase.start_spread_s),
+                    ("send", phase.send_spread_s),
+                    ("arrival", phase.arrival_spread_s),
+                )
+                if value is not None
+            ]
+    for name, value in values:
+        ET.SubElement(props, "property", name=name, value=clean(value))
+    return [f"attempts: {attempts.summary()}"]
+
+
 def _testcase(parent: ET.Element, suite: SuiteResult, sc: ScenarioResult) -> None:
     case = ET.SubElement(
         parent,
@@ -63,6 +106,7 @@ def _testcase(parent: ET.Element, suite: SuiteResult, sc: ScenarioResult) -> Non
         classname=clean(suite.name),
         time=_secs(sc.duration_s),
     )
+    attempts_line = _attempt_properties(case, sc)
     if sc.status == "skipped":
         ET.SubElement(case, "skipped", message=clean(sc.skip_reason or "skipped"))
     failed = sc.failed_checks
@@ -84,7 +128,7 @@ def _testcase(parent: ET.Element, suite: SuiteResult, sc: ScenarioResult) -> Non
                 case, "error", type="not-evaluated", message=clean(f"{check.name}: {check.message}")
             )
             error.text = _failure_text(check)
-    out = [_requests_text(sc.requests)]
+    out = [_requests_text(sc.requests), *attempts_line]
     out += [
         f"{_MARK[c.status or 'failed']} {c.name}: observed {c.observed}, expected {c.expected}"
         for c in sc.checks

@@ -3,6 +3,7 @@
 - ``history``      the operation history (Jepsen style): ``Op``, ``Outcome``, ``History`` — what
                    each client asked for and learned; the checkers' input
 - ``check``        ``CheckResult``: one check's verdict and the check statuses
+- ``attempts``     a scenario's attempts and each concurrent phase's start spread
 - ``run``          ``ScenarioResult``, ``SuiteResult``, ``RunResult`` and the status rules
 - ``latency``      timeline and histogram samples for the plots (from the engine's records)
 - ``requests``     the design.md ``requests`` object of a scenario
@@ -15,6 +16,12 @@ report writers, the daemon, the alerts and the CLI read these types.
 
 from __future__ import annotations
 
+from monitor.suites.results.attempts import (
+    AttemptResult,
+    Attempts,
+    PhaseTiming,
+    format_spread,
+)
 from monitor.suites.results.check import CHECK_STATUSES, CheckResult, CheckStatus
 from monitor.suites.results.json_fields import ReportFormatError
 from monitor.suites.results.json_form import SCHEMA_VERSION, from_json, to_json
@@ -44,9 +51,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "SECTION_CHECKS",
     "STATUSES",
+    "AttemptResult",
+    "Attempts",
     "CheckResult",
     "CheckStatus",
     "HistogramBucket",
+    "PhaseTiming",
     "ReportFormatError",
     "RunResult",
     "ScenarioResult",
@@ -55,6 +65,7 @@ __all__ = [
     "TimelineSample",
     "bounded",
     "empty_requests",
+    "format_spread",
     "from_json",
     "histogram_from",
     "histogram_from_counts",

@@ -1,12 +1,13 @@
 """The JSON form of a run: ``to_json`` / ``from_json`` (the report contract of design.md,
 ``schema_version`` 1, plus additive keys: ``status``, ``skip_reason``, ``evidence``, ``spec_ref``,
-``timeline`` …). ``from_json`` raises ``ReportFormatError`` naming the bad field."""
+``timeline``, ``attempts`` …). ``from_json`` raises ``ReportFormatError`` naming the bad field."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from monitor.suites.results.attempts import attempts_from_json
 from monitor.suites.results.check import CHECK_STATUSES, CheckResult, CheckStatus
 from monitor.suites.results.json_fields import ReportFormatError, get_field, items_of
 from monitor.suites.results.latency import HistogramBucket, TimelineSample
@@ -79,6 +80,7 @@ def _scenario_to_json(sc: ScenarioResult) -> dict[str, Any]:
         "histogram": [
             {"lower_ms": b.lower_ms, "upper_ms": b.upper_ms, "count": b.count} for b in sc.histogram
         ],
+        "attempts": None if sc.attempts is None else sc.attempts.to_json(),
     }
 
 
@@ -145,6 +147,11 @@ def _scenario_from_json(obj: dict[str, Any], suite: str, path: str) -> ScenarioR
             )
             for p, b in items_of(obj, "histogram", path)
         ],
+        attempts=(
+            attempts_from_json(obj["attempts"], f"{path}.attempts")
+            if isinstance(obj.get("attempts"), dict)
+            else None
+        ),
     )
 
 

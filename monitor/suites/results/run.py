@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from monitor.suites.results.attempts import Attempts
 from monitor.suites.results.check import CheckResult
 from monitor.suites.results.latency import HistogramBucket, TimelineSample
 from monitor.suites.results.requests import empty_requests
@@ -48,6 +49,7 @@ class ScenarioResult:
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # operation -> code -> n
     state: dict[str, Any] = field(default_factory=dict)  # read back (bounded: see ``bounded``)
     extracted: dict[str, Any] = field(default_factory=dict)  # per operation: sample values
+    attempts: Attempts | None = None  # every attempt, its verdict and its phases' start spread
 
     @property
     def passed(self) -> bool:

@@ -216,10 +216,20 @@ class Scenario(Model):
     checks: Annotated[list[CheckSpec], Field(min_length=1)]
     """Checks that must all hold."""
     timeout_s: Annotated[float, Field(gt=0)] = 120.0
-    """Upper bound on the scenario's run time, seconds. Default: 120."""
+    """Upper bound on the scenario's run time (each attempt's), seconds. Default: 120."""
     sync: SyncName | None = None
     """How the phases' requests are delivered together (see the phase's `sync`). Default:
     `soakmon run --sync` (auto)."""
+    attempts: Count | None = None
+    """How many times to run the scenario, each attempt with a fresh setup (new users), until a
+    check fails (`soakmon run --attempts-all` runs them all and reports the rate): a race shows
+    only when a run provokes it. Default: the run's `--attempts` (default 1) when the scenario has a
+    concurrent batch phase, 1 when its phases are all sustained loads."""
+    max_spread_us: Annotated[float, Field(gt=0)] | Template | None = None
+    """Largest start spread of a concurrent phase, microseconds (what the target saw when it
+    reports arrivals, else first to last final byte sent): an attempt with a phase that started
+    wider is *weak* — reported, re-run, never counted as held. Default: the run's
+    `--max-spread-us` (1000)."""
     server_errors: Literal["fail", "report"] = "fail"
     """What 5xx answers in the phases do: `fail` adds a failed `no_server_errors (automatic)`
     verdict when any occurred (a 500 is never a pass, even when the profile marks it unknown);
