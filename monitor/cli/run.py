@@ -83,8 +83,6 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     max_spread_us: Annotated[
         float,
         typer.Option(
-            min=0,
-            min_open=True,
             help="A concurrent phase that starts wider than this (µs) makes its attempt weak: "
             "reported, re-run, never counted as held (a scenario's `max_spread_us:` wins).",
         ),
