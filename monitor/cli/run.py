@@ -83,8 +83,9 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
     max_spread_us: Annotated[
         float,
         typer.Option(
-            help="A concurrent phase that starts wider than this (µs) makes its attempt weak: "
-            "reported, re-run, never counted as held (a scenario's `max_spread_us:` wins).",
+            help="A concurrent phase whose requests leave wider apart than this (send spread, "
+            "µs) makes its attempt weak: reported, re-run, never counted as held (a "
+            "scenario's `max_spread_us:` wins).",
         ),
     ] = 1000.0,
 ) -> None:

@@ -78,8 +78,12 @@ def _attempt_properties(case: ET.Element, sc: ScenarioResult) -> list[str]:
     ]
     if attempts.max_spread_s is not None:
         values.append(("max_spread_bound_us", _micros(attempts.max_spread_s)))
-    if attempts.max_spread() is not None:
-        values.append(("max_start_spread_us", _micros(attempts.max_spread())))
+    for key, spread in (
+        ("max_send_spread_us", attempts.max_spread()),
+        ("max_arrival_spread_us", attempts.max_spread(arrival=True)),
+    ):
+        if spread is not None:
+            values.append((key, _micros(spread)))
     for a in attempts.runs:
         for phase in a.phases:
             key = f"attempt{a.attempt}.{phase.phase}"

@@ -1,6 +1,6 @@
 """Attempts: a race scenario runs again with a fresh setup until a check fails or the budget is
-spent; weak attempts (a phase that started wider than the bound) are reported and re-run, never
-counted as held; errors and not-applicable scenarios keep their meaning.
+spent; weak attempts (a phase whose requests left wider apart than the bound) are reported and
+re-run, never counted as held; errors and not-applicable scenarios keep their meaning.
 
 The end-to-end tests run the built-in points suite against the wallet stand-in (a real aiohttp
 service on SQLite), correct and racy."""
@@ -87,6 +87,12 @@ def test_held_attempts_say_how_tight_the_phases_started() -> None:
 def test_an_arrival_spread_wins_over_the_send_spread() -> None:
     assert _timing(20, arrival_us=300).start_spread_s == pytest.approx(300e-6)
     assert _timing(20).start_spread_s == pytest.approx(20e-6)
+
+
+def test_a_target_that_reads_slowly_does_not_make_an_attempt_weak() -> None:
+    # sent within 40 µs, read by a busy single-threaded target over 9 ms: not a weak try
+    assert not _timing(40, arrival_us=9000).weak(1e-3)
+    assert _timing(1500, arrival_us=100).weak(1e-3)
 
 
 def test_weak_attempts_are_rerun_reported_and_never_held() -> None:

@@ -3,8 +3,12 @@
 A race shows only when the run provokes it, so a scenario may run several *attempts*, each with
 a fresh setup, until a check fails or the budget is spent. Each concurrent phase of an attempt
 carries its delivery timing: the send spread (first to last final byte written) and, when the
-target reports it, the arrival spread. A phase whose start spread is above the bound makes its
+target reports it, the arrival spread. A phase whose send spread is above the bound makes its
 attempt *weak*: such an attempt is reported, and never counts as a clean "held" attempt.
+
+The bound applies to the send spread, what the monitor controls: a target that reads its
+requests one after another (a busy single-threaded loop, an in-process test server) shows a wide
+arrival spread however tightly they were sent, and that is how the target is, not a weak try.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class PhaseTiming:
         return self.arrival_spread_s if self.arrival_spread_s is not None else self.send_spread_s
 
     def weak(self, bound_s: float | None) -> bool:
-        spread = self.start_spread_s
+        """The requests left wider apart than the bound (send spread)."""
+        spread = self.send_spread_s
         return bound_s is not None and spread is not None and spread > bound_s
 
 
@@ -65,11 +70,17 @@ class AttemptResult:
     failed: list[str] = field(default_factory=list)
     """Names of the checks that failed (or errored, for an ``error`` attempt)."""
     weak: bool = False
-    """A phase started wider than the bound (set by ``Attempts.add``)."""
+    """A phase's requests left wider apart than the bound (set by ``Attempts.add``)."""
 
     @property
     def max_spread_s(self) -> float | None:
-        spreads = [p.start_spread_s for p in self.phases if p.start_spread_s is not None]
+        """The widest send spread of its phases."""
+        spreads = [p.send_spread_s for p in self.phases if p.send_spread_s is not None]
+        return max(spreads) if spreads else None
+
+    @property
+    def max_arrival_spread_s(self) -> float | None:
+        spreads = [p.arrival_spread_s for p in self.phases if p.arrival_spread_s is not None]
         return max(spreads) if spreads else None
 
 
@@ -80,7 +91,7 @@ class Attempts:
     planned: int
     """The budget: attempts to run (weak ones are re-run, up to ``planned`` extra)."""
     max_spread_s: float | None
-    """A phase that started wider than this makes its attempt weak (None: no bound)."""
+    """A phase sent wider apart than this makes its attempt weak (None: no bound)."""
     run_all: bool = False
     """Keep going after a violation (``--attempts-all``) to report a rate."""
     runs: list[AttemptResult] = field(default_factory=list)
@@ -122,12 +133,13 @@ class Attempts:
             return False
         return self.counted < self.planned and len(self.runs) < 2 * self.planned
 
-    def max_spread(self, *, clean_only: bool = False) -> float | None:
+    def max_spread(self, *, clean_only: bool = False, arrival: bool = False) -> float | None:
+        """The widest send (or ``arrival``) spread of the attempts (``clean_only``: held ones)."""
         spreads = [
             s
             for a in self.runs
             if not clean_only or (a.status == "passed" and not a.weak)
-            if (s := a.max_spread_s) is not None
+            if (s := a.max_arrival_spread_s if arrival else a.max_spread_s) is not None
         ]
         return max(spreads) if spreads else None
 
@@ -169,7 +181,8 @@ class Attempts:
             "errored": self.errored,
             "rate": None if self.rate is None else round(self.rate, 6),
             "max_spread_bound_s": self.max_spread_s,
-            "max_start_spread_s": _rounded(self.max_spread()),
+            "max_send_spread_s": _rounded(self.max_spread()),
+            "max_arrival_spread_s": _rounded(self.max_spread(arrival=True)),
             "summary": self.summary(),
             "attempts": [
                 {

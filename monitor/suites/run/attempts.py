@@ -5,11 +5,12 @@ one barrier); a scenario whose phases are all sustained loads is not one, and ru
 budget of a race scenario is its own ``attempts:`` when it says, else the run's (``--attempts``,
 the daemon's suite job, the Helm Job values), else ``DEFAULT_RACE_ATTEMPTS``.
 
-A phase whose start spread (what the target saw when it reports arrivals, else the send spread)
-is above the bound — the scenario's ``max_spread_us``, else the run's ``--max-spread-us``, else
-``DEFAULT_MAX_SPREAD_S`` — makes its attempt *weak*: reported, re-run (up to the budget again),
-never counted as a clean "held" attempt. A scenario that held only in weak attempts is an
-``error`` (the race may never have been provoked), never a pass.
+A phase whose send spread (first to last final byte written: what the monitor controls; the
+arrival spread a target reports is shown beside it) is above the bound — the scenario's
+``max_spread_us``, else the run's ``--max-spread-us``, else ``DEFAULT_MAX_SPREAD_S`` — makes
+its attempt *weak*: reported, re-run (up to the budget again), never counted as a clean "held"
+attempt. A scenario that held only in weak attempts is an ``error`` (the race may never have
+been provoked), never a pass.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from monitor.suites.suite.models import Scenario
 #: catches every race fault of the reference target at its natural window (--race-window 0) in
 #: at least 19 of 20 runs (``make stats``).
 DEFAULT_RACE_ATTEMPTS = 1
-#: A concurrent phase that started wider than this (seconds) makes its attempt weak.
+#: A concurrent phase whose requests left wider apart than this (seconds) is weak.
 DEFAULT_MAX_SPREAD_S = 0.001
 
 #: Keys of the engine's delivery record kept as typed fields of ``PhaseTiming``.
@@ -97,9 +98,10 @@ def delivery_error(attempts: Attempts) -> CheckResult | None:
     n = len(attempts.runs)
     return CheckResult.error(
         "start spread",
-        f"a concurrent phase starts within {bound} in at least one attempt",
-        f"every attempt was weak: {n} of {n} started wider than {bound} (up to {worst}), so the "
+        f"a concurrent phase's requests leave within {bound} in at least one attempt",
+        f"every attempt was weak: in {n} of {n} the requests left wider apart than {bound} (up "
+        f"to {worst}), so the "
         "race may never have been provoked; tighten the delivery (--sync last-byte, a less "
         "busy client machine) or raise the bound (--max-spread-us, max_spread_us:)",
-        observed=f"{n} weak attempts, start spread up to {worst} > {bound}",
+        observed=f"{n} weak attempts, send spread up to {worst} > {bound}",
     )

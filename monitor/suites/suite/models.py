@@ -226,10 +226,9 @@ class Scenario(Model):
     only when a run provokes it. Default: the run's `--attempts` (default 1) when the scenario has a
     concurrent batch phase, 1 when its phases are all sustained loads."""
     max_spread_us: Annotated[float, Field(gt=0)] | Template | None = None
-    """Largest start spread of a concurrent phase, microseconds (what the target saw when it
-    reports arrivals, else first to last final byte sent): an attempt with a phase that started
-    wider is *weak* — reported, re-run, never counted as held. Default: the run's
-    `--max-spread-us` (1000)."""
+    """Largest send spread of a concurrent phase, microseconds (first to last final byte
+    written): an attempt with a phase sent wider is *weak* — reported, re-run, never counted
+    as held. Default: the run's `--max-spread-us` (1000)."""
     server_errors: Literal["fail", "report"] = "fail"
     """What 5xx answers in the phases do: `fail` adds a failed `no_server_errors (automatic)`
     verdict when any occurred (a 500 is never a pass, even when the profile marks it unknown);
