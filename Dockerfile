@@ -3,7 +3,9 @@
 #   docker run --rm soakmon/soakmon:0.1.0 run --target http://host:8000      (one-shot run)
 #   docker run -v $PWD/daemon.yaml:/etc/soakmon/daemon.yaml:ro -p 9109:9109 \
 #     soakmon/soakmon:0.1.0 daemon --config /etc/soakmon/daemon.yaml         (the daemon)
-# The install step is reproduced by tests/deploy/test_image.py (no Docker engine needed).
+# Without Docker: `make image` builds this file with buildah (scripts/build-image.sh), on the
+# official Python image or, where no registry is reachable, on a Debian base it makes with
+# mmdebstrap (PYTHON_IMAGE below); tests/deploy/test_image.py runs the image it builds.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -12,14 +14,22 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/soakmon \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN pip install --no-cache-dir uv==0.13.9
+# The CA bundle of the build's downloads, where a TLS-intercepting proxy stands between the
+# build and PyPI (scripts/build-image.sh bind-mounts the host's bundle over the base's and sets
+# both). Build stage only: nothing of it reaches the image.
+ARG SSL_CERT_FILE
+ARG PIP_CERT
+# uv in a venv of its own (the Debian base's python3 has venv but no pip of its own).
+RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install --no-cache-dir uv==0.13.9
+ENV PATH=/opt/uv/bin:$PATH
 WORKDIR /src
 # Dependencies first (a layer that changes only with uv.lock), then the project itself.
-COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+COPY pyproject.toml uv.lock ./
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-install-project
+COPY README.md ./
 COPY monitor ./monitor
 COPY scenarios ./scenarios
-RUN uv sync --frozen --no-dev --no-editable
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0

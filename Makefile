@@ -18,7 +18,7 @@ CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats spread system-deps clean kube-tools kube-up kube-down crds
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -28,6 +28,7 @@ help:
 	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
 	@echo "make stats   race detection statistics (tests/stats/, ~1 h on 2 cores), not part of make test"
 	@echo "make spread  send/arrival spread of concurrent phases (aiohttp vs last-byte vs single-packet)"
+	@echo "make image   build the container image with buildah (localhost/soakmon/soakmon)"
 	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
 
 .tools/bin/uv:
@@ -63,6 +64,11 @@ demo: $(VENV)/.synced-dev
 
 crds: $(CRDS)
 
+# The container image from the Dockerfile, with buildah (scripts/build-image.sh: cached by
+# content, so nothing is built when nothing it is made from changed). Needs root.
+image: system-deps
+	@scripts/build-image.sh
+
 system-deps:
 	@scripts/system-deps.sh test
 
@@ -79,6 +85,8 @@ kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
 test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) $(TOXIPROXY) kube-tools
+	@# the image tests build it too; first here, in the open (a few minutes cold). Root only.
+	@if [ "$$(id -u)" = 0 ]; then scripts/build-image.sh >/dev/null; fi
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 # Race detection statistics: every race fault at --race-window 0 on SQLite and PostgreSQL, the

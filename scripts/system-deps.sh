@@ -17,6 +17,10 @@ command -v kubectl >/dev/null || missing+=(kubectl)
 command -v openssl >/dev/null || missing+=(openssl)
 # the HTTP/2 front of the reference target in the single-packet tests (tests/plugins/nginx_h2.py)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# the container image: built with buildah (chroot isolation, no daemon) on a Debian base made
+# by mmdebstrap when no registry base is reachable (scripts/build-image.sh)
+command -v buildah >/dev/null || missing+=(buildah)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null || missing+=(wrk)
   command -v taskset >/dev/null || missing+=(util-linux)

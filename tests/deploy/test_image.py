@@ -1,123 +1,239 @@
-"""The container image's install step, reproduced without a Docker engine: the Dockerfile's
-COPY and `uv sync` lines run into a fresh directory, then the installed `soakmon` must work on
-its own (help, validating the chart's default config, a short run against the reference target).
-This proves the runtime dependency set (`--no-dev`) is complete."""
+"""The container image, built for real with buildah from the Dockerfile and run as the chart runs
+it (UID 10001, read-only root filesystem, exec-form ENTRYPOINT; see tests/deploy/image.py): the
+version, the demo with every built-in suite passing, the chart's rendered daemon config
+validated, and the daemon answering /healthz then stopping cleanly on SIGTERM within the chart's
+terminationGracePeriodSeconds.
+
+The first build takes a few minutes (a Debian base made with mmdebstrap when no registry base is
+reachable, then `uv sync --frozen` inside the image); afterwards the image is found by the
+content hash of what it is built from, so a warm run builds nothing.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import shlex
-import shutil
+import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
+import psutil
 import pytest
 
-from tests.deploy.chart import ROOT, find, render
+from monitor import __version__
+from monitor.suites import paths
+from tests.deploy.chart import find, render
+from tests.deploy.image import UID, Container, build_image, container, image_config, image_size
+from tests.plugins.kube import free_port
 
-DOCKERFILE = ROOT / "Dockerfile"
+# A cold build (a Debian base with mmdebstrap, then the Dockerfile) takes minutes.
+pytestmark = pytest.mark.timeout(1800)
 
-
-def build_steps() -> tuple[list[list[str]], list[list[str]]]:
-    """The build stage's COPY sources and `uv sync` commands, in order."""
-    text = DOCKERFILE.read_text().split("\nFROM ", 2)[1]  # the first (build) stage
-    copies = [line.split()[1:-1] for line in text.splitlines() if line.startswith("COPY ")]
-    syncs = [shlex.split(m) for m in re.findall(r"^RUN (uv sync [^\n]+)$", text, re.M)]
-    return copies, syncs
-
-
-def uv() -> str:
-    found = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
-    if not Path(found).exists():
-        pytest.skip("uv is missing (make bootstraps it into .tools/)")
-    return found
+#: The image size budget (uncompressed layers), also in docs/kubernetes.md. What fills it: the
+#: runtime dependencies in /opt/soakmon (kubernetes ~125 MB, scipy ~145 MB, numpy ~75 MB with
+#: bytecode) on ~110 MB of Debian python3.
+SIZE_BUDGET_MB = 650
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh install made the way the Dockerfile makes it; returns its bin/ directory."""
-    base = tmp_path_factory.mktemp("image")
-    src, env_dir = base / "src", base / "opt" / "soakmon"
-    src.mkdir()
-    copies, syncs = build_steps()
-    assert [s[:2] for s in syncs] == [["uv", "sync"], ["uv", "sync"]]
-    assert all("--frozen" in s and "--no-dev" in s for s in syncs)
-    for sources in copies:
-        for name in sources:
-            source = ROOT / name.rstrip("/")
-            if source.is_dir():
-                shutil.copytree(
-                    source, src / source.name, ignore=shutil.ignore_patterns("__pycache__")
-                )
-            else:
-                shutil.copy2(source, src / source.name)
-    # The image's ENV, less the two settings that only make it faster to start (bytecode
-    # compiled at build time, files copied instead of hard-linked from the cache).
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(env_dir)}
-    env.pop("VIRTUAL_ENV", None)
-    for cmd in syncs:
-        proc = subprocess.run(
-            [uv(), *cmd[1:]], cwd=src, env=env, capture_output=True, text=True, timeout=600,
-            check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-    shutil.rmtree(src)  # like the runtime stage: only the environment is kept
-    return env_dir / "bin"
+def image() -> str:
+    return build_image()
 
 
-def test_no_dev_tools_in_the_image(installed: Path) -> None:
-    assert (installed / "soakmon").exists()
-    for dev_tool in ("pytest", "mypy", "ruff", "hadolint"):
-        assert not (installed / dev_tool).exists(), dev_tool
+@pytest.fixture(scope="module")
+def box(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+    with container(image, tmp_path_factory.mktemp("volumes")) as c:
+        yield c
 
 
-def test_help(installed: Path) -> None:
-    proc = subprocess.run(
-        [installed / "soakmon", "--help"], capture_output=True, text=True, timeout=60, check=False
-    )
+def daemon_config(tmp_path: Path, *values: str) -> tuple[Path, dict[str, Any]]:
+    """The chart's rendered daemon config in a directory (mounted as /etc/soakmon), and the
+    rendered Deployment."""
+    objects = render(None, *values)
+    (cm,) = find(objects, "ConfigMap", "rel-soakmon")
+    (deployment,) = find(objects, "Deployment", "rel-soakmon")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "daemon.yaml").write_text(cm["data"]["daemon.yaml"])
+    config_dir.chmod(0o755)
+    return config_dir, deployment
+
+
+def test_image_config_matches_the_chart(image: str) -> None:
+    config = image_config(image)
+    assert config["User"] == f"{UID}:{UID}"  # the chart's runAsUser / runAsGroup
+    assert config["Entrypoint"] == ["soakmon"]  # exec form: soakmon is PID 1, gets SIGTERM
+    assert config["WorkingDir"] == "/var/lib/soakmon"
+    assert "9109/tcp" in config["ExposedPorts"]
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    assert config["Labels"]["org.opencontainers.image.version"] == __version__
+
+
+def test_image_size_within_budget(image: str) -> None:
+    size_mb = image_size(image) / 1e6
+    print(f"\nimage {image}: {size_mb:.0f} MB")
+    assert size_mb <= SIZE_BUDGET_MB
+
+
+def test_version(box: Container) -> None:
+    proc = box.run("--version")
     assert proc.returncode == 0, proc.stderr
-    for command in ("run", "daemon", "validate", "target"):
-        assert command in proc.stdout
+    assert proc.stdout.strip() == __version__
 
 
-def test_validates_the_charts_default_config(installed: Path, tmp_path: Path) -> None:
-    (cm,) = find(render(None), "ConfigMap", "rel-soakmon")
-    config = tmp_path / "daemon.yaml"
-    config.write_text(cm["data"]["daemon.yaml"])
-    proc = subprocess.run(
-        [installed / "soakmon", "validate", str(config)],
+def test_no_dev_tools_and_a_read_only_root(box: Container) -> None:
+    proc = box.run("--help")
+    assert proc.returncode == 0, proc.stderr
+    shell = [*box.command()[: -len(box.entrypoint)], "sh", "-c"]
+    probe = subprocess.run(
+        [*shell, "ls /opt/soakmon/bin; id -u; touch /opt/soakmon/x /usr/x /etc/x /var/x 2>&1;"
+         " touch /tmp/x /var/lib/soakmon/x && echo writable"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = probe.stdout
+    for dev_tool in ("pytest", "mypy", "ruff", "hadolint", "uv"):
+        assert not re.search(rf"^{dev_tool}$", out, re.M), dev_tool
+    assert f"\n{UID}\n" in out
+    assert out.count("Read-only file system") == 4, out
+    assert out.rstrip().endswith("writable"), out
 
 
 @pytest.mark.slow
-def test_short_run_against_the_reference_target(installed: Path, tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [installed / "soakmon", "target", "serve", "--port", "0",
-         "--db", f"sqlite:///{tmp_path / 'ref.db'}"],
+def test_demo_passes_every_built_in_suite(box: Container) -> None:
+    proc = box.run("demo", "--quiet", "--json", "/var/lib/soakmon/demo.json", timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((box.writable("/var/lib/soakmon") / "demo.json").read_text())
+    assert doc["passed"] is True
+    assert doc["counts"]["failed"] == doc["counts"]["error"] == doc["counts"]["skipped"] == 0
+    assert {s["name"] for s in doc["suites"]} == set(paths.builtin_suites())
+    assert doc["counts"]["passed"] == sum(len(s["scenarios"]) for s in doc["suites"]) > 0
+
+
+def test_validates_the_charts_rendered_daemon_config(box: Container, tmp_path: Path) -> None:
+    config_dir, _ = daemon_config(tmp_path)
+    proc = box.run("validate", "/etc/soakmon/daemon.yaml", config_dir=config_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # A broken config is refused from inside the image too, naming file:line: field.
+    text = (config_dir / "daemon.yaml").read_text()
+    (config_dir / "daemon.yaml").write_text(text.replace("port: ", "port: not-a-port #"))
+    proc = box.run("validate", "/etc/soakmon/daemon.yaml", config_dir=config_dir)
+    assert proc.returncode == 2
+    assert re.search(r"/etc/soakmon/daemon\.yaml:\d+: server\.port", proc.stdout + proc.stderr)
+
+
+def _read_url(stream: IO[str], deadline: float) -> str:
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            return found.group(1)
+    pytest.fail("the reference target in the image did not start")
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+def _process_in(buildah_run: subprocess.Popen[str], program: str) -> psutil.Process:
+    """The program that ``buildah run`` started: a descendant of it in this host's PID space
+    (chroot isolation makes no PID namespace), under buildah's own helpers
+    (``memfd:buildah-chroot``) that carry the same command line."""
+    for child in psutil.Process(buildah_run.pid).children(recursive=True):
+        try:
+            if child.name().startswith("memfd:"):
+                continue
+            if any(program in part for part in child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    pytest.fail(f"no {program} process under buildah run {buildah_run.pid}")
+
+
+def test_daemon_answers_healthz_and_stops_on_sigterm_within_the_grace_period(
+    box: Container, tmp_path: Path
+) -> None:
+    # The bundled reference target, served from the image as well, is the daemon's target.
+    target = subprocess.Popen(
+        box.command("target", "serve", "--port", "0", "--db", "sqlite:////tmp/ref.db"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    daemon: subprocess.Popen[str] | None = None
     try:
-        assert server.stdout is not None
-        deadline = time.monotonic() + 60
-        url = None
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line and server.poll() is not None:
-                pytest.fail("reference target exited")
-            found = re.search(r"listening on (http://\S+)", line)
-            url = found.group(1) if found else None
-        assert url, "reference target did not start"
-        proc = subprocess.run(
-            [installed / "soakmon", "run", "points", "--target", url, "--quiet",
-             "--scenario", "concurrent-points-deduction", "--json", str(tmp_path / "r.json")],
-            capture_output=True, text=True, timeout=180, check=False,
+        assert target.stdout is not None
+        url = _read_url(target.stdout, time.monotonic() + 60)
+        port = free_port()
+        config_dir, deployment = daemon_config(
+            tmp_path,
+            "--set", f"daemon.port={port}",
+            "--set", f"config.targets.staging.url={url}",
+            # the chart's default suite, due every 2 s instead of 15 min
+            "--set-json", 'config.suites=[{"suite": "points", "target": "staging",'
+                          ' "schedule": {"every": "2s"}, "timeout": "5m"}]',
         )  # fmt: skip
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert (tmp_path / "r.json").exists()
+        spec = deployment["spec"]["template"]["spec"]
+        grace_s = spec["terminationGracePeriodSeconds"]
+        args = spec["containers"][0]["args"]
+        assert args[:3] == ["daemon", "--config", "/etc/soakmon/daemon.yaml"]
+        daemon = subprocess.Popen(
+            box.command(*args, config_dir=config_dir),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while _get(f"{base}/healthz")[0] != 200:
+            assert daemon.poll() is None, f"the daemon exited: {_output(daemon)}"
+            assert time.monotonic() < deadline, "no /healthz answer within 90 s"
+            time.sleep(0.2)
+        assert json.loads(_get(f"{base}/healthz")[1]) == {"status": "ok"}
+        while _get(f"{base}/readyz")[0] != 200:
+            assert time.monotonic() < deadline, "never ready within 90 s"
+            time.sleep(0.2)
+        # Stop it while a suite run is in flight, as a rollout would at any moment.
+        while not _running(base):
+            assert time.monotonic() < deadline, "no suite run started within 90 s"
+            time.sleep(0.1)
+        soakmon = _process_in(daemon, "/opt/soakmon/bin/soakmon")
+        t0 = time.monotonic()
+        soakmon.send_signal(signal.SIGTERM)  # what the kubelet sends the container's PID 1
+        code = daemon.wait(timeout=grace_s + 30)
+        stopped_s = time.monotonic() - t0
+        output = _output(daemon)
+        print(f"\ndaemon in the image: SIGTERM to exit {stopped_s:.2f} s (grace {grace_s} s)")
+        assert code == 0, output
+        assert stopped_s < grace_s, output
+        assert "received SIGTERM: stopping" in output
+        assert "soakmon daemon stopped" in output
     finally:
-        server.terminate()
-        server.wait(20)
+        for proc in (daemon, target):
+            if proc is not None and proc.poll() is None:
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    child.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+
+
+def _running(base: str) -> bool:
+    code, body = _get(f"{base}/api/status")
+    if code != 200:
+        return False
+    status = json.loads(body)
+    return any(s.get("running") for s in status.get("suites", []))
+
+
+def _output(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    if proc.poll() is None:
+        return "(still running)"
+    return proc.stdout.read()[-4000:]

@@ -4,10 +4,10 @@ test`` against an installed release.
 
 What is not real: pods never run (kwok reports them Running, and pods with restartPolicy Never
 or OnFailure ending with the exit code of a ``kwok.soakmon.test/exit-code`` annotation: the
-tests run the pod's command line on this host and hand its exit code to kwok), and the
-prometheus-operator kinds are stand-in CRDs that accept any spec (their CRDs are not available
-offline) so that the chart's ``auto`` detection and its ServiceMonitor/PrometheusRule can be
-installed.
+tests run the pod's command line on this host and hand its exit code to kwok), and no
+prometheus-operator runs: its real CRDs (``make crds``) are installed, so the chart's ``auto``
+detection sees them and its ServiceMonitor/PrometheusRule pass their schema validation
+(tests/kube/test_operator_crds.py checks each against it, and a wrong field refused).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from monitor.observe.probes import ProbeError
 from tests.deploy.chart import CHART, VALUES_FILES, helm, values_id
 from tests.kube.conftest import wait_for
 from tests.kube.metrics_standin import MetricsStandIn
+from tests.plugins.crds import install_crds, prometheus_operator_crd, remove_crds
 from tests.plugins.kube import EXIT_CODE_ANNOTATION, NODE_NAME, ControlPlane, free_port
 
 RELEASE = "rel"
@@ -46,54 +47,19 @@ NAMESPACED_KINDS = (
 )
 
 
-def _stand_in_crd(kind: str, plural: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
-        "spec": {
-            "group": "monitoring.coreos.com",
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def plane(kube_cluster: ControlPlane) -> Iterator[ControlPlane]:
-    """The control plane with what the ci values files expect to find in a cluster (the
-    stand-in CRDs go away afterwards: other tests render the chart for a cluster without)."""
+    """The control plane with what the ci values files expect to find in a cluster: their
+    namespaces, and the real ServiceMonitor and PrometheusRule CRDs (they go away afterwards:
+    other tests render the chart for a cluster without the operator)."""
     objects = [
-        *(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
-            for n in OTHER_NAMESPACES
-        ),
-        _stand_in_crd("ServiceMonitor", "servicemonitors"),
-        _stand_in_crd("PrometheusRule", "prometheusrules"),
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in OTHER_NAMESPACES
     ]
     kube_cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
-    kube_cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=30s",
-        "crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com",
-    )  # fmt: skip
+    crds = [prometheus_operator_crd(p) for p in ("servicemonitors", "prometheusrules")]
+    names = install_crds(kube_cluster, *crds)
     yield kube_cluster
-    kube_cluster.kubectl(
-        "delete", "crd", "servicemonitors.monitoring.coreos.com",
-        "prometheusrules.monitoring.coreos.com", "--wait=true",
-    )  # fmt: skip
+    remove_crds(kube_cluster, names)
 
 
 def run_helm(
