@@ -40,6 +40,7 @@ echo "fetch-crds: prometheus-operator $po_version and chaos-mesh $cm_version int
 po_dir=$(module_dir "github.com/prometheus-operator/prometheus-operator@$po_version")
 cm_dir=$(module_dir "github.com/chaos-mesh/chaos-mesh@$cm_version")
 tmp=$(mktemp -d "$PWD/.tools/crds.XXXXXX")
+chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/prometheus-operator" "$tmp/chaos-mesh"
 cp "$po_dir"/example/prometheus-operator-crd/*.yaml "$tmp/prometheus-operator/"

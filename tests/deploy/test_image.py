@@ -26,7 +26,7 @@ import psutil
 import pytest
 
 from monitor import __version__
-from monitor.suites import paths
+from monitor.suites.loading import paths
 from tests.deploy.chart import find, render
 from tests.deploy.image import UID, Container, build_image, container, image_config, image_size
 from tests.plugins.kube import free_port
