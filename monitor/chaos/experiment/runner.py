@@ -29,10 +29,19 @@ from collections.abc import Callable
 
 from monitor.chaos.action import ActionContext
 from monitor.chaos.engine import ActionEngine, ActionRun
+from monitor.chaos.experiment.guardrails import Abort, burn_watch
 from monitor.chaos.experiment.load import LoadedExperiment
 from monitor.chaos.experiment.model import Experiment
 from monitor.chaos.experiment.result import Check, ExperimentResult, Phase, SuiteRun
-from monitor.chaos.experiment.workload import LedgerWorkload, Stats
+from monitor.chaos.experiment.verdict import (
+    failed_text,
+    skip,
+    slo_check,
+    slo_met,
+    slo_text,
+    verdict,
+)
+from monitor.chaos.experiment.workload import LedgerWorkload
 from monitor.chaos.journal import Journal
 from monitor.errors import SoakmonError
 from monitor.events import EventBus
@@ -45,20 +54,6 @@ _TARGET_LOCKS: dict[str, asyncio.Lock] = {}
 
 def _lock_for(url: str) -> asyncio.Lock:
     return _TARGET_LOCKS.setdefault(url.rstrip("/"), asyncio.Lock())
-
-
-class _Abort:
-    """Why the method was cut short (first reason wins)."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.reason = ""
-
-    def __call__(self, reason: str) -> None:
-        if not self.event.is_set():
-            self.reason = reason
-            log.warning("chaos experiment aborted: %s", reason)
-            self.event.set()
 
 
 class ExperimentRunner:
@@ -87,14 +82,14 @@ class ExperimentRunner:
         clock = time.monotonic()
         lock = _lock_for(exp.target.url)
         if lock.locked():
-            return _skip(result, f"another experiment is running against {exp.target.url}")
+            return skip(result, f"another experiment is running against {exp.target.url}")
         async with lock:
             busy = self.journal.busy_with(exp.target.url, exp.name)
             if busy is not None:
                 who = "a dead run (revert it: soakmon chaos revert)" if busy.orphaned() else (
                     f"experiment {busy.experiment!r} (pid {busy.owner_pid})"
                 )  # fmt: skip
-                return _skip(result, f"{exp.target.url} has an active fault ({busy.kind}) of {who}")
+                return skip(result, f"{exp.target.url} has an active fault ({busy.kind}) of {who}")
             try:
                 await self._run(loaded, result)
             except SoakmonError as exc:
@@ -112,7 +107,7 @@ class ExperimentRunner:
             try:
                 await action.setup()
             except SoakmonError as exc:
-                _skip(result, f"setup of step {name}: {exc}")
+                skip(result, f"setup of step {name}: {exc}")
                 return
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**31)
         workload = None
@@ -122,7 +117,7 @@ class ExperimentRunner:
                 await workload.start(deadline_s=exp.recovery.within)
             except RuntimeError as exc:
                 await workload.close()
-                _skip(result, f"steady state: {exc}")
+                skip(result, f"steady state: {exc}")
                 return
         result.workload_t0 = time.time() - (workload.now() if workload else 0.0)
         try:
@@ -144,25 +139,25 @@ class ExperimentRunner:
             result, name="before", start=start, end=now(), workload=workload, exp=exp
         )
         if exp.steady_state.slo and before.slo_met is False:
-            _skip(
+            skip(
                 result,
-                f"steady state: the SLO does not hold before the fault ({_slo_text(before)})",
+                f"steady state: the SLO does not hold before the fault ({slo_text(before)})",
             )
             return
         for ref in exp.steady_state.suites:
             run = await self._suite(loaded, ref, "steady state", result)
             if not run.passed:
-                _skip(result, f"steady state: suite {ref} {run.status}{_failed(run)}")
+                skip(result, f"steady state: suite {ref} {run.status}{failed_text(run)}")
                 return
         if self.kill.is_set():
-            _skip(result, "the chaos kill switch is on")
+            skip(result, "the chaos kill switch is on")
             return
         # 2. method (+ during)
-        abort = _Abort()
+        abort = Abort()
         method_start = now()
         watchers = [asyncio.create_task(self._kill_watch(abort), name="chaos-kill-watch")]
         if workload is not None and exp.guardrails.max_burn_rate is not None:
-            watchers.append(asyncio.create_task(self._burn_watch(exp, workload, abort)))
+            watchers.append(asyncio.create_task(burn_watch(exp, workload, abort)))
         during = asyncio.create_task(self._during(loaded, result, abort), name="chaos-during")
         try:
             runs = await self._method(loaded, abort)
@@ -183,21 +178,22 @@ class ExperimentRunner:
             after = self._phase(result, name="after", start=recovered_at, end=now(),
                                 workload=workload, exp=exp)  # fmt: skip
             if exp.recovery.slo:
-                result.checks.append(_slo_check(after, exp, "recovery"))
+                result.checks.append(slo_check(after, exp, "recovery"))
         for ref in exp.recovery.suites if recovered_at is not None else ():
             run = await self._suite(loaded, ref, "recovery", result)
+            observed = run.status + failed_text(run)
             result.checks.append(Check(f"suite {ref} passes again", run.passed, "passed",
-                                       run.status + _failed(run), phase="recovery"))  # fmt: skip
+                                       observed, phase="recovery"))  # fmt: skip
         # 4. invariants over the whole window
         if workload is not None:
             await workload.stop()
-            verdict = await workload.verify(deadline_s=exp.recovery.within)
+            ledger = await workload.verify(deadline_s=exp.recovery.within)
             result.checks.append(Check(
-                "no committed write lost or duplicated", verdict.holds,
-                "committed <= total <= committed + unknown adds", verdict.message(),
+                "no committed write lost or duplicated", ledger.holds,
+                "committed <= total <= committed + unknown adds", ledger.message(),
                 phase="whole window",
             ))  # fmt: skip
-        _verdict(result, abort, failed)
+        verdict(result, abort, failed)
 
     async def _dry_run(self, loaded: LoadedExperiment, result: ExperimentResult) -> None:
         exp = loaded.experiment
@@ -209,7 +205,7 @@ class ExperimentRunner:
         result.status = "passed"
         result.reason = "dry run: nothing was injected"
 
-    async def _method(self, loaded: LoadedExperiment, abort: _Abort) -> list[ActionRun]:
+    async def _method(self, loaded: LoadedExperiment, abort: Abort) -> list[ActionRun]:
         exp = loaded.experiment
         engine = ActionEngine(
             self.journal, bus=self.bus, policy=loaded.policy,
@@ -240,7 +236,7 @@ class ExperimentRunner:
         return list(await asyncio.gather(*tasks))
 
     async def _during(
-        self, loaded: LoadedExperiment, result: ExperimentResult, abort: _Abort
+        self, loaded: LoadedExperiment, result: ExperimentResult, abort: Abort
     ) -> None:
         exp = loaded.experiment
         if not exp.during.suites:
@@ -255,10 +251,10 @@ class ExperimentRunner:
             violated = run.status == "failed"
             result.checks.append(Check(
                 f"suite {ref} holds during the fault", not violated,
-                "no invariant violated", run.status + _failed(run), phase="during",
+                "no invariant violated", run.status + failed_text(run), phase="during",
             ))  # fmt: skip
             if violated and exp.guardrails.abort_on_violation:
-                abort(f"invariant broken during the fault: suite {ref}{_failed(run)}")
+                abort(f"invariant broken during the fault: suite {ref}{failed_text(run)}")
 
     async def _suite(
         self, loaded: LoadedExperiment, ref: str, phase: str, result: ExperimentResult
@@ -321,7 +317,7 @@ class ExperimentRunner:
         if workload is not None:
             stats = workload.between(start, end)
             phase.stats = stats.to_json()
-            phase.slo_met = _slo_met(stats, exp)
+            phase.slo_met = slo_met(stats, exp)
         result.phases.append(phase)
         return phase
 
@@ -329,71 +325,9 @@ class ExperimentRunner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.kill.wait(), seconds)
 
-    async def _kill_watch(self, abort: _Abort) -> None:
+    async def _kill_watch(self, abort: Abort) -> None:
         await self.kill.wait()
         abort("the chaos kill switch was turned on")
-
-    async def _burn_watch(self, exp: Experiment, workload: LedgerWorkload, abort: _Abort) -> None:
-        assert exp.guardrails.max_burn_rate is not None
-        window = exp.guardrails.burn_window
-        while True:
-            await asyncio.sleep(min(0.5, window / 2))
-            t = workload.now()
-            stats = workload.between(t - window, t)
-            if stats.requests < exp.slo.min_requests:
-                continue
-            burn = stats.error_rate / exp.slo.error_rate
-            if burn > exp.guardrails.max_burn_rate:
-                abort(f"error budget burning {burn:.1f}x (errors {stats.error_rate:.1%} over "
-                      f"{window:g}s) > max_burn_rate {exp.guardrails.max_burn_rate:g}")  # fmt: skip
-                return
-
-
-def _slo_met(stats: Stats, exp: Experiment) -> bool | None:
-    if stats.requests < exp.slo.min_requests:
-        return None
-    return stats.p95_ms < exp.slo.p95_ms and stats.error_rate < exp.slo.error_rate
-
-
-def _slo_text(phase: Phase) -> str:
-    s = phase.stats
-    return f"p95 {s.get('p95_ms')} ms, errors {s.get('error_rate', 0):.1%} of {s.get('requests')}"
-
-
-def _slo_check(phase: Phase, exp: Experiment, label: str) -> Check:
-    expected = f"p95 < {exp.slo.p95_ms:g} ms and errors < {exp.slo.error_rate:.1%}"
-    if phase.slo_met is None:
-        observed = f"only {phase.stats.get('requests', 0)} requests (min {exp.slo.min_requests})"
-        return Check("SLO met again", None, expected, observed, phase=label)
-    return Check("SLO met again", phase.slo_met, expected, _slo_text(phase), phase=label)
-
-
-def _failed(run: SuiteRun) -> str:
-    return f" ({'; '.join(run.failed_checks[:3])})" if run.failed_checks else ""
-
-
-def _skip(result: ExperimentResult, reason: str) -> ExperimentResult:
-    log.warning("chaos experiment %s skipped: %s", result.name, reason)
-    result.status, result.reason = "skipped", reason
-    return result
-
-
-def _verdict(result: ExperimentResult, abort: _Abort, failed: list[ActionRun]) -> None:
-    bad = [c for c in result.checks if c.passed is False]
-    unknown = [c for c in result.checks if c.passed is None]
-    if abort.event.is_set():
-        result.status, result.reason = "aborted", abort.reason
-    elif bad:
-        result.status = "failed"
-        result.reason = "; ".join(f"{c.name}: {c.observed}" for c in bad[:3])
-    elif failed:
-        result.status = "error"
-        result.reason = "; ".join(f"{r.name}: {r.error}" for r in failed)
-    elif unknown:
-        result.status = "error"
-        result.reason = "; ".join(f"{c.name}: {c.observed}" for c in unknown)
-    else:
-        result.status, result.reason = "passed", ""
 
 
 __all__ = ["ExperimentRunner"]
