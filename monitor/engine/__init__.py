@@ -8,6 +8,14 @@ Barrier calls (all requests of one call in flight together; failures recorded, n
         batch = await t.run_batch([RequestSpec("GET", "/a"), RequestSpec("POST", "/b", json={})])
         result.success_count, result.status_codes, result.errors, result.p99, result.to_dict()
 
+Synchronised batches (``monitor.engine.sync``): ``sync="auto"`` (or ``"last-byte"``,
+``"single-packet"``; default ``"none"``, aiohttp) delivers each barrier batch together and
+measures how tightly (``result.delivery``: send and arrival spread)::
+
+    async with ConcurrentTester(url, mode="per-user", sync="auto") as t:
+        result = await t.run_batch(specs)       # or run_batch(specs, sync="last-byte")
+        result.delivery.send_spread_s, result.delivery.arrival_spread_s
+
 Executors (pure schedules) applied by one runner, with streaming and bounded memory::
 
     out = await t.run_executor(ConstantArrivalRate(100, 30), RequestSpec("GET", "/"),

@@ -124,7 +124,11 @@ async def deliver(
     was released."""
     armed: list[tuple[Outgoing, Connection, bytes, asyncio.Future[None]]] = []
     for out, conn in items:
-        payload = out.h1_bytes()
+        try:
+            payload = out.h1_bytes()
+        except (TypeError, ValueError) as exc:
+            out.fail("other", f"invalid request: {exc}", False)
+            continue
         try:
             waiter = conn.arm(out.req.timeout_s, out.req.timeout_s, keep_body, keep_headers=True)
         except FastError as exc:

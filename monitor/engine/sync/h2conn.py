@@ -213,7 +213,7 @@ async def deliver(
         for out in outs:
             try:
                 stream_id, done = conn.prime(out, keep_body)
-            except (H2Error, h2.exceptions.H2Error) as exc:
+            except (H2Error, h2.exceptions.H2Error, TypeError, ValueError) as exc:
                 out.fail("other", f"cannot open an HTTP/2 stream: {exc}", False)
                 continue
             streams.append((stream_id, out))

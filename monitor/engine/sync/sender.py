@@ -129,8 +129,9 @@ class SyncSender:
                 return None
             return conn
 
-        conns = await asyncio.gather(*(acquire(out) for out in outs))
-        items = [(out, conn) for out, conn in zip(outs, conns, strict=True) if conn is not None]
+        ready = [out for out in outs if out.error is None]  # not: a body that is not JSON
+        conns = await asyncio.gather(*(acquire(out) for out in ready))
+        items = [(out, conn) for out, conn in zip(ready, conns, strict=True) if conn is not None]
         try:
             window = await h1.deliver(items, settle_s=self.settle_s, keep_body=True)
         finally:
@@ -145,9 +146,9 @@ class SyncSender:
         self._h2[key] = pool
         plan: list[tuple[H2Protocol, list[Outgoing]]] = []
         fresh: list[H2Protocol] = []
-        waiting = list(outs)
+        waiting = [out for out in outs if out.error is None]  # not: a body that is not JSON
         timeout = min(o.req.timeout_s for o in outs)
-        for out in outs:
+        for out in waiting:
             out.started_at, out.start = time.time(), monotonic()
         while waiting:
             conn = next((p for p in pool if p.capacity and p not in [c for c, _ in plan]), None)

@@ -8,6 +8,7 @@ user's aiohttp cookie jar, so sessions behave the same whichever client carried 
 from __future__ import annotations
 
 import json as _json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from time import monotonic
@@ -118,5 +119,11 @@ def outgoing(
         if cookies:
             text = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in cookies.items())
             merged["Cookie"] = f"{merged['Cookie']}; {text}" if "Cookie" in merged else text
-    body = None if req.json is None else _json.dumps(req.json).encode()
+    try:
+        body = None if req.json is None else _json.dumps(req.json).encode()
+    except (TypeError, ValueError) as exc:  # recorded as the request's error, as aiohttp's is
+        out = Outgoing(index, req, merged, sent_headers, None, jar)
+        out.started_at, out.start = time.time(), monotonic()
+        out.fail("other", f"invalid request: body is not JSON: {exc}", False)
+        return out
     return Outgoing(index, req, merged, sent_headers, body, jar)

@@ -187,3 +187,19 @@ async def test_silent_server_times_out_as_sent_and_garbage_is_malformed() -> Non
     ):
         result = await tester.run_batch([RequestSpec("GET", "/")] * 2)
     assert {r.error_kind for r in result.records} == {"malformed"}
+
+
+async def test_a_body_that_is_not_json_is_that_requests_error(
+    recorder_url: tuple[str, Recorder],
+) -> None:
+    url, _ = recorder_url
+    async with ConcurrentTester(url, sync="last-byte", keep_body=True) as tester:
+        result = await tester.run_batch(
+            [RequestSpec("POST", "/a", json={"ok": 1}), RequestSpec("POST", "/b", json={1j})]
+        )
+    good, bad = result.records
+    assert good.status == 200
+    assert bad.status is None
+    assert bad.error is not None
+    assert "not JSON" in bad.error
+    assert bad.sent is False
