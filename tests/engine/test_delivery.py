@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from monitor.engine import PhaseDelivery, SyncMode
@@ -26,3 +28,13 @@ def test_start_spread_prefers_what_the_target_observed() -> None:
     seen = PhaseDelivery("last-byte", 20, send_spread_s=40e-6, arrival_spread_s=90e-6)
     assert seen.start_spread_s == 90e-6
     assert seen.to_dict()["start_spread_s"] == 9e-05
+
+
+def test_the_release_pass_priority_is_given_back() -> None:
+    from monitor.engine.sync.priority import pass_priority
+
+    before = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+    with pass_priority() as raised:
+        if raised:  # allowed here (CAP_SYS_NICE): real-time for the pass only
+            assert os.sched_getscheduler(0) == os.SCHED_FIFO
+    assert (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before
