@@ -326,6 +326,19 @@ def monitor_alerts(w: Windows, job: str) -> list[dict[str, Any]]:
                 "probe-errors",
             ),
         },
+        {
+            "alert": "SoakmonChaosRevertFailed",
+            "expr": "sum by (kind) (increase(soakmon_chaos_actions_total"
+            f'{{result="revert-failed"}}[{w.r("1h")}])) > 0',
+            "labels": {"severity": "page"},
+            "annotations": _ann(
+                "chaos fault {{ $labels.kind }} could not be reverted",
+                "A {{ $labels.kind }} fault injected by soakmon could not be reverted: it may "
+                "still be active. It stays in the chaos journal; revert it with `soakmon chaos "
+                "revert` (or restart the daemon) and check GET /api/chaos.",
+                "chaos-revert-failed",
+            ),
+        },
     ]
 
 

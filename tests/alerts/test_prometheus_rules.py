@@ -51,7 +51,7 @@ def test_promtool_check_rules_is_clean_on_shipped_and_test_variant(tmp_path: Pat
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 40 rules found" in out.stdout
+    assert "SUCCESS: 41 rules found" in out.stdout
 
 
 def test_every_alert_has_severity_summary_description_and_runbook() -> None:
@@ -284,6 +284,20 @@ MONITOR_TESTS: list[dict[str, Any]] = [
             {"eval_time": "15m", "alertname": "SoakmonProbeErrors",
              "exp_alerts": [alert("SoakmonProbeErrors", probe="ref-metrics", severity="ticket")]},
             {"eval_time": "35m", "alertname": "SoakmonProbeErrors", "exp_alerts": []},
+        ],
+    },
+    {  # a chaos fault that could not be reverted at 10m: pages for the hour after
+        "interval": "1m",
+        "input_series": [
+            _series('soakmon_chaos_actions_total{kind="latency",result="revert-failed"}',
+                    "0x9 1x80"),
+            _series('soakmon_chaos_actions_total{kind="latency",result="ok"}', "0+1x90"),
+        ],
+        "alert_rule_test": [
+            {"eval_time": "8m", "alertname": "SoakmonChaosRevertFailed", "exp_alerts": []},
+            {"eval_time": "12m", "alertname": "SoakmonChaosRevertFailed",
+             "exp_alerts": [alert("SoakmonChaosRevertFailed", kind="latency", severity="page")]},
+            {"eval_time": "80m", "alertname": "SoakmonChaosRevertFailed", "exp_alerts": []},
         ],
     },
 ]  # fmt: skip

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.chaos.experiment.result import ExperimentResult
 from monitor.reference import ReferenceServer
-from tests.chaos.helpers import experiment, run
+from tests.chaos.helpers import experiment, proxy_to, run
 from tests.plugins.postgres import PostgresServer, create_database, drop_database, free_port
 from tests.plugins.target_process import SERVE, TargetProcess
 
@@ -103,3 +103,26 @@ async def test_terminated_backends_during_a_storm_are_never_a_false_violation(
     passed, observed = _conservation(result)
     assert passed is True, observed
     assert result.status == "passed", result.reason
+
+
+async def test_resets_between_the_target_and_its_database_never_a_false_violation(
+    tmp_path: Path, toxiproxy_api: str, postgres_server: PostgresServer
+) -> None:
+    """Resets on the target's database connections: a transaction whose COMMIT answer is lost
+    is ambiguous for the target itself (a 5xx: unknown); the ledger still balances."""
+    db_url = await create_database(postgres_server)
+    pg = f"{postgres_server.host}:{postgres_server.port}"
+    where, _ = await proxy_to(toxiproxy_api, f"http://{pg}")
+    proxied_db = db_url.replace(pg, where["listen"])
+    try:
+        async with ReferenceServer(db_url=proxied_db, host="127.0.0.1", port=0) as server:
+            method = [{"name": "db-resets", "kind": "reset-peer", **where, "stream": "both",
+                       "toxicity": 0.3, "duration": "3s"},
+                      {"name": "db-latency", "kind": "latency", **where, "latency": 20,
+                       "duration": "3s"}]  # fmt: skip
+            result = await run(tmp_path, experiment(server.url, method))
+    finally:
+        await drop_database(postgres_server, db_url)
+    assert [a.result for a in result.actions] == ["ok", "ok"]
+    passed, observed = _conservation(result)
+    assert passed is True, observed

@@ -149,3 +149,33 @@ async def test_backend_termination_storm(
                  "runs": len(results), "false_alarms": len(bad),
                  "statuses": [r.status for r in results], "unknown_during": unknown})  # fmt: skip
     assert not bad
+
+
+async def test_resets_on_the_database_link(
+    tmp_path: Path, toxiproxy_api: str, postgres_server: PostgresServer, chaos_runs: int
+) -> None:
+    """5 % resets (and 20 ms) between the target and PostgreSQL for 30 s, target in a process."""
+    db_url = await create_database(postgres_server)
+    pg = f"{postgres_server.host}:{postgres_server.port}"
+    where, _ = await proxy_to(toxiproxy_api, f"http://{pg}")
+    target = TargetProcess(tmp_path, "dblink", port=free_port())
+    target.db = db_url.replace(pg, where["listen"])
+    try:
+        url = await target.start()
+        method = [{"name": "db-resets", "kind": "reset-peer", **where, "stream": "both",
+                   "toxicity": 0.05, "duration": "30s"},
+                  {"name": "db-latency", "kind": "latency", **where, "latency": 20,
+                   "duration": "30s"}]  # fmt: skip
+        doc = _doc(url, method, slo={"p95_ms": 1000, "error_rate": 0.5, "min_requests": 20})
+        results = [await run(tmp_path / f"r{i}", doc) for i in range(chaos_runs)]
+    finally:
+        target.kill()
+        await drop_database(postgres_server, db_url)
+    bad = [r for r in results if _check(r, "no committed write").passed is not True]
+    unknown = [p.stats.get("unknown") for r in results for p in r.phases if p.name == "during"]
+    observed = [_check(r, "no committed write").observed for r in results]
+    ROWS.append({"experiment": "5% resets + 20 ms between target and PostgreSQL, 30 s",
+                 "runs": len(results), "false_alarms": len(bad),
+                 "statuses": [r.status for r in results], "unknown_during": unknown,
+                 "observed": observed})  # fmt: skip
+    assert not bad
