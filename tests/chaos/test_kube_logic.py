@@ -49,12 +49,12 @@ def test_count_and_percent() -> None:
 
 def test_max_unavailable_counts_pods_already_down() -> None:
     # 3 ready + 1 not ready: killing one ready pod makes 2 unavailable.
-    with pytest.raises(NoVictims, match=r"would leave 2 unavailable \(1 already.*maxUnavailable 1"):
+    with pytest.raises(NoVictims, match=r"leave 2 unavailable \(1 already.*max_unavailable 1"):
         pick(pods(3, not_ready=1), count=2)
     # ... but a not-ready pod is picked first and costs nothing.
     assert pick(pods(3, not_ready=1), count=1) == ("n0",)
     # A pod still terminating from an earlier kill counts as unavailable.
-    with pytest.raises(NoVictims, match="maxUnavailable 1"):
+    with pytest.raises(NoVictims, match="max_unavailable 1"):
         pick(pods(3, deleting=1), count=1)
     # Percentages round up like a PodDisruptionBudget's: 25% of 5 pods is 2.
     assert len(pick(pods(5), count=2, max_unavailable=Budget.parse("25%"))) == 2

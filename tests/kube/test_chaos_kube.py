@@ -127,7 +127,7 @@ async def test_pod_kill_through_the_engine_and_its_guards(
     ready = ready_pods(admin, namespace, "app=api")
     both = build_action("pod-kill", {"namespace": namespace, "selector": "app=api", "count": 2})
     # (prepare refuses: the engine raises before anything is journaled or injected)
-    with pytest.raises(ActionError, match=r"would leave 2 unavailable.*maxUnavailable 1"):
+    with pytest.raises(ActionError, match=r"would leave 2 unavailable.*max_unavailable 1"):
         await engine.run(both, ActionContext("kill-3", "api"), duration_s=0)
     assert ready_pods(admin, namespace, "app=api") == ready
     assert Journal(tmp_path).entries() == []

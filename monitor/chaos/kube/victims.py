@@ -106,7 +106,7 @@ def pick_victims(
         raise NoVictims(
             f"killing {n} of {len(live)} pod(s) matching {where} would leave {would_be} "
             f"unavailable ({unavailable} already: not ready or terminating), more than "
-            f"maxUnavailable {max_unavailable} ({limit} pod(s))"
+            f"max_unavailable {max_unavailable} ({limit} pod(s))"
         )
     return Pick(
         victims=tuple(p.name for p in victims),
