@@ -246,3 +246,62 @@ async def test_missing_workloads_and_credentials_are_named(
     kill = build_action("pod-kill", {"namespace": namespace, "selector": "app=api"})
     with pytest.raises(ActionError, match="no Kubernetes credentials"):
         await kill.prepare(ActionContext("x", "api"))
+
+
+def statefulset(name: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "db", "image": "db:1"}]},
+            },
+        },
+    }
+
+
+def pod_uids(plane: ControlPlane, namespace: str, selector: str) -> set[str]:
+    return {
+        p.metadata.uid
+        for p in running_pods(plane, namespace, selector)
+        if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or ())
+    }
+
+
+async def test_a_statefulset_is_restarted_and_scaled_to_zero_and_back(
+    admin: ControlPlane, namespace: str
+) -> None:
+    """StatefulSet pods keep their names (db-0, db-1): a restart is told by their uids."""
+    admin.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(statefulset("db", 2)))
+
+    def two_ready() -> set[str] | None:
+        uids = pod_uids(admin, namespace, "app=db")
+        return uids if len(uids) == 2 else None
+
+    before = wait_for("2 ready db pods", two_ready)
+    record = await lifecycle(
+        "rollout-restart", {"namespace": namespace, "statefulset": "db"}, "sts-restart"
+    )
+    after = pod_uids(admin, namespace, "app=db")
+    assert len(after) == 2
+    assert not after & before
+    assert record["measured"]["rolled_out_after_s"] > 0
+
+    scale = {"namespace": namespace, "statefulset": "db", "replicas": 0}
+    action = build_action("scale", scale)
+    ctx = ActionContext("sts-scale", "db")
+    record = await action.prepare(ctx)
+    assert record == {"replicas_before": 2}
+    await action.inject(ctx, record)
+    wait_for("no db pod", lambda: not running_pods(admin, namespace, "app=db"))
+    await action.revert(ctx, record)
+    sts = json.loads(admin.kubectl("get", "statefulset", "db", "-n", namespace, "-o",
+                                   "json").stdout)  # fmt: skip
+    assert sts["spec"]["replicas"] == 2
+    assert len(pod_uids(admin, namespace, "app=db")) == 2
