@@ -18,7 +18,7 @@ CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
+.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats stats-openapi chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -95,8 +95,13 @@ test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) $(TOXIPROXY) 
 chaos-stats: $(VENV)/.synced-dev system-deps $(TOXIPROXY)
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -s -rfE tests/chaos_stats --chaos-stats $(CHAOS_ARGS)
 
-stats: $(VENV)/.synced-dev system-deps
+stats: $(VENV)/.synced-dev system-deps stats-openapi
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -rfE tests/stats --stats $(STATS_ARGS)
+
+# soakmon probe on the two OpenAPI stand-ins: each planted race flagged in >= 19 of 20 runs,
+# no finding on the correct variants (OPENAPI_STATS_ARGS: --runs N --concurrency N).
+stats-openapi: $(VENV)/.synced-dev
+	$(VENV)/bin/python -m tests.openapi.stats $(OPENAPI_STATS_ARGS)
 
 lint: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check monitor tests bench

@@ -60,6 +60,15 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     timeout: Annotated[
         float, typer.Option("--timeout", help="Per-request timeout, seconds.")
     ] = 10.0,
+    attempts: Annotated[
+        int,
+        typer.Option(
+            "--attempts",
+            min=1,
+            max=20,
+            help="Concurrent batches per probe (fresh resources each) until one shows a finding.",
+        ),
+    ] = 3,
     save: Annotated[
         Path | None,
         typer.Option(
@@ -118,6 +127,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
         duration_s=duration_s,
         sync=sync,
         timeout_s=timeout,
+        attempts=attempts,
     )
 
     def done(outcome: ProbeOutcome) -> None:

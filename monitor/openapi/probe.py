@@ -56,6 +56,8 @@ class ProbeOptions:
     sync: str = "last-byte"
     timeout_s: float = 10.0
     seed: int | None = None
+    attempts: int = 3
+    """Concurrent batches per probe (fresh resources each) until one shows a finding."""
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class ProbeOutcome:
     duration_s: float = 0.0
     delivery: PhaseDelivery | None = None
     request: str = ""
+    attempts: int = 0  # concurrent batches fired
     replay: dict[str, Any] = field(default_factory=dict)  # what --save needs to replay it
 
 
@@ -101,6 +104,7 @@ class Prober:
             send=self.send,
         )
         self.rnd = random.Random(options.seed)
+        self.delivery: PhaseDelivery | None = None  # of the last update batch
         self.made: dict[str, Any] = {}  # the body each parent was created with (for --save)
 
     def _spend(self, n: int) -> None:
@@ -218,18 +222,21 @@ class Prober:
             record = await self.send(self.spec(op, user, params, body, query))
             baseline.append(_answer(record))
             before.append(await self.read(probe, user, params, tokens))
-        params2 = await self.parents(probe, user)
-        body2 = _fresh(body)
-        spec = self.spec(op, user, params2, body2, query)
-        outcome.request = _describe(spec)
-        tokens2 = tokens_of(body2)
-        around = [await self.read(probe, user, params2, tokens2)]
-        records, outcome.delivery = await self.fire([spec] * n)
-        around.append(await self.read(probe, user, params2, tokens2))
-        rec = RepeatRecord(
-            op.label, outcome.request, baseline, before, [_answer(r) for r in records], around
-        )
-        outcome.findings = repeat_findings(rec)
+        for attempt in range(1, self.options.attempts + 1):  # a race may need a few tries
+            params2 = await self.parents(probe, user)
+            body2 = _fresh(body)
+            spec = self.spec(op, user, params2, body2, query)
+            outcome.request = _describe(spec)
+            tokens2 = tokens_of(body2)
+            around = [await self.read(probe, user, params2, tokens2)]
+            records, outcome.delivery = await self.fire([spec] * n)
+            around.append(await self.read(probe, user, params2, tokens2))
+            answers = [_answer(r) for r in records]
+            rec = RepeatRecord(op.label, outcome.request, baseline, before, answers, around)
+            outcome.findings = repeat_findings(rec)
+            outcome.attempts = attempt
+            if outcome.findings:
+                break
         outcome.replay = {
             "body": body2,
             "query": query,
@@ -240,7 +247,7 @@ class Prober:
         }
 
     async def _updates(self, probe: Probe, user: User, outcome: ProbeOutcome) -> None:
-        op, n = probe.op, self.options.concurrency
+        op = probe.op
         get = next((o for o in probe.reads if o.path == op.path), None)
         if get is None:
             outcome.error = f"no GET {op.path} to read the updated resource back"
@@ -263,6 +270,39 @@ class Prober:
                 and all(find_field(after, k) == find_field(original, k) for k in names[1:])
             )
             original = after
+        for attempt in range(1, self.options.attempts + 1):  # a race may need a few tries
+            if attempt > 1:
+                params = await self.parents(probe, user)
+                original = parse(await self.send(self.spec(get, user, params)))
+            findings, replay = await self._update_batch(
+                probe,
+                user,
+                params,
+                drawn=(body, query),
+                names=names,
+                original=original,
+                partial=partial,
+            )
+            outcome.findings, outcome.replay, outcome.attempts = findings, replay, attempt
+            outcome.delivery = self.delivery
+            outcome.request = replay.pop("request")
+            if findings:
+                break
+
+    async def _update_batch(
+        self,
+        probe: Probe,
+        user: User,
+        params: dict[str, Any],
+        *,
+        drawn: tuple[Any, dict[str, Any]],
+        names: list[str],
+        original: Any,
+        partial: bool,
+    ) -> tuple[list[Finding], dict[str, Any]]:
+        op, n = probe.op, self.options.concurrency
+        body, query = drawn
+        get = next(o for o in probe.reads if o.path == op.path)
         groups: list[UpdateGroup] = []
         for i in range(n):
             if partial:
@@ -280,18 +320,19 @@ class Prober:
             self.spec(op, user, params, {**({} if partial else (body or {})), **g.fields}, query)
             for g in groups
         ]
-        outcome.request = _describe(specs[0]) + f" (+{n - 1} updates of {', '.join(names)})"
-        records, outcome.delivery = await self.fire(specs)
+        request = _describe(specs[0]) + f" (+{n - 1} updates of {', '.join(names)})"
+        records, self.delivery = await self.fire(specs)
         answers = [_answer(r) for r in records]
         for g, a in zip(groups, answers, strict=True):
             unique[repr(g.fields)].answers.append(a)
         final_body = parse(await self.send(self.spec(get, user, params)))
         final = {k: v for k in names for found, v in [find_field(final_body, k)] if found}
         orig = {k: v for k in names for found, v in [find_field(original, k)] if found}
-        outcome.findings = update_findings(
-            op.label, outcome.request, list(unique.values()), orig, final, partial=partial
+        findings = update_findings(
+            op.label, request, list(unique.values()), orig, final, partial=partial
         )
-        outcome.replay = {
+        return findings, {
+            "request": request,
             "groups": [g.fields for g in unique.values()],
             "partial": partial,
             "query": query,
