@@ -508,3 +508,30 @@ def test_the_daemon_gets_the_kill_switch_token_and_a_journal_dir() -> None:
         for e in _container(find(render(None), "Deployment", "rel-soakmon")[0]["spec"]["template"][
             "spec"])["env"]
     }  # fmt: skip
+
+
+def test_the_daemon_schedules_a_mounted_experiment(tmp_path: Path) -> None:
+    """config.chaos.experiments names a file of chaos.experimentFiles by its mount path; the
+    daemon's loader (which loads each experiment) accepts what the pod mounts."""
+    experiment = (CHART / "ci" / "chaos-job-values.yaml").read_text()
+    files = yaml.safe_load(experiment)["chaos"]["experimentFiles"]
+    chaos = {"enabled": True, "namespaces": ["staging"], "experimentFiles": files}
+    config = {
+        "targets": {"api": {"url": "http://api.staging.svc:8000"}},
+        "chaos": {"experiments": [{"experiment": "/etc/soakmon/experiments/kill-api.yaml",
+                                   "target": "api", "schedule": {"every": "6h"}}]},
+    }  # fmt: skip
+    objects = render(None, "--set-json", f"chaos={json.dumps(chaos)}",
+                     "--set-json", f"config={json.dumps(config)}")  # fmt: skip
+    [deployment] = find(objects, "Deployment", "rel-soakmon")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True
+    _mounted_files(pod, objects, tmp_path)
+    mounted = tmp_path / "etc/soakmon/experiments/kill-api.yaml"
+    assert mounted.is_file()
+    daemon_yaml = tmp_path / "etc/soakmon/daemon.yaml"
+    text = daemon_yaml.read_text().replace("/etc/soakmon/", f"{tmp_path}/etc/soakmon/")
+    daemon_yaml.write_text(text)
+    cfg = load_config(daemon_yaml)
+    [job] = cfg.chaos.experiments
+    assert job.experiment == str(mounted)
