@@ -6,55 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from monitor.suites.checks.suite_entries import check_name
 from monitor.suites.loading.loader import LoadedProfile, LoadedSuite
 from monitor.suites.loading.yamlsource import format_path
 from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
 from monitor.suites.profile.coverage import unused_arguments
-from monitor.suites.profile.models import HttpOperation, OutcomeRule, Profile
 from monitor.suites.profile.operations import OUTCOMES
 from monitor.suites.profile.vocabulary import (
     declared_needs,
     hidden_server_errors,
     own_outcomes,
+    relabelled_server_errors,
     undefined_operations,
     unknown_server_error_rules,
 )
 from monitor.suites.suite.models import Suite
+from monitor.suites.suite.params import scenario_params
 
 Echo = Callable[[str], None]
-#: Outcome names a 5xx may carry without being mistaken for a refusal.
-SERVER_ERROR_NAMES = frozenset({"server_error", "retry_later", "error", "transport"})
-
-
-def _fivexx(rule: OutcomeRule) -> str | None:
-    """The 5xx statuses a rule's ``status`` matches, in words; None when it names none."""
-    status = rule.status
-    if isinstance(status, str):
-        return status if status.startswith("5") else None
-    if isinstance(status, int):
-        return str(status) if status >= 500 else None
-    if isinstance(status, list):
-        hits = [str(s) for s in status if s >= 500]
-        return "/".join(hits) if hits else None
-    return None
-
-
-def relabelled_server_errors(profile: Profile) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """(rule path, outcome name, statuses) of the rules that give 5xx answers a refusal name."""
-    rules: list[tuple[tuple[str | int, ...], OutcomeRule]] = [
-        (("outcomes", i), r) for i, r in enumerate(profile.outcomes)
-    ]
-    for name, op in profile.operations.items():
-        if isinstance(op, HttpOperation):
-            rules += [(("operations", name, "outcomes", i), r) for i, r in enumerate(op.outcomes)]
-    found = []
-    for path, rule in rules:
-        statuses = _fivexx(rule)
-        names = [rule.outcome] if rule.outcome else sorted(set(rule.map.values()))
-        for name in names:
-            if statuses and name and name not in SERVER_ERROR_NAMES:
-                found.append((path, name, statuses))
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +45,9 @@ def applicability(suite: Suite, loaded: LoadedProfile) -> list[Applicability]:
         if unmet:
             out.append(Applicability(scenario.name, caps.reason(unmet)))
             continue
+        params = scenario_params(suite, scenario, loaded.profile.params)
         checks = tuple(
-            (check.display_name, caps.reason(caps.unmet(check.needs)))
+            (check_name(check, params), caps.reason(caps.unmet(check.needs)))
             for check in scenario.checks
             if caps.unmet(check.needs)
         )

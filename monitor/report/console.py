@@ -70,7 +70,8 @@ def _requests(req: dict[str, Any], server_errors: dict[str, int] | None = None) 
         text.append(f" ({errors} not 2xx)", style="yellow")
     fivexx = sum((server_errors or {}).values())
     if fivexx:  # shown apart from the checks: "correct state but 500s" must be visible
-        text.append(f" ({fivexx}×5xx)", style="bold red")
+        # (HTTP 5xx, and answers the profile declares server errors: HTTP 200 + {"code": 500})
+        text.append(f" ({fivexx} server error{'s' if fivexx != 1 else ''})", style="bold red")
     return text
 
 

@@ -61,3 +61,9 @@ class UnmappedOperation(SuiteError, UsageError):
 
 class StepFailed(SuiteError):
     """A setup or read-back step got an outcome other than the one it expects."""
+
+
+class RouteUnknown(StepFailed):
+    """The target answers an operation only with 404/405 that no outcome rule names: it does
+    not know the route the profile maps it to. A profile problem (method or path), never a
+    finding about the service."""

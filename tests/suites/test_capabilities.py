@@ -117,10 +117,14 @@ def test_missing_result_fields_are_inferred_from_the_extractions() -> None:
     shop = load_profile(builtin_profiles()["shop-example"]).profile
     caps = Capabilities.of(shop)
     fields = ["tasks.version", "tasks.user_id", "points.transaction_count", "tasks.title"]
-    assert caps.unmet(Needs(fields=fields)) == [
-        "result field points.transaction_count",
-        "result field tasks.user_id",
-        "result field tasks.version",
+    say = "`provides: {{fields: {{{0}: true}}}}` says otherwise"
+    assert caps.unmet(Needs(fields=fields)) == [  # the reason says it was inferred, and how
+        "result field points.transaction_count (inferred: no points.* extraction builds a "
+        f"transaction_count key; {say.format('points.transaction_count')})",
+        "result field tasks.user_id (inferred: no tasks.* extraction builds a user_id key; "
+        f"{say.format('tasks.user_id')})",
+        "result field tasks.version (inferred: no tasks.* extraction builds a version key; "
+        f"{say.format('tasks.version')})",
     ]
     # the reference extracts whole task bodies: nothing can be inferred missing there
     assert Capabilities.of(REFERENCE).unmet(Needs(fields=fields)) == []
@@ -128,4 +132,16 @@ def test_missing_result_fields_are_inferred_from_the_extractions() -> None:
     raw = shop.model_dump(exclude_defaults=True)
     raw["provides"] = {"fields": {"tasks.version": True}}
     declared = Capabilities.of(Profile.model_validate(raw))
-    assert "result field tasks.version" not in declared.unmet(Needs(fields=fields))
+    assert not any("tasks.version" in u for u in declared.unmet(Needs(fields=fields)))
+
+
+def test_listing_deleted_tasks_is_inferred_from_the_include_deleted_argument() -> None:
+    needs = Needs(fields=["tasks.list_deleted"])
+    assert Capabilities.of(REFERENCE).unmet(needs) == []  # its tasks.list passes it on
+    raw = REFERENCE.model_dump(exclude_defaults=True)
+    raw["operations"]["tasks.list"].pop("query")
+    (unmet,) = Capabilities.of(Profile.model_validate(raw)).unmet(needs)
+    assert unmet.startswith(
+        "result field tasks.list_deleted (inferred: the profile's tasks.list never uses its "
+        "include_deleted argument;"
+    )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from monitor.reference import FAULTS
+from monitor.suites.checks.suite_entries import check_name
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import RunResult
@@ -149,15 +150,19 @@ def _failures(run: RunResult, *, budgets: bool = True) -> list[str]:
 
 def test_the_matrix_covers_every_fault() -> None:
     assert set(MATRIX) == set(FAULTS)
-    names = {s.name: s for loaded in _all() for s in loaded.suite.scenarios}
+    names = {  # scenario -> its check names as reports show them (params rendered)
+        s.name: [check_name(c, {**loaded.suite.params, **s.params}) for c in s.checks]
+        for loaded in _all()
+        for s in loaded.suite.scenarios
+    }
     for suite, scenario, check in MATRIX.values():
-        assert check in [c.display_name for c in names[scenario].checks], (suite, scenario, check)
+        assert check in names[scenario], (suite, scenario, check)
     variants = {s.name for s in load_suite(builtin_suites()["oversubscription"]).suite.scenarios}
     guarded = {m[1] for m in MATRIX.values()} | {v[2] for v in VARIANTS.values()}
     assert variants <= guarded  # every over-subscription variant has a fault it catches
     for fault, _, scenario, check in VARIANTS.values():
         assert fault in FAULTS
-        assert check in [c.display_name for c in names[scenario].checks], (scenario, check)
+        assert check in names[scenario], (scenario, check)
 
 
 #: (row, database) -> what the run showed; printed as a table when the module ends.

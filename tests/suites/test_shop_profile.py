@@ -90,7 +90,9 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
         "reward-grant-and-query",
     ]
     assert reasons["optimistic-locking"] == (
-        "profile 'shop-example' does not provide result field tasks.version"
+        "profile 'shop-example' does not provide result field tasks.version (inferred: no "
+        "tasks.* extraction builds a version key; `provides: {fields: {tasks.version: true}}` "
+        "says otherwise)"
     )
     assert reasons["concurrent-points-addition"] == (
         "profile 'shop-example' does not provide operation points.add"

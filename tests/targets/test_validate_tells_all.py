@@ -37,6 +37,14 @@ def test_a_built_in_suite_name_is_validated_against_a_profile_with_what_applies(
     )
 
 
+def test_an_inferred_missing_capability_says_it_was_inferred_and_how_to_say_otherwise() -> None:
+    code, out = _validate("tasks", "--profile", str(HERE / "rpc-profile.yaml"))
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if "concurrent-task-delete-and-complete" in x)
+    assert "tasks.list_deleted" in line
+    assert "inferred" in line
+
+
 def test_a_5xx_relabelled_as_a_refusal_name_is_flagged(tmp_path: Path) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text(

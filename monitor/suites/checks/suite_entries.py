@@ -80,12 +80,43 @@ def checker_schemas() -> dict[str, Any]:
     return out
 
 
+_NAME_PART = re.compile(r"\$\{([^{}]+)\}")
+
+
+def shown(value: Any) -> str:
+    """A parameter as a check name shows it: a range ``10–50``, a count per kind
+    ``front_row ×2, backstage ×2``, a whole float without its ``.0``."""
+    if isinstance(value, Mapping):
+        if set(value) == {"min", "max"}:
+            return f"{shown(value['min'])}–{shown(value['max'])}"
+        return ", ".join(f"{k} ×{shown(v)}" for k, v in value.items())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_name(check: CheckSpec, params: Mapping[str, Any]) -> str:
+    """The check's name with its ``${params…}`` parts rendered (``exactly ${params.gift_points}
+    points`` -> ``exactly 1000 points``), so names never hard-code a number the profile may
+    change; a part that cannot be rendered is left as written."""
+    name = check.display_name
+
+    def render(match: re.Match[str]) -> str:
+        try:
+            return shown(compile_expr(match.group(1))({"params": params}))
+        except (ExpressionError, KeyError, TypeError, ValueError):
+            return match.group(0)
+
+    return _NAME_PART.sub(render, name) if "${" in name else name
+
+
 def evaluate(check: CheckSpec, ctx: CheckContext) -> CheckResult:
     """Run one check entry of a suite against a context."""
+    label = check_name(check, ctx.params)
     if check.cel is not None:
         args: dict[str, Any] = {"expr": check.cel}
         if check.description:
             args["description"] = check.description
-        return run_check("cel", ctx, args, label=check.display_name)
+        return run_check("cel", ctx, args, label=label)
     args = render_args(check.args, ctx.params, ctx.state)
-    return run_check(check.check or "", ctx, args, label=check.display_name)
+    return run_check(check.check or "", ctx, args, label=label)

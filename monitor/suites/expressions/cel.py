@@ -216,6 +216,12 @@ def _explain(src: str, tree: Tree[Token], act: Mapping[str, Any]) -> str | None:
         node = node.children[0]
 
 
+#: CEL's type identifiers (``type(params.gift_items) == map``): names, but never variables.
+CEL_TYPE_NAMES = frozenset(
+    {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
+)
+
+
 def _free_names(tree: Tree[Token], bound: frozenset[str] = frozenset()) -> set[str]:
     """Top-level identifiers an expression refers to (macro variables are bound, not free)."""
     if tree.data == "ident":
@@ -259,7 +265,7 @@ def compile_cel(expr: str, *, variables: Collection[str] | None = None) -> CelPr
         tree = _ENV.compile(expr)
     except CELParseError as exc:
         raise CelError(_syntax_message(expr, exc)) from None
-    names = frozenset(_free_names(tree))
+    names = frozenset(_free_names(tree) - CEL_TYPE_NAMES)
     if variables is not None:
         unknown = sorted(names - set(variables))
         if unknown:

@@ -53,7 +53,41 @@ def _null_ne(a: Any, b: Any) -> Any:
     return bool_ne(a, b)
 
 
-FUNCTIONS: dict[str, Any] = {"_==_": _null_eq, "_!=_": _null_ne}
+def _ends(p: Any) -> tuple[Any, Any]:
+    """A parameter's range: a number is its own range, a map ``{min, max}`` its ends."""
+    if isinstance(p, celtypes.MapType):
+        lo, hi = p.get(celtypes.StringType("min")), p.get(celtypes.StringType("max"))
+        if lo is None or hi is None:
+            raise TypeError(f"a range is a map {{min, max}}, got {dict(p)}")
+        return lo, hi
+    if isinstance(p, bool) or not isinstance(p, int | float):
+        raise TypeError(f"a range is a number or a map {{min, max}}, got {p!r}")
+    return p, p
+
+
+def _within(x: Any, p: Any) -> Any:
+    """``within(x, p)``: ``x`` lies in ``p`` — a number (equal) or a range ``{min, max}``."""
+    lo, hi = _ends(p)
+    return celtypes.BoolType(bool(lo <= x <= hi))
+
+
+def _low(p: Any) -> Any:
+    """``low(p)``: the lower end of a range (a number is its own)."""
+    return _ends(p)[0]
+
+
+def _high(p: Any) -> Any:
+    """``high(p)``: the upper end of a range (a number is its own)."""
+    return _ends(p)[1]
+
+
+FUNCTIONS: dict[str, Any] = {
+    "_==_": _null_eq,
+    "_!=_": _null_ne,
+    "within": _within,
+    "low": _low,
+    "high": _high,
+}
 
 
 def to_cel(value: Any) -> Any:

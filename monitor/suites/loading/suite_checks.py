@@ -15,6 +15,7 @@ from monitor.suites.expressions.names import SUITE_TEMPLATE_NAMES
 from monitor.suites.expressions.templates import compile_template, expression_roots, params_used
 from monitor.suites.loading.yamlsource import Locations, PathKey, format_path
 from monitor.suites.profile.models import Profile
+from monitor.suites.profile.operations import OPERATIONS
 from monitor.suites.profile.vocabulary import (
     check_kinds,
     check_outcome_names,
@@ -94,6 +95,17 @@ def _check_user(out: _Collector, path: PathKey, user: str | None, users: set[str
         out.add((*path, "user"), f"user {user!r} is not registered by an earlier setup step")
 
 
+def creates_session(op: str, profile: Profile | None) -> bool:
+    """Whether a setup step of ``op`` makes a user: ``register``, or an operation the profile
+    marks ``creates_session`` (without a profile, any operation outside the catalogue may)."""
+    if profile is None:
+        return op == "register" or op not in OPERATIONS
+    mapped = profile.operations.get(op)
+    if mapped is None or mapped.creates_session is None:
+        return op == "register"
+    return mapped.creates_session
+
+
 def _check_steps(
     out: _Collector, base: PathKey, steps: list[Step], params: set[str], users: set[str]
 ) -> None:
@@ -109,7 +121,7 @@ def _check_steps(
         _check_template(out, (*path, "count"), step.count, params)
         if step.key is not None:
             _check_template(out, (*path, "key"), step.key, params)
-        if step.op == "register" and step.save:
+        if step.save and creates_session(step.op, out.profile):
             users.add(step.save)
 
 

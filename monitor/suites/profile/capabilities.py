@@ -8,12 +8,15 @@ field (``tasks.version``) or a logical target metric (``db_pool_in_use``). A pro
   versions says ``tasks.version: false``) or the mapping shows it is absent: when every operation
   of the field's noun (``tasks.*`` for ``tasks.version``) extracts a JMESPath object
   (``data.{id: id, title: title}``) and none of them has the key, the field is inferred missing
-  (``provides.fields: {NAME: true}`` overrides that);
+  (``provides.fields: {NAME: true}`` overrides that); a field that is a capability of an
+  argument (``tasks.list_deleted``: ``tasks.list`` lists deleted tasks when asked with
+  ``include_deleted``) is inferred from whether the mapping uses that argument;
 - every metric named under ``metrics`` when it also maps ``target.metrics``.
 
 ``unmet`` lists what is missing in words ("operation rewards.buy", "result field
-tasks.version", "target metric db_pool_size"); the runner makes such a scenario or check *not
-applicable* with that reason instead of running it into a false alarm.
+tasks.version (inferred: no tasks.* extraction builds a version key)", "target metric
+db_pool_size"): an inferred absence says so, never silently; the runner makes such a scenario
+or check *not applicable* with that reason instead of running it into a false alarm.
 
 Custom suites use the same model: a scenario's steps and phases already need their operations;
 ``needs: {operations: [...], fields: [...], metrics: [...]}`` on a scenario or a check adds more.
@@ -28,10 +31,15 @@ from typing import Any
 from jmespath import compile as jmes_compile
 from jmespath.exceptions import JMESPathError
 
+from monitor.suites.profile.coverage import used_arguments
 from monitor.suites.profile.models import Profile
 from monitor.suites.suite.models import Needs, Scenario
 
 METRICS_OPERATION = "target.metrics"
+#: Result fields that are an operation's argument at work, not a key of its value.
+ARGUMENT_FIELDS: Mapping[str, tuple[str, str]] = {
+    "tasks.list_deleted": ("tasks.list", "include_deleted"),
+}
 #: The built-in setup step that reaches a balance through whatever the profile offers.
 FUND = "fund"
 #: The built-in setup step that reaches a reward quantity through whatever the profile offers.
@@ -77,14 +85,28 @@ class Capabilities:
     keys: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
     """Per mapped operation: the keys its extraction builds, None when it is not an object."""
     declared: Mapping[str, bool] = field(default_factory=dict)
+    arguments: Mapping[str, bool] = field(default_factory=dict)
+    """Per ``ARGUMENT_FIELDS`` entry: whether the mapping uses the argument."""
 
     def field_missing(self, name: str) -> bool:
-        """Declared false, or inferred absent from every extraction of its noun."""
+        """Declared false, or inferred absent (see ``why_missing``)."""
         if name in self.declared:
             return not self.declared[name]
+        return self.why_missing(name) is not None
+
+    def why_missing(self, name: str) -> str | None:
+        """How the mapping shows a field is absent (None when it does not): an argument the
+        operation never uses, or a key no extraction of the field's noun builds."""
+        if name in ARGUMENT_FIELDS:
+            op, arg = ARGUMENT_FIELDS[name]
+            if op in self.keys and not self.arguments.get(name, False):
+                return f"the profile's {op} never uses its {arg} argument"
+            return None
         noun, _, leaf = name.partition(".")
         shapes = [k for op, k in self.keys.items() if op.split(".", 1)[0] == noun]
-        return bool(shapes) and all(k is not None and leaf not in k for k in shapes)
+        if shapes and all(k is not None and leaf not in k for k in shapes):
+            return f"no {noun}.* extraction builds a {leaf} key"
+        return None
 
     @classmethod
     def of(cls, profile: Profile) -> Capabilities:
@@ -98,7 +120,11 @@ class Capabilities:
         metrics = frozenset(profile.metrics) if METRICS_OPERATION in operations else frozenset()
         missing = frozenset(name for name, on in profile.provides.fields.items() if not on)
         keys = {op: k for op, k in _extracted_keys(profile).items() if op in operations}
-        return cls(profile.name, operations, missing, metrics, keys, dict(profile.provides.fields))
+        arguments = {
+            name: arg in used_arguments(profile, op) for name, (op, arg) in ARGUMENT_FIELDS.items()
+        }
+        declared = dict(profile.provides.fields)
+        return cls(profile.name, operations, missing, metrics, keys, declared, arguments)
 
     def unmet(self, needs: Needs | None = None, operations: Iterable[str] = ()) -> list[str]:
         """What of ``needs`` (plus ``operations``) this profile does not provide, in words."""
@@ -106,7 +132,14 @@ class Capabilities:
         wanted = [*operations, *(needs.operations if needs else ())]
         out += [f"operation {op}" for op in sorted(set(wanted) - self.operations)]
         if needs is not None:
-            out += [f"result field {f}" for f in sorted(set(needs.fields)) if self.field_missing(f)]
+            for name in sorted(set(needs.fields)):
+                if name in self.declared:
+                    out += [] if self.declared[name] else [f"result field {name}"]
+                elif (why := self.why_missing(name)) is not None:
+                    out.append(
+                        f"result field {name} (inferred: {why}; `provides: {{fields: "
+                        f"{{{name}: true}}}}` says otherwise)"
+                    )
             out += [f"target metric {m}" for m in sorted(set(needs.metrics) - self.metrics)]
         return out
 

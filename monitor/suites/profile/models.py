@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.suites.suite.models import Param
+
 
 class ProfileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
@@ -43,6 +45,11 @@ class OutcomeRule(ProfileModel):
     Values not listed are used as they are. Default: {}."""
     unknown: bool = False
     """The response does not tell whether the change was committed: the op is UNKNOWN."""
+    server_error: bool | None = None
+    """The answer is a server error, whatever its HTTP status: an HTTP 200 with `{"code": 500}`
+    counts like a 5xx (the automatic no-server-errors verdict, `server_errors` counts, outcome
+    counts and metrics). Default: true when `outcome` is `server_error`, else false (an HTTP
+    5xx is a server error whatever rule matched it)."""
 
     @model_validator(mode="after")
     def _has_outcome(self) -> OutcomeRule:
@@ -92,6 +99,12 @@ class HttpOperation(ProfileModel):
     Default: the whole body (bounded) of answers that are not ok."""
     timeout_s: Annotated[float, Field(gt=0)] | None = None
     """Per-request timeout of this operation, seconds. Default: the profile's, else the run's."""
+    creates_session: bool | None = None
+    """The operation creates a user and the session other operations act as: a setup step
+    `{op: NAME, save: alice}` makes user `alice` with it (its `session:` values are hers). Run
+    in a phase by an existing user it races like any operation and leaves her session alone
+    (a race of identical sign-ups needs no duplicate operation). Default: true for `register`,
+    false otherwise."""
 
 
 class SequenceStep(ProfileModel):
@@ -112,6 +125,9 @@ class SequenceOperation(ProfileModel):
     """Steps run in order; the first non-ok outcome ends the sequence with that outcome."""
     result: Any = None
     """Template of the value (over `args`, `steps`, `session`). Default: the last step's value."""
+    creates_session: bool | None = None
+    """As for a request: the sequence creates a user and her session. Default: true for
+    `register`, false otherwise."""
 
 
 def _operation_kind(value: Any) -> str:
@@ -178,10 +194,12 @@ class Profile(ProfileModel):
     operations: dict[str, AnyOperation]
     """Logical operation -> request or sequence. Operations left out make the scenarios that
     use them not applicable."""
-    params: dict[str, int | float | bool | str] = Field(default_factory=dict)
+    params: dict[str, Param] = Field(default_factory=dict)
     """The service's domain parameters, overriding the suites' defaults of the same name (the
     command line's `--param` still wins): `top3_price`, `gift_points`, `completion_bonus`,
-    `reward_price`, ledger reason names, … Default: {}."""
+    `reward_price`, ledger reason names, … A rule that is not one number is a range
+    (`completion_bonus: {min: 10, max: 50}`: a bonus drawn at random) or a count per kind
+    (`gift_items: {front_row: 2, backstage: 2}`). Default: {}."""
     provides: Provides = Field(default_factory=Provides)
     """What the service provides beyond what the mappings show. Default: inferred."""
     metrics: dict[str, str | MetricSeries] = Field(default_factory=dict)

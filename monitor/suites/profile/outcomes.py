@@ -39,10 +39,13 @@ def status_matches(match: StatusMatch | None, status: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Classified:
-    """The canonical outcome code of a response, and whether its effect is unknown."""
+    """The canonical outcome code of a response, whether its effect is unknown, and whether
+    it is a server error (an HTTP 5xx, or an answer a rule declares one, e.g. HTTP 200 with
+    ``{"code": 500}``)."""
 
     code: str
     unknown: bool = False
+    server_error: bool = False
 
 
 def _code_of(rule: OutcomeRule, body: Any) -> str | None:
@@ -60,7 +63,7 @@ def default_code(status: int) -> Classified:
     if 200 <= status < 300:
         return Classified("ok")
     if status >= 500:
-        return Classified("server_error", unknown=True)
+        return Classified("server_error", unknown=True, server_error=True)
     return Classified("error")
 
 
@@ -73,7 +76,10 @@ def classify(rules: Iterable[OutcomeRule], status: int, body: Any) -> Classified
             continue
         code = _code_of(rule, body)
         if code is not None:
-            return Classified(code, rule.unknown)
+            declared = (
+                rule.server_error if rule.server_error is not None else code == "server_error"
+            )
+            return Classified(code, rule.unknown, declared or status >= 500)
     return default_code(status)
 
 

@@ -177,3 +177,42 @@ def hidden_server_errors(suite: Suite, profile: Profile) -> list[tuple[tuple[str
                     )
                 )
     return out
+
+
+#: Outcome names a 5xx may carry without being mistaken for a refusal.
+SERVER_ERROR_NAMES = frozenset({"server_error", "retry_later", "error", "transport"})
+
+
+def _fivexx(rule: OutcomeRule) -> str | None:
+    """The 5xx statuses a rule's ``status`` matches, in words; None when it names none."""
+    status = rule.status
+    if isinstance(status, str):
+        return status if status.startswith("5") else None
+    if isinstance(status, int):
+        return str(status) if status >= 500 else None
+    if isinstance(status, list):
+        hits = [str(s) for s in status if s >= 500]
+        return "/".join(hits) if hits else None
+    return None
+
+
+def relabelled_server_errors(profile: Profile) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(rule path, outcome name, statuses) of the rules that give HTTP 5xx answers a refusal's
+    name (``status: [409, 500], outcome: username_taken``): they still count as server errors,
+    but a check counting that refusal would count them too."""
+    rules: list[tuple[tuple[str | int, ...], OutcomeRule]] = [
+        (("outcomes", i), r) for i, r in enumerate(profile.outcomes)
+    ]
+    for name, op in profile.operations.items():
+        if isinstance(op, HttpOperation):
+            rules += [(("operations", name, "outcomes", i), r) for i, r in enumerate(op.outcomes)]
+    found = []
+    for path, rule in rules:
+        statuses = _fivexx(rule)
+        names = [rule.outcome] if rule.outcome else sorted(set(rule.map.values()))
+        found += [
+            (path, name, statuses)
+            for name in names
+            if statuses and name and name not in SERVER_ERROR_NAMES
+        ]
+    return found

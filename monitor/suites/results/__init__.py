@@ -37,6 +37,7 @@ from monitor.suites.results.latency import (
 from monitor.suites.results.requests import empty_requests, requests_from
 from monitor.suites.results.run import (
     SECTION_CHECKS,
+    STATE_ITEMS,
     STATUSES,
     RunResult,
     ScenarioResult,
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_TIMELINE_POINTS",
     "SCHEMA_VERSION",
     "SECTION_CHECKS",
+    "STATE_ITEMS",
     "STATUSES",
     "AttemptResult",
     "Attempts",

@@ -43,6 +43,7 @@ class Op:
     error: str | None = None  # transport error message
     error_kind: str | None = None  # refused | reset | timeout | tls | malformed | other
     body: str | None = None  # bounded response excerpt shown as evidence (see client.excerpt)
+    declared_server_error: bool = False  # a profile rule says this answer is a server error
 
     @property
     def ok(self) -> bool:
@@ -58,8 +59,9 @@ class Op:
 
     @property
     def server_error(self) -> bool:
-        """The target answered 5xx: a server error, whatever outcome the profile gave it."""
-        return self.status is not None and self.status >= 500
+        """The target answered 5xx, or an answer the profile declares a server error (HTTP 200
+        with ``{"code": 500}``): a server error, whatever outcome the profile gave it."""
+        return self.declared_server_error or (self.status is not None and self.status >= 500)
 
     @property
     def duration_ms(self) -> float | None:

@@ -101,14 +101,17 @@ class ScenarioResult:
 
 
 MAX_ITEMS = 8
+#: List items kept of the state a scenario's checks saw (a ledger, the tasks read back): the
+#: whole list in any built-in scenario, so the report shows what the checks judged.
+STATE_ITEMS = 100
 MAX_CHARS = 200
 MAX_DEPTH = 5
 
 
-def bounded(value: Any, *, depth: int = MAX_DEPTH) -> Any:
+def bounded(value: Any, *, depth: int = MAX_DEPTH, items: int = MAX_ITEMS) -> Any:
     """A JSON-safe copy of ``value`` small enough for a report: lists keep their first
-    ``MAX_ITEMS`` items (then ``"… and N more"``), maps their first ``MAX_ITEMS * 4`` keys,
-    strings ``MAX_CHARS`` characters, nesting ``MAX_DEPTH`` levels."""
+    ``items`` items (then ``"… and N more"``), maps their first ``items * 4`` keys (at least
+    32), strings ``MAX_CHARS`` characters, nesting ``MAX_DEPTH`` levels."""
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
@@ -116,17 +119,17 @@ def bounded(value: Any, *, depth: int = MAX_DEPTH) -> Any:
     if depth <= 0:
         return "…"
     if isinstance(value, Mapping):
-        keys = list(value)[: MAX_ITEMS * 4]
-        out = {str(k): bounded(value[k], depth=depth - 1) for k in keys}
+        keys = list(value)[: max(items, MAX_ITEMS) * 4]
+        out = {str(k): bounded(value[k], depth=depth - 1, items=items) for k in keys}
         if len(value) > len(keys):
             out["…"] = f"{len(value) - len(keys)} more keys"
         return out
     if isinstance(value, list | tuple):
-        items = [bounded(v, depth=depth - 1) for v in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            items.append(f"… and {len(value) - MAX_ITEMS} more")
-        return items
-    return bounded(str(value), depth=depth)
+        kept = [bounded(v, depth=depth - 1, items=items) for v in value[:items]]
+        if len(value) > items:
+            kept.append(f"… and {len(value) - items} more")
+        return kept
+    return bounded(str(value), depth=depth, items=items)
 
 
 def _counts(scenarios: Iterable[ScenarioResult]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class Call:
     records: tuple[RequestRecord, ...] = ()
     detail: str | None = None  # the target's own words on a non-ok answer (for messages)
     body: str | None = None  # bounded response excerpt for evidence (``excerpt``)
+    server_error: bool = False  # an HTTP 5xx, or an answer a profile rule declares a server error
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,7 @@ class Call:
             error=self.error,
             error_kind=self.error_kind,
             body=self.body,
+            declared_server_error=self.server_error,
         )
 
 
@@ -90,6 +93,24 @@ def excerpt(op: HttpOperation, ok: bool, body: Any) -> str | None:
     return text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 1] + "…"
 
 
+def text_excerpt(raw: bytes) -> str | None:
+    """A body that is not JSON (a plain-text 500 traceback, an HTML error page), bounded: its
+    head and, when longer, its last lines — where a traceback names what went wrong."""
+    text = raw.decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    if len(text) <= MAX_EXCERPT:
+        return text
+    head = MAX_EXCERPT // 3
+    return text[:head].rstrip() + " … " + text[-(MAX_EXCERPT - head - 3) :].lstrip()
+
+
+def last_line(raw: bytes) -> str | None:
+    """The last non-empty line of a text body (a traceback's exception), for messages."""
+    lines = [line.strip() for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else None
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     op: HttpOperation
@@ -97,6 +118,9 @@ class _Compiled:
     query: Template
     body: Template
     headers: Template
+
+
+_SECRET = re.compile(r"token|refresh|passw|secret|api_?key|cookie|credential", re.IGNORECASE)
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -109,7 +133,7 @@ def _detail(body: Any) -> str | None:
     """A short human message from an error body (``message``, ``error`` or ``detail``), else
     the body itself as compact JSON (``{"errors": {"slug": ["has already been taken"]}}``)."""
     if isinstance(body, Mapping):
-        for key in ("message", "error", "detail"):
+        for key in ("message", "msg", "error", "detail", "title", "errorMessage"):
             text = body.get(key)
             if isinstance(text, str) and text:
                 return text[:200]
@@ -139,6 +163,9 @@ class ProfileClient:
         self.tester = tester
         self.variables = dict(variables or {})
         self._auth = compile_template(profile.auth.value)
+        self._secrets = names_used(profile.auth.value, "session") | names_used(
+            list(profile.headers.values()), "session"
+        )
         self._headers = compile_template(profile.headers)
         self._compiled: dict[str, _Compiled] = {}
         self._arg_names: dict[str, set[str]] = {}
@@ -158,6 +185,56 @@ class ProfileClient:
     def missing(self, operations: Sequence[str]) -> list[str]:
         """Operations (of ``operations``) the profile does not map."""
         return sorted({op for op in operations if op not in self.profile.operations})
+
+    def public(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A session's values without its secrets, for ``state`` and the reports: what the
+        profile's ``auth`` header is built from, and every key named like a credential
+        (``token``, ``refresh_token``, ``password``, ``secret``, ``api_key``, ``cookie``)."""
+        return {k: v for k, v in values.items() if k not in self._secrets and not _SECRET.search(k)}
+
+    def creates_session(self, kind: str) -> bool:
+        """Whether ``kind`` creates a user and her session (``register`` unless the profile says
+        otherwise, or an operation marked ``creates_session: true``)."""
+        op = self.profile.operations.get(kind)
+        if op is None or op.creates_session is None:
+            return kind == "register"
+        return op.creates_session
+
+    def method(self, kind: str) -> str | None:
+        """The HTTP method of a single-request operation (None for a sequence)."""
+        compiled = self._compiled.get(kind)
+        return compiled.op.method if compiled is not None else None
+
+    def route(self, kind: str) -> str | None:
+        """``POST /rewards/buy``: the method and path template the profile maps ``kind`` to."""
+        compiled = self._compiled.get(kind)
+        if compiled is None:
+            return None
+        return f"{compiled.op.method} {self.profile.base_path}{compiled.op.path}"
+
+    def unknown_route(self, call: Call) -> str | None:
+        """The route (``POST /rewards/buy``) of a call the target answered 404 or 405 that no
+        outcome rule could name (a framework's "route not found"); None otherwise."""
+        if call.status not in (404, 405) or call.code != "error":
+            return None
+        name = call.records[-1].name if call.records else call.kind
+        return self.route(name) or name
+
+    def route_message(self, kind: str, calls: Sequence[Call]) -> str | None:
+        """Why ``calls`` of ``kind`` show the profile maps it to a route the target does not
+        know (every one answered an unnamed 404/405); None when any answered otherwise."""
+        routes = {self.unknown_route(c) for c in calls}
+        if not calls or None in routes:
+            return None
+        statuses = sorted({str(c.status) for c in calls})
+        every = "the call" if len(calls) == 1 else f"all {len(calls)} calls"
+        known = ", ".join(sorted(str(r) for r in routes))
+        return (
+            f"operation {kind}: the target does not know the route {known} "
+            f"(HTTP {'/'.join(statuses)} to {every}, which no outcome rule names): a profile "
+            f"problem, not a finding — fix its method or path, or hide the operation with "
+            f"`provides: {{operations: {{{kind}: false}}}}`"
+        )
 
     def is_single_request(self, kind: str) -> bool:
         """True when the operation is one HTTP request (it can join a barrier batch)."""
@@ -189,7 +266,10 @@ class ProfileClient:
         headers = {k: str(v) for k, v in self._headers.render(ctx).items() if v not in (None, "")}
         if compiled.op.auth:
             if session is None:
-                raise ExpressionError(f"operation {kind!r} needs a registered user")
+                raise ExpressionError(
+                    f"operation {kind!r} is sent with credentials (the profile's `auth`): give "
+                    "its step or phase op a `user:`, or mark it `auth: false` in the profile"
+                )
             headers[self.profile.auth.header] = str(self._auth.render(ctx))
         for key, value in compiled.headers.render(ctx).items():
             if value not in (None, ""):
@@ -227,15 +307,17 @@ class ProfileClient:
                 error=record.error, error_kind=record.error_kind, records=(record,), **base,
             )  # fmt: skip
         body = self._body(op, record)
+        raw = (record.body or b"") if body is None and op.format == "json" else b""
         record.body = record.headers = None  # parsed: keep long runs' memory flat
         verdict = classify([*op.outcomes, *self.profile.outcomes], record.status, body)
         if verdict.unknown:
             outcome = Outcome.UNKNOWN
         else:
             outcome = Outcome.OK if verdict.code == "ok" else Outcome.FAILED
-        value, detail = None, None
+        value, detail, shown = None, None, excerpt(op, outcome is Outcome.OK, body)
         if outcome is not Outcome.OK:
-            detail = _detail(body)
+            detail = _detail(body) if body is not None else last_line(raw)
+            shown = shown if body is not None else text_excerpt(raw)
         if outcome is Outcome.OK:
             value = search(op.extract, body) if op.extract else body
             if session is not None:
@@ -244,7 +326,7 @@ class ProfileClient:
         return Call(
             outcome=outcome, code=verdict.code, value=value,
             completed_at=None if outcome is Outcome.UNKNOWN else completed,
-            records=(record,), detail=detail, body=excerpt(op, outcome is Outcome.OK, body),
+            records=(record,), detail=detail, body=shown, server_error=verdict.server_error,
             **base,
         )  # fmt: skip
 
@@ -295,6 +377,7 @@ class ProfileClient:
             invoked_at=calls[0].invoked_at, completed_at=last.completed_at,
             latency_ms=sum(c.latency_ms for c in calls), error=last.error,
             error_kind=last.error_kind, records=records, detail=last.detail, body=last.body,
+            server_error=last.server_error,
         )  # fmt: skip
 
     async def fire(

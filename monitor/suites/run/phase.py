@@ -71,9 +71,15 @@ def plan(run: ScenarioRun, ops: Sequence[PhaseOp], where: str) -> list[Planned]:
         if op.optional and not run.provides(op.op):
             continue
         count = run.render_int(op.count, f"{where}.ops[{i}].count")
+        creates = run.client.creates_session(op.op)
         for session in run.members(op.user):
             for index in range(count):
-                planned.append((op.op, run.render(op.args, session, index), session))
+                args = run.render(op.args, session, index)
+                # a sign-up raced by an existing user answers into a copy of her session
+                acting = (
+                    Session(session.name, dict(session.values)) if creates and session else session
+                )
+                planned.append((op.op, args, acting))
     return planned
 
 
@@ -171,7 +177,7 @@ async def _load(
     if not active:
         raise ExpressionError(f"{where}: the profile provides none of the load's operations")
     groups = {op.user for op in phase.ops}
-    members = [m for g in sorted(groups) for m in run.members(g)][:vus]
+    members = [m for g in sorted(groups, key=str) for m in run.members(g)][:vus]
     if len(members) < vus:
         raise ExpressionError(
             f"{where}.load.vus is {vus} but the operations' users are only {len(members)} sessions"

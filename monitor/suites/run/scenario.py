@@ -25,11 +25,12 @@ from monitor.suites.checks import (
     stats_by_kind,
     suite_entries,
 )
-from monitor.suites.errors import SuiteError
+from monitor.suites.errors import RouteUnknown, SuiteError
 from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
 from monitor.suites.profile.vocabulary import declared_needs, profile_outcomes
 from monitor.suites.results import (
     MAX_TIMELINE_POINTS,
+    STATE_ITEMS,
     CheckResult,
     ScenarioResult,
     bounded,
@@ -37,7 +38,7 @@ from monitor.suites.results import (
     requests_from,
 )
 from monitor.suites.results.attempts import AttemptResult
-from monitor.suites.results.history import History
+from monitor.suites.results.history import History, Op
 from monitor.suites.run.attempts import AttemptPolicy, delivery_error, phase_timings
 from monitor.suites.run.client import Call, ProfileClient
 from monitor.suites.run.phase import PhaseOutcome, run_phase
@@ -111,10 +112,14 @@ async def _execute(
         if done.throughput is not None:
             run.state[done.throughput.key] = done.throughput.summary()
     calls = _calls_in_order(attempt.phases)
+    attempt.section = "profile"
+    unknown_routes(run.client, calls)
+    attempt.section = "checks"
     history = History([c.to_op(i) for i, c in enumerate(calls)])
     for op in history.ops:
         codes = attempt.outcomes.setdefault(op.kind, {})
-        codes[op.code] = codes.get(op.code, 0) + 1
+        code = counted_code(op)
+        codes[code] = codes.get(code, 0) + 1
     if observe is not None:
         observe(history)
     stats = {**stats_by_kind(history), **_phase_stats(attempt.phases)}
@@ -132,15 +137,50 @@ async def _execute(
     return checks + server_error_verdict(scenario, ctx, attempt.server_errors)
 
 
+def unknown_routes(client: ProfileClient, calls: Sequence[Call]) -> None:
+    """Raise ``RouteUnknown`` when the target answered every call of an operation of the
+    phases with a 404/405 that no outcome rule names: the profile maps the operation to a route
+    the target does not know, and judging the scenario's checks would blame the service."""
+    by_kind: dict[str, list[Call]] = {}
+    for call in calls:
+        by_kind.setdefault(call.kind, []).append(call)
+    messages = [m for kind, mine in by_kind.items() if (m := client.route_message(kind, mine))]
+    if messages:
+        raise RouteUnknown("; ".join(messages))
+
+
+#: Outcome names a server error keeps in outcome counts (others become ``server_error``).
+SERVER_ERROR_CODES = frozenset({"server_error", "retry_later"})
+
+
+def counted_code(op: Op) -> str:
+    """The outcome an op counts under in reports and metrics: a server error a rule named as a
+    refusal (``username_taken`` for an HTTP 500) counts as ``server_error``, never among the
+    refusals; ``retry_later`` keeps its name (the service says nothing was written)."""
+    if op.server_error and op.code not in SERVER_ERROR_CODES:
+        return "server_error"
+    return op.code
+
+
+def server_error_key(op: Op) -> str:
+    """How a server error is counted in ``server_errors``: its HTTP status (``"500"``), or the
+    status and outcome of an answer the profile declares one (``"200 server_error"``)."""
+    if op.status is not None and op.status >= 500:
+        return str(op.status)
+    return f"{op.status} {op.code}"
+
+
 def server_error_verdict(
     scenario: Scenario, ctx: CheckContext, counts: dict[str, int]
 ) -> list[CheckResult]:
-    """Count the phase's 5xx answers per status into ``counts``; unless the scenario says
-    ``server_errors: report`` or has its own ``no_server_errors`` check, a scenario that saw
-    any gets a failed automatic ``no_server_errors`` verdict (a 500 is never a pass)."""
+    """Count the phase's server errors (5xx answers, and answers the profile declares server
+    errors) into ``counts``; unless the scenario says ``server_errors: report`` or has its own
+    ``no_server_errors`` check, a scenario that saw any gets a failed automatic
+    ``no_server_errors`` verdict (a 500 is never a pass)."""
     bad = [op for op in ctx.history.ops if op.server_error]
     for op in bad:
-        counts[str(op.status)] = counts.get(str(op.status), 0) + 1
+        key = server_error_key(op)
+        counts[key] = counts.get(key, 0) + 1
     explicit = any(c.check == "no_server_errors" for c in scenario.checks)
     if not bad or explicit or scenario.server_errors == "report":
         return []
@@ -169,11 +209,12 @@ def _extracted(phases: Sequence[PhaseOutcome]) -> dict[str, Any]:
 def _evaluate(check: CheckSpec, ctx: CheckContext, caps: Capabilities) -> CheckResult:
     unmet = caps.unmet(check.needs)
     if unmet:
-        return CheckResult.not_applicable(check.display_name, caps.reason(unmet))
+        name = suite_entries.check_name(check, ctx.params)
+        return CheckResult.not_applicable(name, caps.reason(unmet))
     try:
         return suite_entries.evaluate(check, ctx)
     except (SuiteError, ValidationError) as exc:
-        return _section_result(check.display_name, exc, error=True)
+        return _section_result(suite_entries.check_name(check, ctx.params), exc, error=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +354,7 @@ async def run_scenario(
         scenario.name,
         suite.name,
         checks,
-        state=bounded(deciding.run.state),
+        state=bounded(deciding.run.state, items=STATE_ITEMS),
         extracted=_extracted(deciding.phases),
         duration_s=time.monotonic() - started,
         requests=requests_from(aggregate),

@@ -84,15 +84,18 @@ class ScenarioRun:
         self._users += 1
         return f"{self.prefix}-{self._users}"
 
-    async def register(self, args: Mapping[str, Any], name: str) -> tuple[Session, Call]:
-        """Create a user; a taken generated name (a re-run with the same seed) gets a suffix."""
+    async def register(
+        self, args: Mapping[str, Any], name: str, op: str = "register"
+    ) -> tuple[Session, Call]:
+        """Create a user with ``op`` (a session-creating operation); a taken generated name (a
+        re-run with the same seed) gets a suffix."""
         given = "username" in args
         base = str(args["username"]) if given else self.next_username()
         call: Call | None = None
         for attempt in range(MAX_REGISTER_ATTEMPTS):
             username = base if attempt == 0 else f"{base}-r{attempt}"
             session = Session(name=name, values={"username": username})
-            call = await self.client.call("register", {**args, "username": username}, session)
+            call = await self.client.call(op, {**args, "username": username}, session)
             if call.outcome is Outcome.OK or given or call.code != "already_exists":
                 return session, call
         assert call is not None

@@ -8,22 +8,37 @@ default ``amount``, when they run dry; ``save`` keeps ``{balance}`` as read back
 to at least ``quantity``, in this order: ``rewards.grant``, ``rewards.buy`` after funding
 ``price`` points per missing item, the welcome gift's items — accepted when they reach
 ``minimum``, default ``quantity``; ``save`` keeps ``{reward, quantity}`` as read back).
+
+``fund`` and ``stock`` judge by reading back, not by the answers: a write that answered a server
+error (a service that commits and then answers 500, or HTTP 200 with ``{"code": 500}``) counts
+when the balance or quantity read back shows it happened. A read (an operation the profile maps
+to GET or HEAD) that lost its connection before any answer ("server disconnected": a stale
+keep-alive connection) is sent once more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from monitor.suites.errors import StepFailed
+from monitor.suites.errors import RouteUnknown, StepFailed
 from monitor.suites.profile.capabilities import FUND, STOCK, funding_routes, stock_routes
+from monitor.suites.results.history import Outcome
 from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.suite.models import Step
 
 
-def _fail(section: str, index: int, step: Step, call: Call) -> StepFailed:
+def _route(run: ScenarioRun, where: str, op: str, call: Call) -> RouteUnknown | None:
+    message = run.client.route_message(op, [call])
+    return RouteUnknown(f"{where}: {message}") if message else None
+
+
+def _fail(run: ScenarioRun, section: str, index: int, step: Step, call: Call) -> StepFailed:
     who = f" as {step.user}" if step.user else ""
+    unknown = _route(run, f"{section}[{index}] {step.op}{who}", step.op, call)
+    if unknown is not None:
+        return unknown
     got = call.code + (f" ({call.error})" if call.error else "")
     status = f", HTTP {call.status}" if call.status is not None else ""
     said = f" ({call.detail})" if call.detail else ""
@@ -33,24 +48,40 @@ def _fail(section: str, index: int, step: Step, call: Call) -> StepFailed:
     )
 
 
+def _idempotent(run: ScenarioRun, op: str) -> bool:
+    return run.client.method(op) in ("GET", "HEAD")
+
+
+async def call_step(
+    run: ScenarioRun, op: str, args: Mapping[str, Any], session: Session | None
+) -> Call:
+    """One step's call; a read that got no answer at all (a stale keep-alive connection the
+    server had closed) is sent once more."""
+    call = await run.client.call(op, args, session)
+    if call.code == "transport" and _idempotent(run, op):
+        call = await run.client.call(op, args, session)
+    return call
+
+
 async def _register(run: ScenarioRun, section: str, index: int, step: Step) -> None:
     count = run.render_int(step.count, f"{section}[{index}].count")
     name = step.save or f"user{index}"
     sessions: list[Session] = []
     for i in range(count):
         args = run.render(step.args, None, i)
-        session, call = await run.register(args, name if count == 1 else f"{name}[{i}]")
+        who = name if count == 1 else f"{name}[{i}]"
+        session, call = await run.register(args, who, step.op)
         if call.code not in step.expect:
-            raise _fail(section, index, step, call)
+            raise _fail(run, section, index, step, call)
         sessions.append(session)
     run.sessions[name] = sessions
-    values = [{k: v for k, v in s.values.items() if k != "token"} for s in sessions]
+    values = [run.client.public(s.values) for s in sessions]
     run.state[name] = values[0] if count == 1 else values
 
 
 async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> None:
     """Run one step (for every member of its user group, ``count`` times each)."""
-    if step.op == "register":
+    if run.client.creates_session(step.op):
         await _register(run, section, index, step)
         return
     if step.op == FUND:
@@ -67,9 +98,9 @@ async def run_step(run: ScenarioRun, section: str, index: int, step: Step) -> No
         mine: list[Any] = []
         for i in range(count):
             args = run.render(step.args, session, i)
-            call = await run.client.call(step.op, args, session)
+            call = await call_step(run, step.op, args, session)
             if call.code not in step.expect:
-                raise _fail(section, index, step, call)
+                raise _fail(run, section, index, step, call)
             mine.append(call.value)
         value = mine[0] if count == 1 else mine
         if step.save and session is not None:
@@ -89,7 +120,7 @@ MAX_FUNDING_TASKS = 60
 
 
 async def _balance(run: ScenarioRun, session: Session | None, where: str) -> int:
-    call = await run.client.call("points.balance", {}, session)
+    call = await call_step(run, "points.balance", {}, session)
     value = call.value.get("balance") if isinstance(call.value, dict) else None
     if call.code != "ok" or isinstance(value, bool) or not isinstance(value, int | float):
         raise StepFailed(f"{where}: points.balance: got {call.code} ({call.detail or value!r})")
@@ -104,9 +135,18 @@ async def _expect(
     *,
     where: str,
     accept: tuple[str, ...] = ("ok",),
+    read_back: bool = False,
 ) -> Call:
-    call = await run.client.call(op, args, session)
+    """Run ``op``; an outcome outside ``accept`` raises ``StepFailed`` — except, with
+    ``read_back``, a server error or an unknown outcome: the caller reads back whether the
+    write happened (a service may commit and then answer 500)."""
+    call = await call_step(run, op, args, session)
+    if read_back and (call.server_error or call.outcome is Outcome.UNKNOWN):
+        return call
     if call.code not in accept:
+        unknown = _route(run, where, op, call)
+        if unknown is not None:
+            raise unknown
         said = f" ({call.detail})" if call.detail else ""
         raise StepFailed(f"{where}: {op}: got {call.code}{said}, expected {' or '.join(accept)}")
     return call
@@ -131,17 +171,19 @@ async def fund(
     balance = await _balance(run, session, where)
     if balance < amount and "points.add" in routes:
         args = {"amount": amount - balance, "reason": "setup"}
-        await _expect(run, "points.add", args, session, where=where)
+        await _expect(run, "points.add", args, session, where=where, read_back=True)
         balance = await _balance(run, session, where)
     if balance < amount and "gift.claim" in routes:
-        await _expect(run, "gift.claim", {}, session, where=where, accept=("ok", "already_claimed"))
+        accept = ("ok", "already_claimed")
+        await _expect(run, "gift.claim", {}, session, where=where, accept=accept, read_back=True)
         balance = await _balance(run, session, where)
     done = 0
     while balance < amount and "tasks.complete" in routes and done < MAX_FUNDING_TASKS:
         title = {"title": f"funding {done}"}
         task = await _expect(run, "tasks.create", title, session, where=where)
         task_id = task.value.get("id") if isinstance(task.value, dict) else None
-        await _expect(run, "tasks.complete", {"task_id": task_id}, session, where=where)
+        args = {"task_id": task_id}
+        await _expect(run, "tasks.complete", args, session, where=where, read_back=True)
         done += 1
         before, balance = balance, await _balance(run, session, where)
         if balance <= before and done >= 2:
@@ -204,18 +246,19 @@ async def stock(
     have = await _quantity(run, session, reward, where)
     if have < quantity and "rewards.grant" in routes:
         args = {"reward": reward, "quantity": quantity - have}
-        await _expect(run, "rewards.grant", args, session, where=where)
+        await _expect(run, "rewards.grant", args, session, where=where, read_back=True)
         have = await _quantity(run, session, reward, where)
     if have < quantity and "rewards.buy" in routes and price is not None:
         balance = await _balance(run, session, where)
         await fund(run, session, balance + price * (quantity - have), where)
         have = await _quantity(run, session, reward, where)  # the gift may hold some
         for _ in range(quantity - have):
-            await _expect(run, "rewards.buy", {"reward": reward}, session, where=where)
+            args = {"reward": reward}
+            await _expect(run, "rewards.buy", args, session, where=where, read_back=True)
         have = await _quantity(run, session, reward, where)
     if have < quantity and "gift.claim" in routes:
         accept = ("ok", "already_claimed")
-        await _expect(run, "gift.claim", {}, session, where=where, accept=accept)
+        await _expect(run, "gift.claim", {}, session, where=where, accept=accept, read_back=True)
         have = await _quantity(run, session, reward, where)
     if have < minimum:
         raise StepFailed(

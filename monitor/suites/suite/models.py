@@ -13,6 +13,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +29,23 @@ Template = Annotated[
 Count = Annotated[int, Field(gt=0)] | Template
 Seconds = Annotated[float, Field(ge=0)] | Template
 Scalar = int | float | bool | str
+
+
+def _check_param(value: Any) -> Any:
+    if isinstance(value, dict) and ("min" in value or "max" in value):
+        if set(value) != {"min", "max"}:
+            raise ValueError("a range is {min: N, max: M} (both, nothing else)")
+        if value["min"] > value["max"]:
+            raise ValueError(f"a range's min ({value['min']}) is above its max ({value['max']})")
+    return value
+
+
+#: A parameter: a scalar; a range `{min: 10, max: 50}` (a rule that allows any value in it, e.g.
+#: a random completion bonus); or a count per kind `{front_row: 2, backstage: 2}`.
+Param = Annotated[
+    Scalar | dict[Annotated[str, Field(min_length=1)], int | float],
+    AfterValidator(_check_param),
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*$", description="an identifier")]
 SyncName = Literal["auto", "last-byte", "single-packet", "none"]
@@ -70,7 +88,8 @@ class Step(Model):
     op: str
     """Logical operation, e.g. `points.add` (see the profile catalogue)."""
     user: Name | None = None
-    """Session (or group of sessions) to act as, saved by a `register` step. Default: none."""
+    """Session (or group of sessions) to act as, saved by a `register` step (or a step of any
+    operation the profile marks `creates_session`). Default: none."""
     args: dict[str, Any] = Field(default_factory=dict)
     """Operation arguments; strings may be `${expr}` templates. Default: {}."""
     count: Count = 1
@@ -94,8 +113,9 @@ class PhaseOp(Model):
 
     op: str
     """Logical operation, e.g. `points.deduct`."""
-    user: Name
-    """Session or group to act as; a group fires `count` operations per member."""
+    user: Name | None = None
+    """Session or group to act as; a group fires `count` operations per member. Leave it out
+    for an operation the profile sends without credentials (`auth: false`). Default: none."""
     args: dict[str, Any] = Field(default_factory=dict)
     """Operation arguments; `${index}` is the 0-based repetition. Default: {}."""
     count: Count = 1
@@ -110,8 +130,8 @@ class Reader(Model):
 
     op: str
     """Logical read operation, e.g. `points.balance`."""
-    user: Name
-    """Session to read as."""
+    user: Name | None = None
+    """Session to read as; none for an operation sent without credentials. Default: none."""
     args: dict[str, Any] = Field(default_factory=dict)
     """Operation arguments. Default: {}."""
     interval_ms: Annotated[float, Field(ge=0)] = 2.0
@@ -199,7 +219,7 @@ class Scenario(Model):
     """Title of the specification scenario it implements. Default: none."""
     description: Text = ""
     """What it proves. Default: empty."""
-    params: dict[Name, Scalar] = Field(default_factory=dict)
+    params: dict[Name, Param] = Field(default_factory=dict)
     """Overrides of the suite parameters for this scenario. Default: {}."""
     needs: Needs = Field(default_factory=Needs)
     """What the scenario needs beyond the operations its steps run (they are needs already);
@@ -255,7 +275,7 @@ class Suite(Model):
     """Suite name (shown in reports)."""
     description: Text = ""
     """What the suite covers. Default: empty."""
-    params: dict[Name, Scalar] = Field(default_factory=dict)
+    params: dict[Name, Param] = Field(default_factory=dict)
     """Parameters with their defaults, referenced as `${params.NAME}`; override them per
     scenario or with `--param NAME=VALUE`. Default: {}."""
     scenarios: Annotated[list[Scenario], Field(min_length=1)]

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from monitor.suites.errors import ConfigError, Problem
-from monitor.suites.suite.models import Scalar, Scenario, Suite
+from monitor.suites.suite.models import Param, Scalar, Scenario, Suite
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Scalar]:
@@ -47,18 +47,22 @@ def check_overrides(overrides: Mapping[str, Scalar], suites: Sequence[Suite]) ->
 
 
 def scenario_params(
-    suite: Suite, scenario: Scenario, overrides: Mapping[str, Scalar]
-) -> dict[str, Scalar]:
+    suite: Suite, scenario: Scenario, overrides: Mapping[str, Param]
+) -> dict[str, Param]:
     """Suite defaults, then the scenario's own values, then command-line overrides."""
-    params: dict[str, Scalar] = {**suite.params, **scenario.params}
+    params: dict[str, Param] = {**suite.params, **scenario.params}
     params.update({k: v for k, v in overrides.items() if k in params})
     return params
 
 
+DATES = 40
+
+
 def run_variables(rng: random.Random, today: dt.date | None = None) -> dict[str, Any]:
-    """Reproducible run variables: ``today`` (UTC), ``dates`` (10 distinct future dates),
+    """Reproducible run variables: ``today`` (UTC), ``dates`` (40 distinct future dates: a
+    scenario whose attempts follow the balance read back may need more than a few),
     ``run_id`` (hex, from the seed)."""
     day = today or dt.datetime.now(dt.UTC).date()
     start = day + dt.timedelta(days=rng.randrange(30, 3000))
-    dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(10)]
+    dates = [(start + dt.timedelta(days=i)).isoformat() for i in range(DATES)]
     return {"today": day.isoformat(), "dates": dates, "run_id": f"{rng.getrandbits(32):08x}"}
