@@ -169,7 +169,7 @@ def test_validate_lists_outcomes_and_warns_about_hidden_server_errors(tmp_path: 
         in listed.output
     )
     assert "canonical outcomes: ok, " in listed.output
-    assert "5xx answers are unknown" in listed.output
+    assert "server errors are unknown" in listed.output
     fitted = tmp_path / "fit.yaml"
     text = SUITE_FILE.read_text().replace(
         'counts: {ok: 1, slug_taken: "${params.copies - 1}"}',

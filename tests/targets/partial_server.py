@@ -22,11 +22,13 @@ HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
+    body = await request.read()  # read before answering: an unread body would stay in the
+    # keep-alive connection and spoil the next request on it (aiohttp leaves it there)
     if (request.method, request.path) in request.app[MISSING]:
         raise web.HTTPNotFound()  # the route does not exist here
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP | {"host"}}
     async with request.app[UPSTREAM].request(
-        request.method, request.path_qs, data=await request.read(), headers=headers
+        request.method, request.path_qs, data=body, headers=headers
     ) as resp:
         body = await resp.read()
         out = {k: v for k, v in resp.headers.items() if k.lower() not in HOP}

@@ -365,13 +365,13 @@ async def get_booking(request: web.Request, account: str) -> web.Response:
 async def edit_booking(request: web.Request, account: str) -> web.Response:
     db = request.app[DB]
     booking = request.match_info["id"]
+    body = await _body(request)  # read first: no await between the revision check and the write
     row = _find(db, account, booking)
     if row is None:
         return problem(404, "no-such-booking", "no such booking")
     want = request.headers.get("If-Match")
     if want is not None and want.strip('"') != str(row[4]):
         return problem(412, "stale-revision", "the booking changed since that revision")
-    body = await _body(request)
     with db:
         db.execute(
             "UPDATE booking SET title = ?, notes = ?, rev = rev + 1 WHERE id = ?",
