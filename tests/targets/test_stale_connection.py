@@ -41,13 +41,15 @@ async def test_a_read_dropped_by_the_server_is_sent_once_more_a_write_is_not() -
         writer.write(head.encode() + b"\r\nConnection: close\r\n\r\n" + BODY)
         await writer.drain()
 
-    async with serve_raw(odd_ones_vanish) as url:
-        async with ConcurrentTester(url, keep_body=True) as tester:
-            run = SimpleNamespace(client=ProfileClient(PROFILE, tester))
-            user = Session("alice")
-            read = await call_step(run, "points.balance", {}, user)  # type: ignore[arg-type]
-            sent = len(seen)
-            write = await call_step(run, "points.add", {}, user)  # type: ignore[arg-type]
+    async with (
+        serve_raw(odd_ones_vanish) as url,
+        ConcurrentTester(url, keep_body=True) as tester,
+    ):
+        run = SimpleNamespace(client=ProfileClient(PROFILE, tester))
+        user = Session("alice")
+        read = await call_step(run, "points.balance", {}, user)  # type: ignore[arg-type]
+        sent = len(seen)
+        write = await call_step(run, "points.add", {}, user)  # type: ignore[arg-type]
     assert (read.code, read.value) == ("ok", {"balance": 5})
     assert sent == 2  # the first request was dropped, the second answered
     assert (write.code, write.error) == ("transport", "server disconnected")
