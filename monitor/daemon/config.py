@@ -8,10 +8,11 @@ and is never logged or exported.
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from monitor.alerts.config import AlertingConfig
 from monitor.daemon.schedule import Schedule, ScheduleError
@@ -71,6 +72,23 @@ class Target(DaemonModel):
     """Static credentials added to plain requests (suites use the profile's auth). Default: none."""
     timeout: PositiveDuration = 10.0
     """Per-request timeout. Default: 10 s."""
+    h2c: bool = False
+    """The service speaks HTTP/2 in clear text by prior knowledge (beside HTTP/1.1 on the same
+    port): `sync: auto` then delivers concurrent phases single-packet. Default: false."""
+    ca_file: str | None = None
+    """PEM file of the CAs trusted for an https service (a private staging CA). Default: the
+    system's trust store."""
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=value)
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "strerror", None) or exc
+                raise ValueError(f"cannot use {value}: {reason}") from None
+        return value
 
 
 class ScheduleSpec(DaemonModel):
@@ -110,6 +128,9 @@ class SuiteJob(DaemonModel):
     """Only these scenarios of the suite. Default: all."""
     params: dict[str, int | float | bool | str] = Field(default_factory=dict)
     """Suite parameter overrides. Default: {}."""
+    sync: Literal["auto", "last-byte", "single-packet", "none"] = "auto"
+    """How concurrent phases are delivered (as `soakmon run --sync`; a scenario's or phase's
+    `sync:` wins). Default: auto."""
 
 
 class Request(DaemonModel):

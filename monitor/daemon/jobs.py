@@ -19,7 +19,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from monitor.daemon.config import SuiteJob, Target
 from monitor.daemon.schedule import decide, first_due
-from monitor.engine import RequestHooks
+from monitor.engine import RequestHooks, SyncMode
 from monitor.events import (
     CheckFailed,
     CheckRecovered,
@@ -59,8 +59,9 @@ async def run_suite_job(
         suite = Suite.model_validate({**loaded.suite.model_dump(), "scenarios": kept})
         loaded = type(loaded)(suite, loaded.file, loaded.locations)
     options = RunOptions(
-        seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks, tracer=tracer
-    )
+        seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks, tracer=tracer,
+        sync=SyncMode.parse(job.sync), h2c=target.h2c, ca_file=target.ca_file,
+    )  # fmt: skip
     return await run_suites(target.url, profile, [loaded], options)
 
 

@@ -38,6 +38,8 @@ def test_a_complete_config_loads_with_units_parsed(tmp_path: Path) -> None:
     assert cfg.suites[0].schedule.jitter == 30
     assert cfg.bursts[0].schedule.every == 600
     assert cfg.slo.p95_ms == 500
+    assert cfg.suites[0].sync == "auto"
+    assert cfg.targets["staging"].h2c is False
     assert cfg.slo.error_rate == 0.05
 
 
@@ -56,6 +58,14 @@ def test_a_complete_config_loads_with_units_parsed(tmp_path: Path) -> None:
         (GOOD.replace('url: "http://127.0.0.1:8080/metrics"', "every: 1s"), "probes[0]"),
         (GOOD.replace("size: 20", "sise: 20"), "bursts[0].sise: unknown key (did you mean 'size'"),
         (GOOD.replace("target: staging\n    schedule", "target: prod\n    schedule"), "prod"),
+        (
+            GOOD.replace("    timeout: 5m", "    timeout: 5m\n    sync: tight"),
+            ":10: suites[0].sync:",
+        ),
+        (
+            GOOD.replace("{token_env: STAGING_TOKEN}", "{token_env: T}\n    ca_file: /no/ca.pem"),
+            ":5: targets.staging.ca_file: cannot use /no/ca.pem: No such file or directory",
+        ),
     ],
 )
 def test_broken_configs_name_the_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
