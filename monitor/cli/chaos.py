@@ -73,6 +73,9 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.echo(str(exc), err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     journal = _journal(state_dir)
+    from monitor.observe.tracing import setup_tracing
+
+    provider = setup_tracing()  # spans exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     async def main() -> object:
         for entry, error in await revert_entries(journal, journal.orphans()):
@@ -83,14 +86,17 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, kill.set)
         try:
-            return await ExperimentRunner(journal, kill=kill, seed=seed, dry_run=dry_run).run(
-                loaded
-            )
+            runner = ExperimentRunner(journal, kill=kill, seed=seed, dry_run=dry_run,
+                                      tracer=provider.get_tracer("soakmon.chaos"))  # fmt: skip
+            return await runner.run(loaded)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
-    result = asyncio.run(main())
+    try:
+        result = asyncio.run(main())
+    finally:
+        provider.shutdown()
     from monitor.chaos.experiment.result import ExperimentResult
 
     assert isinstance(result, ExperimentResult)

@@ -82,7 +82,9 @@ class Daemon:
         MetricsExporter(self.metrics).subscribe(self.bus)
         feed_watches(self.bus, self.watches)
         self.alerts.subscribe(self.bus)
-        self.chaos = ChaosControl(cfg.chaos, self.bus)
+        self.chaos = ChaosControl(
+            cfg.chaos, self.bus, tracer=self.tracer_provider.get_tracer("soakmon.chaos")
+        )
         self._build()
 
     def _hooks(self, suite: str, scenario: str, target: str) -> RequestHooks:

@@ -17,6 +17,8 @@ import random
 import time
 from typing import Any
 
+from opentelemetry import trace
+
 from monitor.chaos.engine import revert_entries
 from monitor.chaos.experiment.load import LoadedExperiment, load_experiment, resolve_experiment
 from monitor.chaos.experiment.model import TargetSpec
@@ -36,9 +38,12 @@ KEEP_RESULTS = 20
 class ChaosControl:
     """The journal, the kill switch and what the experiments did."""
 
-    def __init__(self, cfg: ChaosConfig, bus: EventBus) -> None:
+    def __init__(
+        self, cfg: ChaosConfig, bus: EventBus, *, tracer: trace.Tracer | None = None
+    ) -> None:
         self.cfg = cfg
         self.bus = bus
+        self.tracer = tracer
         self.journal = Journal(cfg.state_dir or default_state_dir())
         self.kill = asyncio.Event()
         self.paused = cfg.paused
@@ -130,7 +135,8 @@ class ChaosLoop:
         loaded = self._load()
         runner = ExperimentRunner(self.control.journal, bus=self.control.bus,
                                   kill=self.control.kill, seed=self.seed,
-                                  dry_run=self.job.dry_run)  # fmt: skip
+                                  dry_run=self.job.dry_run,
+                                  tracer=self.control.tracer)  # fmt: skip
         self.control.running[self.key] = loaded.experiment.name
         try:
             result = await runner.run(loaded)

@@ -169,3 +169,21 @@ async def test_at_most_k_actions_are_active_at_once(
     assert first.reverted_at is not None
     assert second.started_at is not None
     assert second.started_at >= first.reverted_at  # one after the other
+
+
+async def test_each_action_is_a_span(tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = ActionEngine(Journal(tmp_path), tracer=provider.get_tracer("t"))
+    action = build_action("process-pause", {"pid": sleeper.pid})
+    await engine.run(action, ActionContext("s1", "ref"), duration_s=0.1)
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "chaos process-pause"
+    assert span.attributes is not None
+    assert span.attributes["soakmon.chaos.result"] == "ok"
+    assert span.attributes["soakmon.chaos.target"] == "ref"

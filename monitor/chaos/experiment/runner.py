@@ -27,6 +27,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from opentelemetry import trace
+
 from monitor.chaos.action import ActionContext
 from monitor.chaos.engine import ActionEngine, ActionRun
 from monitor.chaos.experiment.guardrails import Abort, burn_watch
@@ -67,8 +69,10 @@ class ExperimentRunner:
         kill: asyncio.Event | None = None,
         seed: int | None = None,
         dry_run: bool = False,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.journal = journal
+        self.tracer = tracer
         self.bus = bus
         self.kill = kill or asyncio.Event()
         self.seed = seed
@@ -197,7 +201,9 @@ class ExperimentRunner:
 
     async def _dry_run(self, loaded: LoadedExperiment, result: ExperimentResult) -> None:
         exp = loaded.experiment
-        engine = ActionEngine(self.journal, bus=self.bus, policy=loaded.policy, dry_run=True)
+        engine = ActionEngine(
+            self.journal, bus=self.bus, policy=loaded.policy, dry_run=True, tracer=self.tracer
+        )
         for name, step, action in zip(exp.step_names(), exp.method, loaded.actions, strict=True):
             ctx = ActionContext(f"{exp.name}-dry-{name}", exp.target.url, exp.name)
             result.actions.append(await engine.run(action, ctx, duration_s=step.duration,
@@ -209,7 +215,7 @@ class ExperimentRunner:
         exp = loaded.experiment
         engine = ActionEngine(
             self.journal, bus=self.bus, policy=loaded.policy,
-            max_concurrent=exp.guardrails.max_concurrent_actions,
+            max_concurrent=exp.guardrails.max_concurrent_actions, tracer=self.tracer,
         )  # fmt: skip
         run_id = uuid.uuid4().hex[:6]
 
@@ -264,7 +270,7 @@ class ExperimentRunner:
         try:
             run = await run_suites(
                 exp.target.url, loaded.profile.profile, [loaded.suites[ref]],
-                RunOptions(seed=self.seed, timeout_s=exp.target.timeout),
+                RunOptions(seed=self.seed, timeout_s=exp.target.timeout, tracer=self.tracer),
             )  # fmt: skip
             failed = [f"{sc.name}: {c.name}" for sc in run.scenarios for c in sc.failed_checks]
             out = SuiteRun(ref, phase, run.passed, run.status, failed)
