@@ -55,3 +55,13 @@ async def proxy_to(
 async def run(tmp: Path, doc: dict[str, Any], **kw: Any) -> ExperimentResult:
     loaded = load_experiment(write(tmp, doc))
     return await ExperimentRunner(Journal(tmp / "state"), **kw).run(loaded)
+
+
+async def until_injected(journal: Journal, count: int = 1, within_s: float = 30.0) -> None:
+    """Wait until ``count`` actions are injected (the journal says so), however busy the
+    machine is."""
+    import asyncio
+
+    async with asyncio.timeout(within_s):
+        while sum(e.state == "injected" for e in journal.entries()) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)

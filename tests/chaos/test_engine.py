@@ -19,6 +19,7 @@ from monitor.chaos.journal import Entry, Journal
 from monitor.chaos.registry import ACTIONS, build_action
 from monitor.events import ChaosActionEnded, ChaosActionStarted, EventBus
 from monitor.registry import UnknownNameError
+from tests.chaos.helpers import until_injected
 
 
 @pytest.fixture
@@ -61,12 +62,9 @@ async def test_pause_is_held_for_its_duration_then_reverted(
     engine = ActionEngine(journal, bus=bus)
     action = build_action("process-pause", {"pid": sleeper.pid})
     task = asyncio.create_task(
-        engine.run(action, ActionContext("a1", "ref"), duration_s=0.5, name="freeze")
+        engine.run(action, ActionContext("a1", "ref"), duration_s=3, name="freeze")
     )
-    for _ in range(100):
-        if journal.entries() and journal.entries()[0].state == "injected":
-            break
-        await asyncio.sleep(0.01)
+    await until_injected(journal)
     assert _status(sleeper.pid) == psutil.STATUS_STOPPED
     assert [e.kind for e in journal.entries()] == ["process-pause"]
     run = await task
@@ -95,15 +93,16 @@ async def test_cancelled_mid_fault_still_reverts(
 
 
 async def test_abort_cuts_the_fault_short(tmp_path: Path, sleeper: subprocess.Popen[bytes]) -> None:
-    engine = ActionEngine(Journal(tmp_path))
+    journal = Journal(tmp_path)
+    engine = ActionEngine(journal)
     abort = asyncio.Event()
     action = build_action("process-pause", {"pid": sleeper.pid})
     task = asyncio.create_task(
         engine.run(action, ActionContext("a3", "ref"), duration_s=30, abort=abort)
     )
-    await asyncio.sleep(0.2)
+    await until_injected(journal)
     abort.set()
-    run = await asyncio.wait_for(task, 5)
+    run = await asyncio.wait_for(task, 30)
     assert run.result == "aborted"
     assert _status(sleeper.pid) != psutil.STATUS_STOPPED
 

@@ -16,6 +16,7 @@ from monitor.chaos.errors import ActionError
 from monitor.chaos.journal import Journal
 from monitor.chaos.registry import build_action
 from monitor.chaos.toxiproxy import Toxiproxy
+from tests.chaos.helpers import until_injected
 from tests.plugins.postgres import free_port
 
 
@@ -37,16 +38,19 @@ async def test_latency_is_added_while_active_and_gone_after(
 ) -> None:
     where, proxied = await _proxy(toxiproxy_api, reference_url.removeprefix("http://"))
     action = build_action("latency", {**where, "latency": 300, "jitter": 0})
-    engine = ActionEngine(Journal(tmp_path))
-    task = asyncio.create_task(engine.run(action, ActionContext("n1", "ref"), duration_s=1.5))
-    await asyncio.sleep(0.3)  # created the proxy and injected (prepare+inject are loopback)
+    journal, abort = Journal(tmp_path), asyncio.Event()
+    engine = ActionEngine(journal)
+    ctx = ActionContext("n1", "ref")
+    task = asyncio.create_task(engine.run(action, ctx, duration_s=60, abort=abort))
+    await until_injected(journal)
     assert [t["name"] for t in await Toxiproxy(toxiproxy_api).toxics("ref")] == [
         "soakmon-n1-downstream"
     ]
     during = await _get_ms(proxied)
+    abort.set()
     run = await task
     after = await _get_ms(proxied)
-    assert run.result == "ok"
+    assert run.result == "aborted"
     assert during >= 300
     assert after < 300
     assert await Toxiproxy(toxiproxy_api).toxics("ref") == []
@@ -56,18 +60,22 @@ async def test_blackhole_and_reset_break_requests_then_revert(
     tmp_path: Path, toxiproxy_api: str, reference_url: str
 ) -> None:
     where, proxied = await _proxy(toxiproxy_api, reference_url.removeprefix("http://"))
-    engine = ActionEngine(Journal(tmp_path))
+    journal = Journal(tmp_path)
+    engine = ActionEngine(journal)
     for kind, extra in (("reset-peer", {}), ("timeout", {"timeout": 0})):
         action = build_action(kind, {**where, **extra, "stream": "both"})
-        task = asyncio.create_task(engine.run(action, ActionContext(kind, "ref"), duration_s=2))
-        await asyncio.sleep(0.3)
+        abort = asyncio.Event()
+        ctx = ActionContext(kind, "ref")
+        task = asyncio.create_task(engine.run(action, ctx, duration_s=60, abort=abort))
+        await until_injected(journal)
         with pytest.raises((aiohttp.ClientError, TimeoutError)):
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.8)) as http,
                 http.get(f"{proxied}/healthz") as resp,
             ):
                 await resp.read()
-        assert (await task).result == "ok"
+        abort.set()
+        assert (await task).result == "aborted"
         assert await _get_ms(proxied) < 1000
 
 

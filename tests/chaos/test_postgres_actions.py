@@ -12,6 +12,7 @@ from monitor.chaos.action import ActionContext
 from monitor.chaos.engine import ActionEngine
 from monitor.chaos.journal import Journal
 from monitor.chaos.registry import build_action
+from tests.chaos.helpers import until_injected
 
 
 async def _count(url: str, app: str) -> int:
@@ -47,13 +48,16 @@ async def test_a_table_lock_blocks_writers(tmp_path: Path, postgres_url: str) ->
     await conn.execute("CREATE TABLE ledger (id serial primary key, amount int)")
     try:
         action = build_action("pg-lock", {"dsn": postgres_url, "table": "ledger"})
-        engine = ActionEngine(Journal(tmp_path))
-        task = asyncio.create_task(engine.run(action, ActionContext("p2", "ref"), duration_s=1.5))
-        await asyncio.sleep(0.5)
+        journal, abort = Journal(tmp_path), asyncio.Event()
+        engine = ActionEngine(journal)
+        ctx = ActionContext("p2", "ref")
+        task = asyncio.create_task(engine.run(action, ctx, duration_s=60, abort=abort))
+        await until_injected(journal)
         await conn.execute("SET lock_timeout = '200ms'")
         with pytest.raises(asyncpg.LockNotAvailableError):
             await conn.execute("INSERT INTO ledger (amount) VALUES (1)")
-        assert (await task).result == "ok"
+        abort.set()
+        assert (await task).result == "aborted"
         await conn.execute("INSERT INTO ledger (amount) VALUES (1)")
         assert await _count(postgres_url, "soakmon-chaos-p2") == 0
     finally:
@@ -62,9 +66,12 @@ async def test_a_table_lock_blocks_writers(tmp_path: Path, postgres_url: str) ->
 
 async def test_connections_are_held_then_released(tmp_path: Path, postgres_url: str) -> None:
     action = build_action("pg-connections", {"dsn": postgres_url, "max_open": 15})
-    engine = ActionEngine(Journal(tmp_path))
-    task = asyncio.create_task(engine.run(action, ActionContext("p3", "ref"), duration_s=1.5))
-    await asyncio.sleep(1.0)
+    journal, abort = Journal(tmp_path), asyncio.Event()
+    engine = ActionEngine(journal)
+    ctx = ActionContext("p3", "ref")
+    task = asyncio.create_task(engine.run(action, ctx, duration_s=60, abort=abort))
+    await until_injected(journal)
     assert await _count(postgres_url, "soakmon-chaos-p3") == 15
-    assert (await task).result == "ok"
+    abort.set()
+    assert (await task).result == "aborted"
     assert await _count(postgres_url, "soakmon-chaos-p3") == 0
