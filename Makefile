@@ -66,7 +66,8 @@ crds: $(CRDS)
 
 # The container image from the Dockerfile, with buildah (scripts/build-image.sh: cached by
 # content, so nothing is built when nothing it is made from changed). Needs root.
-image: system-deps
+image:
+	@scripts/system-deps.sh image
 	@scripts/build-image.sh
 
 system-deps:

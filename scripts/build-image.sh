@@ -25,7 +25,7 @@ command -v buildah >/dev/null || {
   log "buildah is missing: apt-get install buildah mmdebstrap (scripts/system-deps.sh test does)"
   exit 1
 }
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+version=$(grep -m1 '^version = ' pyproject.toml | sed 's/^version = "\(.*\)"/\1/')
 image_id() { buildah inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null; }
 
 # -- the Debian base -----------------------------------------------------------------------------
@@ -107,7 +107,7 @@ buildah bud --isolation chroot --layers --quiet --format docker "${ca_args[@]}" 
   --build-arg "PYTHON_IMAGE=$base" --build-arg "VERSION=$version" \
   --label "io.soakmon.source-hash=$hash" \
   -t "$ref" -t "$image:$version" . >&2
-size=$(buildah images --format '{{.Size}}' "$ref" | head -1)
+size=$(buildah images --format '{{.Size}}' "$ref" | sed -n 1p)  # not head: SIGPIPE + pipefail
 log "built $ref in $((SECONDS - t0)) s, $size"
 # Keep the three newest content tags (other work trees may use them): older ones only fill the disk.
 buildah images --json | python3 -c '

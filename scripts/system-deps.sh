@@ -5,22 +5,25 @@
 set -euo pipefail
 what=${1:-test}
 missing=()
-have_pg() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null; }
-have_pg || missing+=(postgresql)
-command -v promtool >/dev/null || missing+=(prometheus)
-command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-command -v chromium >/dev/null || missing+=(chromium)
-command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
-# the local Kubernetes control plane (tests/plugins/kube.py; the rest is built by kube-tools.sh)
-command -v etcd >/dev/null || missing+=(etcd-server)
-command -v kubectl >/dev/null || missing+=(kubectl)
-command -v openssl >/dev/null || missing+=(openssl)
-# the HTTP/2 front of the reference target in the single-packet tests (tests/plugins/nginx_h2.py)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 # the container image: built with buildah (chroot isolation, no daemon) on a Debian base made
-# by mmdebstrap when no registry base is reachable (scripts/build-image.sh)
+# by mmdebstrap when no registry base is reachable (scripts/build-image.sh; `make image` asks
+# for these alone)
 command -v buildah >/dev/null || missing+=(buildah)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+if [ "$what" != image ]; then
+  have_pg() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null; }
+  have_pg || missing+=(postgresql)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
+  # the local Kubernetes control plane (tests/plugins/kube.py; the rest is built by kube-tools.sh)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v kubectl >/dev/null || missing+=(kubectl)
+  command -v openssl >/dev/null || missing+=(openssl)
+  # the HTTP/2 front of the reference target in the single-packet tests (tests/plugins/nginx_h2.py)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null || missing+=(wrk)
   command -v taskset >/dev/null || missing+=(util-linux)
