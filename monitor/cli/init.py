@@ -57,6 +57,8 @@ def init(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     draft = build_draft(doc, source)
+    if target:
+        draft = build_draft(doc, source, _target_metrics(draft, target))
     if output is None:
         typer.echo(draft.text, nl=False)
         typer.echo(
@@ -87,6 +89,23 @@ def init(
         f"         soakmon validate {suite_path} --profile {output}\n"
         f"         soakmon run {suite_path} --profile {output} --target URL"
     )
+
+
+def _target_metrics(draft: object, target: str) -> dict[str, str] | None:
+    """Logical metrics guessed from the target's Prometheus endpoint (None: none readable)."""
+    from monitor.openapi.document import OpenApiError, read_text
+    from monitor.openapi.draft import Draft
+    from monitor.openapi.metrics import guess_metrics, series_names
+
+    assert isinstance(draft, Draft)
+    for op in draft.ops:
+        if op.fields.get("format") == "prometheus":
+            url = target.rstrip("/") + draft.api.base_path + str(op.fields["path"])
+            try:
+                return guess_metrics(series_names(read_text(url))) or None
+            except OpenApiError as exc:
+                typer.echo(f"warning: metrics not read: {exc}", err=True)
+    return None
 
 
 def _source(openapi: str, target: str | None) -> str:

@@ -45,6 +45,7 @@ class Draft:
     ops: list[DraftOp]
     guesses: int = 0
     text: str = ""
+    metrics: dict[str, str] | None = None  # read from the target's /metrics (init --target)
 
 
 def profile_name(title: str) -> str:
@@ -262,7 +263,7 @@ def _session_ops(api: Api, session: SessionPlan, names: dict[ApiOperation, str])
     return out
 
 
-def build_draft(doc: Document, source: str) -> Draft:
+def build_draft(doc: Document, source: str, metrics: dict[str, str] | None = None) -> Draft:
     """Everything ``init`` guesses about the document (text rendered by :func:`render`)."""
     api = read_api(doc.resolved)
     auth = plan_auth(api)
@@ -286,7 +287,7 @@ def build_draft(doc: Document, source: str) -> Draft:
             draft_op.fields["outcomes"] = outcomes.per_op[names[op]]
         taken.add(draft_op.name)
         ops.append(draft_op)
-    draft = Draft(profile_name(api.title), api, auth, session, outcomes, ops)
+    draft = Draft(profile_name(api.title), api, auth, session, outcomes, ops, metrics=metrics)
     draft.text = render(draft, source, doc.version)
     return draft
 
@@ -339,11 +340,20 @@ def render(draft: Draft, source: str, version: str) -> str:
     lines.append("operations:")
     for op in draft.ops:
         lines.extend(_op_lines(op))
-    if any(op.fields.get("format") == "prometheus" for op in draft.ops):
+    if draft.metrics:
         lines.extend(
             comment(
-                "GUESS: the standard process series of prometheus_client; map the "
-                "pool and retry series your target exports (see reference.yaml)"
+                "GUESS: series read from the target's metrics endpoint, matched by their usual "
+                "names; map any other series the checks need"
+            )
+        )
+        lines.append("metrics:")
+        lines.extend(entry(k, v, 2) for k, v in draft.metrics.items())
+    elif any(op.fields.get("format") == "prometheus" for op in draft.ops):
+        lines.extend(
+            comment(
+                "GUESS: the standard process series of prometheus_client; map the pool and "
+                "retry series your target exports (`soakmon init --target URL` reads them)"
             )
         )
         lines += ["metrics:", entry("rss_bytes", "process_resident_memory_bytes", 2)]

@@ -61,3 +61,20 @@ def test_not_openapi_is_a_usage_error(tmp_path: Path) -> None:
     code, output, _ = init(tmp_path, {"openapi": "3.1.0", "paths": {"/x": {"get": {}}}})
     assert code == 2
     assert "info" in output
+
+
+def test_metrics_series_guessed_by_their_usual_names() -> None:
+    from monitor.openapi.metrics import guess_metrics, series_names
+
+    text = (
+        "# HELP x\nprocess_resident_memory_bytes 1.0\nreference_db_pool_size 5\n"
+        'reference_db_pool_in_use{db="a"} 1\nreference_db_pool_waiting 0\n'
+        "reference_tx_retries_total 3\nhttp_requests_total 9\n"
+    )
+    assert guess_metrics(series_names(text)) == {
+        "rss_bytes": "process_resident_memory_bytes",
+        "db_pool_size": "reference_db_pool_size",
+        "db_pool_in_use": "reference_db_pool_in_use",
+        "db_pool_waiting": "reference_db_pool_waiting",
+        "tx_retries_total": "reference_tx_retries_total",
+    }
