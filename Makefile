@@ -85,9 +85,19 @@ kube-up: $(VENV)/.synced-dev system-deps kube-tools
 kube-down: $(VENV)/.synced-dev
 	@$(VENV)/bin/python -m tests.plugins.kube down $(KUBE_DIR)
 
-test: $(VENV)/.synced-dev system-deps $(HELM) $(KUSTOMIZE) $(CRDS) $(TOXIPROXY) kube-tools
-	@# the image tests build it too; first here, in the open (a few minutes cold). Root only.
-	@if [ "$$(id -u)" = 0 ]; then scripts/build-image.sh >/dev/null; fi
+# The container image of tests/deploy/test_image.py is built beside the Go tools (root only:
+# buildah's chroot isolation): its cold build (a few minutes) waits on downloads and the disk
+# much of the time. Nothing is built when it is up to date (cached by content).
+IMAGE_LOG := .tools/image-build.log
+test: $(VENV)/.synced-dev system-deps $(CRDS)
+	@mkdir -p .tools; pid=; \
+	if [ "$$(id -u)" = 0 ]; then scripts/build-image.sh >$(IMAGE_LOG) 2>&1 & pid=$$!; fi; \
+	$(MAKE) --no-print-directory $(HELM) $(KUSTOMIZE) $(TOXIPROXY) kube-tools \
+	  || { [ -z "$$pid" ] || wait $$pid; exit 1; }; \
+	if [ -n "$$pid" ]; then \
+	  if wait $$pid; then grep '^build-image:' $(IMAGE_LOG) | tail -n 1; \
+	  else cat $(IMAGE_LOG) >&2; echo "make test: the image build failed (above)" >&2; exit 1; fi; \
+	fi
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -ra $(PYTEST_ARGS)
 
 # Race detection statistics: every race fault at --race-window 0 on SQLite and PostgreSQL, the

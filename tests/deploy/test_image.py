@@ -35,9 +35,10 @@ from tests.plugins.kube import free_port
 pytestmark = pytest.mark.timeout(1800)
 
 #: The image size budget (uncompressed layers), also in docs/kubernetes.md. What fills it: the
-#: runtime dependencies in /opt/soakmon (kubernetes ~125 MB, scipy ~145 MB, numpy ~75 MB with
-#: bytecode) on ~110 MB of Debian python3.
-SIZE_BUDGET_MB = 650
+#: runtime dependencies in /opt/soakmon (kubernetes ~125 MB, scipy ~145 MB, numpy ~75 MB,
+#: schemathesis with hypothesis and jsonschema-rs ~50 MB, with bytecode) on ~115 MB of Debian
+#: python3. 647 MB when set.
+SIZE_BUDGET_MB = 700
 
 
 @pytest.fixture(scope="module")
