@@ -39,6 +39,7 @@ module_dir() { # module@version -> the extracted module directory in the Go modu
 echo "fetch-crds: prometheus-operator $po_version and chaos-mesh $cm_version into $out" >&2
 po_dir=$(module_dir "github.com/prometheus-operator/prometheus-operator@$po_version")
 cm_dir=$(module_dir "github.com/chaos-mesh/chaos-mesh@$cm_version")
+mkdir -p "$PWD/.tools"
 tmp=$(mktemp -d "$PWD/.tools/crds.XXXXXX")
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
