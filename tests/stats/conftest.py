@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stats-window", type=float, default=0.0, help="reference target --race-window (s)"
     )
     group.addoption("--stats-json", default="reports/stats.json", help="where to write results")
+    group.addoption(
+        "--stats-attempts",
+        type=int,
+        default=None,
+        help="attempts per run (default: soakmon's default; 1 measures the per-attempt rate)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -36,16 +43,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def stats_runs(pytestconfig: pytest.Config) -> int:
-    runs: int = pytestconfig.getoption("--stats-runs", default=20)
-    return runs
+@dataclass(frozen=True)
+class Settings:
+    runs: int
+    """Runs per fault (or clean target) and database."""
+    window: float
+    """The reference target's --race-window, seconds."""
+    attempts: int | None
+    """Attempts per run; None: soakmon's default."""
 
 
 @pytest.fixture(scope="session")
-def stats_window(pytestconfig: pytest.Config) -> float:
-    window: float = pytestconfig.getoption("--stats-window", default=0.0)
-    return window
+def stats(pytestconfig: pytest.Config) -> Settings:
+    return Settings(
+        runs=pytestconfig.getoption("--stats-runs", default=20),
+        window=pytestconfig.getoption("--stats-window", default=0.0),
+        attempts=pytestconfig.getoption("--stats-attempts", default=None),
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,7 +68,9 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     if not TRIALS:
         return
     window = request.config.getoption("--stats-window", default=0.0)
-    lines = table(tally(TRIALS), f"\ndetection per run, race window {window * 1000:g} ms:")
+    attempts = request.config.getoption("--stats-attempts", default=None)
+    per = f"{attempts} attempt(s)" if attempts else "the default attempts"
+    lines = table(tally(TRIALS), f"\ndetection per run ({per}), race window {window * 1000:g} ms:")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     assert reporter is not None
@@ -68,6 +84,7 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
         json.dumps(
             {
                 "race_window_s": window,
+                "attempts": attempts,
                 "trials": [t.__dict__ for t in TRIALS],
                 "rates": [
                     {"row": t.row, "db": t.db, "runs": t.runs, **t.counts, "rate": t.rate}

@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from monitor.reference import RACE_FAULTS
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import RunResult
+from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
 from tests.suites.wallet_server import wallet_server
@@ -112,10 +114,27 @@ class Trial:
     """``caught`` (the guarding check failed), ``missed`` (it held) or ``error``."""
     detail: str = ""
     seconds: float = 0.0
+    attempts: int = 1
+    """Attempts the run made (it stops at the first violation)."""
+    send_spread_s: float | None = None
+    """Widest send spread of the run's concurrent phases."""
+    arrival_spread_s: float | None = None
+    """Widest arrival spread the target reported."""
+
+
+def options(seed: int, attempts: int | None, **kw: Any) -> RunOptions:
+    """A run as ``soakmon run`` makes it (default sync, ``attempts`` None: the default)."""
+    return RunOptions(seed=seed, timeout_s=5, attempts=AttemptPolicy(attempts=attempts), **kw)
 
 
 async def trial(
-    row: Row, db: str, db_url: str | None, *, race_window: float | None, seed: int
+    row: Row,
+    db: str,
+    db_url: str | None,
+    *,
+    race_window: float | None,
+    seed: int,
+    attempts: int | None = None,
 ) -> Trial:
     """One run of the row's scenario against a fresh target with the row's fault."""
     started = time.monotonic()
@@ -124,12 +143,14 @@ async def trial(
             url,
             PROFILE,
             one_scenario(row.suite, row.scenario),
-            RunOptions(seed=seed, overrides=QUICK, timeout_s=5),
+            options(seed, attempts, overrides=QUICK),
         )
     return _judge(row, db, run, time.monotonic() - started)
 
 
-async def wallet_trial(row: Row, db: str, db_url: str | None, *, seed: int) -> Trial:
+async def wallet_trial(
+    row: Row, db: str, db_url: str | None, *, seed: int, attempts: int | None = None
+) -> Trial:
     """One run of the row's scenario against a fresh racy wallet stand-in."""
     started = time.monotonic()
     async with wallet_server(racy=True, postgres_url=db_url) as url:
@@ -137,24 +158,35 @@ async def wallet_trial(row: Row, db: str, db_url: str | None, *, seed: int) -> T
             url,
             WALLET_PROFILE,
             one_scenario(row.suite, row.scenario),
-            RunOptions(seed=seed, timeout_s=5),
+            options(seed, attempts),
         )
     return _judge(row, db, run, time.monotonic() - started)
 
 
 def _judge(row: Row, db: str, run: RunResult, seconds: float) -> Trial:
     (result,) = run.scenarios
+    tried = result.attempts
+    timing: dict[str, Any] = {}
+    if tried is not None:
+        timing = {
+            "attempts": len(tried.runs),
+            "send_spread_s": tried.max_spread(),
+            "arrival_spread_s": tried.max_spread(arrival=True),
+        }
     failed = {c.name for c in result.failed_checks}
     if row.check in failed:
-        return Trial(row.name, db, "caught", seconds=seconds)
+        return Trial(row.name, db, "caught", seconds=seconds, **timing)
     errors = [f"{c.name}: {c.observed}" for c in result.error_checks]
     if errors or result.status == "error":
-        return Trial(row.name, db, "error", "; ".join(errors)[:300], seconds)
+        return Trial(row.name, db, "error", "; ".join(errors)[:300], seconds, **timing)
     other = sorted(failed)
-    return Trial(row.name, db, "missed", f"other failures: {other}" if other else "", seconds)
+    detail = f"other failures: {other}" if other else ""
+    return Trial(row.name, db, "missed", detail, seconds, **timing)
 
 
-async def clean_run(target: str, db: str, db_url: str | None, *, seed: int) -> Trial:
+async def clean_run(
+    target: str, db: str, db_url: str | None, *, seed: int, attempts: int | None = None
+) -> Trial:
     """Every scenario of the clean suites against the correct service (reference target at the
     same race window, or the correct wallet): ``clean`` or ``ALARM`` (a failed check, latency
     budgets excepted, or an error), with what alarmed."""
@@ -162,11 +194,11 @@ async def clean_run(target: str, db: str, db_url: str | None, *, seed: int) -> T
     if target == "reference":
         suites = [load_suite(builtin_suites()[name]) for name in CLEAN_SUITES]
         async with forked_target(db_url, race_window=0.0) as url:
-            run = await run_suites(url, PROFILE, suites, RunOptions(seed=seed, overrides=QUICK))
+            run = await run_suites(url, PROFILE, suites, options(seed, attempts, overrides=QUICK))
     else:
         suites = [load_suite(builtin_suites()[name]) for name in WALLET_CLEAN_SUITES]
         async with wallet_server(racy=False, postgres_url=db_url) as url:
-            run = await run_suites(url, WALLET_PROFILE, suites, RunOptions(seed=seed))
+            run = await run_suites(url, WALLET_PROFILE, suites, options(seed, attempts))
     alarms = [
         f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
         for s in run.scenarios

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
-from tests.stats.conftest import TRIALS
+from tests.stats.conftest import TRIALS, Settings
 from tests.stats.detection import WALLET_ROWS, Row, Trial, clean_run, wallet_trial
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -42,15 +42,18 @@ async def fresh_db(
 @pytest.mark.parametrize("db", DATABASES)
 @pytest.mark.parametrize("row", WALLET_ROWS, ids=lambda r: r.name)
 async def test_wallet_race_without_sleep_is_caught(
-    row: Row, db: str, stats_runs: int, fresh_db: Callable[[str], Awaitable[str | None]]
+    row: Row,
+    db: str,
+    stats: Settings,
+    fresh_db: Callable[[str], Awaitable[str | None]],
 ) -> None:
     caught = 0
-    for seed in range(stats_runs):
-        result = await wallet_trial(row, db, await fresh_db(db), seed=seed)
+    for seed in range(stats.runs):
+        result = await wallet_trial(row, db, await fresh_db(db), seed=seed, attempts=stats.attempts)
         TRIALS.append(result)
         caught += result.outcome == "caught"
-    needed = math.ceil(REQUIRED_SHARE * stats_runs)
-    assert caught >= needed, f"{row.name} on {db}: caught in {caught} of {stats_runs} runs"
+    needed = math.ceil(REQUIRED_SHARE * stats.runs)
+    assert caught >= needed, f"{row.name} on {db}: caught in {caught} of {stats.runs} runs"
 
 
 @pytest.mark.slow
@@ -58,11 +61,14 @@ async def test_wallet_race_without_sleep_is_caught(
 @pytest.mark.parametrize("db", DATABASES)
 @pytest.mark.parametrize("target", ["reference", "wallet"])
 async def test_clean_runs_raise_no_alarm(
-    target: str, db: str, stats_runs: int, fresh_db: Callable[[str], Awaitable[str | None]]
+    target: str,
+    db: str,
+    stats: Settings,
+    fresh_db: Callable[[str], Awaitable[str | None]],
 ) -> None:
     alarms: list[Trial] = []
-    for seed in range(stats_runs):
-        result = await clean_run(target, db, await fresh_db(db), seed=seed)
+    for seed in range(stats.runs):
+        result = await clean_run(target, db, await fresh_db(db), seed=seed, attempts=stats.attempts)
         TRIALS.append(result)
         if result.outcome != "clean":
             alarms.append(result)
