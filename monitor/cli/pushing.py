@@ -9,6 +9,7 @@ from dataclasses import replace
 import typer
 
 from monitor.cli.suiterun import Selection, usage_error
+from monitor.daemon.exporter import record_attempts
 from monitor.daemon.soak import outcome_label
 from monitor.engine import RequestHooks
 from monitor.engine.spec import RequestRecord
@@ -58,6 +59,7 @@ class RunRecorder:
                     suite=suite.name, scenario=scenario.name, outcomes=scenario.outcomes,
                     target=self.target,
                 )  # fmt: skip
+                record_attempts(metrics, suite.name, self.target, scenario)
                 for check in scenario.checks:
                     metrics.record_check(
                         suite=suite.name, scenario=scenario.name, check=check.name,

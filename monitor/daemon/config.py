@@ -20,6 +20,7 @@ from monitor.engine.durations import parse_duration
 from monitor.suites.errors import ConfigError
 from monitor.suites.loading.loader import load_model
 from monitor.suites.loading.yamlsource import load_yaml
+from monitor.suites.run.attempts import DEFAULT_MAX_SPREAD_S
 
 
 def _seconds(value: Any) -> Any:
@@ -131,6 +132,17 @@ class SuiteJob(DaemonModel):
     sync: Literal["auto", "last-byte", "single-packet", "none"] = "auto"
     """How concurrent phases are delivered (as `soakmon run --sync`; a scenario's or phase's
     `sync:` wins). Default: auto."""
+    attempts: Annotated[int, Field(ge=1)] | None = None
+    """Attempts of each race scenario (one with a concurrent phase), each with a fresh setup,
+    until a check fails, as `soakmon run --attempts`. Default: the scenario's `attempts:`, else
+    soakmon's default for race scenarios."""
+    attempts_all: bool = False
+    """Run every attempt even after a violation (the rate shows in
+    `soakmon_scenario_attempts_total`). Default: false (stop at the first violation)."""
+    max_spread_us: Annotated[float, Field(gt=0)] = DEFAULT_MAX_SPREAD_S * 1e6
+    """A concurrent phase whose requests leave wider apart than this (send spread, µs) makes
+    its attempt weak: counted as `weak`, re-run, never as held. A scenario's `max_spread_us:`
+    wins. Default: 1000."""
 
 
 class Request(DaemonModel):

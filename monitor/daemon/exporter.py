@@ -18,6 +18,7 @@ from monitor.events import (
 )
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.probes.registry import PROBE_KINDS
+from monitor.suites.results import ScenarioResult
 
 SLO_VERDICTS = ("error_rate", "p95")
 
@@ -69,6 +70,7 @@ class MetricsExporter:
             self.metrics.record_outcomes(
                 suite=ev.suite, scenario=scenario.name, outcomes=scenario.outcomes, target=ev.target
             )
+            record_attempts(self.metrics, ev.suite, ev.target, scenario)
             for check in scenario.checks:
                 self.metrics.record_check(
                     suite=ev.suite,
@@ -109,3 +111,29 @@ class MetricsExporter:
 
     def loop_failed(self, ev: LoopFailed) -> None:
         self.metrics.loop_failed.labels(ev.loop).set(1)
+
+
+def record_attempts(
+    metrics: MonitorMetrics, suite: str, target: str, scenario: ScenarioResult
+) -> None:
+    """Every attempt of a scenario (held, violated, weak, error) and every concurrent phase's
+    send and arrival spread (``soakmon_phase_start_spread_seconds``)."""
+    if scenario.attempts is None:
+        return
+    for attempt in scenario.attempts.runs:
+        result = {"failed": "violated", "error": "error"}.get(attempt.status, "held")
+        metrics.record_attempt(
+            suite=suite,
+            scenario=scenario.name,
+            target=target,
+            result="weak" if attempt.weak else result,
+        )
+        for phase in attempt.phases:
+            metrics.record_phase_spread(
+                suite=suite,
+                scenario=scenario.name,
+                target=target,
+                sync=phase.sync,
+                send_s=phase.send_spread_s,
+                arrival_s=phase.arrival_spread_s,
+            )

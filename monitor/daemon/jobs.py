@@ -30,6 +30,7 @@ from monitor.events import (
 )
 from monitor.suites.loading.loader import load_profile, load_suite, resolve_profile, resolve_suite
 from monitor.suites.results import RunResult
+from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, run_suites
 from monitor.suites.suite.models import Suite
 
@@ -61,6 +62,9 @@ async def run_suite_job(
     options = RunOptions(
         seed=seed, overrides=dict(job.params), timeout_s=target.timeout, hooks=hooks, tracer=tracer,
         sync=SyncMode.parse(job.sync), h2c=target.h2c, ca_file=target.ca_file,
+        attempts=AttemptPolicy(
+            attempts=job.attempts, run_all=job.attempts_all, max_spread_s=job.max_spread_us / 1e6
+        ),
     )  # fmt: skip
     return await run_suites(target.url, profile, [loaded], options)
 

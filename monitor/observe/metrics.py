@@ -19,6 +19,12 @@ LATENCY_BUCKETS = (
     0.75, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 RUN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+#: Start spread buckets, seconds: 10 µs (synchronised loopback) to 100 ms (a loose network).
+SPREAD_BUCKETS = (
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+)  # fmt: skip
+ATTEMPT_RESULTS = ("held", "violated", "weak", "error")
 OTHER = "other"
 
 
@@ -77,6 +83,21 @@ class MonitorMetrics:
         )
         self.check_violations = Counter(
             "soakmon_check_violations", "Evaluations in which the check failed.", check, registry=r
+        )
+        self.phase_spread = Histogram(
+            "soakmon_phase_start_spread_seconds",
+            "How far apart the requests of a concurrent phase started: measured=send (first to "
+            "last final byte written) or arrival (first to last, as the target reported it).",
+            ["suite", "scenario", "target", "sync", "measured"],
+            buckets=SPREAD_BUCKETS,
+            registry=r,
+        )
+        self.attempts = Counter(
+            "soakmon_scenario_attempts",
+            "Attempts of race scenarios by result: held, violated, weak (held, but its requests "
+            "left wider apart than the bound: not counted as held) or error.",
+            ["suite", "scenario", "target", "result"],
+            registry=r,
         )
         self.check_errors = Counter(
             "soakmon_check_errors",
@@ -259,6 +280,28 @@ class MonitorMetrics:
         violations = self.check_violations.labels(suite, scenario, check, target)
         if not passed:
             violations.inc()
+
+    def record_phase_spread(
+        self,
+        *,
+        suite: str,
+        scenario: str,
+        target: str,
+        sync: str,
+        send_s: float | None,
+        arrival_s: float | None,
+    ) -> None:
+        """One concurrent phase's send spread and, when the target reports it, arrival spread."""
+        for measured, value in (("send", send_s), ("arrival", arrival_s)):
+            if value is not None:
+                labels = (suite, scenario, target, sync, measured)
+                self.phase_spread.labels(*labels).observe(value)
+
+    def record_attempt(self, *, suite: str, scenario: str, target: str, result: str) -> None:
+        """One attempt of a race scenario: ``held``, ``violated``, ``weak`` or ``error``."""
+        if result not in ATTEMPT_RESULTS:
+            raise ValueError(f"attempt result must be one of {ATTEMPT_RESULTS}, got {result!r}")
+        self.attempts.labels(suite, scenario, target, result).inc()
 
     def record_run(self, *, suite: str, passed: bool, seconds: float, finished_at: float) -> None:
         result = "passed" if passed else "failed"

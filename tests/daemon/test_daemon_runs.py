@@ -63,9 +63,9 @@ async def test_a_scheduled_suite_run_reports_its_checks_and_a_failing_target_rai
         "targets": {"clean": {"url": clean}, "broken": {"url": broken}},
         "suites": [
             {"suite": "points", "target": "clean", "schedule": {"every": "1h"},
-             "scenarios": ["concurrent-points-deduction"]},
+             "scenarios": ["concurrent-points-deduction"], "attempts": 2},
             {"suite": "points", "target": "broken", "schedule": {"every": "1h"},
-             "scenarios": ["concurrent-points-deduction"]},
+             "scenarios": ["concurrent-points-deduction"], "attempts": 3},
         ],
     }  # fmt: skip
     async with running_daemon(config) as daemon:
@@ -101,7 +101,28 @@ async def test_a_scheduled_suite_run_reports_its_checks_and_a_failing_target_rai
             {"suite": "points@clean", "scenario": "suite", "operation": "points.deduct",
              "outcome": "ok", "target": "clean"},
         )  # fmt: skip
-        assert ok_requests == 10
+        assert ok_requests == 2 * 10  # two attempts, each with its fresh setup
+        attempts = {
+            (target, result): registry.get_sample_value(
+                "soakmon_scenario_attempts_total",
+                {
+                    "suite": f"points@{target}",
+                    "scenario": "concurrent-points-deduction",
+                    "target": target,
+                    "result": result,
+                },
+            )
+            for target in ("clean", "broken")
+            for result in ("held", "violated")
+        }
+        assert attempts[("clean", "held")] == 2
+        assert attempts[("broken", "violated")] == 1  # stopped at the first violation
+        spreads = registry.get_sample_value(
+            "soakmon_phase_start_spread_seconds_count",
+            {"suite": "points@clean", "scenario": "concurrent-points-deduction",
+             "target": "clean", "sync": "last-byte", "measured": "send"},
+        )  # fmt: skip
+        assert spreads == 2  # one concurrent phase per attempt
 
 
 @pytest.fixture

@@ -33,6 +33,12 @@ def _fill(m: MonitorMetrics) -> None:
     m.resident_memory.set(6e7)
     m.chaos_actions.labels("pod-kill", "ok").inc()
     m.chaos_active.labels("staging").set(1)
+    m.record_attempt(suite="points", scenario="deduct", target="staging", result="weak")
+    m.record_attempt(suite="points", scenario="deduct", target="staging", result="violated")
+    m.record_phase_spread(
+        suite="points", scenario="deduct", target="staging", sync="last-byte",
+        send_s=84e-6, arrival_s=310e-6,
+    )  # fmt: skip
 
 
 def test_promtool_check_metrics_is_clean() -> None:
@@ -68,6 +74,18 @@ def test_series_names_labels_and_exemplars() -> None:
         'target="staging"} 1.0' in text
     )
     assert 'soakmon_target_db_pool_in_use{target="staging"} 4.0' in text
+    assert (
+        'soakmon_phase_start_spread_seconds_bucket{le="0.0001",measured="send",scenario="deduct",'
+        'suite="points",sync="last-byte",target="staging"} 1.0' in text
+    )
+    assert (
+        'soakmon_phase_start_spread_seconds_bucket{le="0.00025",measured="arrival",'
+        'scenario="deduct",suite="points",sync="last-byte",target="staging"} 0.0' in text
+    )
+    assert (
+        'soakmon_scenario_attempts_total{result="weak",scenario="deduct",suite="points",'
+        'target="staging"} 1.0' in text
+    )
     om = generate_openmetrics(m.registry).decode()
     assert '# {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 0.012' in om
 
