@@ -71,10 +71,22 @@ def test_every_object_is_valid_kubernetes(values: Path | None) -> None:
 
 
 def test_schema_rejects_unknown_keys() -> None:
-    for bad in ("nope=1", "daemon.nope=1", "run.pushgateway.nope=1", "config.nope=1"):
+    for bad in (
+        "nope=1",
+        "daemon.nope=1",
+        "run.pushgateway.nope=1",
+        "config.nope=1",
+    ):
         proc = run_helm("template", "rel", str(CHART), "--kube-version", KUBE_VERSION, "--set", bad)
         assert proc.returncode != 0, bad
         assert "additional properties" in proc.stderr.lower() or "not allowed" in proc.stderr
+
+
+@pytest.mark.parametrize("bad", ["run.attempts=0", "run.maxSpreadUs=0", "run.attemptsAll=maybe"])
+def test_schema_rejects_attempts_that_make_no_sense(bad: str) -> None:
+    proc = run_helm("template", "rel", str(CHART), "--kube-version", KUBE_VERSION, "--set", bad)
+    assert proc.returncode != 0, bad
+    assert bad.split("=", maxsplit=1)[0].split(".")[1] in proc.stderr, proc.stderr
 
 
 def test_schema_config_keys_are_the_daemons() -> None:
@@ -290,6 +302,9 @@ def test_one_shot_job_maps_exit_codes() -> None:
     assert args[0] == "run"
     assert args[args.index("--pushgateway") + 1] == "http://prometheus-pushgateway.monitoring:9091"
     assert args[args.index("--push-job") + 1] == "soakmon-ci"
+    assert args[args.index("--attempts") + 1] == "5"
+    assert args[args.index("--max-spread-us") + 1] == "500"
+    assert "--attempts-all" not in args
 
 
 def test_sharded_job_is_indexed() -> None:
@@ -301,6 +316,8 @@ def test_sharded_job_is_indexed() -> None:
     assert spec["parallelism"] == 2
     args = _container(spec["template"]["spec"])["args"]
     assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/4"
+    assert "--attempts-all" in args
+    assert "--attempts" not in args  # soakmon's default unless the values say
     assert args[args.index("--target") + 1] == "http://rel-soakmon-reference:8000"
 
 

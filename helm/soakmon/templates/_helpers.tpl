@@ -161,6 +161,17 @@ container (the next start reverts what it left), not a deleted pod. */}}
 - --seed
 - {{ .Values.run.seed | quote }}
 {{- end }}
+{{- if not (kindIs "invalid" .Values.run.attempts) }}
+- --attempts
+- {{ .Values.run.attempts | quote }}
+{{- end }}
+{{- if .Values.run.attemptsAll }}
+- --attempts-all
+{{- end }}
+{{- if not (kindIs "invalid" .Values.run.maxSpreadUs) }}
+- --max-spread-us
+- {{ .Values.run.maxSpreadUs | quote }}
+{{- end }}
 {{- if .Values.run.pushgateway.url }}
 - --pushgateway
 - {{ tpl .Values.run.pushgateway.url . | quote }}
