@@ -174,6 +174,8 @@ def warn_ignored_arguments(profile: Profile, selection: Selection) -> None:
 
 def attempt_policy(attempts: int | None, run_all: bool, max_spread_us: float) -> AttemptPolicy:
     """The run's attempt defaults from ``--attempts``, ``--attempts-all``, ``--max-spread-us``."""
+    if not max_spread_us > 0:
+        raise usage_error(f"--max-spread-us must be > 0 microseconds, got {max_spread_us:g}")
     try:
         return AttemptPolicy(attempts=attempts, run_all=run_all, max_spread_s=max_spread_us / 1e6)
     except ValueError as exc:
