@@ -62,3 +62,14 @@ def chaos_mesh_crd_subset(directory: Path) -> Path:
     path = directory / "chaos-mesh-kinds.yaml"
     path.write_text(yaml.safe_dump_all(docs))
     return path
+
+
+@pytest.fixture(scope="session")
+def chaos_mesh_crds(kube_cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Chaos Mesh's real CRDs of the five kinds, installed once for the session (installing them
+    takes the API server tens of seconds on a busy machine); returns the file."""
+    from tests.plugins.crds import install_crds
+
+    crds = chaos_mesh_crd_subset(tmp_path_factory.mktemp("crds"))
+    install_crds(kube_cluster, crds)
+    return crds

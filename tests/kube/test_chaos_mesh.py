@@ -12,7 +12,6 @@ its name, labels and duration, and its deletion on revert and after a crash.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,18 @@ from monitor.chaos.engine import ActionEngine, revert_entries
 from monitor.chaos.errors import ActionError
 from monitor.chaos.journal import Entry, Journal
 from monitor.chaos.registry import build_action
-from tests.kube.conftest import chaos_mesh_crd_subset
 from tests.plugins.crds import install_crds, remove_crds
 from tests.plugins.kube import ControlPlane
 
 
-@pytest.fixture(scope="module")
-def crds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return chaos_mesh_crd_subset(tmp_path_factory.mktemp("crds"))
+@pytest.fixture
+def crds(chaos_mesh_crds: Path) -> Path:
+    return chaos_mesh_crds
 
 
-@pytest.fixture(scope="module")
-def chaos_mesh(kube_cluster: ControlPlane, crds: Path) -> Iterator[ControlPlane]:
-    names = install_crds(kube_cluster, crds)
-    yield kube_cluster
-    remove_crds(kube_cluster, names)
+@pytest.fixture
+def chaos_mesh(kube_cluster: ControlPlane, crds: Path) -> ControlPlane:
+    return kube_cluster
 
 
 @pytest.fixture

@@ -23,10 +23,8 @@ from monitor.chaos.action import ActionContext
 from monitor.chaos.errors import ActionError
 from monitor.chaos.registry import build_action
 from tests.deploy.chart import CHART
-from tests.kube.conftest import chaos_mesh_crd_subset
 from tests.kube.test_chart_install import FULLNAME, RELEASE, run_helm
 from tests.kube.test_control_plane import deployment, rollout
-from tests.plugins.crds import install_crds, remove_crds
 from tests.plugins.kube import ControlPlane
 
 #: Granted to every authenticated user (system:basic-user), not by the chart.
@@ -91,6 +89,7 @@ async def run_kind(kind: str, namespace: str) -> None:
         await action.revert(ctx, record)
 
 
+@pytest.mark.usefixtures("chaos_mesh_crds")
 async def test_the_service_account_may_run_exactly_the_enabled_kinds(
     kube_cluster: ControlPlane,
     namespace: str,
@@ -98,7 +97,6 @@ async def test_the_service_account_may_run_exactly_the_enabled_kinds(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    crds = install_crds(kube_cluster, chaos_mesh_crd_subset(tmp_path))
     rollout(kube_cluster, target, deployment("api", replicas=2))
     enabled = ["pod-kill", "scale"]
     values = {"daemon": {"enabled": False},
@@ -136,4 +134,3 @@ async def test_the_service_account_may_run_exactly_the_enabled_kinds(
                      "--set-json", f"chaos={json.dumps(values['chaos'])}")  # fmt: skip
     finally:
         run_helm(kube_cluster, "uninstall", RELEASE, "-n", namespace, check=False)
-        remove_crds(kube_cluster, crds)
