@@ -49,6 +49,9 @@ async def test_enveloped_500s_fail_the_automatic_verdict_and_setup_reads_back_th
     assert buy.server_errors == {"200 server_error": 2}
     # outcome counts keep server errors apart from refusals and successes
     assert buy.outcomes["rewards.buy"] == {"server_error": 2, "insufficient_points": 4}
+    # the latency plot draws them as errors, though their HTTP status is 200
+    red = [t for t in buy.timeline if not t.ok]
+    assert [(t.operation, t.status) for t in red] == [("rewards.buy", 200)] * 2
     out = render_summary(run)
     assert "(2 server errors)" in out
 

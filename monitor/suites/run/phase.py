@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitor.engine import ConcurrentResult, PhaseDelivery
+from monitor.engine import ConcurrentResult, PhaseDelivery, RequestRecord
 from monitor.suites.errors import ExpressionError
 from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
@@ -56,11 +56,16 @@ class PhaseOutcome:
     delivery: PhaseDelivery | None = None
     """How the batch was delivered (sync mode, send and arrival spread); ``None`` for a
     sustained load or a phase of sequences."""
+    server_errors: list[RequestRecord] = field(default_factory=list)
+    """The records whose answers the profile declares server errors (an HTTP 200 with
+    ``{"code": 500}``): the latency plot draws them as errors, not as ok answers."""
 
     def account(self, call: Call) -> Call:
         """Add the call's requests to the aggregate; the returned call no longer holds them."""
         for record in call.records:
             self.requests.add(record)
+        if call.server_error and call.records:
+            self.server_errors.append(call.records[-1])
         return replace(call, records=())
 
 

@@ -39,6 +39,7 @@ from monitor.suites.results import (
 )
 from monitor.suites.results.attempts import AttemptResult
 from monitor.suites.results.history import History, Op
+from monitor.suites.results.latency import record_ok
 from monitor.suites.run.attempts import AttemptPolicy, delivery_error, phase_timings
 from monitor.suites.run.client import Call, ProfileClient
 from monitor.suites.run.phase import PhaseOutcome, run_phase
@@ -335,11 +336,13 @@ async def run_scenario(
     outcomes: dict[str, dict[str, int]] = {}
     server_errors: dict[str, int] = {}
     aggregate = ConcurrentResult(sample_limit=MAX_TIMELINE_POINTS)
+    attempts_seen: list[_Attempt] = []
     while attempts.more():
         index = len(attempts.runs)
         last = await _attempt(ctx, index)
         if attempts.add(_summary(index, last)).status != "passed" and deciding is None:
             deciding = last
+        attempts_seen.append(last)
         for done in last.phases:
             aggregate.absorb(done.requests)
         _add_counts(outcomes, server_errors, last)
@@ -349,7 +352,10 @@ async def run_scenario(
     weak_only = delivery_error(attempts)
     if weak_only is not None:
         checks.append(weak_only)
-    timeline, histogram = observations_from([aggregate])
+    declared = {id(r) for seen in attempts_seen for done in seen.phases for r in done.server_errors}
+    timeline, histogram = observations_from(
+        [aggregate], is_ok=lambda r: record_ok(r) and id(r) not in declared
+    )
     return ScenarioResult.from_checks(
         scenario.name,
         suite.name,
