@@ -69,6 +69,15 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
             help="Concurrent batches per probe (fresh resources each) until one shows a finding.",
         ),
     ] = 3,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            metavar="NAME:VALUE",
+            help="Send with every request (e.g. an API key issued out of band; repeatable).",
+        ),
+    ] = None,
     save: Annotated[
         Path | None,
         typer.Option(
@@ -128,6 +137,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
         sync=sync,
         timeout_s=timeout,
         attempts=attempts,
+        headers=_headers(header or []),
     )
 
     def done(outcome: ProbeOutcome) -> None:
@@ -182,3 +192,15 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     for path in written:
         typer.echo(f"report: {path}", err=True)
     raise typer.Exit(exit_code(run))
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    from monitor.cli.suiterun import usage_error
+
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition(":")
+        if not sep or not name.strip():
+            raise usage_error(f"--header must be NAME:VALUE, got {value!r}")
+        out[name.strip()] = text.strip()
+    return out

@@ -111,7 +111,7 @@ def plan_auth(api: Api) -> AuthPlan:
     """The scheme most protected operations require, as a header (or cookie) template."""
     used = Counter(name for op in api.operations for name in api.required_schemes(op))
     if not used and not api.schemes:
-        return AuthPlan(None, notes=("the document declares no securitySchemes: Bearer assumed",))
+        return AuthPlan(None, notes=("the document declares no securitySchemes: no session",))
     name = used.most_common(1)[0][0] if used else next(iter(api.schemes))
     scheme = api.schemes.get(name)
     if scheme is None:
@@ -212,7 +212,8 @@ def plan_session(api: Api, auth: AuthPlan) -> SessionPlan:
         if op is not None and _sets_cookie(op, auth.cookie):
             notes.append(f"{op.label}: the session is the cookie it sets")
             return SessionPlan(register, login, None, op, tuple(notes))
-    notes.append("no register or login operation answers a token: sessions need your input")
+    if auth.scheme is not None:
+        notes.append("no register or login operation answers a token: sessions need your input")
     return SessionPlan(register, login, None, None, tuple(notes))
 
 

@@ -96,6 +96,17 @@ def _path_with(op: ApiOperation, builtin: str | None) -> tuple[str, list[str]]:
     return path, notes
 
 
+def _fits_builtin(op: ApiOperation, builtin: str) -> bool:
+    """A built-in name fits when its arguments carry the body: every required body field is
+    one of them, and some field is when the body has any."""
+    props = (op.body or {}).get("properties") or {}
+    if not props:
+        return True
+    allowed = set(OPERATIONS[builtin].args)
+    required = set((op.body or {}).get("required") or [])
+    return required <= allowed and bool(set(props) & allowed)
+
+
 def _keep_builtin_args(fields: dict[str, Any], builtin: str, notes: list[str]) -> None:
     """A built-in operation receives only its own arguments: others are left out (optional)
     or noted (required: the user must give a value)."""
@@ -278,7 +289,7 @@ def build_draft(doc: Document, source: str, metrics: dict[str, str] | None = Non
         if op in used:
             continue
         builtin = guesses.get(op)
-        if builtin in taken:
+        if builtin in taken or (builtin is not None and not _fits_builtin(op, builtin)):
             builtin = None
         draft_op = _operation(op, names[op], builtin, api)
         if draft_op.name in outcomes.per_op:

@@ -109,6 +109,15 @@ def _deltas(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
 def repeat_findings(rec: RepeatRecord) -> list[Finding]:
     """The findings of one repeat probe (see the module docstring)."""
     out = server_errors(rec.operation, rec.request, rec.concurrent)
+    alone = [a for a in rec.baseline if a.server_error]
+    if alone:  # not a race: the request fails on its own
+        out.insert(0, Finding(
+            "server_error",
+            rec.operation,
+            rec.request,
+            f"the request sent alone answered {alone[0].status} (not a race: it fails on its own)",
+            (f"HTTP {alone[0].status}: {alone[0].excerpt() or '(empty body)'}",),
+        ))  # fmt: skip
     first, second = rec.baseline
     if not first.ok or len(rec.before) < 3 or len(rec.around) < 2:
         return out

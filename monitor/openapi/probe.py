@@ -18,7 +18,13 @@ from typing import Any
 
 import jmespath
 
-from monitor.engine import ConcurrentTester, PhaseDelivery, RequestRecord, RequestSpec
+from monitor.engine import (
+    ConcurrentResult,
+    ConcurrentTester,
+    PhaseDelivery,
+    RequestRecord,
+    RequestSpec,
+)
 from monitor.errors import TargetUnreachable
 from monitor.openapi.auth import AuthPlan, SessionPlan
 from monitor.openapi.findings import (
@@ -56,6 +62,8 @@ class ProbeOptions:
     sync: str = "last-byte"
     timeout_s: float = 10.0
     seed: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Sent with every request (an API key issued out of band: ``--header``)."""
     attempts: int = 3
     """Concurrent batches per probe (fresh resources each) until one shows a finding."""
 
@@ -73,6 +81,7 @@ class ProbeOutcome:
     delivery: PhaseDelivery | None = None
     request: str = ""
     attempts: int = 0  # concurrent batches fired
+    batch: ConcurrentResult | None = None  # the last concurrent batch (request statistics)
     replay: dict[str, Any] = field(default_factory=dict)  # what --save needs to replay it
 
 
@@ -103,8 +112,10 @@ class Prober:
             base_path=api.base_path,
             send=self.send,
         )
+        self.sessions.static = dict(options.headers)
         self.rnd = random.Random(options.seed)
         self.delivery: PhaseDelivery | None = None  # of the last update batch
+        self.batch: ConcurrentResult | None = None
         self.made: dict[str, Any] = {}  # the body each parent was created with (for --save)
 
     def _spend(self, n: int) -> None:
@@ -140,7 +151,10 @@ class Prober:
         query: dict[str, Any] | None = None,
     ) -> RequestSpec:
         path = with_query(self.api.base_path + fill_path(op.path, params), query or {})
-        headers = user.headers if self.api.required_schemes(op) else {}
+        headers = {
+            **self.options.headers,
+            **(user.headers if self.api.required_schemes(op) else {}),
+        }
         return RequestSpec(op.method, path, json=body, headers=headers, name=op.label)
 
     def draw(self, op: ApiOperation, n: int = 1) -> list[tuple[Any, dict[str, Any]]]:
@@ -230,6 +244,7 @@ class Prober:
             tokens2 = tokens_of(body2)
             around = [await self.read(probe, user, params2, tokens2)]
             records, outcome.delivery = await self.fire([spec] * n)
+            outcome.batch = ConcurrentResult(records)
             around.append(await self.read(probe, user, params2, tokens2))
             answers = [_answer(r) for r in records]
             rec = RepeatRecord(op.label, outcome.request, baseline, before, answers, around)
@@ -284,7 +299,7 @@ class Prober:
                 partial=partial,
             )
             outcome.findings, outcome.replay, outcome.attempts = findings, replay, attempt
-            outcome.delivery = self.delivery
+            outcome.delivery, outcome.batch = self.delivery, self.batch
             outcome.request = replay.pop("request")
             if findings:
                 break
@@ -322,6 +337,7 @@ class Prober:
         ]
         request = _describe(specs[0]) + f" (+{n - 1} updates of {', '.join(names)})"
         records, self.delivery = await self.fire(specs)
+        self.batch = ConcurrentResult(records)
         answers = [_answer(r) for r in records]
         for g, a in zip(groups, answers, strict=True):
             unique[repr(g.fields)].answers.append(a)

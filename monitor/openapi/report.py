@@ -11,7 +11,13 @@ import datetime as dt
 
 from monitor.openapi.findings import KIND_TITLES
 from monitor.openapi.probe import ProbeOutcome
-from monitor.suites.results import CheckResult, RunResult, ScenarioResult, SuiteResult
+from monitor.suites.results import (
+    CheckResult,
+    RunResult,
+    ScenarioResult,
+    SuiteResult,
+    requests_from,
+)
 
 SUITE = "probe"
 
@@ -59,7 +65,9 @@ def scenario(outcome: ProbeOutcome) -> ScenarioResult:
         duration_s=outcome.duration_s,
         description=description,
     )
-    result.requests["total"] = outcome.requests
+    if outcome.batch is not None:  # the concurrent batch: what the race was made of
+        result.requests = requests_from(outcome.batch)
+    result.state["requests_sent"] = outcome.requests
     if outcome.delivery is not None:
         result.state["delivery"] = outcome.delivery.to_dict()
     if outcome.replay:

@@ -98,6 +98,24 @@ def _refusal(draft: Draft, status: int | None, body: str) -> str | None:
 
 def scenario_for(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any] | None:
     """The replay scenario of one probe (None when it cannot be written in the profile)."""
+    found = _scenario(draft, outcome, index)
+    if found is None or any(op.name == "register" for op in draft.ops):
+        return found
+    anonymous: dict[str, Any] = _anonymous(found)  # no sessions: no users to register or act as
+    return anonymous
+
+
+def _anonymous(value: Any) -> Any:
+    if isinstance(value, list):
+        return [
+            _anonymous(v) for v in value if not (isinstance(v, dict) and v.get("op") == "register")
+        ]
+    if isinstance(value, dict):
+        return {k: _anonymous(v) for k, v in value.items() if k != "user"}
+    return value
+
+
+def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any] | None:
     probe = outcome.probe
     ops = _Ops(draft)
     target = ops.get(probe.op)
@@ -146,8 +164,9 @@ def scenario_for(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, A
         ops_list, checks = [], []
         for g, fields in enumerate(groups):
             args = _args(target, probe.op, params, fields, index)
-            for name in fields:
-                args[name] = f"soak{index}-{g}-${{vars.run_id}}"
+            for name, value in fields.items():
+                if isinstance(value, str):
+                    args[name] = f"soak{index}-{g}-${{vars.run_id}}"
             ops_list.append(
                 {
                     "op": target.name,

@@ -74,6 +74,7 @@ class Sessions:
         self.tester, self.values, self.auth, self.plan = tester, values, auth, plan
         self.base_path = base_path
         self.send = send
+        self.static: dict[str, str] = {}  # --header: sent with every request
 
     def _body(self, op: ApiOperation, username: str) -> Any:
         drawn = self.values.draw(op.method, op.path, 1)
@@ -98,9 +99,11 @@ class Sessions:
     async def new_user(self) -> User:
         plan = self.plan
         if plan.token_op is None:
+            if self.auth.scheme is None or self.static:  # no auth, or given with --header
+                return User(f"soak{uuid.uuid4().hex[:10]}", dict(self.static))
             raise ProbeSetupError(
-                "no register or login operation answers a token or sets a cookie: "
-                "name them with --register / --login"
+                f"the API requires {self.auth.scheme!r} but no register or login operation "
+                "answers a token or sets a cookie: give a session with --header NAME:VALUE"
             )
         username = f"soak{uuid.uuid4().hex[:10]}"
         answer = None

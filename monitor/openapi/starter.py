@@ -27,8 +27,9 @@ def starter_suite(draft: Draft, resolved: dict, profile_file: str, copies: int =
                 replay["parents"][producer.op.label] = made[0].body if made else None  # type: ignore[index]
         if probe.kind == "updates" and isinstance(body, dict):
             names = [k for k, v in body.items() if isinstance(v, str) and v.startswith("soak-")]
-            replay["groups"] = [{n: "x"} for n in names]
-            replay["partial"] = probe.op.method == "PATCH" and len(names) > 1
+            partial = probe.op.method == "PATCH" and len(names) > 1
+            replay["groups"] = [{n: "x"} for n in names] if partial else [dict(body)]
+            replay["partial"] = partial
         outcomes.append(ProbeOutcome(probe, replay=replay))
     text = suite_text(
         draft,

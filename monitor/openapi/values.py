@@ -49,6 +49,26 @@ def _accepts(pattern: Any) -> bool:
         return False
 
 
+def _no_null(schema: Any) -> Any:
+    """A probe wants concrete values: ``null`` alternatives are dropped where others exist."""
+    if isinstance(schema, list):
+        return [_no_null(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _no_null(v) for k, v in schema.items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list):
+            kept = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
+            if kept and len(kept) < len(options):
+                out[key] = kept
+    kind = out.get("type")
+    if isinstance(kind, list) and "null" in kind and len(kind) > 1:
+        out["type"] = [t for t in kind if t != "null"]
+    out.pop("nullable", None)
+    return out
+
+
 def _all_required(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
@@ -73,7 +93,7 @@ def prepare(resolved: dict[str, Any]) -> dict[str, Any]:
             content = (op.get("requestBody") or {}).get("content") or {}
             for entry in content.values():
                 if isinstance(entry, dict) and isinstance(entry.get("schema"), dict):
-                    entry["schema"] = _mark_free_strings(_all_required(entry["schema"]))
+                    entry["schema"] = _mark_free_strings(_no_null(_all_required(entry["schema"])))
     return doc
 
 
