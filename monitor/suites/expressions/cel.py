@@ -106,6 +106,12 @@ def _describe(exc: BaseException, text: str) -> str:
         found = _MISSING.search(str(exc)[: 4 * MAX_ERROR_TEXT])
         if found:
             return f"no such key {found.group(1)!r}"
+        if detail.startswith("found no matching overload for _?_:_"):
+            condition = "null" if "NoneType" in detail.split(",", 1)[0] else "not a boolean"
+            return (
+                f"the condition of `?:` is {condition} (an argument the suite does not pass is "
+                "null: compare it, e.g. `args.x == true ? … : …`)"
+            )
     return detail
 
 
