@@ -55,6 +55,7 @@ class Player:
 @dataclass
 class Lottery:
     double_payout: bool
+    gift_coins: int
     rng: random.Random
     players: dict[str, Player] = field(default_factory=dict)  # token -> player
 
@@ -110,11 +111,12 @@ async def gift(request: web.Request, player: Player) -> web.Response:
     if player.gift:
         return fail(409, "GIFT_TAKEN", "the gift was taken")
     player.gift = True
-    player.pay(GIFT_COINS, "welcomeGift")
+    coins = request.app[LOTTERY].gift_coins
+    player.pay(coins, "welcomeGift")
     for kind, count in GIFT_ITEMS.items():
         player.items[kind] = player.items.get(kind, 0) + count
     pieces = [{"kind": k, "pieces": c} for k, c in GIFT_ITEMS.items()]
-    return web.json_response({"coins": GIFT_COINS, "pieces": pieces}, status=201)
+    return web.json_response({"coins": coins, "pieces": pieces}, status=201)
 
 
 @authed
@@ -203,9 +205,11 @@ async def get_focus(request: web.Request, player: Player) -> web.Response:
     return web.json_response({"day": day, "taskIds": list(player.focus.get(day, []))})
 
 
-def make_app(*, double_payout: bool = False, seed: int | None = None) -> web.Application:
+def make_app(
+    *, double_payout: bool = False, seed: int | None = None, gift_coins: int = GIFT_COINS
+) -> web.Application:
     app = web.Application()
-    app[LOTTERY] = Lottery(double_payout, random.Random(seed))
+    app[LOTTERY] = Lottery(double_payout, gift_coins, random.Random(seed))
     r = app.router
     r.add_post("/api/lucky/players", join)
     r.add_get("/api/lucky/wallet", wallet)
@@ -225,8 +229,10 @@ def make_app(*, double_payout: bool = False, seed: int | None = None) -> web.App
 
 @asynccontextmanager
 async def lottery_server(
-    *, double_payout: bool = False, seed: int | None = None
+    *, double_payout: bool = False, seed: int | None = None, gift_coins: int = GIFT_COINS
 ) -> AsyncIterator[str]:
     """Serve the lucky-tasks API on a free loopback port; yields its base URL."""
-    async with serve_app(make_app(double_payout=double_payout, seed=seed)) as url:
+    async with serve_app(
+        make_app(double_payout=double_payout, seed=seed, gift_coins=gift_coins)
+    ) as url:
         yield url

@@ -53,3 +53,16 @@ async def test_a_double_payout_is_caught_though_each_bonus_is_random() -> None:
         assert sc.status != "error", problems(run)
     print(f"double payout caught in {caught} of 5 runs")  # for the record (-s)
     assert caught >= 4, f"caught in {caught} of 5 runs"  # a run on a starved CPU may not race
+
+
+async def test_oversubscription_follows_the_balance_a_generous_gift_leaves() -> None:
+    """A gift of 1000 coins pays for 8 Top3s of 120 where 2 were asked for: the attempts follow
+    the balance read back (8 + 4), so 4 are still refused (6 fixed attempts would all pass)."""
+    suite = only("oversubscription", "top3-more-dates-than-affordable")
+    generous = LOTTERY.model_copy(update={"params": {**LOTTERY.params, "gift_points": 1000}})
+    async with lottery_server(seed=1, gift_coins=1000) as url:
+        run = await run_suites(url, generous, [suite], RunOptions(seed=1))
+    (sc,) = run.scenarios
+    assert problems(run) == []
+    assert sc.state["funded"]["balance"] == 1000
+    assert sc.outcomes["top3.set"] == {"ok": 8, "insufficient_points": 4}
