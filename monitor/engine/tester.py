@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -133,6 +134,9 @@ class ConcurrentTester:
         mode = self.sync if sync is None else SyncMode.parse(sync)
         if mode is SyncMode.NONE:
             return await self._fire_aiohttp(prepared)
+        if len(prepared) == 1:  # nothing to synchronise: sent as is, without a settle pause
+            records, delivery = await self._fire_aiohttp(prepared)
+            return records, replace(delivery, note="one request: nothing to synchronise")
         sender = self._senders.get(mode)
         if sender is None:
             sender = self._senders[mode] = SyncSender(client, mode, h2c=self.h2c)

@@ -14,11 +14,13 @@ from monitor.reference import ReferenceServer
 from monitor.suites.errors import ConfigError
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
-from monitor.suites.run import runner
+from monitor.suites.run import scenario as scenario_module
+from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.phase import PhaseOutcome
 from monitor.suites.run.runner import RunOptions, run_suites
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
+ONE = AttemptPolicy(attempts=1, max_spread_s=None)  # one attempt, never re-run as weak
 
 
 def _deduction(phase_sync: str | None = None) -> LoadedSuite:
@@ -33,16 +35,16 @@ def _deduction(phase_sync: str | None = None) -> LoadedSuite:
 
 @pytest.fixture
 def phases(monkeypatch: pytest.MonkeyPatch) -> list[PhaseOutcome]:
-    """Every phase outcome of the run (the runner's own ``run_phase``, recorded)."""
+    """Every phase outcome of the run (the scenario runner's own ``run_phase``, recorded)."""
     seen: list[PhaseOutcome] = []
-    real = runner.run_phase
+    real = scenario_module.run_phase
 
     async def recording(*args: Any, **kwargs: Any) -> PhaseOutcome:
         outcome = await real(*args, **kwargs)
         seen.append(outcome)
         return outcome
 
-    monkeypatch.setattr(runner, "run_phase", recording)
+    monkeypatch.setattr(scenario_module, "run_phase", recording)
     return seen
 
 
@@ -51,7 +53,9 @@ async def test_the_default_run_delivers_each_phase_last_byte(
     phases: list[PhaseOutcome], mode: ConnectionMode
 ) -> None:
     async with ReferenceServer() as server:
-        run = await run_suites(server.url, PROFILE, [_deduction()], RunOptions(seed=5, mode=mode))
+        run = await run_suites(
+            server.url, PROFILE, [_deduction()], RunOptions(seed=5, mode=mode, attempts=ONE)
+        )
     assert run.passed
     (phase,) = phases
     delivery = phase.delivery
@@ -66,7 +70,10 @@ async def test_the_default_run_delivers_each_phase_last_byte(
 async def test_a_phase_can_ask_for_no_synchronisation(phases: list[PhaseOutcome]) -> None:
     async with ReferenceServer() as server:
         run = await run_suites(
-            server.url, PROFILE, [_deduction("none")], RunOptions(sync=SyncMode.LAST_BYTE)
+            server.url,
+            PROFILE,
+            [_deduction("none")],
+            RunOptions(sync=SyncMode.LAST_BYTE, attempts=ONE),
         )
     assert run.passed
     (phase,) = phases
@@ -102,7 +109,7 @@ async def test_the_same_scenario_gives_the_same_outcomes_either_way() -> None:
     for sync in (SyncMode.NONE, SyncMode.LAST_BYTE):
         async with ReferenceServer() as server:
             run = await run_suites(
-                server.url, PROFILE, [_deduction()], RunOptions(seed=11, sync=sync)
+                server.url, PROFILE, [_deduction()], RunOptions(seed=11, sync=sync, attempts=ONE)
             )
         (scenario,) = run.scenarios
         seen[sync] = (

@@ -203,3 +203,14 @@ async def test_a_body_that_is_not_json_is_that_requests_error(
     assert bad.error is not None
     assert "not JSON" in bad.error
     assert bad.sent is False
+
+
+async def test_a_batch_of_one_request_is_sent_as_is(recorder_url: tuple[str, Recorder]) -> None:
+    url, rec = recorder_url
+    async with ConcurrentTester(url, sync="last-byte", keep_body=True) as tester:
+        result = await tester.run_batch([RequestSpec("POST", "/a", json={"n": 1})])
+    assert result.status_codes == {200: 1}
+    assert result.delivery is not None
+    assert result.delivery.sync == "none"
+    assert result.delivery.note == "one request: nothing to synchronise"
+    assert rec.requests[0].prefix_at == 0  # it arrived whole: no final byte held back
