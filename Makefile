@@ -18,13 +18,16 @@ CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
 
-.PHONY: help demo test lint lint-deploy dashboards manifests format bench stats stats-openapi chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
+FUZZ_ARGS ?= --inputs 10000
+
+.PHONY: fuzz help demo test lint lint-deploy dashboards manifests format bench stats stats-openapi chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
 	@echo "make test    install what the tests need and run them all"
 	@echo "make lint    ruff (lint + format check), strict mypy, import contracts"
 	@echo "make bench   benchmarks (bench/), not part of make test"
+	@echo "make fuzz    10,000 mutated suites/profiles/daemon configs through soakmon validate"
 	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
 	@echo "make stats   race detection statistics (tests/stats/, ~1 h on 2 cores), not part of make test"
 	@echo "make spread  send/arrival spread of concurrent phases (aiohttp vs last-byte vs single-packet)"
@@ -149,6 +152,12 @@ format: $(VENV)/.synced-dev
 spread: $(VENV)/.synced-dev
 	@scripts/system-deps.sh bench
 	$(VENV)/bin/python -m bench.spread $(SPREAD_ARGS)
+
+# Long fuzzing run (not part of make test): mutated shipped examples through `soakmon validate`,
+# each in a child limited to 20 s CPU and measured for RSS; new failures kept in
+# tests/fuzz/regressions/ (FUZZ_ARGS="--inputs N --seed S --jobs J --keep").
+fuzz: $(VENV)/.synced-dev
+	$(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)
 
 bench: $(VENV)/.synced-bench
 	@scripts/system-deps.sh bench

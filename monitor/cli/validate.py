@@ -39,7 +39,7 @@ def validate(
         print_profile_notes,
         print_suite_warnings,
     )
-    from monitor.daemon.config import is_daemon_config, load_config
+    from monitor.daemon.config import daemon_keys, is_daemon_config, load_config
     from monitor.errors import ExitCode
     from monitor.suites.errors import ConfigError, Problem
     from monitor.suites.loading.loader import (
@@ -50,6 +50,7 @@ def validate(
         validate_file,
     )
     from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+    from monitor.suites.loading.yamlsource import load_yaml
 
     against: LoadedProfile | None = None
     if profile is not None:
@@ -61,6 +62,22 @@ def validate(
             raise typer.Exit(2) from None
 
     def check(file: Path) -> tuple[str | None, list[Problem]]:
+        kind, problems = judge(file)
+        defining = {"daemon config": "targets", "suite": "scenarios", "profile": "operations"}
+        raw = _raw(file) if problems and kind is not None else None
+        if isinstance(raw, dict) and defining.get(kind or "") not in raw:  # a guess: say so
+            why = daemon_keys(raw) if kind == "daemon config" else []
+            because = f" (it has {', '.join(why)})" if why else ""
+            typer.echo(f"note: {file}: looks like a {kind}{because}: checked as one", err=True)
+        return kind, problems
+
+    def _raw(file: Path) -> object:
+        try:
+            return load_yaml(file, str(file))[0]
+        except ConfigError:
+            return None
+
+    def judge(file: Path) -> tuple[str | None, list[Problem]]:
         if is_daemon_config(file):
             try:
                 load_config(file)

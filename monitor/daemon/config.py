@@ -7,6 +7,7 @@ and is never logged or exported.
 
 from __future__ import annotations
 
+import difflib
 import os
 import ssl
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from monitor.alerts.config import AlertingConfig
 from monitor.daemon.schedule import Schedule, ScheduleError
-from monitor.engine.durations import parse_duration
+from monitor.engine.durations import MAX_DURATION_S, parse_duration
 from monitor.suites.errors import ConfigError
 from monitor.suites.loading.loader import load_model
 from monitor.suites.loading.yamlsource import load_yaml
@@ -29,8 +30,8 @@ def _seconds(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
-PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=MAX_DURATION_S)]
+PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0, le=MAX_DURATION_S)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
@@ -402,10 +403,41 @@ def load_config(path: Path) -> DaemonConfig:
     return config
 
 
+_SUITE_OR_PROFILE_KEYS = frozenset({"name", "description", "scenarios", "operations", "base_path",
+                                    "auth", "outcomes", "outcome_names", "provides", "metrics",
+                                    "headers", "timeout_s"})  # fmt: skip
+
+
+def daemon_keys(data: object) -> list[str]:
+    """Top-level keys of ``data`` that are (or nearly are, like ``target``) a daemon config's
+    own and no suite's or profile's: ``targets``, ``soak``, ``probes``, ``slo`` ..."""
+    if not isinstance(data, dict):
+        return []
+    own = set(DaemonConfig.model_fields) - _SUITE_OR_PROFILE_KEYS
+    found = []
+    for key in data:
+        if not isinstance(key, str) or key in _SUITE_OR_PROFILE_KEYS:
+            continue
+        if key in own or difflib.get_close_matches(key, own, n=1, cutoff=0.8):
+            found.append(key)
+    return found
+
+
+def looks_like_daemon_config(data: object) -> bool:
+    """A mapping with ``targets``, or more keys of a daemon config than of a suite or profile
+    (a daemon config whose ``targets`` was mistyped is still judged as one)."""
+    if not isinstance(data, dict):
+        return False
+    if "targets" in data:
+        return True
+    theirs = [k for k in data if k in _SUITE_OR_PROFILE_KEYS]
+    return len(daemon_keys(data)) > len(theirs)
+
+
 def is_daemon_config(path: Path) -> bool:
-    """A YAML mapping with a top-level ``targets`` key (suites and profiles have none)."""
+    """Whether ``path`` holds a daemon config (see ``looks_like_daemon_config``)."""
     try:
         raw, _ = load_yaml(path, str(path))
     except ConfigError:
         return False
-    return isinstance(raw, dict) and "targets" in raw
+    return looks_like_daemon_config(raw)

@@ -36,6 +36,11 @@ class Schedule:
             raise ScheduleError(f"'every' must be > 0 seconds, got {self.every_s}")
         if self.cron is not None and not croniter.is_valid(self.cron):
             raise ScheduleError(f"invalid cron expression {self.cron!r}")
+        if self.cron is not None:
+            try:  # valid fields that no date matches (31 February) fail only when asked
+                croniter(self.cron, datetime(2026, 1, 1, tzinfo=UTC)).get_next(float)
+            except Exception:
+                raise ScheduleError(f"cron expression {self.cron!r} matches no date") from None
         if self.jitter_s < 0:
             raise ScheduleError("'jitter' must be >= 0")
 

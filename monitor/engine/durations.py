@@ -15,7 +15,7 @@ def parse_duration(text: str) -> float:
     if not raw:
         raise ValueError("empty duration (expected e.g. 30s, 2m, 500ms, 1m30s)")
     if _BARE.fullmatch(raw):
-        return float(raw)
+        return _bounded(float(raw), text)
     total, pos = 0.0, 0
     for match in _PART.finditer(raw):
         if match.start() != pos:
@@ -24,4 +24,15 @@ def parse_duration(text: str) -> float:
         pos = match.end()
     if pos != len(raw) or pos == 0:
         raise ValueError(f"invalid duration {text!r} (expected e.g. 30s, 2m, 500ms, 1m30s)")
-    return total
+    return _bounded(total, text)
+
+
+MAX_DURATION_S = 10 * 365 * 86400.0
+"""Ten years: longer durations are typos (and overflow timers)."""
+
+
+def _bounded(seconds: float, text: str) -> float:
+    if not seconds <= MAX_DURATION_S:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ValueError(f"duration {shown!r} is longer than ten years")
+    return seconds

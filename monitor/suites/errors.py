@@ -11,10 +11,22 @@ SuiteError               (a monitor.errors.SoakmonError)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.errors import SoakmonError, UsageError
+
+MAX_MESSAGE = 200
+"""A problem's message (with the value it quotes) is cut to this many characters."""
+MAX_FIELD = 120
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (line breaks and control characters escaped), cut to ``limit``."""
+    flat = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class SuiteError(SoakmonError):
@@ -31,10 +43,14 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """One line, whatever the file holds: a key with a line break is escaped, a long field
+        path or a message quoting a long value is cut."""
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        first = self.message.strip().split("\n", 1)[0]  # a CEL caret drawing stays out
+        message = one_line(first, MAX_MESSAGE)
+        if not self.field:
+            return f"{where}: {message}"
+        return f"{where}: {one_line(self.field, MAX_FIELD)}: {message}"
 
 
 class ConfigError(SuiteError, UsageError):

@@ -123,7 +123,7 @@ def _signature(trace: str) -> str:
 
 def judge_lines(stderr: str, name: str = INPUT) -> str:
     """Empty when every problem line reads as promised; else what is wrong and the line."""
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for line in stderr.splitlines():
         if re.fullmatch(r"\d+ of \d+ file\(s\) invalid", line):
             continue
@@ -138,10 +138,9 @@ def judge_lines(stderr: str, name: str = INPUT) -> str:
             if line.startswith(f"{name}: ") and any(w in line for w in WHOLE_FILE):
                 continue
             return f"no file:line: {line[:200]}"
-        key = (m.group(1), m.group("field") or "")
-        if key in seen and key[1]:
-            return f"two messages for one field: {line[:200]}"
-        seen.add(key)
+        if line in seen:
+            return f"the same message twice: {line[:200]}"
+        seen.add(line)
     return ""
 
 

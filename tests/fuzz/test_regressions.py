@@ -17,48 +17,11 @@ from tests.fuzz.harness import validate_one
 REGRESSIONS = Path(__file__).parent / "regressions"
 FILES = sorted(REGRESSIONS.glob("*.yaml"))
 
-#: Still failing, waiting for the hardened suite loader (monitor/suites is being split, issue
-#: 16): strict, so a fix that lands makes the entry fail until it is removed from here.
-PENDING: dict[str, str] = dict.fromkeys(
-    (
-        "bad-message-message_internal_name_in_message-6b58a7bb99.yaml",
-        "bad-message-message_line_over_300_characters-c8391e23c3.yaml",
-        "bad-message-message_no_file-c313688b1f.yaml",
-        "bad-message-message_two_messages_for_one_field-4ef53bb665.yaml",
-        "crash-KeyError@yamlsource.py_parse_yaml-4d9057ee49.yaml",
-        "crash-ParserError@cel.py_to_cel-fa000fc988.yaml",
-        "crash-ReaderError@yamlsource.py_parse_yaml-f8cbff2747.yaml",
-        "crash-RecursionError@cel.py__free_names-74cc6f60f5.yaml",
-        "crash-RecursionError@reader.py_get_mark-6ff0b0df1e.yaml",
-        "crash-RecursionError@yamlsource.py__walk-4a8902fbe4.yaml",
-        "crash-ValueError@cel.py_to_cel-08d1215c8a.yaml",
-        "crash-ValueError@yamlsource.py_parse_yaml-b280e1813a.yaml",
-        "hang-hang-a68039a710.yaml",
-        "issue-alias-bomb.yaml",
-        "issue-bad-bool-tag.yaml",
-        "issue-bad-float-tag.yaml",
-        "issue-bad-timestamp-tag.yaml",
-        "issue-control-character.yaml",
-        "issue-deep-cel.yaml",
-        "issue-deep-jmespath.yaml",
-        "issue-deep-nesting.yaml",
-        "issue-dollar-run.yaml",
-        "issue-impossible-date.yaml",
-        "issue-key-newline.yaml",
-        "issue-self-alias.yaml",
-        "issue-self-mapping.yaml",
-    ),
-    "the suite loader is hardened after the suites split (issue 16)",
-)
+#: Still failing (strict: a fix that lands makes the entry fail until it is removed here).
+PENDING: dict[str, str] = {}
 #: Pending inputs that hang or blow up memory: not run while pending (each would take the
 #: whole time limit in ``make test``).
-SLOW_PENDING = {
-    "hang-hang-a68039a710.yaml",
-    "issue-alias-bomb.yaml",
-    "issue-dollar-run.yaml",
-    "issue-deep-nesting.yaml",
-    "crash-RecursionError@reader.py_get_mark-6ff0b0df1e.yaml",
-}
+SLOW_PENDING: set[str] = set()
 
 
 def _params() -> list[object]:

@@ -57,17 +57,59 @@ def check_problems(
     if name not in CHECKERS:
         return [(("check",), f"unknown checker {name!r} (built-in: {', '.join(sorted(CHECKERS))})")]
     try:
-        get_checker(name).parse_args(render_args(check.args, params))
+        rendered = render_args(check.args, params)
+        get_checker(name).parse_args(rendered)
     except ValidationError as exc:
-        out = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if isinstance(p, int | str)]
-            msg = "unknown argument" if err["type"] == "extra_forbidden" else err["msg"]
-            out.append((("args", *loc), str(msg).rstrip(".")))
-        return out
+        return _arg_problems(exc, rendered)
     except ExpressionError as exc:
         return [(("args",), str(exc).splitlines()[0])]
     return []
+
+
+_TYPE_ERRORS = frozenset({"string_type", "int_type", "float_type", "bool_type", "dict_type",
+                          "list_type", "model_type", "int_parsing", "float_parsing"})  # fmt: skip
+
+
+def _arg_path(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """The part of a pydantic ``loc`` that exists in the arguments as written (union member
+    names such as ``function-before[parse(), any]`` dropped), plus a missing key."""
+    out: list[int | str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, list):
+            if not isinstance(part, int) or not 0 <= part < len(node):
+                continue
+            node = node[part]
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, Mapping) and isinstance(part, str) and part.isidentifier():
+            node = None  # a missing or unknown key
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _arg_message(err: Mapping[str, Any]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown argument"
+    if err["type"] == "missing":
+        return "required"
+    if err["type"] == "value_error":
+        return str((err.get("ctx") or {}).get("error", err["msg"]))
+    return str(err["msg"]).rstrip(".")
+
+
+def _arg_problems(exc: ValidationError, data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """One message per argument: a union's members each complain, the most specific wins."""
+    by_path: dict[tuple[int | str, ...], list[Mapping[str, Any]]] = {}
+    for err in exc.errors():
+        by_path.setdefault(_arg_path(tuple(err["loc"]), data), []).append(err)
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for path, errs in by_path.items():
+        specific = [e for e in errs if e["type"] not in _TYPE_ERRORS] or errs
+        out.append((("args", *path), _arg_message(specific[0])))
+    return out
 
 
 def checker_schemas() -> dict[str, Any]:

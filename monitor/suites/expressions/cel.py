@@ -77,11 +77,14 @@ class CelProgram:
         return to_python(self._run(self._program, activation, self.source))
 
     def _run(self, program: Any, activation: Mapping[str, Any], text: str) -> Any:
-        converted = {k: to_cel(v) for k, v in activation.items()}
         try:
+            converted = {k: to_cel(v) for k, v in activation.items()}
             result = program.evaluate(converted)
         except CelError:
             raise
+        except RecursionError:
+            message = f"CEL expression {_shown(self.source)}: a value is nested too deeply"
+            raise CelError(message) from None
         except Exception as exc:
             raise CelError(f"CEL expression {self.source!r}: {_describe(exc, text)}") from None
         if isinstance(result, CELEvalError):
@@ -263,14 +266,48 @@ def _bare_ident(node: Any) -> str | None:
     return None
 
 
+MAX_CEL_LENGTH = 4000
+"""Longest CEL expression compiled."""
+MAX_CEL_DEPTH = 200
+"""Deepest parse tree compiled: each level of parentheses, operators or calls adds a few, and
+evaluation recurses once per level (``((((1))))`` a thousand times deep would exhaust Python's
+stack while evaluating, after loading fine). Real checks stay under 60."""
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """Depth of a parse tree, iteratively."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, level = todo.pop()
+        deepest = max(deepest, level)
+        if level > MAX_CEL_DEPTH:
+            return level
+        todo.extend((kid, level + 1) for kid in node.children if isinstance(kid, Tree))
+    return deepest
+
+
+def _shown(expr: str) -> str:
+    """The expression quoted, cut to a readable length."""
+    return repr(expr if len(expr) <= 80 else expr[:79] + "…")
+
+
 def compile_cel(expr: str, *, variables: Collection[str] | None = None) -> CelProgram:
     """Compile ``expr`` once. Raise ``CelError`` naming the expression and the position."""
     if not isinstance(expr, str) or not expr.strip():
         raise CelError("CEL expression is empty")
+    if len(expr) > MAX_CEL_LENGTH:
+        raise CelError(f"CEL expression {_shown(expr)} is longer than {MAX_CEL_LENGTH} characters")
     try:
         tree = _ENV.compile(expr)
     except CELParseError as exc:
         raise CelError(_syntax_message(expr, exc)) from None
+    except RecursionError:
+        raise CelError(f"CEL expression {_shown(expr)} is nested too deeply") from None
+    if _depth(tree) > MAX_CEL_DEPTH:
+        raise CelError(
+            f"CEL expression {_shown(expr)} is nested too deeply (simplify it or split it "
+            "into several checks)"
+        )
     names = frozenset(_free_names(tree) - CEL_TYPE_NAMES)
     if variables is not None:
         unknown = sorted(names - set(variables))
@@ -294,7 +331,7 @@ def _syntax_message(expr: str, exc: CELParseError) -> str:
     text = expr.splitlines()[line - 1] if expr.splitlines() else expr
     caret = " " * (column - 1) + "^"
     return (
-        f"CEL expression {expr!r} is invalid at line {line}, column {column}: {what}\n"
+        f"CEL expression {_shown(expr)} is invalid at line {line}, column {column}: {what}\n"
         f"    {text}\n    {caret}"
     )
 

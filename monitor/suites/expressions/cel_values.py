@@ -90,6 +90,25 @@ FUNCTIONS: dict[str, Any] = {
 }
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def _cut(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def cel_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be handed to CEL (an integer outside 64 bits), or None."""
+    try:
+        to_cel(value)
+    except CelError as exc:
+        return str(exc)
+    except RecursionError:
+        return "nested too deeply"
+    return None
+
+
 def to_cel(value: Any) -> Any:
     """Convert a JSON-like Python value to CEL types (RFC 3339 strings → timestamps)."""
     if value is None or isinstance(value, _CEL_TYPES):
@@ -97,12 +116,17 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, bool):
         return celtypes.BoolType(value)
     if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise CelError(f"{_cut(value)} is outside the 64-bit integers CEL computes with")
         return celtypes.IntType(value)
     if isinstance(value, float):
         return celtypes.DoubleType(value)
     if isinstance(value, str):
         if _RFC3339.match(value):
-            return celtypes.TimestampType(value.replace(" ", "T"))
+            try:
+                return celtypes.TimestampType(value.replace(" ", "T"))
+            except Exception:  # an impossible date (2024-02-30T...): a plain string, then
+                return celtypes.StringType(value)
         return celtypes.StringType(value)
     if isinstance(value, dt.datetime):
         return celtypes.TimestampType(value)

@@ -70,9 +70,11 @@ class _Tokens:
     def finditer(text: str) -> list[_Token]:
         out: list[_Token] = []
         i = 0
+        unclosed = False  # once a ``${`` is never closed, no later one is (linear, not n²)
         while i < len(text):
-            if text.startswith("${", i):
+            if not unclosed and text.startswith("${", i):
                 end = _closing(text, i + 2)
+                unclosed = end < 0
                 if end > i + 2 and text[i + 2 : end].strip():
                     out.append(_Token(i, end + 1, text[i + 2 : end], None))
                     i = end + 1

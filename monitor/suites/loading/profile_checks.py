@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import jmespath
 from jmespath.exceptions import JMESPathError
 
 from monitor.suites.errors import ExpressionError, Problem
@@ -12,6 +11,7 @@ from monitor.suites.expressions.templates import compile_template, names_used
 from monitor.suites.loading.yamlsource import Locations, PathKey, format_path
 from monitor.suites.profile.models import HttpOperation, OutcomeRule, Profile, SequenceOperation
 from monitor.suites.profile.operations import OPERATIONS
+from monitor.suites.profile.outcomes import jmes
 from monitor.suites.profile.vocabulary import suggest
 
 
@@ -19,7 +19,7 @@ def _jmes(out: list[Problem], locs: Locations, path: PathKey, expr: str | None) 
     if expr is None:
         return
     try:
-        jmespath.compile(expr)
+        jmes(expr)
     except JMESPathError as exc:
         detail = str(exc).splitlines()[0]
         out.append(

@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.suites.checks import suite_entries
 from monitor.suites.errors import ExpressionError, Problem
+from monitor.suites.expressions.cel_values import cel_problem
 from monitor.suites.expressions.names import SUITE_TEMPLATE_NAMES
 from monitor.suites.expressions.templates import compile_template, expression_roots, params_used
 from monitor.suites.loading.yamlsource import Locations, PathKey, format_path
@@ -34,6 +35,7 @@ class _Collector:
         self.profile = profile
         self.operations = known_operations(suite, profile)
         self.outcomes = profile_outcomes(profile) if profile is not None else None
+        self.bad_params = False
 
     def add(self, path: PathKey, message: str) -> None:
         self.problems.append(
@@ -154,16 +156,31 @@ def _check_scenario(out: _Collector, base: PathKey, scenario: Scenario, suite: S
         for field, name in check_kinds(check):
             if name not in out.operations:
                 out.add((*path, *field), _unknown_op(out, name))
+        if out.bad_params:
+            continue  # rendering its arguments would only repeat the parameter's problem
         for field, message in suite_entries.check_problems(
             check, {**suite.params, **scenario.params}
         ):
             out.add((*path, *field), message)
 
 
+def _check_params(out: _Collector, base: PathKey, params: dict[str, Any]) -> None:
+    """Parameters feed CEL: a value it cannot hold (an integer beyond 64 bits) is refused here,
+    at the parameter, instead of wherever an expression first uses it."""
+    for name, value in params.items():
+        problem = cel_problem(value)
+        if problem is not None:
+            out.add((*base, name), problem)
+            out.bad_params = True
+
+
 def suite_problems(suite: Suite, locs: Locations, profile: Profile | None = None) -> list[Problem]:
     """Every cross-field problem of a validated suite model (operation and outcome names also
     against ``profile`` when one is given)."""
     out = _Collector(locs, suite, profile)
+    _check_params(out, ("params",), suite.params)
+    for s, scenario in enumerate(suite.scenarios):
+        _check_params(out, ("scenarios", s, "params"), scenario.params)
     for s, scenario in enumerate(suite.scenarios):
         _check_scenario(out, ("scenarios", s), scenario, suite)
     return out.problems

@@ -117,8 +117,42 @@ def _message(err: Mapping[str, Any], key: str | int | None, known: set[str]) -> 
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     if kind == "string_pattern_mismatch":
-        return f"{err['msg'].lower()}"
+        return _pattern_message(err)
     return str(err["msg"]).rstrip(".")
+
+
+def _misspelt(
+    path: tuple[str | int, ...],
+    errs: list[Mapping[str, Any]],
+    by_path: Mapping[tuple[str | int, ...], list[Mapping[str, Any]]],
+    data: Any,
+) -> bool:
+    """A required key that is missing only because a sibling key is a misspelling of it."""
+    if not path or not all(e["type"] == "missing" for e in errs):
+        return False
+    wanted, parent = str(path[-1]), path[:-1]
+    for other, other_errs in by_path.items():
+        if other[:-1] != parent or not other or other == path:
+            continue
+        if any(e["type"] == "extra_forbidden" for e in other_errs) and difflib.get_close_matches(
+            str(other[-1]), [wanted], n=1
+        ):
+            return True
+    return False
+
+
+def _pattern_message(err: Mapping[str, Any]) -> str:
+    """A regular expression in words, for the patterns the models use."""
+    pattern = str((err.get("ctx") or {}).get("pattern", ""))
+    value = err.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str) and len(value) <= 60 else ""
+    if pattern.startswith("^https?://"):
+        return f"must be an http:// or https:// URL{shown}"
+    if pattern.startswith("^[A-Za-z0-9]"):
+        return f"must be a name (letters, digits, '_', '.', '-'; a letter or digit first){shown}"
+    if pattern.startswith("^[a-z0-9]"):
+        return f"must be lowercase letters, digits and '-'{shown}"
+    return f"{err['msg'].lower()}"
 
 
 def problems_from(
@@ -132,6 +166,8 @@ def problems_from(
         by_path.setdefault(path, []).append(err)
     problems: list[Problem] = []
     for path, errs in by_path.items():
+        if _misspelt(path, errs, by_path, data):
+            continue  # "did you mean" at the misspelt key says it: one message per mistake
         specific = [e for e in errs if e["type"] not in _TYPE_ERRORS]
         if specific:
             msgs = sorted(

@@ -7,6 +7,8 @@ validation error can name file, line and field.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,56 +39,176 @@ class Locations:
 
 
 def format_path(path: Sequence[str | int]) -> str:
-    """``("scenarios", 0, "count")`` -> ``scenarios[0].count``."""
+    """``("scenarios", 0, "count")`` -> ``scenarios[0].count``; a key with spaces, quotes,
+    brackets or line breaks is quoted (``params["a\\nb"]``), so the path stays one line."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not part or _ODD_KEY.search(part):
+            out += f"[{json.dumps(part)}]"
         else:
             out += f".{part}" if out else str(part)
     return out
 
 
-def _walk(node: yaml.Node, path: PathKey, locs: Locations, problems: list[Problem]) -> None:
-    locs.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                problems.append(
-                    Problem(locs.file, line, format_path((*path, key)), "duplicate key")
+_ODD_KEY = re.compile(r"[\s\"'\[\]\x00-\x1f\x7f\u2028\u2029]")
+
+
+MAX_DEPTH = 64
+"""Nesting levels a document may have (suites and profiles need about ten): deeper documents
+are refused before the composer's recursion could fail."""
+MAX_VALUES = 200_000
+"""Values a document may hold once its aliases are expanded: an alias bomb (aliases of aliases,
+a few hundred bytes that expand to millions of values) is refused at the alias that passes it."""
+MAX_BYTES = 8 * 1024 * 1024
+"""Largest file read."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with bounds: nesting depth, alias expansion and alias cycles are
+    checked while composing; a value a constructor cannot build (``2024-02-30``,
+    ``!!float abc``) is a ``ConstructorError`` at its line instead of an arbitrary exception."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._open: set[str] = set()
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} refers to the value that contains it", mark
                 )
-            seen.add(key)
-            locs.lines[(*path, key)] = key_node.start_mark.line + 1  # a field is where its key is
-            _walk(value_node, (*path, key), locs, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), locs, problems)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._open.add(anchor)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open.discard(anchor)
+        if node is None:
+            return None
+        self._sizes[id(node)] = size = self._size(node)
+        if size > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases expand to more than {MAX_VALUES:,} values", node.start_mark
+            )
+        return node
+
+    def _size(self, node: yaml.Node) -> int:
+        sizes = self._sizes
+        if isinstance(node, yaml.SequenceNode):
+            return 1 + sum(sizes.get(id(item), 1) for item in node.value)
+        if isinstance(node, yaml.MappingNode):
+            return 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1) for k, v in node.value)
+        return 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # a tag's constructor failing in any way: the value is bad
+            value = node.value if isinstance(node, yaml.ScalarNode) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, _constructor_message(node.tag, value, exc), node.start_mark
+            ) from None
+
+
+def _constructor_message(tag: str, value: str, exc: BaseException) -> str:
+    kind = tag.rsplit(":", 1)[-1]
+    what = {"timestamp": "date", "bool": "boolean", "int": "integer", "float": "number"}
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    message = f"{shown!r} is not a valid {what.get(kind, kind)}"
+    if type(exc) is ValueError and str(exc).strip():  # "day is out of range for month"
+        return f"{message} ({str(exc).strip()})"
+    return message
+
+
+def _key_text(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    return "<a " + ("list" if isinstance(node, yaml.SequenceNode) else "mapping") + " as key>"
+
+
+def _walk(root: yaml.Node, locs: Locations, problems: list[Problem]) -> None:
+    """Record the line of every value (iteratively; the composer bounded depth and size)."""
+    todo: list[tuple[yaml.Node, PathKey]] = [(root, ())]
+    while todo:
+        node, path = todo.pop()
+        locs.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = _key_text(key_node)
+                if key in seen:
+                    line = key_node.start_mark.line + 1
+                    problems.append(
+                        Problem(locs.file, line, format_path((*path, key)), "duplicate key")
+                    )
+                seen.add(key)
+                locs.lines[(*path, key)] = key_node.start_mark.line + 1  # a field is its key's line
+                todo.append((value_node, (*path, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*path, index)) for index, item in enumerate(node.value))
+
+
+def _field_at(locs: Locations, line: int | None) -> str:
+    """The deepest field whose value starts on ``line`` (once the document was walked)."""
+    paths = [path for path, at in locs.lines.items() if at == line and path]
+    return format_path(max(paths, key=len)) if paths else ""
+
+
+def _line_at(text: str, position: int) -> int:
+    return text.count("\n", 0, max(position, 0)) + 1
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Locations]:
-    """Parse one YAML document from ``text``; raise ``ConfigError`` naming the file and line."""
+    """Parse one YAML document from ``text``; raise ``ConfigError`` naming the file and line.
+    Every way YAML can be wrong ends here: a character YAML forbids, a syntax error, a
+    duplicate key, an alias cycle or bomb, nesting too deep, a value a tag cannot build."""
     locs = Locations(file)
-    loader = yaml.SafeLoader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise ConfigError([Problem(file, None, "", "the file is empty")])
         problems: list[Problem] = []
-        _walk(node, (), locs, problems)
+        _walk(node, locs, problems)
         if problems:
             raise ConfigError(problems)
         data = loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        what = f"character {exc.character:#06x}" if isinstance(exc.character, int) else "byte"
+        message = f"invalid YAML: {what} is not allowed in YAML (a control character?)"
+        raise ConfigError([Problem(file, _line_at(text, exc.position), "", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError([Problem(file, line, "", f"invalid YAML: {exc.problem}")]) from None
+        field = _field_at(locs, line) if isinstance(exc, yaml.constructor.ConstructorError) else ""
+        raise ConfigError([Problem(file, line, field, f"invalid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(file, None, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:  # a safety net: the bounds above should make it unreachable
+        message = f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)"
+        raise ConfigError([Problem(file, None, "", message)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, locs
 
 
@@ -94,6 +216,9 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Locations]:
     """Read and parse a YAML file; unreadable files raise ``ConfigError`` too."""
     name = display or str(path)
     try:
+        if path.stat().st_size > MAX_BYTES:
+            message = f"the file is larger than {MAX_BYTES >> 20} MiB"
+            raise ConfigError([Problem(name, None, "", message)])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None

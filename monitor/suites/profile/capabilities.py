@@ -28,11 +28,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jmespath import compile as jmes_compile
 from jmespath.exceptions import JMESPathError
 
 from monitor.suites.profile.coverage import used_arguments
 from monitor.suites.profile.models import Profile
+from monitor.suites.profile.outcomes import jmes
 from monitor.suites.suite.models import Needs, Scenario
 
 METRICS_OPERATION = "target.metrics"
@@ -166,7 +166,7 @@ def _extracted_keys(profile: Profile) -> dict[str, frozenset[str] | None]:
             out[name] = None
             continue
         try:
-            out[name] = _object_keys(jmes_compile(extract).parsed)
+            out[name] = _object_keys(jmes(extract).parsed)
         except JMESPathError:
             out[name] = None  # validate reports it
     return out

@@ -8,15 +8,39 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
 
 from monitor.suites.profile.models import OutcomeRule, StatusMatch
 
+MAX_JMESPATH_LENGTH = 2000
+MAX_JMESPATH_DEPTH = 64
+"""Deepest JMESPath tree compiled: its parser and its evaluation recurse once per level."""
+
 
 @lru_cache(maxsize=1024)
 def jmes(expr: str) -> ParsedResult:
-    """Compiled JMESPath (cached)."""
-    return jmespath.compile(expr)
+    """Compiled JMESPath (cached), within a length and depth bound; ``JMESPathError`` names
+    what is wrong."""
+    if len(expr) > MAX_JMESPATH_LENGTH:
+        raise JMESPathError(f"longer than {MAX_JMESPATH_LENGTH} characters")
+    try:
+        parsed = jmespath.compile(expr)
+    except RecursionError:
+        raise JMESPathError(f"nested deeper than {MAX_JMESPATH_DEPTH} levels") from None
+    if _depth(parsed.parsed) > MAX_JMESPATH_DEPTH:
+        raise JMESPathError(f"nested deeper than {MAX_JMESPATH_DEPTH} levels")
+    return parsed
+
+
+def _depth(tree: Any) -> int:
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, level = todo.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, Mapping):
+            todo.extend((kid, level + 1) for kid in node.get("children", ()) if kid is not None)
+    return deepest
 
 
 def search(expr: str, body: Any) -> Any:

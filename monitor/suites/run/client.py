@@ -339,8 +339,8 @@ class ProfileClient:
             return None
         try:
             return json.loads(record.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
+        except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested past
+            return None  # what Python's parser can hold: the outcome rules see no body
 
     # -- calling -----------------------------------------------------------------------------
     async def call(self, kind: str, args: Mapping[str, Any], session: Session | None) -> Call:
