@@ -174,7 +174,8 @@ async def test_kinds_whose_crd_is_missing_are_named(
             },
         )
         with pytest.raises(
-            ActionError, match=r"does not serve HTTPChaos.*Chaos Mesh is not installed"
+            ActionError,
+            match=r"does not serve HTTPChaos.*its CRD httpchaos\.chaos-mesh\.org is not installed",
         ):
             await action.prepare(ActionContext("x", "api"))
     finally:

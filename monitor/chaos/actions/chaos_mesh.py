@@ -78,10 +78,14 @@ class ChaosMesh(KubeActionMixin, Action[ChaosMeshSettings]):
         except KubeApiError as exc:
             raise ActionError(f"chaos-mesh {s.resource}: {exc}") from exc
         if s.resource not in served:
+            why = (
+                f"its CRD {self.plural}.{CHAOS_MESH_GROUP} is not installed (served: "
+                f"{', '.join(sorted(served))})"
+                if served
+                else f"Chaos Mesh is not installed (no {CHAOS_MESH_GROUP} CRDs)"
+            )
             raise ActionError(
-                f"chaos-mesh: the cluster does not serve {s.resource} ({where}): "
-                "Chaos Mesh is not installed (its CRDs are missing)"
-                + (f"; it serves {', '.join(sorted(served))}" if served else "")
+                f"chaos-mesh: the cluster does not serve {s.resource} ({where}): {why}"
             )
         return {"namespace": s.namespace, "name": resource_name(ctx.id), "plural": self.plural}
 
