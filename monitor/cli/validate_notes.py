@@ -92,14 +92,13 @@ def print_suite_warnings(loaded: LoadedSuite, against: LoadedProfile, echo: Echo
 
 
 def print_profile_notes(loaded: LoadedProfile, suites: Sequence[Suite], echo: Echo) -> None:
-    """Every note on a profile: arguments its mappings never use (for the scenarios of
-    ``suites`` that it lets run), its outcome names, how its rules treat server errors."""
+    """Every note on a profile: arguments its mappings never use that a scenario of ``suites``
+    it lets run passes (an argument nothing passes, or only scenarios it cannot run, loses
+    nothing: no warning), its outcome names, how its rules treat server errors."""
     applicable = [applicable_only(suite, loaded) for suite in suites]
-    running = {(g.operation, g.argument): g for g in unused_arguments(loaded.profile, applicable)}
-    for every in unused_arguments(loaded.profile, suites):
-        gap = running[every.operation, every.argument]
-        if every.passed_by and not gap.passed_by:
-            continue  # only scenarios this profile does not run pass it: nothing is lost
+    for gap in unused_arguments(loaded.profile, applicable):
+        if not gap.passed_by:
+            continue  # no scenario this profile runs passes it: nothing is lost
         path: tuple[str | int, ...] = ("operations", gap.operation)
         line = loaded.locations.line_of(path)
         where = f"{loaded.file}:{line}" if line else loaded.file
