@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import sys
 import time
 from collections import Counter
@@ -71,22 +72,28 @@ def main(argv: list[str] | None = None) -> int:
     known = _known()
     started = time.monotonic()
     texts = (text for _, text in inputs)
-    for done, (index, outcome) in enumerate(run_many(texts, args.jobs, args.time_limit), 1):
-        verdicts[outcome.verdict] += 1
-        slowest = max(slowest, outcome.seconds)
-        slowest_wall = max(slowest_wall, outcome.wall)
-        peak = max(peak, outcome.max_rss)
-        if outcome.failed:
-            signatures[f"{outcome.verdict} {outcome.signature}"] += 1
-            examples.setdefault(f"{outcome.verdict} {outcome.signature}", outcome)
-            if args.keep:
-                kept = _keep(outcome, inputs[index][1], known)
-                if kept:
-                    print(f"  new: {kept.name} (from {inputs[index][0]}): {outcome.detail}")
-        if done % 1000 == 0:
-            print(
-                f"  {done} done, {dict(verdicts)}, {time.monotonic() - started:.0f} s", flush=True
-            )
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        for done, (index, outcome) in enumerate(run_many(texts, args.jobs, args.time_limit), 1):
+            verdicts[outcome.verdict] += 1
+            slowest = max(slowest, outcome.seconds)
+            slowest_wall = max(slowest_wall, outcome.wall)
+            peak = max(peak, outcome.max_rss)
+            if outcome.failed:
+                signatures[f"{outcome.verdict} {outcome.signature}"] += 1
+                examples.setdefault(f"{outcome.verdict} {outcome.signature}", outcome)
+                if args.keep:
+                    kept = _keep(outcome, inputs[index][1], known)
+                    if kept:
+                        print(f"  new: {kept.name} (from {inputs[index][0]}): {outcome.detail}")
+            if done % 500 == 0:
+                print(
+                    f"  {done} done, {dict(verdicts)}, {time.monotonic() - started:.0f} s, "
+                    f"slowest {slowest:.2f} s CPU, peak RSS {peak >> 20} MiB, load {_load()}",
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        print("fuzz: stopped early (SIGTERM or Ctrl-C): the numbers below cover the inputs done")
     elapsed = time.monotonic() - started
     print(
         f"fuzz: {sum(verdicts.values())} inputs in {elapsed:.0f} s: "
@@ -99,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     for sig, n in signatures.most_common():
         print(f"  {n:5d}  {sig}: {examples[sig].detail[:160]}")
     return 1 if signatures else 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _load() -> str:

@@ -167,3 +167,29 @@ async def test_soakmon_load_against_garbage_goes_on_with_bounded_memory(tmp_path
             assert requests["error_count"] >= 1, (path, requests)
     assert worst < 300 * 1024 * 1024, f"soakmon load peaked at {worst >> 20} MiB"
     assert counts["/endless"] >= 1
+
+
+@pytest.mark.parametrize(("sync", "h2c"), [("last-byte", False), ("single-packet", True)])
+async def test_synchronised_sender_records_each_garbage_answer_as_an_error(
+    sync: str, h2c: bool
+) -> None:
+    """The barrier senders (issue 17): last-byte on HTTP/1.1 connections; single-packet asked
+    of a server that speaks no HTTP/2 falls back to last-byte and says why."""
+    async with (
+        hostile_server() as (url, _),
+        ConcurrentTester(
+            url, timeout=TIMEOUT_S, mode="per-user", keep_body=True, sync=sync, h2c=h2c
+        ) as tester,
+        PeakRss() as rss,
+    ):
+        paths = ["/ok", *HOSTILE]
+        records, delivery = await tester.fire_batch([RequestSpec("GET", p) for p in paths])
+        after = await tester.send(RequestSpec("GET", "/ok"))
+    _judge(dict(zip(paths, records, strict=True)), keep=True)
+    assert delivery is not None
+    assert delivery.sync == "last-byte"
+    if h2c:
+        assert delivery.note is not None
+        assert "HTTP/2" in delivery.note
+    assert after.status == 200
+    assert rss.growth < RSS_GROWTH, f"RSS grew {rss.growth >> 20} MiB"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
+from monitor.engine.client import read_kept
+from monitor.engine.errors import ResponseTooLarge, one_line
 from monitor.observe.probes.base import ProbeError
 
 
@@ -45,8 +48,11 @@ class PromQLProbe:
                     async with session.get(
                         f"{self.url}/api/v1/query", params={"query": expr}
                     ) as resp:
-                        payload = await resp.json(content_type=None)
-                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                        payload = json.loads(await read_kept(resp))
+                except (aiohttp.ClientError, TimeoutError, ValueError, RecursionError) as exc:
+                    detail = one_line(str(exc)) or type(exc).__name__
+                    raise ProbeError(f"{self.name}: cannot query {self.url}: {detail}") from exc
+                except ResponseTooLarge as exc:
                     raise ProbeError(f"{self.name}: cannot query {self.url}: {exc}") from exc
                 try:
                     value = first_value(payload)

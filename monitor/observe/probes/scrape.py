@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.engine.client import read_kept
+from monitor.engine.errors import ResponseTooLarge, one_line
 from monitor.observe.probes.base import ProbeError
 
 #: Default series of the reference target; any target can be mapped in the daemon config.
@@ -55,13 +57,14 @@ class TargetMetricsProbe:
                     text = await self._fetch(session)
             else:
                 text = await self._fetch(self._session)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            cause = str(exc) or type(exc).__name__
+        except (aiohttp.ClientError, TimeoutError, ResponseTooLarge) as exc:
+            cause = one_line(str(exc)) or type(exc).__name__
             raise ProbeError(f"{self.name}: cannot scrape {self.url}: {cause}") from exc
         try:
             values = extract(text, self.series)
-        except ValueError as exc:
-            raise ProbeError(f"{self.name}: {self.url} is not Prometheus text: {exc}") from exc
+        except (ValueError, TypeError, IndexError) as exc:
+            detail = one_line(str(exc))
+            raise ProbeError(f"{self.name}: {self.url} is not Prometheus text: {detail}") from exc
         missing = sorted(set(self.series) - set(values))
         if len(missing) == len(self.series):
             raise ProbeError(f"{self.name}: {self.url} has none of {sorted(self.series.values())}")
@@ -71,4 +74,5 @@ class TargetMetricsProbe:
         async with session.get(self.url, timeout=self._timeout) as resp:
             if resp.status != 200:
                 raise ProbeError(f"{self.name}: {self.url} answered HTTP {resp.status}")
-            return await resp.text()
+            body = await read_kept(resp)  # bounded: a target answering forever is an error
+            return body.decode(resp.charset or "utf-8", errors="replace")
