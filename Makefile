@@ -17,6 +17,8 @@ KUSTOMIZE := .tools/bin/kustomize
 CRDS := .tools/crds/.stamp
 # Toxiproxy server and CLI (network chaos actions), built the same way (scripts/install-toxiproxy.sh).
 TOXIPROXY := .tools/bin/toxiproxy-server
+# vegeta (Go, MIT), the compiled reference of `make bench` only (scripts/install-vegeta.sh).
+VEGETA := .tools/bin/vegeta
 
 FUZZ_ARGS ?= --inputs 10000
 
@@ -42,6 +44,9 @@ $(HELM): scripts/install-helm.sh
 
 $(TOXIPROXY): scripts/install-toxiproxy.sh
 	@scripts/install-toxiproxy.sh
+
+$(VEGETA): scripts/install-vegeta.sh
+	@scripts/install-vegeta.sh
 
 $(CRDS): scripts/fetch-crds.sh
 	@scripts/fetch-crds.sh
@@ -159,7 +164,7 @@ spread: $(VENV)/.synced-dev
 fuzz: $(VENV)/.synced-dev
 	$(VENV)/bin/python -m tests.fuzz $(FUZZ_ARGS)
 
-bench: $(VENV)/.synced-bench
+bench: $(VENV)/.synced-bench $(VEGETA)
 	@scripts/system-deps.sh bench
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 

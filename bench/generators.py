@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -240,6 +241,80 @@ def wrk_throughput(text: str) -> Throughput:
     )
 
 
+# --- vegeta (Go, MIT; built into .tools/bin by scripts/install-vegeta.sh) -----------------
+
+VEGETA = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "vegeta"
+
+
+def vegeta_command(plan: Plan) -> list[str]:
+    """``vegeta attack`` at its maximum rate with exactly ``plan.vus`` concurrent requests.
+
+    ``-rate 0`` needs ``-max-workers``; with ``-workers`` equal to it, vegeta keeps ``vus``
+    requests in flight on as many keep-alive connections (the closed model of the others).
+    Its results go to a file that :func:`parse_vegeta` reports on after the measured run, so
+    the report's CPU is not billed to the attack (the attack's own result encoding is).
+    """
+    targets = plan.workdir / "targets.txt"
+    targets.write_text(f"GET {plan.target}{plan.path}\n")
+    return [
+        str(VEGETA),
+        "attack",
+        "-targets",
+        str(targets),
+        "-rate",
+        "0",
+        "-workers",
+        str(plan.vus),
+        "-max-workers",
+        str(plan.vus),
+        "-duration",
+        f"{plan.duration_s}s",
+        "-output",
+        str(plan.workdir / "vegeta.bin"),
+    ]
+
+
+def parse_vegeta(plan: Plan, run: Measured) -> Throughput:
+    path = plan.workdir / "vegeta.bin"
+    if run.returncode != 0 or not path.exists():
+        raise BenchError(f"vegeta exited {run.returncode}: {_tail(run.stderr or run.stdout)}")
+    report = subprocess.run(
+        [str(VEGETA), "report", "-type", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if report.returncode != 0:
+        raise BenchError(f"vegeta report exited {report.returncode}: {_tail(report.stderr)}")
+    return vegeta_throughput(json.loads(report.stdout))
+
+
+def vegeta_throughput(doc: dict[str, Any]) -> Throughput:
+    """Read ``vegeta report -type json`` (latencies in nanoseconds, ``success`` a ratio)."""
+    total = int(doc["requests"])
+    lat = doc.get("latencies", {})
+    codes = doc.get("status_codes") or {}
+    ok = sum(int(n) for code, n in codes.items() if str(code).startswith(("2", "3")))
+    return Throughput(
+        requests=total,
+        errors=total - ok,
+        rps=float(doc.get("throughput") or doc.get("rate") or 0.0),
+        p50_ms=_ns_to_ms(lat.get("50th")),
+        p99_ms=_ns_to_ms(lat.get("99th")),
+    )
+
+
+def vegeta_needs() -> str | None:
+    if not VEGETA.exists():
+        return "vegeta is not built (make .tools/bin/vegeta)"
+    return None
+
+
+def _ns_to_ms(value: Any) -> float | None:
+    return None if value is None else float(value) / 1e6
+
+
 # --- diagnostic ceilings (bench.bare_aiohttp, bench.bare_protocol) -------------------------
 
 
@@ -334,6 +409,7 @@ GENERATORS: dict[str, Generator] = {
             locust_needs,
         ),
         Generator("wrk", "wrk -t1", wrk_command, parse_wrk),
+        Generator("vegeta", "vegeta attack (Go)", vegeta_command, parse_vegeta, vegeta_needs),
         Generator(
             "bare-aiohttp",
             "ceiling: bare aiohttp loop, no engine",

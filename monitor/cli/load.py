@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from monitor.cli import load_rounds
+from monitor.cli import load_processes, load_rounds
 from monitor.cli.app import app
 from monitor.engine import (
     ConcurrentTester,
@@ -71,13 +71,17 @@ def _executor(
     if rate is not None:
         if not rate > 0:
             raise UsageError(f"--rate must be > 0, got {rate}")
-        most = max_vus or max(10, min(MAX_AUTO_VUS, math.ceil(rate * timeout)))
-        return ConstantArrivalRate(rate, duration, max_vus=most)
+        return ConstantArrivalRate(rate, duration, max_vus=_max_vus(rate, timeout, max_vus))
     if max_vus is not None:
         raise UsageError("--max-vus only applies with --rate")
     if vus is not None and vus < 1:
         raise UsageError(f"--vus must be >= 1, got {vus}")
     return ConstantVUs(vus or 1, duration)
+
+
+def _max_vus(rate: float, timeout: float, max_vus: int | None) -> int:
+    """``--max-vus``, by default rate x timeout within 10..1000."""
+    return max_vus or max(10, min(MAX_AUTO_VUS, math.ceil(rate * timeout)))
 
 
 def _report(
@@ -223,6 +227,13 @@ def load(
     ca_file: Annotated[
         Path | None, typer.Option(help="PEM file of the CAs to trust for an https:// target.")
     ] = None,
+    processes: Annotated[
+        str,
+        typer.Option(
+            help="Worker processes (a number, or auto: one per CPU). The VUs or the rate are "
+            "split exactly; results are merged exactly into one report."
+        ),
+    ] = "1",
 ) -> None:
     """Plain load against one endpoint: closed model (--vus) or open model (--rate).
 
@@ -248,6 +259,9 @@ def load(
             ca_file=str(ca_file) if ca_file is not None else None,
         )
         tester.client.prepare(spec)  # the URL and headers, checked before anything runs
+        workers = load_processes.parse_processes(processes)
+        if workers > 1 and sync_mode is not SyncMode.NONE:
+            raise UsageError("--processes applies to plain load, not to --sync rounds")
     except (UsageError, EngineConfigError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(ExitCode.USAGE) from None
@@ -260,6 +274,19 @@ def load(
             tester, spec=spec, vus=vus or 1, seconds=seconds, sync=sync_mode, rounds=rounds,
             conn=conn,
             started=started, json_path=json_path, quiet=quiet,
+        )  # fmt: skip
+        return
+    if workers > 1:
+        plan = {
+            "target": target, "target_url": str(tester.base_url), "method": spec.method,
+            "path": path, "headers": spec.headers, "body": spec.json, "duration": seconds,
+            "timeout": timeout, "mode": conn.value, "fast_path": fast_path, "h2c": h2c,
+            "ca_file": str(ca_file) if ca_file is not None else None, "uvloop": uvloop,
+        }  # fmt: skip
+        load_processes.run_processes(
+            plan, processes=workers, vus=vus, rate=rate, json_path=json_path,
+            max_vus=None if rate is None else _max_vus(rate, timeout, max_vus), quiet=quiet,
+            summary=_summary, report=_report,
         )  # fmt: skip
         return
     state: dict[str, bool] = {}

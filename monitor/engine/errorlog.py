@@ -37,6 +37,15 @@ class ErrorLog:
         new.merge(self)
         return new
 
+    def add_overflow(self, count: int) -> None:
+        """Count ``count`` errors whose messages were not kept (another log's overflow)."""
+        self._overflow += count
+
+    @property
+    def overflow(self) -> int:
+        """Errors counted without their message (beyond ``max_distinct`` messages)."""
+        return self._overflow
+
     @property
     def counts(self) -> dict[str, int]:
         """Message -> occurrences (a copy)."""

@@ -117,6 +117,17 @@ class ConcurrentResult:
         return self._errors.counts
 
     @property
+    def errors_overflow(self) -> int:
+        """Errors not kept by message (more distinct messages than the log keeps)."""
+        return self._errors.overflow
+
+    def add_error_counts(self, counts: dict[str, int], *, overflow: int = 0) -> None:
+        """Add error counts by message (another process's :attr:`error_counts`)."""
+        for message, count in counts.items():
+            self._errors.add(message, count)
+        self._errors.add_overflow(overflow)
+
+    @property
     def p50(self) -> float:
         """Median latency, ms."""
         return self.histogram.percentile(50.0)
