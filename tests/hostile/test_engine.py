@@ -193,3 +193,39 @@ async def test_synchronised_sender_records_each_garbage_answer_as_an_error(
         assert "HTTP/2" in delivery.note
     assert after.status == 200
     assert rss.growth < RSS_GROWTH, f"RSS grew {rss.growth >> 20} MiB"
+
+
+@pytest.mark.slow
+async def test_soakmon_run_setup_phase_and_readback_against_garbage(tmp_path: Path) -> None:
+    """A suite (tests/hostile/suite.yaml) whose setup, concurrent phase and read-back all meet
+    garbage answers (tests/hostile/profile.yaml maps each operation to a hostile path): the run
+    ends as an error (exit 4) with every request recorded, not a crash or a stall."""
+    here = Path(__file__).parent
+    report = tmp_path / "run.json"
+    measure = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:]).returncode; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    async with hostile_server() as (url, counts):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", measure,
+            sys.executable, "-c", "from monitor.cli.app import main; main()", "run",
+            str(here / "suite.yaml"), "--profile", str(here / "profile.yaml"), "--target", url,
+            "--timeout", str(TIMEOUT_S), "--json", str(report),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(proc.communicate(), 200)
+    rss = int(err.decode().strip().splitlines()[-1]) * 1024
+    assert proc.returncode == 4, err.decode()[-2000:]
+    scenario = json.loads(report.read_text())["suites"][0]["scenarios"][0]
+    assert scenario["status"] == "error"
+    requests = scenario["requests"]
+    assert requests["total"] == 6
+    assert requests["error_count"] == 6
+    assert any("body over 16 MiB" in e for e in requests["errors"]), requests["errors"]
+    assert any("reset" in e for e in requests["errors"]), requests["errors"]
+    assert counts["/bad-json"] >= 1  # setup
+    assert counts["/slowloris"] >= 1  # read-back
+    assert rss < 400 * 1024 * 1024, f"soakmon run peaked at {rss >> 20} MiB"
