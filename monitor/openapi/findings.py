@@ -154,7 +154,13 @@ def repeat_findings(rec: RepeatRecord) -> list[Finding]:
                 rec.request,
                 f"{oks} of {len(rec.concurrent)} identical requests succeeded, but {base}: "
                 f"at most one may succeed"
-                + (" — and only one took effect" if kind == "phantom" else ""),
+                + (
+                    " — and only one took effect"
+                    if kind == "phantom" and effects
+                    else " — no read-back shows their effect (duplicates or phantoms)"
+                    if kind == "phantom"
+                    else f" — and {most:g} took effect"
+                ),
                 (shown, *[f"{k}: moved by {v:g}" for k, v, *_ in wrong][:4]),
             )
         )
@@ -164,7 +170,12 @@ def repeat_findings(rec: RepeatRecord) -> list[Finding]:
         rows = [k for k in e1 if k.endswith(("#len", "#match")) and k not in {w[0] for w in wrong}]
         drift = bool(counters) and bool(rows)
         expect = f"{low:g}" if low == high else f"{low:g}..{high:g}"
-        kind = "counter_drift" if drift else ("duplicates" if seen > high else "phantom")
+        if drift:
+            kind = "counter_drift"
+        elif seen > high:
+            kind = "duplicates"  # more effects than the successes allow
+        else:
+            kind = "lost_update" if e2.get(key) == e1.get(key) else "phantom"
         out.append(
             Finding(
                 kind,

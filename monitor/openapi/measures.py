@@ -9,6 +9,7 @@ from typing import Any
 
 _ID = re.compile(r"(^|_)(id|uuid)$|Id$|^version$|_at$|At$", re.I)
 MAX_DEPTH = 3
+MAX_ITEMS = 200
 
 
 def _contains(item: Any, tokens: Iterable[str]) -> bool:
@@ -37,6 +38,17 @@ def measures(label: str, status: int | None, body: Any, tokens: list[str]) -> di
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, list):
             out[f"{label}:{path}#len"] = len(node)
+            sums: dict[str, float] = {}
+            for item in node[:MAX_ITEMS]:  # quantities held in rows (a list of rewards)
+                for key, value in item.items() if isinstance(item, dict) else ():
+                    if (
+                        isinstance(value, int)
+                        and not isinstance(value, bool)
+                        and not _ID.search(key)
+                    ):
+                        sums[key] = sums.get(key, 0) + value
+            for key, total in sums.items():
+                out[f"{label}:{path}[].{key}#sum"] = total
             if tokens:
                 out[f"{label}:{path}#match"] = sum(_contains(i, tokens) for i in node)
         elif isinstance(node, bool):

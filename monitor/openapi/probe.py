@@ -237,6 +237,7 @@ class Prober:
             baseline.append(_answer(record))
             before.append(await self.read(probe, user, params, tokens))
         for attempt in range(1, self.options.attempts + 1):  # a race may need a few tries
+            user = await self.sessions.new_user()  # once-per-user effects start afresh
             params2 = await self.parents(probe, user)
             body2 = _fresh(body)
             spec = self.spec(op, user, params2, body2, query)

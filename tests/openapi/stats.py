@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -49,6 +50,7 @@ async def one(module: Any, doc: str, defects: bool, n: int) -> dict[str, list[st
 async def main(runs: int, n: int, minimum: int) -> int:
     bad = 0
     started = time.monotonic()
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # the planted 500s' tracebacks
     print(f"load before: {os.getloadavg()[0]:.1f} (1-min)")
     for name, (module, doc, planted) in STANDINS.items():
         caught: Counter[str] = Counter()
