@@ -190,7 +190,9 @@ def _user_id_path(schema: dict[str, Any] | None, token: str | None) -> str | Non
     return None
 
 
-def _session_ops(api: Api, session: SessionPlan, names: dict[ApiOperation, str]) -> list[DraftOp]:
+def _session_ops(
+    api: Api, session: SessionPlan, names: dict[ApiOperation, str], auth: AuthPlan
+) -> list[DraftOp]:
     """``register`` (creating the user and its session), and the login it needs."""
     out: list[DraftOp] = []
     register, login = session.register, session.login
@@ -214,6 +216,8 @@ def _session_ops(api: Api, session: SessionPlan, names: dict[ApiOperation, str])
         f = fields_for(register)
         if keep:
             f["session"] = keep
+        elif auth.cookie:
+            f["session_cookies"] = {"token": auth.cookie}
         out.append(
             DraftOp(
                 "register",
@@ -232,6 +236,8 @@ def _session_ops(api: Api, session: SessionPlan, names: dict[ApiOperation, str])
     login_fields = fields_for(login)
     if keep:
         login_fields["session"] = keep
+    elif auth.cookie:
+        login_fields["session_cookies"] = {"token": auth.cookie}
     login_name = names[login]
     out.append(
         DraftOp(
@@ -282,7 +288,7 @@ def build_draft(doc: Document, source: str, metrics: dict[str, str] | None = Non
     names = unique_names(api.operations)
     guesses = builtin_guesses(api.operations)
     outcomes = plan_outcomes(api, names)
-    ops = _session_ops(api, session, names)
+    ops = _session_ops(api, session, names, auth)
     used = {o.api for o in ops}
     taken = {o.name for o in ops}
     for op in api.operations:

@@ -4,15 +4,21 @@ declaring the session (bearer, ``Token`` prefix, API-key header, cookie) works."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli.app import _register, app
 from monitor.openapi.probe import ProbeOptions, ProbeOutcome
 from monitor.openapi.session_run import probe_document
 from tests.engine.servers import serve_app
 from tests.openapi.clubs_server import make_app
+
+_register()
 
 #: operationId -> the finding kind its planted defect must produce
 PLANTED = {
@@ -57,3 +63,21 @@ async def test_correct_variant_has_no_finding_with_any_auth(auth: str) -> None:
         assert outcome.error is None, f"{label}: {outcome.error}"
         assert outcome.findings == [], f"{label}: {[f.message for f in outcome.findings]}"
     assert found["logIn"].skipped is not None  # a login is not a resource write
+
+
+async def test_cookie_session_drafted_profile_runs_the_starter_suite(tmp_path: Path) -> None:
+    """init on a cookie-session API: sign up + log in, the `sid` cookie kept as the session
+    (`session_cookies`); the starter suite then runs: planted races fail it, the correct
+    variant passes."""
+    runner = CliRunner()
+    for defects, code in ((True, 1), (False, 0)):
+        async with clubs(defects=defects, auth="cookie") as url:
+            out = tmp_path / f"{defects}.yaml"
+            init = ["init", "--openapi", f"{url}/api/openapi.json", "-o", str(out)]
+            result = await asyncio.to_thread(runner.invoke, app, init)
+            assert result.exit_code == 0, result.output
+            assert "session_cookies: {token: sid}" in out.read_text()
+            suite = out.with_name(f"{defects}.suite.yaml")
+            run = ["run", str(suite), "--profile", str(out), "--target", url]
+            result = await asyncio.to_thread(runner.invoke, app, run)
+            assert result.exit_code == code, result.output

@@ -90,6 +90,10 @@ class HttpOperation(ProfileModel):
     """JMESPath producing the canonical value from the body. Default: the whole body."""
     session: dict[str, str] = Field(default_factory=dict)
     """Session values to save from the body (JMESPath), e.g. `token: token`. Default: {}."""
+    session_cookies: dict[str, str] = Field(default_factory=dict)
+    """Session values to save from the cookies the answer sets (`Set-Cookie`), by cookie name,
+    e.g. `token: sid` for a session cookie sent back with `auth: {header: Cookie, value:
+    "sid=${session.token}"}`. Default: {}."""
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     """Outcome rules tried before the profile-wide ones. Default: none."""
     evidence: str | None = None

@@ -308,6 +308,7 @@ class ProfileClient:
             )  # fmt: skip
         body = self._body(op, record)
         raw = (record.body or b"") if body is None and op.format == "json" else b""
+        cookies = {k: set_cookie(record.headers, c) for k, c in op.session_cookies.items()}
         record.body = record.headers = None  # parsed: keep long runs' memory flat
         verdict = classify([*op.outcomes, *self.profile.outcomes], record.status, body)
         if verdict.unknown:
@@ -323,6 +324,7 @@ class ProfileClient:
             if session is not None:
                 for key, expr in op.session.items():
                     session.values[key] = search(expr, body)
+                session.values.update(cookies)
         return Call(
             outcome=outcome, code=verdict.code, value=value,
             completed_at=None if outcome is Outcome.UNKNOWN else completed,
@@ -414,3 +416,20 @@ class ProfileClient:
         await asyncio.sleep(0)
         gate.set()
         return list(await asyncio.gather(*tasks)), None
+
+
+def set_cookie(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """The value the answer's ``Set-Cookie`` headers give cookie ``name`` (None: not set)."""
+    from http.cookies import CookieError, SimpleCookie
+
+    getall = getattr(headers, "getall", None)
+    values = getall("Set-Cookie", []) if getall is not None else []
+    for raw in values:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(raw)
+        except CookieError:
+            continue
+        if name in jar:
+            return jar[name].value
+    return None
