@@ -56,7 +56,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.Option(
             "--sync", help="How a batch is delivered: last-byte, single-packet, auto, none."
         ),
-    ] = "last-byte",
+    ] = "auto",
     timeout: Annotated[
         float, typer.Option("--timeout", help="Per-request timeout, seconds.")
     ] = 10.0,

@@ -59,7 +59,7 @@ class ProbeOptions:
     concurrency: int = 10
     max_requests: int = 2000
     duration_s: float = 300.0
-    sync: str = "last-byte"
+    sync: str = "auto"
     timeout_s: float = 10.0
     seed: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
