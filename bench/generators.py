@@ -374,6 +374,13 @@ GENERATORS: dict[str, Generator] = {
             soakmon_flag_check("--mode"),
         ),
         Generator(
+            "soakmon-2proc",
+            "soakmon load --processes 2 (both on the pinned core; CPU summed)",
+            soakmon_command("shared", "--processes", "2"),
+            parse_soakmon,
+            soakmon_flag_check("--processes"),
+        ),
+        Generator(
             "soakmon-asyncio",
             "soakmon load (shared, fast path, plain asyncio)",
             soakmon_command("shared", "--no-uvloop"),

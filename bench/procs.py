@@ -205,8 +205,7 @@ def run_measured(
                         os.killpg(proc.pid, signal.SIGKILL)
                 if ps is not None:
                     with contextlib.suppress(psutil.Error):
-                        cpu = ps.cpu_times()
-                        samples.append((elapsed, cpu.user + cpu.system))
+                        samples.append((elapsed, _tree_cpu(ps)))
                 time.sleep(sample_every)
         except BaseException:  # Ctrl-C: the child has its own session, stop it here
             stop_group(proc, grace=1.0)
@@ -227,6 +226,17 @@ def run_measured(
             timed_out=timed_out,
             samples=samples,
         )
+
+
+def _tree_cpu(ps: psutil.Process) -> float:
+    """CPU seconds of ``ps`` and its live descendants (``soakmon load --processes N``)."""
+    cpu = ps.cpu_times()
+    total = cpu.user + cpu.system + cpu.children_user + cpu.children_system
+    for child in ps.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            c = child.cpu_times()
+            total += c.user + c.system
+    return total
 
 
 def _ps(pid: int) -> psutil.Process | None:

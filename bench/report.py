@@ -158,10 +158,28 @@ def print_all(
         console.print(idle_table(idle))
     if profile is not None:
         console.print(profile_table(profile))
+    scaling = processes_verdict(doc["ratios"].get("soakmon-2proc"))
+    if scaling:
+        console.print(scaling)
     for name in GOALS:
         verdict = goal_verdict(name, doc["ratios"].get(name), labels.get(name, name))
         if verdict:
             console.print(verdict)
+
+
+PROCESSES_GOAL = 0.9  # --processes 2: summed req/CPU-s ≥ 0.9 × one process's
+
+
+def processes_verdict(ratio: dict[str, float] | None) -> str | None:
+    """One line: does ``--processes 2`` keep one process's requests per CPU-second?"""
+    if not ratio or not ratio["per_cpu_s"]:
+        return None
+    share = 1.0 / ratio["per_cpu_s"]  # the table holds one process over two
+    head = "[green]met[/green]" if share >= PROCESSES_GOAL else "[red]NOT met[/red]"
+    return (
+        f"{head}: soakmon load --processes 2 = {share:.2f}× one process in steady-state "
+        f"requests per CPU-second summed over parent and workers (goal ≥ {PROCESSES_GOAL:g}×)"
+    )
 
 
 def goal_verdict(name: str, ratio: dict[str, float] | None, label: str) -> str | None:

@@ -149,7 +149,8 @@ async def _run(
         stats = f"{p.requests} req  {rate:.0f} req/s  {p.errors} err  {p.active_vus} busy"
         progress.update(task_id, completed=min(p.elapsed, executor.duration), stats=stats)
 
-    runner = Runner(tester.client, executor, spec, on_progress=on_progress)
+    # no sampled records: the summary and report need only counts and the histogram
+    runner = Runner(tester.client, executor, spec, sample_limit=0, on_progress=on_progress)
     state["fast_path"] = runner.uses_fast_path
     loop = asyncio.get_running_loop()
     stop_signals = [signal.SIGINT, signal.SIGTERM]

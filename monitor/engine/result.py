@@ -79,7 +79,12 @@ class ConcurrentResult:
         if status is not None:
             codes = self.status_codes
             codes[status] = codes.get(status, 0) + 1
-        if self._is_success(record):
+        is_success = self._is_success
+        if (
+            (record.error is None and status is not None and status < 400)
+            if is_success is default_success  # inlined: the hot path of every run
+            else is_success(record)
+        ):
             self.success_count += 1
         else:
             self.error_count += 1
@@ -87,7 +92,8 @@ class ConcurrentResult:
             if not record.sent:
                 self.connect_failures += 1
         self.histogram.record(record.duration_ms)
-        self._keep(record)
+        if self._sample_limit != 0:
+            self._keep(record)
 
     def _keep(self, record: RequestRecord) -> None:
         limit = self._sample_limit
