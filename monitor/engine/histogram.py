@@ -50,18 +50,15 @@ class LatencyHistogram:
 
     def record(self, ms: float) -> None:
         """Add one latency in milliseconds (negative values count as 0, huge ones are capped)."""
-        if ms < 0.0:
-            ms = 0.0
+        ms = max(ms, 0.0)
         us = int(ms * 1000.0 + 0.5)
-        if us > _HIGHEST_US:
-            us = _HIGHEST_US
+        us = min(us, _HIGHEST_US)
         shift = us.bit_length() - _SUB_BUCKET_BITS
         if shift > 0:
             us = us >> shift << shift
         pending = self._pending
         pending[us] = pending.get(us, 0) + 1
-        if ms > self._max_ms:
-            self._max_ms = ms
+        self._max_ms = max(self._max_ms, ms)
         self._sum_ms += ms
 
     def record_many(self, values_ms: Iterable[float]) -> None:

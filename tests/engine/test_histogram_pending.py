@@ -10,7 +10,8 @@ from monitor.engine.histogram import LatencyHistogram
 
 
 def _buckets(hist: HdrHistogram) -> list[tuple[int, int]]:
-    return [(i.value_iterated_to, i.count_at_value_iterated_to) for i in hist.get_recorded_iterator()]
+    items = hist.get_recorded_iterator()
+    return [(i.value_iterated_to, i.count_at_value_iterated_to) for i in items]
 
 
 def test_deferred_buckets_equal_recording_every_value_directly() -> None:
