@@ -22,7 +22,7 @@ VEGETA := .tools/bin/vegeta
 
 FUZZ_ARGS ?= --inputs 10000
 
-.PHONY: fuzz help demo test lint lint-deploy dashboards manifests format bench stats stats-openapi chaos-stats spread system-deps clean kube-tools kube-up kube-down crds image
+.PHONY: fuzz help demo test lint lint-deploy dashboards manifests format bench stats stats-openapi chaos-stats spread trial system-deps clean kube-tools kube-up kube-down crds image
 
 help:
 	@echo "make demo    set up .venv and run the demo job against the embedded reference target"
@@ -157,6 +157,12 @@ format: $(VENV)/.synced-dev
 spread: $(VENV)/.synced-dev
 	@scripts/system-deps.sh bench
 	$(VENV)/bin/python -m bench.spread $(SPREAD_ARGS)
+
+# A third-party service tried as a new user would (not part of make test: installs Kinto from
+# PyPI into .tools/trial-kinto): scenarios/examples/kinto.yaml against a loopback Kinto,
+# TRIAL_RUNS (10) runs per --sync mode; reports/trial-kinto/.
+trial: $(VENV)/.synced-dev | $(UV)
+	bench/trial_kinto.sh
 
 # Long fuzzing run (not part of make test): mutated shipped examples through `soakmon validate`,
 # each in a child limited to 20 s CPU and measured for RSS; new failures kept in

@@ -133,7 +133,13 @@ def load_document(source: str, *, validate: bool = True) -> Document:
     version = str(raw.get("openapi") or raw.get("swagger") or "")
     if not version.startswith("3."):
         found = f"version {version!r}" if version else "no 'openapi' field"
-        raise OpenApiError(f"{source}: soakmon reads OpenAPI 3.0 and 3.1 documents ({found})")
+        hint = (
+            "; convert a Swagger 2.0 document first, e.g. `npx swagger2openapi"
+            " swagger.json -o openapi.json`"
+            if version.startswith("2.")
+            else ""
+        )
+        raise OpenApiError(f"{source}: soakmon reads OpenAPI 3.0 and 3.1 documents ({found}){hint}")
     if validate:
         _validate(raw, source)
     return Document(source, version, raw, resolve(raw, source))

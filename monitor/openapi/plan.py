@@ -56,6 +56,18 @@ def _reads(api: Api, op: ApiOperation, bound: set[str]) -> list[ApiOperation]:
     return gets[:MAX_READS]
 
 
+def _bulk_delete(api: Api, op: ApiOperation) -> bool:
+    """A DELETE of a collection whose items have paths of their own (``DELETE /buckets``
+    beside ``/buckets/{id}``) deletes every item, the probe's or not: never probed."""
+    base = op.path.rstrip("/")
+    if base.endswith("}"):
+        return False
+    prefix = base + "/{"
+    return any(
+        o.path.startswith(prefix) and "/" not in o.path[len(prefix) :] for o in api.operations
+    )
+
+
 def plan_probes(api: Api, session: SessionPlan, exclude: list[str]) -> list[Probe]:
     """A probe per state-changing operation (or the reason it is skipped)."""
     names = unique_names(api.operations)
@@ -77,6 +89,12 @@ def plan_probes(api: Api, session: SessionPlan, exclude: list[str]) -> list[Prob
             probe.skip = found
             continue
         probe.producers = found
+        if op.method == "DELETE" and _bulk_delete(api, op):
+            probe.skip = (
+                f"DELETE {op.path} removes every item under {op.path.rstrip('/')}/{{...}},"
+                " not only the probe's own (a bulk delete): left out"
+            )
+            continue
         if op.method == "DELETE" and not op.path.rstrip("/").endswith("}"):
             creators = [
                 o for o in api.operations if o.path == op.path and o.method in {"PUT", "POST"}

@@ -58,6 +58,7 @@ def test_not_openapi_is_a_usage_error(tmp_path: Path) -> None:
     code, output, _ = init(tmp_path, {"swagger": "2.0", "paths": {}})
     assert code == 2
     assert "OpenAPI 3.0 and 3.1" in output
+    assert "swagger2openapi" in output  # what to do with a Swagger 2.0 document (Kinto's)
     code, output, _ = init(tmp_path, {"openapi": "3.1.0", "paths": {"/x": {"get": {}}}})
     assert code == 2
     assert "info" in output

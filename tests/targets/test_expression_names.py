@@ -29,6 +29,14 @@ def test_range_and_per_kind_parameters_in_cel(expr: str, want: bool) -> None:
     assert compile_cel(expr, variables=("params",)).evaluate({"params": params}) is want
 
 
+def test_base64_builds_a_basic_auth_header_in_a_template() -> None:
+    template = compile_template('Basic ${base64(session.username + ":" + session.password)}')
+    value = template.render({"session": {"username": "alice", "password": "s3cret"}})
+    assert value == "Basic YWxpY2U6czNjcmV0"  # what curl -u alice:s3cret sends
+    with pytest.raises(ExpressionError, match="base64"):
+        compile_cel("base64(3)", variables=()).evaluate({})
+
+
 def test_check_names_render_parameters_as_people_read_them() -> None:
     spec = CheckSpec.model_validate(
         {"name": "bonus ${params.bonus}, gift ${params.gift}, ${params.n * 2} ops", "cel": "true"}

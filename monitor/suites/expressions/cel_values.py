@@ -7,6 +7,7 @@ specifies. Used by ``cel`` (programs) and ``check_args`` (checker-argument expre
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -81,12 +82,25 @@ def _high(p: Any) -> Any:
     return _ends(p)[1]
 
 
+def _base64(value: Any) -> Any:
+    """``base64(s)``: standard base64 of a string's UTF-8 bytes (or of bytes), as a string —
+    for HTTP Basic auth: ``"Basic " + base64(session.username + ":" + session.password)``."""
+    if isinstance(value, celtypes.BytesType | bytes):
+        raw = bytes(value)
+    elif isinstance(value, str):
+        raw = str(value).encode()
+    else:
+        raise TypeError(f"base64() takes a string or bytes, got {value!r}")
+    return celtypes.StringType(base64.b64encode(raw).decode("ascii"))
+
+
 FUNCTIONS: dict[str, Any] = {
     "_==_": _null_eq,
     "_!=_": _null_ne,
     "within": _within,
     "low": _low,
     "high": _high,
+    "base64": _base64,
 }
 
 
