@@ -18,11 +18,12 @@ from rich.console import Console
 
 from bench.generators import GENERATORS
 from bench.idle import IDLE_VARIANTS, IdleMemory, idle_memory
+from bench.latency import FixedRate, fixed_rate
 from bench.nginx import nginx_target
 from bench.probe import has_option, load_help
 from bench.procs import GENERATOR_CORE, TARGET_CORE, BenchError, machine_load, raise_nofile
 from bench.profiling import Profile, profile_soakmon
-from bench.report import GOALS, print_all, write_json
+from bench.report import GOALS, latency_table, print_all, write_json
 from bench.throughput import RunResult, ratios, run_all
 
 DEFAULT_JSON = Path("reports/bench.json")
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-vus", type=int, help="VUs for the memory test (default 10000)")
     parser.add_argument(
         "--only",
-        choices=("throughput", "idle", "profile"),
+        choices=("throughput", "idle", "profile", "latency"),
         action="append",
         help="run only these parts (repeatable; default: all)",
     )
@@ -45,11 +46,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(GENERATORS),
         help=f"comma-separated subset of: {', '.join(GENERATORS)}",
     )
+    parser.add_argument(
+        "--latency-rate", type=float, default=2000.0, help="requests/s of the latency row"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the JSON")
     args = parser.parse_args(argv)
     args.duration = args.duration or (4 if args.quick else 10)
     args.idle_vus = args.idle_vus or (2000 if args.quick else 10000)
-    args.parts = set(args.only or ("throughput", "idle", "profile"))
+    args.parts = set(args.only or ("throughput", "idle", "profile", "latency"))
     args.generator_names = [g.strip() for g in args.generators.split(",") if g.strip()]
     unknown = [g for g in args.generator_names if g not in GENERATORS]
     if unknown:
@@ -69,12 +73,13 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     results: list[RunResult] = []
     idle: list[IdleMemory] = []
     profile: Profile | None = None
+    latency: FixedRate | None = None
     problems: list[str] = []
     if load_help() is None:
         problems.append("`soakmon load` is not available: soakmon rows are skipped")
     with tempfile.TemporaryDirectory(prefix="soakmon-bench-") as tmp:
         workdir = Path(tmp)
-        if args.parts & {"throughput", "profile"}:
+        if args.parts & {"throughput", "profile", "latency"}:
             with nginx_target(workdir) as target:
                 if "throughput" in args.parts:
                     console.log(f"throughput: {', '.join(args.generator_names)} → {target.url}")
@@ -85,6 +90,17 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         duration_s=args.duration,
                         workdir=workdir / "runs",
                     )
+                if "latency" in args.parts and load_help() is not None:
+                    console.log(f"latency: soakmon and vegeta at {args.latency_rate:g} req/s")
+                    try:
+                        latency = fixed_rate(
+                            target=target.url,
+                            rate=args.latency_rate,
+                            duration_s=args.duration,
+                            workdir=workdir / "latency",
+                        )
+                    except BenchError as exc:
+                        problems.append(f"latency: {exc}")
                 if "profile" in args.parts and load_help() is not None:
                     console.log("profile: soakmon load under cProfile")
                     try:
@@ -142,9 +158,12 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         },
         "idle_memory": [m.to_dict() for m in idle],
         "profile": profile.to_dict() if profile else None,
+        "fixed_rate_latency": latency.to_dict() if latency else None,
         "problems": problems,
     }
     print_all(console, doc, results, idle, profile)
+    if latency is not None:
+        console.print(latency_table(latency))
     for problem in problems:
         console.print(f"[yellow]note:[/yellow] {problem}")
     return doc

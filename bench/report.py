@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.idle import IdleMemory
+from bench.latency import P50_BOUND_MS, P99_BOUND_MS, FixedRate
 from bench.profiling import Profile
 from bench.throughput import RunResult
 
@@ -123,6 +124,32 @@ def profile_table(profile: Profile, limit: int = 12) -> Table:
     for pkg, own in profile.by_package.items():
         pct = 100 * own / profile.total_s if profile.total_s else 0.0
         table.add_row(f"[bold]{pkg}[/bold]", "", f"{own:.2f}", f"{pct:.1f}")
+    return table
+
+
+def latency_table(fixed: FixedRate) -> Table:
+    """soakmon's and vegeta's percentiles at the same fixed rate, and the difference."""
+    verdict = {None: "", True: " [green]met[/green]", False: " [red]NOT met[/red]"}[fixed.met]
+    table = Table(
+        title=f"Latency at a fixed {fixed.rate:g} req/s against nginx ({fixed.duration_s} s "
+        f"each; goal: soakmon p50 ≤ vegeta + {P50_BOUND_MS:g} ms, p99 ≤ vegeta + "
+        f"{P99_BOUND_MS:g} ms){verdict}",
+        title_justify="left",
+    )
+    for col in ("generator", "requests", "req/s", "errors", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "generator" else "right")
+    rows = [("soakmon load --rate", fixed.soakmon), ("vegeta attack -rate", fixed.vegeta)]
+    for label, row in rows:
+        if row is None:
+            table.add_row(label, f"[dim]{fixed.skipped or 'skipped'}[/dim]")
+            continue
+        table.add_row(
+            label, _num(row["requests"]), _num(row["rps"], "{:,.1f}"), _num(row["errors"]),
+            _num(row["p50_ms"], "{:.3f}"), _num(row["p99_ms"], "{:.3f}"),
+        )  # fmt: skip
+    if fixed.p50_over_ms is not None:
+        table.add_row("soakmon − vegeta", "", "", "", f"{fixed.p50_over_ms:+.3f}",
+                      f"{fixed.p99_over_ms:+.3f}")  # fmt: skip
     return table
 
 

@@ -16,7 +16,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.generators import GENERATORS, Plan, locust_throughput, wrk_throughput
+from bench.generators import (
+    GENERATORS,
+    Plan,
+    locust_throughput,
+    vegeta_needs,
+    vegeta_throughput,
+    wrk_throughput,
+)
 from bench.hold_server import STATS_PATH
 from bench.idle import IdleMemory, IdleSample, _stable, server_stats
 from bench.nginx import nginx_target
@@ -234,3 +241,31 @@ def test_idle_vus_are_counted_in_flight_and_cost_memory(tmp_path: Path) -> None:
     assert 0 < got.kib_per_vu < 1024
     # our own hold servers are gone (others' may run: the machine can be shared)
     assert _own_hold_servers() == []
+
+
+def test_vegeta_json_report_is_read_with_errors_and_percentiles() -> None:
+    doc = {
+        "latencies": {"50th": 1_250_000, "99th": 9_000_000, "max": 20_000_000},
+        "requests": 1000,
+        "rate": 100.1,
+        "throughput": 99.9,
+        "status_codes": {"200": 990, "0": 4, "503": 6},
+        "errors": ["connection refused"],
+    }
+    got = vegeta_throughput(doc)
+    assert (got.requests, got.errors, got.rps) == (1000, 10, 99.9)
+    assert (got.p50_ms, got.p99_ms) == (1.25, 9.0)
+
+
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+@pytest.mark.skipif(vegeta_needs() is not None, reason="vegeta is not built (make bench builds it)")
+def test_vegeta_against_private_nginx_is_measured(tmp_path: Path) -> None:
+    with nginx_target(tmp_path) as target:
+        plan = Plan(target=target.url, path="/", vus=8, duration_s=1, workdir=tmp_path / "veg")
+        result = run_one(GENERATORS["vegeta"], plan)
+    assert result.ok, result.failed
+    assert result.requests > 500
+    assert result.errors == 0
+    assert result.p50_ms is not None
+    assert result.p99_ms is not None
+    assert 0 < result.p50_ms <= result.p99_ms
