@@ -21,6 +21,10 @@ class ScheduleError(UsageError, ValueError):
     """A schedule that cannot be evaluated (bad cron expression, non-positive interval)."""
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     """An interval or a cron expression, with up to ``jitter_s`` seconds of random delay."""
@@ -35,12 +39,13 @@ class Schedule:
         if self.every_s is not None and self.every_s <= 0:
             raise ScheduleError(f"'every' must be > 0 seconds, got {self.every_s}")
         if self.cron is not None and not croniter.is_valid(self.cron):
-            raise ScheduleError(f"invalid cron expression {self.cron!r}")
+            raise ScheduleError(f"invalid cron expression {_cut(self.cron)!r}")
         if self.cron is not None:
             try:  # valid fields that no date matches (31 February) fail only when asked
                 croniter(self.cron, datetime(2026, 1, 1, tzinfo=UTC)).get_next(float)
             except Exception:
-                raise ScheduleError(f"cron expression {self.cron!r} matches no date") from None
+                message = f"cron expression {_cut(self.cron)!r} matches no date"
+                raise ScheduleError(message) from None
         if self.jitter_s < 0:
             raise ScheduleError("'jitter' must be >= 0")
 

@@ -70,7 +70,7 @@ _TYPE_ERRORS = frozenset({"string_type", "int_type", "float_type", "bool_type", 
                           "list_type", "model_type", "int_parsing", "float_parsing"})  # fmt: skip
 
 
-def _arg_path(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+def _arg_path(loc: tuple[int | str, ...], data: Any, kind: str) -> tuple[int | str, ...]:
     """The part of a pydantic ``loc`` that exists in the arguments as written (union member
     names such as ``function-before[parse(), any]`` dropped), plus a missing key."""
     out: list[int | str] = []
@@ -82,8 +82,8 @@ def _arg_path(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
             node = node[part]
         elif isinstance(node, Mapping) and part in node:
             node = node[part]
-        elif isinstance(node, Mapping) and isinstance(part, str) and part.isidentifier():
-            node = None  # a missing or unknown key
+        elif kind in ("missing", "extra_forbidden") and isinstance(node, Mapping):
+            node = None  # the missing or unknown key (any other name is a union member's)
         else:
             continue
         out.append(part)
@@ -104,7 +104,8 @@ def _arg_problems(exc: ValidationError, data: Any) -> list[tuple[tuple[str | int
     """One message per argument: a union's members each complain, the most specific wins."""
     by_path: dict[tuple[int | str, ...], list[Mapping[str, Any]]] = {}
     for err in exc.errors():
-        by_path.setdefault(_arg_path(tuple(err["loc"]), data), []).append(err)
+        path = _arg_path(tuple(err["loc"]), data, err["type"])
+        by_path.setdefault(path, []).append(err)
     out: list[tuple[tuple[str | int, ...], str]] = []
     for path, errs in by_path.items():
         specific = [e for e in errs if e["type"] not in _TYPE_ERRORS] or errs
