@@ -3,7 +3,8 @@
 # Installs Kinto (PyPI `kinto`, pinned) into a private venv under .tools/, serves it on
 # 127.0.0.1 with the memory backend (bounded: the server stops after TRIAL_MAX_S seconds),
 # then runs scenarios/examples/kinto.yaml TRIAL_RUNS times per --sync mode, one attempt each,
-# and prints per-run verdicts and the widest send spread per scenario (reports/trial-kinto/).
+# TRIAL_ATTEMPTS (5) attempts each, all run (--attempts-all: the per-attempt rate), and prints
+# per mode and scenario the attempt verdicts and send spreads (reports/trial-kinto/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KINTO_VERSION=${KINTO_VERSION:-26.5.0}
@@ -28,11 +29,15 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v1/" >/dev/null && break; sleep 0.2; done
 echo "kinto $KINTO_VERSION on http://127.0.0.1:$PORT (memory backend); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# seeds differ per mode: a seed fixes the user names too, and Kinto keeps the accounts of the
+# previous runs (a repeated name's PUT /accounts answers 401)
+offset=0
 for mode in $MODES; do
+  offset=$((offset + 1000))
   for i in $(seq 1 "$RUNS"); do
     rc=0
     .venv/bin/soakmon run scenarios/examples/kinto.yaml --profile scenarios/examples/kinto-profile.yaml \
-      --target "http://127.0.0.1:$PORT" --sync "$mode" --attempts 1 --seed "$i" \
+      --target "http://127.0.0.1:$PORT" --sync "$mode" --attempts "${TRIAL_ATTEMPTS:-5}" --attempts-all --seed "$((offset + i))" \
       --json "$OUT/$mode-$i.json" >"$OUT/$mode-$i.out" 2>&1 || rc=$?
     echo "$mode run $i: exit $rc (load $(cut -d' ' -f1 /proc/loadavg))"
   done
