@@ -214,3 +214,47 @@ async def test_a_hook_adding_a_broken_header_gives_an_error_record(app_url: str)
     assert (fast.error_kind, fast.sent, fast.status) == ("other", False, None)
     assert fast.error is not None
     assert fast.error.startswith("invalid request: ")
+
+
+async def _lean(url: str, spec: RequestSpec) -> RequestRecord:
+    """One request that keeps no body or headers (the lean parser of ``soakmon load``)."""
+    async with ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester:
+        runner = Runner(tester.client, Burst(1), spec)
+        assert runner.uses_fast_path
+        (record,) = (await runner.run()).result.records
+    return record
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        # body delimited by the end of the connection: a success with every byte counted
+        (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello", (200, 5, None)),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello!", (200, 6, None)),
+        # a length that never arrives, also when the server says it will close: an error
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello",
+         (None, 0, "server disconnected")),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello", (None, 0, "server disconnected")),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello",
+         (None, 0, "server disconnected")),
+        # the head in two packets (the length header in the second)
+        ([b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Le", b"ngth: 10\r\n\r\nhello"],
+         (None, 0, "server disconnected")),
+    ],
+)  # fmt: skip
+async def test_lean_parser_tells_eof_bodies_from_truncated_ones(
+    answer: bytes | list[bytes], expected: tuple[int | None, int, str | None]
+) -> None:
+    async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        for part in [answer] if isinstance(answer, bytes) else answer:
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.close()
+
+    async with serve_raw(respond) as url:
+        full = (await fire(url, RequestSpec("GET", "/")))[0]
+        lean = await _lean(url, RequestSpec("GET", "/"))
+    assert (lean.status, lean.bytes_received, lean.error) == expected
+    assert (full.status, full.bytes_received, full.error) == expected  # the same as with headers
