@@ -15,11 +15,13 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from opentelemetry import trace
 
 from monitor.chaos.engine import revert_entries
+from monitor.chaos.experiment.guardrails import Abort
 from monitor.chaos.experiment.load import LoadedExperiment, load_experiment, resolve_experiment
 from monitor.chaos.experiment.model import TargetSpec
 from monitor.chaos.experiment.result import ExperimentResult
@@ -114,7 +116,11 @@ class ChaosLoop:
         *,
         rng: random.Random,
         seed: int | None,
+        steady: Callable[[], str | None] | None = None,
+        guards: Sequence[Callable[[Abort], Coroutine[Any, Any, None]]] = (),
     ) -> None:
+        self.steady = steady
+        self.guards = guards
         self.key = key
         self.job = job
         self.target = target
@@ -136,7 +142,8 @@ class ChaosLoop:
         runner = ExperimentRunner(self.control.journal, bus=self.control.bus,
                                   kill=self.control.kill, seed=self.seed,
                                   dry_run=self.job.dry_run,
-                                  tracer=self.control.tracer)  # fmt: skip
+                                  tracer=self.control.tracer, steady=self.steady,
+                                  guards=self.guards)  # fmt: skip
         self.control.running[self.key] = loaded.experiment.name
         try:
             result = await runner.run(loaded)

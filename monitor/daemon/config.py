@@ -322,6 +322,32 @@ class HistoryConfig(DaemonModel):
     """Active violations kept (oldest dropped first). Default: 200."""
 
 
+class ChaosSteadyState(DaemonModel):
+    """What of the daemon's own state must hold for the job's target before the method starts
+    (checked after the experiment's baseline); otherwise the run is skipped with the reason."""
+
+    suites: list[str] = Field(default_factory=list)
+    """Suites the daemon schedules on the target (by name, as in `suites:`, or by key such as
+    `smoke@api`) whose latest run must have passed; one not run yet holds nothing. Default:
+    none."""
+    slos: list[str] = Field(default_factory=list)
+    """The daemon's verdicts on the target that must hold, conclusively: `error_rate`, `p95`,
+    `memory_growth`, `pool_not_exhausted`, `throughput_stable:SOAK`. Default: none."""
+
+
+class SoakBurn(DaemonModel):
+    """Abort the method (revert every fault) when the daemon's soak traffic on the target burns
+    its error budget (`slo.error_rate`) faster than this."""
+
+    max_burn_rate: Annotated[float, Field(gt=0)]
+    """Abort when the soak's error share since the method started (at most `window`), divided
+    by `slo.error_rate`, exceeds this."""
+    window: PositiveDuration = 30.0
+    """Longest stretch of soak traffic judged. Default: 30 s."""
+    min_requests: Annotated[int, Field(gt=0)] | None = None
+    """Fewer soak requests judge nothing. Default: `slo.min_requests`."""
+
+
 class ChaosJob(DaemonModel):
     """A chaos experiment run on a schedule (never two at once on one target)."""
 
@@ -334,6 +360,23 @@ class ChaosJob(DaemonModel):
     """When to run it."""
     dry_run: bool = False
     """Only log what would be injected. Default: false."""
+    steady_state: ChaosSteadyState = Field(default_factory=ChaosSteadyState)
+    """The daemon's suites and SLOs that must hold on `target` before the method (besides the
+    file's own steady state). Default: none."""
+    soak_burn: SoakBurn | None = None
+    """Also abort on the daemon's soak traffic on `target` burning its error budget (besides
+    the file's `guardrails.max_burn_rate` on the experiment's own workload). Default: off."""
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> ChaosJob:
+        if self.target is None and (
+            self.steady_state.suites or self.steady_state.slos or self.soak_burn is not None
+        ):
+            raise ValueError(
+                "`steady_state` and `soak_burn` judge the daemon's state of a target: set "
+                "`target` to one of `targets`"
+            )
+        return self
 
 
 class ChaosConfig(DaemonModel):
@@ -401,6 +444,18 @@ def load_config(path: Path) -> DaemonConfig:
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def suite_keys(cfg: DaemonConfig) -> list[tuple[str, str]]:
+    """``(key, name)`` of each scheduled suite, in order: the key labels its state and metrics
+    (``name@target``, or ``name#index`` when one suite is scheduled twice alike); the name is
+    the suite file's stem or the built-in's name."""
+    out = []
+    for i, job in enumerate(cfg.suites):
+        name = Path(job.suite).stem if job.suite.endswith((".yaml", ".yml")) else job.suite
+        key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
+        out.append((key, name))
+    return out
 
 
 _SUITE_OR_PROFILE_KEYS = frozenset({"name", "description", "scenarios", "operations", "base_path",

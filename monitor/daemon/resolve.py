@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from monitor.daemon.config import DaemonConfig
+from monitor.daemon.config import ChaosJob, DaemonConfig, suite_keys
 from monitor.observe.probes.registry import PROBE_KINDS
 from monitor.suites.errors import ConfigError, Problem
 from monitor.suites.loading.loader import (
@@ -84,6 +84,7 @@ def config_problems(cfg: DaemonConfig, locs: Locations) -> list[Problem]:
     for i, chaos_job in enumerate(cfg.chaos.experiments):
         known_target(("chaos", "experiments", i, "target"), chaos_job.target)
         _experiment(report, i, chaos_job.experiment)
+        _steady_suites(report, cfg, i, chaos_job)
     _unique(report, "soak", [s.name for s in cfg.soak])
     _unique(report, "bursts", [b.name for b in cfg.bursts])
     _unique(report, "probes", [p.name for p in cfg.probes])
@@ -183,6 +184,19 @@ def _experiment(report: _Report, i: int, ref: str) -> None:
         load_experiment(ref)
     except ConfigError as exc:
         report.nested(("chaos", "experiments", i, "experiment"), "experiment", ref, exc)
+
+
+def _steady_suites(report: _Report, cfg: DaemonConfig, i: int, job: ChaosJob) -> None:
+    scheduled = [(key, name, s.target) for (key, name), s in zip(suite_keys(cfg), cfg.suites,
+                                                                  strict=True)]  # fmt: skip
+    for j, ref in enumerate(job.steady_state.suites):
+        if not any(t == job.target and ref in (key, name) for key, name, t in scheduled):
+            on = sorted(key for key, _, t in scheduled if t == job.target)
+            report.add(
+                ("chaos", "experiments", i, "steady_state", "suites", j),
+                f"no suite {ref!r} is scheduled on target {job.target!r} "
+                f"(scheduled there: {', '.join(on) or 'none'})",
+            )
 
 
 def _unique(report: _Report, section: str, names: Sequence[str]) -> None:

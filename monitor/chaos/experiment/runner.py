@@ -25,7 +25,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from opentelemetry import trace
 
@@ -70,7 +71,14 @@ class ExperimentRunner:
         seed: int | None = None,
         dry_run: bool = False,
         tracer: trace.Tracer | None = None,
+        steady: Callable[[], str | None] | None = None,
+        guards: Sequence[Callable[[Abort], Coroutine[Any, Any, None]]] = (),
     ) -> None:
+        """``steady`` is an extra steady state (None = holds, else why not) checked after the
+        file's own; ``guards`` run through the method and may abort it (the daemon's view of
+        the target: its suites, SLOs and soak traffic)."""
+        self.steady = steady
+        self.guards = guards
         self.journal = journal
         self.tracer = tracer
         self.bus = bus
@@ -153,6 +161,10 @@ class ExperimentRunner:
             if not run.passed:
                 skip(result, f"steady state: suite {ref} {run.status}{failed_text(run)}")
                 return
+        why = self.steady() if self.steady is not None else None
+        if why is not None:
+            skip(result, f"steady state: {why}")
+            return
         if self.kill.is_set():
             skip(result, "the chaos kill switch is on")
             return
@@ -162,6 +174,7 @@ class ExperimentRunner:
         watchers = [asyncio.create_task(self._kill_watch(abort), name="chaos-kill-watch")]
         if workload is not None and exp.guardrails.max_burn_rate is not None:
             watchers.append(asyncio.create_task(burn_watch(exp, workload, abort)))
+        watchers.extend(asyncio.create_task(guard(abort)) for guard in self.guards)
         during = asyncio.create_task(self._during(loaded, result, abort), name="chaos-during")
         try:
             runs = await self._method(loaded, abort)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
+from monitor.daemon.config import suite_keys
 from monitor.daemon.jobs import SuiteLoop
 from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
 
@@ -12,10 +12,8 @@ from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
 @LOOP_KINDS.register("suite")
 def build(ctx: LoopContext) -> Loops:
     cfg = ctx.config
-    for i, job in enumerate(cfg.suites):
+    for job, (key, _) in zip(cfg.suites, suite_keys(cfg), strict=True):
         # a suite file of your own is labelled by its file name, as built-ins are
-        name = Path(job.suite).stem if job.suite.endswith((".yaml", ".yml")) else job.suite
-        key = f"{name}@{job.target}" if cfg.suites.count(job) == 1 else f"{name}#{i}"
         sched = job.schedule
         text = f"every {sched.every:g}s" if sched.every is not None else f"cron {sched.cron}"
         ctx.state.add_suite(key, job.target, text)
