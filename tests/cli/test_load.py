@@ -126,6 +126,9 @@ BAD_ARGS = [
     (["--sync", "last-byte", "--rate", "5"], "--sync sends rounds of --vus synchronised"),
     (["--ca-file", "/no/such/ca.pem"], "CA file /no/such/ca.pem"),
     (["--rounds", "5"], "--rounds needs --sync"),
+    (["--processes", "0"], "--processes must be >= 1, got 0"),
+    (["--processes", "many"], "--processes must be a number or auto, got 'many'"),
+    (["--processes", "2", "--vus", "2", "--sync", "last-byte"], "--processes applies to plain"),
 ]
 
 
