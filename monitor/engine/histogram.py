@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from hdrh.histogram import HdrHistogram
@@ -32,7 +33,7 @@ class LatencyHistogram:
         self._hdr_ = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT)
         self._max_ms = 0.0
         self._sum_ms = 0.0
-        self._pending: dict[int, int] = {}
+        self._pending: defaultdict[int, int] = defaultdict(int)
         """Recorded but not yet added to the HdrHistogram: bucket (lowest equivalent µs) ->
         count. Recording is a dict increment; the buckets go in at the next read, so the
         histogram is exactly the one recording each value would give, at a fraction of the
@@ -50,15 +51,18 @@ class LatencyHistogram:
 
     def record(self, ms: float) -> None:
         """Add one latency in milliseconds (negative values count as 0, huge ones are capped)."""
-        ms = max(ms, 0.0)
+        # plain comparisons, not max()/min(): this runs once per request
+        if ms < 0.0:  # noqa: PLR1730
+            ms = 0.0
         us = int(ms * 1000.0 + 0.5)
-        us = min(us, _HIGHEST_US)
+        if us > _HIGHEST_US:  # noqa: PLR1730
+            us = _HIGHEST_US
         shift = us.bit_length() - _SUB_BUCKET_BITS
         if shift > 0:
             us = us >> shift << shift
-        pending = self._pending
-        pending[us] = pending.get(us, 0) + 1
-        self._max_ms = max(self._max_ms, ms)
+        self._pending[us] += 1
+        if ms > self._max_ms:  # noqa: PLR1730
+            self._max_ms = ms
         self._sum_ms += ms
 
     def record_many(self, values_ms: Iterable[float]) -> None:
