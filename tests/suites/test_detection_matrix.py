@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from monitor.reference import FAULTS
+from monitor.reference import FAULTS, RACE_FAULTS
 from monitor.suites.checks.suite_entries import check_name
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.results import RunResult
+from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
 from tests.plugins.target_process import forked_target
@@ -178,13 +179,14 @@ def _print_matrix(request: pytest.FixtureRequest) -> Iterator[None]:
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     rows = sorted({row for row, _ in RESULTS}, key=lambda r: (r != "clean x5", r))
     guarding = {**{k: v[2] for k, v in MATRIX.items()}, **{k: v[3] for k, v in VARIANTS.items()}}
+    guarding |= {f"{k} @0": v[2] for k, v in MATRIX.items()}
     guards = {row: guarding.get(row, "every check of every scenario") for row in rows}
     w_row, w_guard = max(map(len, rows)), max(map(len, guards.values()))
-    head = f"{'run':<{w_row}}  {'guarding check':<{w_guard}}  {'sqlite':<10}  postgres"
+    head = f"{'run':<{w_row}}  {'guarding check':<{w_guard}}  {'sqlite':<16}  postgres"
     lines = ["", "detection matrix (reference target):", head, "-" * len(head)]
     for row in rows:
         sqlite, postgres = (RESULTS.get((row, db), "-") for db in ("sqlite", "postgres"))
-        lines.append(f"{row:<{w_row}}  {guards[row]:<{w_guard}}  {sqlite:<10}  {postgres}")
+        lines.append(f"{row:<{w_row}}  {guards[row]:<{w_guard}}  {sqlite:<16}  {postgres}")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled():  # print through pytest's output capture
         for line in lines:
@@ -273,3 +275,34 @@ async def test_each_variant_catches_its_fault(row: str, matrix_db: tuple[str, st
     db, db_url = matrix_db
     attempts = 3 if "delete race" in row else 1  # a deletion that lands first hides the race
     await _detect(VARIANTS[row][0], db, db_url, attempts, row=row)
+
+
+#: Attempts a natural-window row may take. The rates per attempt are `make stats`' business;
+#: here the budget is wide enough that a miss means the check cannot see the race at all.
+NATURAL_BUDGET = 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(RACE_FAULTS))
+async def test_each_race_fault_is_caught_at_its_natural_window(
+    fault: str, matrix_db: tuple[str, str | None]
+) -> None:
+    """--race-window 0: no pause widens the race; soakmon's attempts (fresh setup each, stop at
+    the first violation) must provoke it."""
+    db, db_url = matrix_db
+    suite, scenario, check = MATRIX[fault]
+    row = f"{fault} @0"
+    async with forked_target(db_url, [fault], race_window=0.0) as url:
+        run = await run_suites(
+            url,
+            PROFILE,
+            _one(suite, scenario),
+            RunOptions(overrides=QUICK, timeout_s=5, attempts=AttemptPolicy(NATURAL_BUDGET)),
+        )
+    (result,) = run.scenarios
+    assert result.attempts is not None
+    tried = len(result.attempts.runs)
+    if check not in {c.name for c in result.failed_checks}:
+        RESULTS[(row, db)] = "MISSED"
+        pytest.fail(f"{fault} at window 0: {result.attempts.summary()}; {check!r} held")
+    RESULTS[(row, db)] = f"caught ({tried} att.)"
