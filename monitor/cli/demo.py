@@ -79,6 +79,14 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
             help="How long the target's race faults pause inside their window (0: natural).",
         ),
     ] = 0.02,
+    attempts: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Attempts of each race scenario (default: 1 while the target widens its race "
+            "windows, soakmon run's default with --race-window 0).",
+        ),
+    ] = None,
     json: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write the JUnit XML report here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
@@ -91,6 +99,7 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
     from monitor.cli import suiterun  # heavy imports only when the command runs
     from monitor.engine import ConnectionMode
     from monitor.reference import FAULTS, DatabaseConfigError, DatabaseUnreachable
+    from monitor.suites.run.attempts import AttemptPolicy
 
     faults = fault or []
     if race_window < 0:
@@ -107,8 +116,9 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
                 label = f" with fault(s) {', '.join(faults)}" if faults else ""
                 typer.echo(f"reference target on {url}{label}", err=True)
             result = suiterun.execute(
-                url, selection, seed=seed, mode=ConnectionMode.SHARED, timeout_s=10.0, quiet=quiet
-            )
+                url, selection, seed=seed, mode=ConnectionMode.SHARED, timeout_s=10.0, quiet=quiet,
+                attempts=AttemptPolicy(attempts=attempts or (1 if race_window > 0 else None)),
+            )  # fmt: skip
     except DatabaseConfigError as exc:
         raise suiterun.usage_error(f"bad --db: {exc}") from None
     except DatabaseUnreachable as exc:

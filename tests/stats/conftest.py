@@ -7,13 +7,14 @@ reference target's ``--race-window``, default 0: natural windows), ``--stats-jso
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.stats.detection import Trial, table, tally
+from tests.stats.detection import Tally, Trial, table, tally
 
 TRIALS: list[Trial] = []
 
@@ -87,10 +88,36 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
                 "attempts": attempts,
                 "trials": [t.__dict__ for t in TRIALS],
                 "rates": [
-                    {"row": t.row, "db": t.db, "runs": t.runs, **t.counts, "rate": t.rate}
+                    {
+                        "row": t.row,
+                        "db": t.db,
+                        "runs": t.runs,
+                        **t.counts,
+                        "rate": t.rate,
+                        "attempts_mean": _mean([x.attempts for x in TRIALS if _same(x, t)]),
+                        "send_spread_median_s": _median(
+                            [x.send_spread_s for x in TRIALS if _same(x, t)]
+                        ),
+                        "arrival_spread_median_s": _median(
+                            [x.arrival_spread_s for x in TRIALS if _same(x, t)]
+                        ),
+                    }
                     for t in tally(TRIALS)
                 ],
             },
             indent=2,
         )
     )
+
+
+def _same(trial: Trial, t: Tally) -> bool:
+    return (trial.row, trial.db) == (t.row, t.db)
+
+
+def _mean(values: list[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None

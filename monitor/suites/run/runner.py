@@ -55,8 +55,10 @@ class RunOptions:
     ca_file: str | None = None  # CAs trusted for an https target (default: the system's)
     hooks: RequestHooks | None = None  # engine hooks (trace headers, per-request metrics)
     tracer: trace.Tracer | None = None  # a span per scenario (requests become its children)
-    attempts: AttemptPolicy = field(default_factory=AttemptPolicy)
-    """Attempts of race scenarios, stop at the first violation or not, the spread bound."""
+    attempts: AttemptPolicy = field(default_factory=lambda: AttemptPolicy(attempts=1))
+    """Attempts of race scenarios, stop at the first violation or not, the spread bound. The
+    library runs one attempt unless asked; `soakmon run`, the daemon and the Helm Job default
+    to ``DEFAULT_RACE_ATTEMPTS`` (``AttemptPolicy()``)."""
 
 
 @contextlib.contextmanager
