@@ -70,7 +70,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.Option(
             min=1,
             help="Attempts of each race scenario (one with a concurrent phase), each with a "
-            "fresh setup, until a check fails (default: the scenario's `attempts:`, else 1).",
+            "fresh setup, until a check fails (default: the scenario's `attempts:`, else 4).",
         ),
     ] = None,
     attempts_all: Annotated[

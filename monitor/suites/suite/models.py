@@ -243,7 +243,7 @@ class Scenario(Model):
     attempts: Count | None = None
     """How many times to run the scenario, each attempt with a fresh setup (new users), until a
     check fails (`soakmon run --attempts-all` runs them all and reports the rate): a race shows
-    only when a run provokes it. Default: the run's `--attempts` (default 1) when the scenario has a
+    only when a run provokes it. Default: the run's `--attempts` (default 4) when the scenario has a
     concurrent batch phase, 1 when its phases are all sustained loads."""
     max_spread_us: Annotated[float, Field(gt=0)] | Template | None = None
     """Largest send spread of a concurrent phase, microseconds (first to last final byte
