@@ -49,7 +49,9 @@ async def test_a_passing_run_exits_0_and_writes_every_report(tmp_path: Path) -> 
     assert doc["passed"] is True
     (suite,) = doc["suites"]
     assert [s["name"] for s in suite["scenarios"]] == ["concurrent-points-addition"]
-    assert suite["scenarios"][0]["requests"]["total"] == 10
+    # a race scenario runs 4 attempts by default, each with its fresh setup: 4 x 10 additions
+    assert suite["scenarios"][0]["requests"]["total"] == 4 * 10
+    assert suite["scenarios"][0]["attempts"]["held"] == 4
     assert ET.parse(reports["junit"]).getroot().iter("testcase")
     assert "<html" in reports["html"].read_text()[:500].lower()
 
