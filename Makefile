@@ -31,7 +31,7 @@ help:
 	@echo "make bench   benchmarks (bench/), not part of make test"
 	@echo "make fuzz    10,000 mutated suites/profiles/daemon configs through soakmon validate"
 	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
-	@echo "make stats   race detection statistics (tests/stats/, ~1 h on 2 cores), not part of make test"
+	@echo "make stats   race detection statistics (tests/stats/, ~1-2 h on a busy 2-core machine), not part of make test"
 	@echo "make spread  send/arrival spread of concurrent phases (aiohttp vs last-byte vs single-packet)"
 	@echo "make image   build the container image with buildah (localhost/soakmon/soakmon)"
 	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
