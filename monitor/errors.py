@@ -12,6 +12,10 @@ SoakmonError                 exit 4   something went wrong that is not the user'
 ├── TargetUnreachable        exit 3   the target could not be reached at all
 ├── suites.SuiteError                 (ExpressionError, CheckDataError, CelError, StepFailed)
 ├── engine.FastError                  (a transport failure of the fast path, recorded per request)
+├── engine.ResponseTooLarge, engine.sync.H2Error  (a response over its limit, an HTTP/2 failure)
+├── chaos.ChaosError                  (ActionError, Refused (a UsageError), TargetBusy, NoVictims)
+├── openapi.ProbeSetupError           (a setup step a race probe needs was refused)
+├── openapi.BudgetExhausted           (--max-requests / --duration used up; ends the probe run)
 └── observe.ProbeError                (a probe read failed; the probe loop keeps going)
 ```
 

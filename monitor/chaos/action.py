@@ -50,9 +50,10 @@ class ActionContext:
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
-    """Something an action touches, for the guards: ``Scope("namespace", "staging")``,
-    ``Scope("pid", "4242")``, ``Scope("proxy", "pg")``, ``Scope("database", "app")``."""
+class ActionScope:
+    """Something an action touches, for the guards: ``ActionScope("namespace", "staging")``,
+    ``ActionScope("pid", "4242")``, ``ActionScope("proxy", "pg")``,
+    ``ActionScope("database", "app")``."""
 
     kind: str
     value: str
@@ -79,7 +80,7 @@ class Action(ABC, Generic[S]):
     def describe(self) -> str:
         """One line saying what ``inject`` would do (dry run, logs, reports)."""
 
-    def scopes(self, record: Record | None = None) -> Sequence[Scope]:
+    def scopes(self, record: Record | None = None) -> Sequence[ActionScope]:
         """What the action touches, as guards see it: from the settings alone (``record`` is
         None, at load time) and again with what ``prepare`` resolved (pids, pods)."""
         return ()
@@ -109,4 +110,4 @@ class Action(ABC, Generic[S]):
         return f"<{type(self).__name__} {self.kind}: {self.describe()}>"
 
 
-__all__ = ["Action", "ActionContext", "Record", "Scope"]
+__all__ = ["Action", "ActionContext", "ActionScope", "Record"]

@@ -4,7 +4,8 @@
 ChaosError               (a monitor.errors.SoakmonError)
 ├── ActionError          an action could not inject or revert (the message names the action)
 ├── Refused              a guard refused an action (a UsageError: the config asks for it)
-└── TargetBusy           another experiment holds faults on the same target
+├── TargetBusy           another experiment holds faults on the same target
+└── kube.victims.NoVictims  nothing may be killed (no pods, the budget, only the monitor)
 ```
 """
 

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 
 from monitor.engine.spec import ErrorKind
+from monitor.errors import SoakmonError
 
 Classified = tuple[ErrorKind, str, bool]
 Classifier = Callable[[BaseException, float], Classified]
@@ -30,7 +31,7 @@ MAX_DETAIL = 200
 """An error message quotes at most this much of what the server or the library said."""
 
 
-class ResponseTooLarge(Exception):
+class ResponseTooLarge(SoakmonError):
     """A response whose head or kept body is over its limit."""
 
     def __init__(self, what: str, limit: int) -> None:

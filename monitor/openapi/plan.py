@@ -16,7 +16,7 @@ MAX_READS = 6
 
 
 @dataclass(slots=True)
-class Probe:
+class RaceProbe:
     """One probe: ``repeat`` fires N identical requests; ``updates`` fires N updates of
     different fields (lost updates); ``skip`` says why an operation is not probed."""
 
@@ -68,14 +68,14 @@ def _bulk_delete(api: Api, op: ApiOperation) -> bool:
     )
 
 
-def plan_probes(api: Api, session: SessionPlan, exclude: list[str]) -> list[Probe]:
+def plan_probes(api: Api, session: SessionPlan, exclude: list[str]) -> list[RaceProbe]:
     """A probe per state-changing operation (or the reason it is skipped)."""
     names = unique_names(api.operations)
-    out: list[Probe] = []
+    out: list[RaceProbe] = []
     for op in api.operations:
         if not op.is_write:
             continue
-        probe = Probe(op, names[op])
+        probe = RaceProbe(op, names[op])
         out.append(probe)
         pattern = excluded(op, exclude)
         if pattern is not None:

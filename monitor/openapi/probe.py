@@ -25,7 +25,7 @@ from monitor.engine import (
     RequestRecord,
     RequestSpec,
 )
-from monitor.errors import TargetUnreachable
+from monitor.errors import SoakmonError, TargetUnreachable
 from monitor.openapi.auth import AuthPlan, SessionPlan
 from monitor.openapi.findings import (
     Answer,
@@ -37,7 +37,7 @@ from monitor.openapi.findings import (
 )
 from monitor.openapi.measures import find_field, measures, tokens_of
 from monitor.openapi.model import Api, ApiOperation
-from monitor.openapi.plan import Probe
+from monitor.openapi.plan import RaceProbe
 from monitor.openapi.session import (
     ProbeSetupError,
     Sessions,
@@ -50,7 +50,7 @@ from monitor.openapi.session import (
 from monitor.openapi.values import ValueSource, token
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(SoakmonError):
     """``--max-requests`` or ``--duration`` is used up."""
 
 
@@ -72,7 +72,7 @@ class ProbeOptions:
 class ProbeOutcome:
     """What one probe did: findings, or the error that stopped it, or why it was skipped."""
 
-    probe: Probe
+    probe: RaceProbe
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None
@@ -161,7 +161,7 @@ class Prober:
         drawn = self.values.draw(op.method, op.path, n)
         return [(d.body, d.query) for d in drawn] or [(None, {})]
 
-    async def parents(self, probe: Probe, user: User) -> dict[str, Any]:
+    async def parents(self, probe: RaceProbe, user: User) -> dict[str, Any]:
         """Create what the probe's path parameters name; their values by parameter."""
         params: dict[str, Any] = {}
         for producer in probe.producers:
@@ -197,7 +197,7 @@ class Prober:
         return params
 
     async def read(
-        self, probe: Probe, user: User, params: dict[str, Any], tokens: list[str]
+        self, probe: RaceProbe, user: User, params: dict[str, Any], tokens: list[str]
     ) -> dict[str, float]:
         out: dict[str, float] = {}
         for op in probe.reads:
@@ -206,7 +206,7 @@ class Prober:
         return out
 
     # -- probes ---------------------------------------------------------------------------------
-    async def run(self, probe: Probe) -> ProbeOutcome:
+    async def run(self, probe: RaceProbe) -> ProbeOutcome:
         outcome = ProbeOutcome(probe)
         if probe.skip:
             outcome.skipped = probe.skip
@@ -225,7 +225,7 @@ class Prober:
             outcome.duration_s = time.monotonic() - start
         return outcome
 
-    async def _repeat(self, probe: Probe, user: User, outcome: ProbeOutcome) -> None:
+    async def _repeat(self, probe: RaceProbe, user: User, outcome: ProbeOutcome) -> None:
         op, n = probe.op, self.options.concurrency
         params = await self.parents(probe, user)
         body, query = self.draw(op)[0]
@@ -262,7 +262,7 @@ class Prober:
             "answers": [a.status for a in rec.concurrent],
         }
 
-    async def _updates(self, probe: Probe, user: User, outcome: ProbeOutcome) -> None:
+    async def _updates(self, probe: RaceProbe, user: User, outcome: ProbeOutcome) -> None:
         op = probe.op
         get = next((o for o in probe.reads if o.path == op.path), None)
         if get is None:
@@ -307,7 +307,7 @@ class Prober:
 
     async def _update_batch(
         self,
-        probe: Probe,
+        probe: RaceProbe,
         user: User,
         params: dict[str, Any],
         *,
@@ -385,7 +385,7 @@ def _describe(spec: RequestSpec) -> str:
 async def run_probes(
     target: str,
     api: Api,
-    probes: list[Probe],
+    probes: list[RaceProbe],
     *,
     values: ValueSource,
     auth: AuthPlan,

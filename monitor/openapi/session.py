@@ -14,12 +14,13 @@ from urllib.parse import quote
 import jmespath
 
 from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
+from monitor.errors import SoakmonError
 from monitor.openapi.auth import AuthPlan, SessionPlan, credentials
 from monitor.openapi.model import ApiOperation
 from monitor.openapi.values import ValueSource
 
 
-class ProbeSetupError(Exception):
+class ProbeSetupError(SoakmonError):
     """A step a probe needs (a user, a parent resource) did not succeed."""
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from monitor.openapi.auth import AuthPlan, SessionPlan, plan_auth, plan_session
 from monitor.openapi.document import Document, load_document
 from monitor.openapi.model import Api, read_api
-from monitor.openapi.plan import Probe, plan_probes
+from monitor.openapi.plan import RaceProbe, plan_probes
 from monitor.openapi.probe import ProbeOptions, ProbeOutcome, run_probes
 from monitor.openapi.values import ValueSource
 
@@ -23,7 +23,7 @@ class Prepared:
     api: Api
     auth: AuthPlan
     session: SessionPlan
-    probes: list[Probe]
+    probes: list[RaceProbe]
     values: ValueSource
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from monitor.chaos.access import ACCESS, CHAOS_MESH_GROUP, CHAOS_MESH_KINDS, CHAOS_MESH_VERSION
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.errors import ActionError
 from monitor.chaos.kube import guard as _guard  # noqa: F401 - registers the namespace guard
 from monitor.chaos.kube.api import KubeApiError
@@ -61,10 +61,10 @@ class ChaosMesh(KubeActionMixin, Action[ChaosMeshSettings]):
         reach = ", ".join(selected_namespaces(s.spec, s.namespace))
         return f"create a Chaos Mesh {what} in {s.namespace} selecting pods in {reach}"
 
-    def scopes(self, record: Record | None = None) -> Sequence[Scope]:
+    def scopes(self, record: Record | None = None) -> Sequence[ActionScope]:
         s = self.settings
         names = {s.namespace, *selected_namespaces(s.spec, s.namespace)}
-        return [Scope("namespace", n) for n in sorted(names)]
+        return [ActionScope("namespace", n) for n in sorted(names)]
 
     @property
     def plural(self) -> str:

@@ -21,7 +21,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from monitor.chaos.access import ACCESS
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.errors import ActionError
 from monitor.chaos.kube import guard as _guard  # noqa: F401 - registers the namespace guard
 from monitor.chaos.kube.api import KubeApiError, PodState
@@ -89,8 +89,8 @@ class PodKill(KubeActionMixin, Action[PodKillSettings]):
             f"{s.max_unavailable} unavailable; wait up to {s.recover_within:g}s for recovery"
         )
 
-    def scopes(self, record: Record | None = None) -> Sequence[Scope]:
-        return [Scope("namespace", self.settings.namespace)]
+    def scopes(self, record: Record | None = None) -> Sequence[ActionScope]:
+        return [ActionScope("namespace", self.settings.namespace)]
 
     async def prepare(self, ctx: ActionContext) -> Record:
         s = self.settings

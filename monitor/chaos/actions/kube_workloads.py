@@ -24,7 +24,7 @@ from typing import Annotated, TypeVar
 from pydantic import Field, model_validator
 
 from monitor.chaos.access import ACCESS
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.errors import ActionError
 from monitor.chaos.kube import guard as _guard  # noqa: F401 - registers the namespace guard
 from monitor.chaos.kube.api import KubeApiError, WorkloadKind, WorkloadState
@@ -68,8 +68,8 @@ W = TypeVar("W", bound=WorkloadSettings)
 
 
 class _WorkloadAction(KubeActionMixin, Action[W]):
-    def scopes(self, record: Record | None = None) -> Sequence[Scope]:
-        return [Scope("namespace", self.settings.namespace)]
+    def scopes(self, record: Record | None = None) -> Sequence[ActionScope]:
+        return [ActionScope("namespace", self.settings.namespace)]
 
     async def state(self) -> WorkloadState:
         s = self.settings

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, model_validator
 
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.registry import ActionSettings, action_kind
 from monitor.chaos.toxiproxy import Toxiproxy
 
@@ -62,8 +62,8 @@ class ToxicAction(Action[T], Generic[T]):
         share = f" on {s.toxicity:.0%} of connections" if s.toxicity < 1 else ""
         return f"{self.fault()} ({s.stream}){share} through toxiproxy proxy {s.proxy!r}"
 
-    def scopes(self, record: Record | None = None) -> list[Scope]:
-        return [Scope("proxy", self.settings.proxy)]
+    def scopes(self, record: Record | None = None) -> list[ActionScope]:
+        return [ActionScope("proxy", self.settings.proxy)]
 
     def _names(self, ctx: ActionContext) -> list[tuple[str, str]]:
         streams = ["downstream", "upstream"] if self.settings.stream == "both" else [

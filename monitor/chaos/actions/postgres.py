@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from pydantic import Field, model_validator
 
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.errors import ActionError
 from monitor.chaos.registry import ActionSettings, action_kind
 
@@ -103,8 +103,8 @@ class PgTerminate(Action[TerminateSettings]):
         again = f", again every {self.settings.every:g}s" if self.settings.every else ""
         return f"terminate PostgreSQL backends of {self.settings.what()}{again}"
 
-    def scopes(self, record: Record | None = None) -> list[Scope]:
-        return [Scope("database", self.settings.database or "*")]
+    def scopes(self, record: Record | None = None) -> list[ActionScope]:
+        return [ActionScope("database", self.settings.database or "*")]
 
     async def _once(self, conn: asyncpg.Connection) -> int:
         s = self.settings
@@ -170,8 +170,8 @@ class PgLock(Action[LockSettings]):
     def describe(self) -> str:
         return f"hold LOCK TABLE {self.settings.table} IN {self.settings.mode} MODE"
 
-    def scopes(self, record: Record | None = None) -> list[Scope]:
-        return [Scope("table", self.settings.table)]
+    def scopes(self, record: Record | None = None) -> list[ActionScope]:
+        return [ActionScope("table", self.settings.table)]
 
     async def inject(self, ctx: ActionContext, record: Record) -> None:
         conn = await _connect(self.settings, ctx)

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import psutil
 from pydantic import Field, model_validator
 
-from monitor.chaos.action import Action, ActionContext, Record, Scope
+from monitor.chaos.action import Action, ActionContext, ActionScope, Record
 from monitor.chaos.errors import ActionError
 from monitor.chaos.registry import ActionSettings, action_kind
 
@@ -90,10 +90,10 @@ def _same(pid: int, started: float) -> psutil.Process | None:
         return None
 
 
-def _pid_scopes(record: Record | None, sel: ProcessSelector) -> list[Scope]:
+def _pid_scopes(record: Record | None, sel: ProcessSelector) -> list[ActionScope]:
     if record is None:
-        return [Scope("pid", str(sel.pid))] if sel.pid is not None else []
-    return [Scope("pid", str(pid)) for pid, _, _ in record.get("pids", [])]
+        return [ActionScope("pid", str(sel.pid))] if sel.pid is not None else []
+    return [ActionScope("pid", str(pid)) for pid, _, _ in record.get("pids", [])]
 
 
 class KillSettings(ProcessSelector):
@@ -135,7 +135,7 @@ class ProcessKill(Action[KillSettings]):
         then = f", then run `{shlex.join(s.argv())}`" if s.restart else ""
         return f"send {s.signal} to {s.what()}{then}"
 
-    def scopes(self, record: Record | None = None) -> list[Scope]:
+    def scopes(self, record: Record | None = None) -> list[ActionScope]:
         return _pid_scopes(record, self.settings)
 
     async def prepare(self, ctx: ActionContext) -> Record:
@@ -216,7 +216,7 @@ class ProcessPause(Action[PauseSettings]):
     def describe(self) -> str:
         return f"SIGSTOP {self.settings.what()} (SIGCONT on revert)"
 
-    def scopes(self, record: Record | None = None) -> list[Scope]:
+    def scopes(self, record: Record | None = None) -> list[ActionScope]:
         return _pid_scopes(record, self.settings)
 
     async def prepare(self, ctx: ActionContext) -> Record:

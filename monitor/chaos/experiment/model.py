@@ -85,7 +85,7 @@ class SteadyState(ExperimentModel):
     """The baseline must meet the SLO. Default: true."""
 
 
-class Step(ExperimentModel):
+class MethodStep(ExperimentModel):
     """One fault action of the method. Besides these fields, the kind's own."""
 
     model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
@@ -159,7 +159,7 @@ class Experiment(ExperimentModel):
     """Objectives of the workload. Default: P95 < 500 ms, errors < 5 %."""
     steady_state: SteadyState = Field(default_factory=SteadyState)
     """What must hold before. Default: the baseline SLO."""
-    method: Annotated[list[Step], Field(min_length=1)]
+    method: Annotated[list[MethodStep], Field(min_length=1)]
     """The fault actions."""
     during: During = Field(default_factory=During)
     """What runs while the faults are active. Default: the workload only."""

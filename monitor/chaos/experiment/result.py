@@ -32,7 +32,7 @@ class Check:
 
 
 @dataclass(slots=True)
-class Phase:
+class ExperimentPhase:
     """A span of the run (workload seconds): before, during, recovery, after."""
 
     name: str
@@ -70,7 +70,7 @@ class ExperimentResult:
     duration_s: float = 0.0
     wall_start: float = field(default_factory=time.time)
     checks: list[Check] = field(default_factory=list)
-    phases: list[Phase] = field(default_factory=list)
+    phases: list[ExperimentPhase] = field(default_factory=list)
     actions: list[ActionRun] = field(default_factory=list)
     suites: list[SuiteRun] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -110,4 +110,4 @@ class ExperimentResult:
         return doc
 
 
-__all__ = ["STATUSES", "Check", "ExperimentResult", "Phase", "SuiteRun"]
+__all__ = ["STATUSES", "Check", "ExperimentPhase", "ExperimentResult", "SuiteRun"]

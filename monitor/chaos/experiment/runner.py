@@ -35,7 +35,7 @@ from monitor.chaos.engine import ActionEngine, ActionRun
 from monitor.chaos.experiment.guardrails import Abort, burn_watch
 from monitor.chaos.experiment.load import LoadedExperiment
 from monitor.chaos.experiment.model import Experiment
-from monitor.chaos.experiment.result import Check, ExperimentResult, Phase, SuiteRun
+from monitor.chaos.experiment.result import Check, ExperimentPhase, ExperimentResult, SuiteRun
 from monitor.chaos.experiment.verdict import (
     failed_text,
     skip,
@@ -331,8 +331,8 @@ class ExperimentRunner:
         end: float,
         workload: LedgerWorkload | None,
         exp: Experiment,
-    ) -> Phase:
-        phase = Phase(name, start, end)
+    ) -> ExperimentPhase:
+        phase = ExperimentPhase(name, start, end)
         if workload is not None:
             stats = workload.between(start, end)
             phase.stats = stats.to_json()

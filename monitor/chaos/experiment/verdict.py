@@ -7,7 +7,7 @@ import logging
 from monitor.chaos.engine import ActionRun
 from monitor.chaos.experiment.guardrails import Abort
 from monitor.chaos.experiment.model import Experiment
-from monitor.chaos.experiment.result import Check, ExperimentResult, Phase, SuiteRun
+from monitor.chaos.experiment.result import Check, ExperimentPhase, ExperimentResult, SuiteRun
 from monitor.chaos.experiment.workload import Stats
 
 log = logging.getLogger(__name__)
@@ -19,12 +19,12 @@ def slo_met(stats: Stats, exp: Experiment) -> bool | None:
     return stats.p95_ms < exp.slo.p95_ms and stats.error_rate < exp.slo.error_rate
 
 
-def slo_text(phase: Phase) -> str:
+def slo_text(phase: ExperimentPhase) -> str:
     s = phase.stats
     return f"p95 {s.get('p95_ms')} ms, errors {s.get('error_rate', 0):.1%} of {s.get('requests')}"
 
 
-def slo_check(phase: Phase, exp: Experiment, label: str) -> Check:
+def slo_check(phase: ExperimentPhase, exp: Experiment, label: str) -> Check:
     expected = f"p95 < {exp.slo.p95_ms:g} ms and errors < {exp.slo.error_rate:.1%}"
     if phase.slo_met is None:
         observed = f"only {phase.stats.get('requests', 0)} requests (min {exp.slo.min_requests})"

@@ -38,7 +38,7 @@ REQUIRED_OPS = ("register", "points.add", "points.balance")
 
 
 @dataclass(frozen=True, slots=True)
-class Sample:
+class WorkloadSample:
     """One request: when it ended (seconds since the workload started), how long it took,
     and its outcome (``ok``, ``refused``, ``failed``, ``unknown``)."""
 
@@ -76,7 +76,7 @@ def _pct(sorted_ms: list[float], p: float) -> float:
     return sorted_ms[k]
 
 
-def stats_of(samples: list[Sample]) -> Stats:
+def stats_of(samples: list[WorkloadSample]) -> Stats:
     ms = sorted(s.latency_ms for s in samples)
     errors = sum(1 for s in samples if s.outcome in ("failed", "unknown"))
     unknown = sum(1 for s in samples if s.outcome == "unknown")
@@ -124,7 +124,7 @@ class LedgerWorkload:
         self.target = target
         self.profile = profile
         self.rng = random.Random(seed)
-        self.samples: list[Sample] = []
+        self.samples: list[WorkloadSample] = []
         self.committed = 0
         self.uncertain = 0
         self.unknown_adds = 0
@@ -178,7 +178,7 @@ class LedgerWorkload:
             outcome = "refused"
         else:
             outcome = "failed"
-        self.samples.append(Sample(self.now(), call.latency_ms, outcome))
+        self.samples.append(WorkloadSample(self.now(), call.latency_ms, outcome))
         return outcome
 
     async def _worker(self) -> None:
@@ -253,7 +253,7 @@ class LedgerWorkload:
         if not self.samples:
             return []
         width = self.spec.window
-        buckets: dict[int, list[Sample]] = {}
+        buckets: dict[int, list[WorkloadSample]] = {}
         for s in self.samples:
             buckets.setdefault(int(s.t // width), []).append(s)
         out = []

@@ -14,12 +14,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.chaos.errors import ChaosError
 from monitor.chaos.kube.api import PodState
 
 _LIVE_PHASES = {"Pending", "Running", "Unknown"}
 
 
-class NoVictims(Exception):
+class NoVictims(ChaosError):
     """Nothing may be killed; the message says why (no pods, the budget, only the monitor)."""
 
 

@@ -26,9 +26,10 @@ from multidict import CIMultiDict
 from monitor.engine.fastpath import set_nodelay
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
+from monitor.errors import SoakmonError
 
 
-class H2Error(Exception):
+class H2Error(SoakmonError):
     """The connection failed (``kind``, message) before or while streams were open."""
 
     def __init__(self, kind: str, message: str) -> None:
