@@ -137,8 +137,14 @@ section the chart owns, so the port always matches the container port and the pr
 {{- end }}
 
 {{/* Where the journal of active faults lives: the work emptyDir, which outlives a crashed
-container (the next start reverts what it left), not a deleted pod. */}}
+container (the next start reverts what it left), not a deleted pod; in the daemon, a
+PersistentVolumeClaim mounted here with chaos.journal.persistence.enabled. */}}
 {{- define "soakmon.chaosStateDir" -}}{{ include "soakmon.workDir" . }}/chaos{{- end }}
+
+{{/* The claim holding the daemon's journal when chaos.journal.persistence is enabled. */}}
+{{- define "soakmon.journalClaim" -}}
+{{- .Values.chaos.journal.persistence.existingClaim | default (printf "%s-chaos-journal" (include "soakmon.fullname" .)) -}}
+{{- end }}
 
 {{- define "soakmon.runArgs" -}}
 - run
