@@ -30,6 +30,10 @@ class FastUsers:
         self._payloads: dict[int, bytes] = {}
 
     def _payload(self, req: PreparedRequest) -> tuple[bytes, dict[str, str] | None]:
+        if not self.client.hooks.has_before_send:  # the common case: the cached bytes
+            cached = self._payloads.get(id(req))
+            if cached is not None:
+                return cached, None
         headers, sent_headers = self.client.outgoing_headers(req)
         if sent_headers is None:
             cached = self._payloads.get(id(req))
