@@ -6,14 +6,16 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
 
 @asynccontextmanager
-async def serve_app(app: web.Application) -> AsyncIterator[str]:
-    """Run ``app`` on 127.0.0.1 port 0; yields its base URL."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+async def serve_app(app: web.Application, **runner_kwargs: Any) -> AsyncIterator[str]:
+    """Run ``app`` on 127.0.0.1 port 0 (``runner_kwargs`` go to :class:`web.AppRunner`);
+    yields its base URL."""
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, **runner_kwargs)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

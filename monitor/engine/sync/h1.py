@@ -5,7 +5,10 @@ reach the server at once, which parses them and waits); once every prefix has le
 client, the final bytes are written in one tight loop, one ``send`` per connection. The
 connections come from an :class:`H1Pool` that keeps them per virtual user (per-user mode),
 shares them (shared mode) or opens them for the batch alone (per-request mode), always before
-the barrier.
+the barrier. A connection whose answer came before its final byte was released is closed,
+never reused: the server still holds part of that request (a server that answers on the head,
+like aiohttp's 404, leaves the body to be read later), so the next request's first bytes would
+be read as the rest of it; the pool opens a fresh connection before the next barrier.
 """
 
 from __future__ import annotations
@@ -160,6 +163,11 @@ async def deliver(
     for out, _, _, _ in live:
         out.started_at, out.start, out.released = wall, mono, True
     await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
+    for out, conn, _, _ in armed:
+        if not out.released:
+            # answered (or failed) before its final byte left: the server holds an incomplete
+            # request or its unread body, which the next request's bytes would complete
+            conn.close()
     return (first, final, raised) if live else None
 
 

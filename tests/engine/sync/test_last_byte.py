@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from aiohttp import web
 
 from monitor.engine import ConcurrentResult, ConcurrentTester, RequestSpec
-from tests.engine.servers import closed_port_url, serve_raw
+from tests.engine.servers import closed_port_url, serve_app, serve_raw
 
 
 @dataclass
@@ -214,3 +215,50 @@ async def test_a_batch_of_one_request_is_sent_as_is(recorder_url: tuple[str, Rec
     assert result.delivery.sync == "none"
     assert result.delivery.note == "one request: nothing to synchronise"
     assert rec.requests[0].prefix_at == 0  # it arrived whole: no final byte held back
+
+
+@pytest.mark.parametrize("mode", ["per-user", "shared"])
+async def test_an_answer_before_the_release_does_not_poison_the_next_batch(mode: str) -> None:
+    """aiohttp answers 404 for an unknown route as soon as the head is in, before the held
+    final byte: that byte never leaves, so the connection is closed rather than kept (else the
+    next request's first byte would complete the old body: 400 "Invalid method")."""
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response(await request.json())
+
+    app = web.Application()
+    app.router.add_post("/known", echo)
+    async with (
+        # a closed connection ends aiohttp's lingering read of the unread body at once
+        serve_app(app, handler_cancellation=True) as url,
+        ConcurrentTester(url, mode=mode, sync="last-byte", keep_body=True, timeout=5) as tester,
+    ):
+        missing = await tester.run_batch([RequestSpec("POST", "/missing", json={"a": 1})] * 4)
+        assert missing.status_codes == {404: 4}, missing.errors
+        known = await tester.run_batch([RequestSpec("POST", "/known", json={"a": 2})] * 4)
+    assert known.status_codes == {200: 4}, known.errors
+    assert [r.json() for r in known.records] == [{"a": 2}] * 4
+    assert known.delivery is not None
+    assert (known.delivery.released, known.delivery.connections_warm) == (4, True)
+
+
+@pytest.mark.parametrize("mode", ["per-user", "shared"])
+async def test_a_server_that_never_reads_the_body_gets_fresh_connections(mode: str) -> None:
+    """A raw server that answers on the head alone and never reads a body: each answered
+    connection is left for a new one, so every request of the next batch is a clean request."""
+    heads: list[bytes] = []
+
+    async def head_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(head.split(b" ", 1)[0])
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    async with (
+        serve_raw(head_only) as url,
+        ConcurrentTester(url, mode=mode, sync="last-byte", timeout=5) as tester,
+    ):
+        for _ in range(2):
+            result = await tester.run_batch([RequestSpec("POST", "/x", json={"a": 1})] * 3)
+            assert result.status_codes == {404: 3}, result.errors
+    assert heads == [b"POST"] * 6  # never a head starting inside an old body
