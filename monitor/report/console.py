@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from typing import Any
 
 from rich import box
@@ -150,8 +151,29 @@ def verdict(run: RunResult) -> Text:
     return line
 
 
+_REFUSED = re.compile(r"\bHTTP (401|403|409|412|422)\b")
+
+
+def _first_setup_error(run: RunResult) -> str:
+    for sc in run.scenarios:
+        for check in sc.error_checks:
+            if check.message:
+                return one_line(check.message)
+    return ""
+
+
 def not_the_api(run: RunResult) -> str:
-    """The plain statement for a run whose every scenario errored in setup."""
+    """The plain statement for a run whose every scenario errored in setup: a target that
+    refuses the setup with 401/403/409/412/422 speaks the API but refused these users (bad
+    auth, or names left from an earlier run with the same --seed); otherwise the target
+    most likely is not the profile's API."""
+    first = _first_setup_error(run)
+    if _REFUSED.search(first):
+        return (
+            f"every scenario errored in its setup: {clean(run.target)} refused it ({first});"
+            " check the profile's auth, and that the users and names the run creates are new"
+            " (a repeated --seed repeats them)"
+        )
     return (
         f"every scenario errored in its setup: {clean(run.target)} does not look like the API "
         f"of profile {clean(run.profile or '?')!r} (check --target and --profile)"

@@ -78,6 +78,22 @@ def test_every_scenario_erroring_in_setup_says_the_target_is_not_the_api() -> No
     assert "does not look like the API of profile 'reference'" in out
 
 
+def test_setup_refused_by_the_target_names_the_refusal_not_a_wrong_api() -> None:
+    # Kinto: a second run with the same --seed signs the same account up again -> HTTP 401
+    step = "setup[0] register: got error, HTTP 401 (Please authenticate yourself), expected ok"
+    scenarios = [
+        ScenarioResult.from_checks(
+            n, "s", [CheckResult.error("setup", "the setup completes", step)]
+        )
+        for n in ("a", "b")
+    ]
+    run = RunResult("http://t", "now", 0.25, [SuiteResult("s", scenarios)], profile="kinto")
+    out = verdict(run).plain
+    assert "does not look like the API" not in out
+    assert "refused it (setup[0] register: got error, HTTP 401" in out
+    assert "a repeated --seed" in out
+
+
 async def test_engine_run_summary_shows_requests_and_p95() -> None:
     run = await engine_run(repeat=30, rounds=1)
     out = render_summary(run, width=200)
