@@ -12,6 +12,7 @@ from functools import cache
 
 import jinja2
 
+from monitor.report.console import not_the_api
 from monitor.report.plots import Plot, histogram_plot, timeline_plot
 from monitor.report.registry import register
 from monitor.report.text import clean, fmt_ms, fmt_s
@@ -77,7 +78,8 @@ def _view(index: int, sc: ScenarioResult) -> ScenarioView:
 def render_html_text(run: RunResult) -> str:
     views = [_view(i, sc) for i, sc in enumerate(run.scenarios)]
     template = _environment().get_template("report.html.j2")
-    return template.render(run=run, views=views, counts=run.counts)
+    note = not_the_api(run) if run.setup_errors_only else None
+    return template.render(run=run, views=views, counts=run.counts, setup_note=note)
 
 
 @register("html", "HTML report")

@@ -92,6 +92,11 @@ def test_setup_refused_by_the_target_names_the_refusal_not_a_wrong_api() -> None
     assert "does not look like the API" not in out
     assert "refused it (setup[0] register: got error, HTTP 401" in out
     assert "a repeated --seed" in out
+    from monitor.report.html import render_html_text
+
+    html = render_html_text(run)  # the HTML report says the same
+    assert "refused it (setup[0] register: got error, HTTP 401" in html
+    assert "does not look like the API" not in html
 
 
 async def test_engine_run_summary_shows_requests_and_p95() -> None:
