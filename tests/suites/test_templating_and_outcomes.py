@@ -194,3 +194,18 @@ def test_an_absent_argument_is_tested_naturally_with_null() -> None:
     assert render(template, {"args": {"limit": None}}) == 50
     assert render(template, {"args": {"limit": 7}}) == 7  # celpy alone: "no such overload"
     assert render("${args.limit != null}", {"args": {"limit": 7}}) is True
+
+
+async def test_basic_auth_user_name_is_shown_when_the_profile_says_it_is_public() -> None:
+    """Kinto's profile: HTTP Basic built from session.username; the name is no secret."""
+    path = Path(__file__).parents[2] / "scenarios" / "examples" / "kinto-profile.yaml"
+    profile = load_profile(path).profile
+    async with ConcurrentTester("http://127.0.0.1:9") as tester:
+        client = ProfileClient(profile, tester)
+        alice = Session("alice", {"username": "al", "password": "pw", "token": "t"})
+        spec = client.build("records.get", {"bucket": "b", "collection": "c", "id": "1"}, alice)
+        assert spec.headers["Authorization"] == "Basic YWw6c29hay1QYXNzdzByZA=="
+        assert client.public(alice.values) == {"username": "al"}  # password, token hidden
+        auth = profile.auth.model_copy(update={"public": []})
+        hidden = ProfileClient(profile.model_copy(update={"auth": auth}), tester)
+        assert hidden.public(alice.values) == {}  # what auth is built from stays hidden

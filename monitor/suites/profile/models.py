@@ -67,6 +67,10 @@ class Auth(ProfileModel):
     """Request header carrying the credentials. Default: Authorization."""
     value: str = "Bearer ${session.token}"
     """Header value template over the session. Default: `Bearer ${session.token}`."""
+    public: list[str] = Field(default_factory=list)
+    """Session values `value` uses that are not secrets and may be shown in `state` and the
+    reports (the user name of HTTP Basic auth: `[username]`); the others stay hidden.
+    Default: []."""
 
 
 class HttpOperation(ProfileModel):

@@ -163,9 +163,10 @@ class ProfileClient:
         self.tester = tester
         self.variables = dict(variables or {})
         self._auth = compile_template(profile.auth.value)
-        self._secrets = names_used(profile.auth.value, "session") | names_used(
-            list(profile.headers.values()), "session"
-        )
+        self._secrets = (
+            names_used(profile.auth.value, "session")
+            | names_used(list(profile.headers.values()), "session")
+        ) - set(profile.auth.public)
         self._headers = compile_template(profile.headers)
         self._compiled: dict[str, _Compiled] = {}
         self._arg_names: dict[str, set[str]] = {}
@@ -188,8 +189,9 @@ class ProfileClient:
 
     def public(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """A session's values without its secrets, for ``state`` and the reports: what the
-        profile's ``auth`` header is built from, and every key named like a credential
-        (``token``, ``refresh_token``, ``password``, ``secret``, ``api_key``, ``cookie``)."""
+        profile's ``auth`` header is built from (less ``auth.public``), and every key named
+        like a credential (``token``, ``refresh_token``, ``password``, ``secret``,
+        ``api_key``, ``cookie``)."""
         return {k: v for k, v in values.items() if k not in self._secrets and not _SECRET.search(k)}
 
     def creates_session(self, kind: str) -> bool:
