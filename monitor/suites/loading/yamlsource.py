@@ -65,6 +65,9 @@ MAX_BYTES = 8 * 1024 * 1024
 """Largest file read."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader with bounds: nesting depth, alias expansion and alias cycles are
     checked while composing; a value a constructor cannot build (``2024-02-30``,
@@ -118,7 +121,12 @@ class _Loader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            value = super().construct_object(node, deep)
+            if isinstance(value, str) and _SURROGATE.search(value):  # "\ud800" escapes
+                raise yaml.constructor.ConstructorError(
+                    None, None, "not valid Unicode (a lone surrogate escape)", node.start_mark
+                )
+            return value
         except yaml.YAMLError:
             raise
         except Exception as exc:  # a tag's constructor failing in any way: the value is bad
