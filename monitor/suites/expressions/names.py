@@ -14,6 +14,7 @@ load; checked by ``monitor.suites.loading.suite_checks``, rendered by
 - ``member``  the acting group member: its ``name`` (``fans[2]``) and saved values, not the token
 - ``index``   0-based repetition of a phase op or step
 - ``vars``    the run's reproducible variables: ``today``, ``dates`` (40 future dates), ``run_id``
+  (a new one for each further attempt of a race scenario)
 
 **Profile templates** (an operation's ``path``, ``query``, ``body``, ``headers``, a sequence's
 step ``args``; rendered by ``monitor.suites.run.client``) — ``PROFILE_TEMPLATE_NAMES`` plus every

@@ -232,15 +232,21 @@ class ScenarioContext:
     on_history: HistoryObserver | None = None
 
     def new_run(self, index: int) -> ScenarioRun:
-        """A fresh run for attempt ``index`` (0-based): its own users and random order. The
-        first attempt draws exactly what a single run always drew (reproducible seeds)."""
+        """A fresh run for attempt ``index`` (0-based): its own users, random order and
+        ``vars.run_id`` (names a suite makes unique with it, like a drafted suite's codes, must
+        not collide with the previous attempt's). The first attempt draws exactly what a single
+        run always drew (reproducible seeds)."""
         tag = f"{self.seed}:{self.suite.name}:{self.scenario.name}"
         rng = random.Random(tag if index == 0 else f"{tag}:{index}")
         prefix = f"sm{self.variables['run_id']}-{rng.getrandbits(24):06x}"
+        variables = self.variables
+        if index:  # a fresh run against the same target: values unique per run_id stay unique
+            again = random.Random(f"{variables['run_id']}:{index}")
+            variables = {**variables, "run_id": f"{again.getrandbits(32):08x}"}
         return ScenarioRun(
             client=self.client,
             params=self.params,
-            variables=self.variables,
+            variables=variables,
             rng=rng,
             prefix=prefix if index == 0 else f"{prefix}a{index}",
             operations=self.operations,
