@@ -14,7 +14,6 @@ be read as the rest of it; the pool opens a fresh connection before the next bar
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import time
 from time import monotonic, perf_counter_ns
@@ -23,6 +22,7 @@ from yarl import URL
 
 from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.sessions import ConnectionMode
+from monitor.engine.sync import rawwrite
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 
@@ -152,7 +152,8 @@ async def deliver(
         first = perf_counter_ns()
         for fd, last, transport in direct:
             try:
-                os.write(fd, last)
+                if rawwrite.write(fd, last) != len(last):
+                    late.append((transport, last))
             except OSError:
                 late.append((transport, last))
         for transport, last in buffered:
