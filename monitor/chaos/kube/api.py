@@ -57,6 +57,8 @@ class WorkloadState:
     available: int
     generation: int
     observed_generation: int
+    current: int = 0
+    """``status.replicas``: pods of every revision not yet being deleted (old ones included)."""
 
     @property
     def rolled_out(self) -> bool:
@@ -67,6 +69,7 @@ class WorkloadState:
             and self.updated == self.replicas
             and self.ready == self.replicas
             and self.available == self.replicas
+            and self.current == self.replicas
         )
 
 
@@ -194,6 +197,7 @@ class KubeChaosApi:
             available=int(available if available is not None else (status.available_replicas or 0)),
             generation=int(obj.metadata.generation or 0),
             observed_generation=int(status.observed_generation or 0),
+            current=int(status.replicas or 0),
         )
 
     def replicas(self, kind: WorkloadKind, namespace: str, name: str) -> int:
