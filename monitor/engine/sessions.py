@@ -5,8 +5,24 @@ from __future__ import annotations
 import enum
 import ssl
 from abc import ABC, abstractmethod
+from typing import TypeVar
 
 import aiohttp
+
+_Mode = TypeVar("_Mode", bound=enum.Enum)
+
+
+def parse_mode(cls: type[_Mode], value: str | _Mode, what: str) -> _Mode:
+    """A member of the mode enum ``cls`` or its value's name, forgiving case and ``_``/``-``
+    (``"per_user"``, ``"LAST-BYTE"`` ...); ``ValueError`` naming ``what`` and the choices."""
+    if isinstance(value, cls):
+        return value
+    wanted = str(value).strip().lower().replace("_", "-")
+    for mode in cls:
+        if mode.value == wanted:
+            return mode
+    choices = ", ".join(str(m.value) for m in cls)
+    raise ValueError(f"unknown {what} {value!r} (choose one of: {choices})")
 
 
 class ConnectionMode(enum.Enum):
@@ -22,14 +38,7 @@ class ConnectionMode(enum.Enum):
     @classmethod
     def parse(cls, value: str | ConnectionMode) -> ConnectionMode:
         """Accept a mode or its name (``"per-request"``, ``"per_user"``, ``"SHARED"``...)."""
-        if isinstance(value, ConnectionMode):
-            return value
-        wanted = value.strip().lower().replace("_", "-")
-        for mode in cls:
-            if mode.value == wanted:
-                return mode
-        choices = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown connection mode {value!r} (choose one of: {choices})")
+        return parse_mode(cls, value, "connection mode")
 
 
 class SessionPool(ABC):

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.engine.sessions import ConnectionMode
+from monitor.engine.sessions import ConnectionMode, parse_mode
 from monitor.engine.spec import RequestRecord
 
 #: Response header in which a target reports when it saw a request complete: an integer of
@@ -38,14 +38,7 @@ class SyncMode(enum.Enum):
     @classmethod
     def parse(cls, value: str | SyncMode) -> SyncMode:
         """A mode or its name (``"last-byte"``, ``"last_byte"``, ``"SINGLE-PACKET"`` ...)."""
-        if isinstance(value, SyncMode):
-            return value
-        wanted = value.strip().lower().replace("_", "-")
-        for mode in cls:
-            if mode.value == wanted:
-                return mode
-        choices = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown sync mode {value!r} (choose one of: {choices})")
+        return parse_mode(cls, value, "sync mode")
 
 
 def spread_s(timestamps_ns: Iterable[int]) -> float | None:
