@@ -110,11 +110,14 @@ test: $(VENV)/.synced-dev system-deps $(CRDS)
 
 # Race detection statistics: every race fault at --race-window 0 on SQLite and PostgreSQL, the
 # wallet stand-in and clean runs, 20 runs each (STATS_ARGS="--stats-runs 5 -k sqlite" to narrow).
+# Over HTTP/2 (HAProxy in front of the target): STATS_ARGS="--stats-sync single-packet
+# --stats-h2 tls" (or h2c); --stats-attempts 1 measures the per-attempt rate.
 # The chaos experiments of issue 18 repeated (CHAOS_ARGS="--chaos-runs 2 -k network" to narrow).
 chaos-stats: $(VENV)/.synced-dev system-deps $(TOXIPROXY)
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -s -rfE tests/chaos_stats --chaos-stats $(CHAOS_ARGS)
 
 stats: $(VENV)/.synced-dev system-deps stats-openapi
+	@scripts/system-deps.sh stats
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -rfE tests/stats --stats $(STATS_ARGS)
 
 # soakmon probe on the two OpenAPI stand-ins: each planted race flagged in >= 19 of 20 runs,

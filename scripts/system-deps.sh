@@ -24,6 +24,11 @@ if [ "$what" != image ]; then
   # the HTTP/2 front of the reference target in the single-packet tests (tests/plugins/nginx_h2.py)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
+if [ "$what" = stats ]; then
+  # the h2c/TLS HTTP/2 front of the reference target in `make stats STATS_ARGS="--stats-h2 ..."`
+  # (tests/plugins/haproxy_h2.py)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null || missing+=(wrk)
   command -v taskset >/dev/null || missing+=(util-linux)

@@ -3,7 +3,9 @@ ASGI app, over h2c (prior knowledge) and over TLS (ALPN ``h2``).
 
 The app answers every request with JSON (method, path, body, cookie and authorization it saw)
 and an ``X-Arrival-Ns`` header: ``time.monotonic_ns()`` when the request's last body chunk
-(END_STREAM) reached the app, so tests see how tightly the streams arrived.
+(END_STREAM) reached the app, so tests see how tightly the streams arrived. Paths under
+``/early`` are answered on their headers, without waiting for the request's end (as a proxy
+or an application that never reads the body does).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["path"].startswith("/early"):  # answers on the headers, never reads the body
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"early"})
+        return
     body = b""
     while True:
         message = await receive()

@@ -1,7 +1,11 @@
 """Detection statistics run only when asked (``make stats`` = ``pytest tests/stats --stats``).
 
 Options: ``--stats-runs N`` (runs per fault and database, default 20), ``--stats-window S`` (the
-reference target's ``--race-window``, default 0: natural windows), ``--stats-json PATH``.
+reference target's ``--race-window``, default 0: natural windows), ``--stats-attempts N``,
+``--stats-json PATH``; how soakmon delivers the races: ``--stats-sync MODE`` (its ``--sync``,
+default auto), ``--stats-h2 h2c|tls`` (serve the target through a real HTTP/2 front, see
+:mod:`tests.stats.fronts`) and ``--stats-front haproxy|nginx``. Over HTTP/2 the whole matrix:
+``make stats STATS_ARGS="--stats-sync single-packet --stats-h2 tls"``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.engine import SyncMode
+from tests.plugins.tls import make_cert
 from tests.stats.detection import Tally, Trial, table, tally
+from tests.stats.fronts import FRONTS, H2_MODES, Delivery, label
 
 TRIALS: list[Trial] = []
 
@@ -32,6 +39,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         help="attempts per run (default: soakmon's default; 1 measures the per-attempt rate)",
+    )
+    group.addoption(
+        "--stats-sync",
+        default="auto",
+        choices=[m.value for m in SyncMode],
+        help="how soakmon delivers concurrent phases (its --sync; default auto)",
+    )
+    group.addoption(
+        "--stats-h2",
+        default="none",
+        choices=H2_MODES,
+        help="serve the reference target through an HTTP/2 front: h2c or TLS with ALPN h2",
+    )
+    group.addoption(
+        "--stats-front",
+        default="haproxy",
+        choices=FRONTS,
+        help="the HTTP/2 server in front of the target (nginx: TLS only)",
     )
 
 
@@ -52,15 +77,31 @@ class Settings:
     """The reference target's --race-window, seconds."""
     attempts: int | None
     """Attempts per run; None: soakmon's default."""
+    delivery: Delivery
+    """soakmon's --sync and the HTTP/2 front, if any."""
 
 
 @pytest.fixture(scope="session")
-def stats(pytestconfig: pytest.Config) -> Settings:
+def stats(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         runs=pytestconfig.getoption("--stats-runs", default=20),
         window=pytestconfig.getoption("--stats-window", default=0.0),
         attempts=pytestconfig.getoption("--stats-attempts", default=None),
+        delivery=_delivery(pytestconfig, tmp_path_factory),
     )
+
+
+def _delivery(config: pytest.Config, tmp: pytest.TempPathFactory) -> Delivery:
+    h2 = config.getoption("--stats-h2", default="none")
+    try:
+        return Delivery(
+            sync=SyncMode.parse(config.getoption("--stats-sync", default="auto")),
+            h2=h2,
+            front=config.getoption("--stats-front", default="haproxy"),
+            cert=make_cert(tmp.mktemp("stats-tls")) if h2 == "tls" else None,
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,7 +112,9 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
     window = request.config.getoption("--stats-window", default=0.0)
     attempts = request.config.getoption("--stats-attempts", default=None)
     per = f"{attempts} attempt(s)" if attempts else "the default attempts"
-    lines = table(tally(TRIALS), f"\ndetection per run ({per}), race window {window * 1000:g} ms:")
+    how = _delivery_label(request.config)
+    title = f"\ndetection per run ({per}, {how}), race window {window * 1000:g} ms:"
+    lines = table(tally(TRIALS), title)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     assert reporter is not None
@@ -86,6 +129,7 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
             {
                 "race_window_s": window,
                 "attempts": attempts,
+                "delivery": how,
                 "trials": [t.__dict__ for t in TRIALS],
                 "rates": [
                     {
@@ -107,6 +151,14 @@ def _report(request: pytest.FixtureRequest) -> Iterator[None]:
             },
             indent=2,
         )
+    )
+
+
+def _delivery_label(config: pytest.Config) -> str:
+    return label(
+        config.getoption("--stats-sync", default="auto"),
+        config.getoption("--stats-h2", default="none"),
+        config.getoption("--stats-front", default="haproxy"),
     )
 
 

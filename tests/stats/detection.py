@@ -18,10 +18,10 @@ from typing import Any
 from monitor.reference import RACE_FAULTS
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
-from monitor.suites.results import RunResult
+from monitor.suites.results import RunResult, ScenarioResult
 from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, run_suites
-from tests.plugins.target_process import forked_target
+from tests.stats.fronts import Delivery
 from tests.suites.wallet_server import wallet_server
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
@@ -29,6 +29,8 @@ WALLET_PROFILE = load_profile(
     Path(__file__).parent.parent / "suites" / "data" / "wallet-profile.yaml"
 ).profile
 QUICK = {"sustained_s": 4, "idle_s": 0.5}
+#: soakmon's default delivery, straight to the target (no HTTP/2 front).
+DIRECT = Delivery()
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,22 @@ class Trial:
     """Widest send spread of the run's concurrent phases."""
     arrival_spread_s: float | None = None
     """Widest arrival spread the target reported."""
+    deliveries: tuple[str, ...] = ()
+    """How the run's concurrent phases went (``single-packet/h2``, ``last-byte/http/1.1`` ...)."""
 
 
-def options(seed: int, attempts: int | None, **kw: Any) -> RunOptions:
-    """A run as ``soakmon run`` makes it (default sync, ``attempts`` None: the default)."""
-    return RunOptions(seed=seed, timeout_s=5, attempts=AttemptPolicy(attempts=attempts), **kw)
+def options(seed: int, attempts: int | None, delivery: Delivery = DIRECT, **kw: Any) -> RunOptions:
+    """A run as ``soakmon run`` makes it (``attempts`` None: the default; ``delivery``: its
+    ``--sync``, ``--h2c`` and ``--ca-file``)."""
+    return RunOptions(
+        seed=seed,
+        timeout_s=5,
+        attempts=AttemptPolicy(attempts=attempts),
+        sync=delivery.sync,
+        h2c=delivery.h2c,
+        ca_file=delivery.ca_file,
+        **kw,
+    )
 
 
 async def trial(
@@ -135,44 +148,70 @@ async def trial(
     race_window: float | None,
     seed: int,
     attempts: int | None = None,
+    delivery: Delivery = DIRECT,
 ) -> Trial:
-    """One run of the row's scenario against a fresh target with the row's fault."""
+    """One run of the row's scenario against a fresh target with the row's fault, delivered
+    as ``delivery`` says (through an HTTP/2 front when it has one)."""
     started = time.monotonic()
-    async with forked_target(db_url, [row.fault], race_window=race_window) as url:
+    async with delivery.target(db_url, [row.fault], race_window=race_window) as url:
         run = await run_suites(
             url,
             PROFILE,
             one_scenario(row.suite, row.scenario),
-            options(seed, attempts, overrides=QUICK),
+            options(seed, attempts, delivery, overrides=QUICK),
         )
-    return _judge(row, db, run, time.monotonic() - started)
+    return _judge(row, db, run, time.monotonic() - started, delivery)
 
 
 async def wallet_trial(
-    row: Row, db: str, db_url: str | None, *, seed: int, attempts: int | None = None
+    row: Row,
+    db: str,
+    db_url: str | None,
+    *,
+    seed: int,
+    attempts: int | None = None,
+    delivery: Delivery = DIRECT,
 ) -> Trial:
     """One run of the row's scenario against a fresh racy wallet stand-in."""
     started = time.monotonic()
-    async with wallet_server(racy=True, postgres_url=db_url) as url:
-        run = await run_suites(
-            url,
-            WALLET_PROFILE,
-            one_scenario(row.suite, row.scenario),
-            options(seed, attempts),
-        )
-    return _judge(row, db, run, time.monotonic() - started)
+    async with wallet_server(racy=True, postgres_url=db_url) as served:
+        with delivery.serve(served) as url:
+            run = await run_suites(
+                url,
+                WALLET_PROFILE,
+                one_scenario(row.suite, row.scenario),
+                options(seed, attempts, delivery),
+            )
+    return _judge(row, db, run, time.monotonic() - started, delivery)
 
 
-def _judge(row: Row, db: str, run: RunResult, seconds: float) -> Trial:
+def _phases(result: ScenarioResult) -> list[tuple[str, str, int]]:
+    """``(sync, protocol, requests)`` of every concurrent phase of every attempt."""
+    if result.attempts is None:
+        return []
+    return [
+        (p.sync, str(p.detail.get("protocol", "?")), p.requests)
+        for attempt in result.attempts.runs
+        for p in attempt.phases
+    ]
+
+
+def _judge(row: Row, db: str, run: RunResult, seconds: float, delivery: Delivery = DIRECT) -> Trial:
     (result,) = run.scenarios
     tried = result.attempts
     timing: dict[str, Any] = {}
+    phases = _phases(result)
     if tried is not None:
         timing = {
             "attempts": len(tried.runs),
             "send_spread_s": tried.max_spread(),
             "arrival_spread_s": tried.max_spread(arrival=True),
+            "deliveries": tuple(sorted({f"{s}/{p}" for s, p, _ in phases})),
         }
+    wrong = delivery.wrong_phases(phases)
+    if wrong:  # not the delivery under test: neither caught nor missed
+        detail = f"phases not delivered {delivery.sync.value}: {sorted(set(wrong))}"
+        return Trial(row.name, db, "error", detail[:300], seconds, **timing)
     failed = {c.name for c in result.failed_checks}
     if row.check in failed:
         return Trial(row.name, db, "caught", seconds=seconds, **timing)
@@ -185,20 +224,30 @@ def _judge(row: Row, db: str, run: RunResult, seconds: float) -> Trial:
 
 
 async def clean_run(
-    target: str, db: str, db_url: str | None, *, seed: int, attempts: int | None = None
+    target: str,
+    db: str,
+    db_url: str | None,
+    *,
+    seed: int,
+    attempts: int | None = None,
+    delivery: Delivery = DIRECT,
 ) -> Trial:
     """Every scenario of the clean suites against the correct service (reference target at the
-    same race window, or the correct wallet): ``clean`` or ``ALARM`` (a failed check, latency
-    budgets excepted, or an error), with what alarmed."""
+    same race window, delivered as ``delivery`` says, or the correct wallet): ``clean`` or
+    ``ALARM`` (a failed check, latency budgets excepted, or an error), with what alarmed."""
     started = time.monotonic()
     if target == "reference":
         suites = [load_suite(builtin_suites()[name]) for name in CLEAN_SUITES]
-        async with forked_target(db_url, race_window=0.0) as url:
-            run = await run_suites(url, PROFILE, suites, options(seed, attempts, overrides=QUICK))
+        async with delivery.target(db_url, race_window=0.0) as url:
+            run = await run_suites(
+                url, PROFILE, suites, options(seed, attempts, delivery, overrides=QUICK)
+            )
     else:
         suites = [load_suite(builtin_suites()[name]) for name in WALLET_CLEAN_SUITES]
-        async with wallet_server(racy=False, postgres_url=db_url) as url:
-            run = await run_suites(url, WALLET_PROFILE, suites, options(seed, attempts))
+        async with wallet_server(racy=False, postgres_url=db_url) as served:
+            with delivery.serve(served) as url:
+                opts = options(seed, attempts, delivery)
+                run = await run_suites(url, WALLET_PROFILE, suites, opts)
     alarms = [
         f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
         for s in run.scenarios
@@ -207,6 +256,11 @@ async def clean_run(
     ]
     outcome = "ALARM" if alarms else "clean"
     name = f"clean {target}"
+    if not alarms:  # clean over the delivery under test only
+        wrong = delivery.wrong_phases([p for s in run.scenarios for p in _phases(s)])
+        if wrong:
+            detail = f"phases not delivered {delivery.sync.value}: {sorted(set(wrong))}"
+            return Trial(name, db, "error", detail[:500], time.monotonic() - started)
     return Trial(name, db, outcome, "; ".join(alarms)[:500], time.monotonic() - started)
 
 
@@ -247,7 +301,8 @@ def table(tallies: Sequence[Tally], title: str) -> list[str]:
             return "-"
         if t.row.startswith("clean"):
             text = f"{t.counts['clean']}/{t.runs} clean"
-            return text + (f", {t.counts['ALARM']} ALARM" if t.counts["ALARM"] else "")
+            text += f", {t.counts['ALARM']} ALARM" if t.counts["ALARM"] else ""
+            return text + (f", {t.counts['error']} err" if t.counts["error"] else "")
         text = f"{t.counts['caught']}/{t.runs} ({t.rate:.0%})"
         return text + (f" {t.counts['error']} err" if t.counts["error"] else "")
 

@@ -34,7 +34,13 @@ async def test_race_fault_is_caught_at_its_natural_window(
             db_url = await create_database(pg)
         try:
             result = await trial(
-                row, db, db_url, race_window=stats.window, seed=seed, attempts=stats.attempts
+                row,
+                db,
+                db_url,
+                race_window=stats.window,
+                seed=seed,
+                attempts=stats.attempts,
+                delivery=stats.delivery,
             )
         finally:
             if pg is not None and db_url is not None:

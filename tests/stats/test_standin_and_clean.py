@@ -49,7 +49,14 @@ async def test_wallet_race_without_sleep_is_caught(
 ) -> None:
     caught = 0
     for seed in range(stats.runs):
-        result = await wallet_trial(row, db, await fresh_db(db), seed=seed, attempts=stats.attempts)
+        result = await wallet_trial(
+            row,
+            db,
+            await fresh_db(db),
+            seed=seed,
+            attempts=stats.attempts,
+            delivery=stats.delivery,
+        )
         TRIALS.append(result)
         caught += result.outcome == "caught"
     needed = math.ceil(REQUIRED_SHARE * stats.runs)
@@ -68,7 +75,14 @@ async def test_clean_runs_raise_no_alarm(
 ) -> None:
     alarms: list[Trial] = []
     for seed in range(stats.runs):
-        result = await clean_run(target, db, await fresh_db(db), seed=seed, attempts=stats.attempts)
+        result = await clean_run(
+            target,
+            db,
+            await fresh_db(db),
+            seed=seed,
+            attempts=stats.attempts,
+            delivery=stats.delivery,
+        )
         TRIALS.append(result)
         if result.outcome != "clean":
             alarms.append(result)

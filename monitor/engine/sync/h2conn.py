@@ -222,8 +222,10 @@ async def deliver(
         primed.append((conn, streams, waiters))
     await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
     payloads = []
-    for conn, streams, _ in primed:
-        live = [(sid, out) for sid, out in streams if out.error is None]
+    for conn, streams, waiters in primed:
+        # a stream answered (or reset) before its final frame is left alone: it is closed, and
+        # its answer is that request's record, as for a last-byte request answered early
+        live = [s for s, done in zip(streams, waiters, strict=True) if not done.done()]
         if live and conn.usable:
             payloads.append((conn, live, conn.finals(live)))
     wall, mono = time.time(), monotonic()
@@ -249,7 +251,7 @@ async def deliver(
         for _, out in streams:
             if not out.released:
                 out.started_at, out.start = out.started_at or wall, out.start or mono
-                out.sent = False
+                out.sent = out.status is not None  # answered before its release: it was run
             if out.error is None:
                 out.absorb_cookies()
     return (first, final, raised) if payloads else None

@@ -96,3 +96,21 @@ async def test_auto_over_tls_without_h2_alpn_uses_last_byte(self_signed: Cert) -
     # an untrusted certificate is each request's error, never an exception
     assert {r.error_kind for r in refused.records} == {"tls"}
     assert not any(r.sent for r in refused.records)
+
+
+async def test_a_stream_answered_before_its_final_frame_is_that_requests_record() -> None:
+    # a server may answer a stream on its headers (an app that never reads the body; HAProxy
+    # relaying such an answer, then RST_STREAM NO_ERROR): the batch must not fail on it, the
+    # early answer is that request's record, and the connection serves the next batch
+    async with serve_h2() as url, ConcurrentTester(
+        url, mode="per-user", keep_body=True, sync="single-packet", h2c=True
+    ) as tester:  # fmt: skip
+        for _ in range(2):
+            batch = [RequestSpec("GET", "/early"), *_batch(4)]
+            result = await tester.run_batch(batch)
+            assert result.errors == [], result.errors
+            assert result.status_codes == {200: 2, 201: 3}
+            assert result.records[0].body == b"early"
+            delivery = result.delivery
+            assert delivery is not None
+            assert (delivery.sync, delivery.released) == ("single-packet", 4)
