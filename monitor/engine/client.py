@@ -104,8 +104,9 @@ class HttpClient:
         self.verify_tls = verify_tls
         """False: accept any certificate (a self-signed staging target)."""
         self.fast_path = fast_path
-        """Let runners send plain-HTTP requests of a SHARED client through the lean
-        :mod:`monitor.engine.fastpath` transport (one keep-alive connection per VU)."""
+        """Let runners send plain-HTTP requests of a SHARED or PER_USER client through the lean
+        :mod:`monitor.engine.fastpath` transport (one keep-alive connection per VU; a PER_USER
+        VU's cookies in its aiohttp session's jar)."""
         self.timeout = float(timeout)
         self._default_timeout = client_timeout(self.timeout)
         self.mode = ConnectionMode.parse(mode)

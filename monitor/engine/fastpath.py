@@ -282,6 +282,14 @@ class Connection(asyncio.Protocol):
         body = b"".join(self._chunks) if keep_body else None
         return self._parser.get_status_code(), self.nbytes, body, self._headers
 
+    def head(self) -> bytes:
+        """The raw head of the last response (status line and headers, each line ending in
+        CRLF), for the rare headers the lean parser does not report (``Set-Cookie``,
+        ``Location``)."""
+        raw = self._head or b""
+        end = raw.find(b"\r\n\r\n")
+        return raw if end < 0 else raw[: end + 2]
+
     def close(self) -> None:
         """Close the connection."""
         self.closed = True

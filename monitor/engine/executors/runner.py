@@ -23,7 +23,7 @@ from monitor.engine.clock import SYSTEM_CLOCK, Clock
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
 from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
-from monitor.engine.fastusers import FastUsers, fast_path_applies
+from monitor.engine.fastusers import FastUsers, fast_path_refusal
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.spec import RequestSpec
 
@@ -48,8 +48,9 @@ class Runner:
       always real; an open-model iteration that starts late by the clock is measured from
       its intended start all the same.
 
-    A SHARED client with ``fast_path=True`` sends plain-HTTP requests through
-    :mod:`monitor.engine.fastpath` (one keep-alive connection per VU); otherwise aiohttp.
+    A SHARED or PER_USER client with ``fast_path=True`` sends plain-HTTP requests through
+    :mod:`monitor.engine.fastpath` (one keep-alive connection per VU; see
+    :func:`~monitor.engine.fastusers.fast_path_refusal`); otherwise aiohttp.
     """
 
     def __init__(
@@ -91,7 +92,9 @@ class Runner:
         self._busy = self._busy_max = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
-        self._fast = FastUsers(client) if fast_path_applies(client, self._requests) else None
+        self.fast_path_refusal = fast_path_refusal(client, self._requests)
+        """Why the requests go through aiohttp (None: through the fast path)."""
+        self._fast = FastUsers(client) if self.fast_path_refusal is None else None
 
     def _new_result(self) -> ConcurrentResult:
         return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
