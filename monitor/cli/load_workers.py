@@ -14,92 +14,17 @@ until its last interval is kept.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
 import signal
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from monitor.engine import ConcurrentResult, ExecutorStats
 from monitor.engine.wire import absorb_wire, merge_stats
+from monitor.engine.workers import Worker, auto_processes, drive, split_exact, split_plan
 
-STDERR_TAIL = 2000
-
-
-def auto_processes() -> int:
-    """The CPUs this process may run on (``--processes auto``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def split_exact(total: int, parts: int) -> list[int]:
-    """``total`` in ``parts`` integers that differ by at most 1 and sum to ``total``."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def split_plan(
-    processes: int, *, vus: int | None, rate: float | None, max_vus: int | None
-) -> list[dict[str, Any]]:
-    """Each worker's share: ``{"vus"}`` or ``{"rate", "max_vus"}``."""
-    if rate is not None:
-        most = max_vus if max_vus is not None else 0
-        n = processes if max_vus is None else min(processes, max_vus)
-        shares = split_exact(most, n) if max_vus is not None else [0] * n
-        return [{"rate": rate / n, "max_vus": shares[i]} for i in range(n)]
-    total = vus or 1
-    return [{"vus": v} for v in split_exact(total, min(processes, total))]
-
-
-@dataclass(slots=True)
-class Worker:
-    index: int
-    share: dict[str, Any]
-    proc: asyncio.subprocess.Process | None = None
-    final: dict[str, Any] | None = None
-    progress: dict[str, Any] = field(default_factory=dict)
-    intervals: list[dict[str, Any]] = field(default_factory=list)
-    stderr: str = ""
-    returncode: int | None = None
-    ready: bool = False  # it handles SIGTERM (a graceful stop) from now on
-
-    @property
-    def died(self) -> bool:
-        return self.final is None
-
-    def describe(self) -> str:
-        pid = self.proc.pid if self.proc is not None else "?"
-        code = self.returncode
-        how = (
-            f"killed by {signal.Signals(-code).name}"
-            if code is not None and code < 0
-            else f"exit code {code}"
-        )
-        tail = self.stderr.strip().splitlines()[-1:] if self.stderr.strip() else []
-        return f"worker {self.index} (pid {pid}) died: {how}" + (f": {tail[0]}" if tail else "")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "pid": self.proc.pid if self.proc is not None else None,
-            **self.share,
-            "status": "died" if self.died else "ok",
-            "exit_code": self.returncode,
-            "requests": self.requests,
-        } | ({"error": self.describe()} if self.died else {})
-
-    @property
-    def requests(self) -> int:
-        """Requests this worker finished (its final result, else its last progress)."""
-        if self.final is not None:
-            res = self.final["result"]
-            return int(res["success_count"]) + int(res["error_count"])
-        return int(self.progress.get("requests", 0))
+__all__ = ["MergedRun", "Worker", "auto_processes", "merge", "run_workers", "split_exact",
+           "split_plan"]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -118,6 +43,7 @@ class MergedRun:
 
 
 ProgressSink = Callable[[dict[str, float]], None]
+WORKER_MODULE = "monitor.cli.load_worker"
 
 
 async def run_workers(
@@ -135,9 +61,7 @@ async def run_workers(
         # SIGTERM only once the worker handles it (it says "ready"); SIGKILL at once
         if signals_seen == 0 or (signals_seen == 1 and not w.ready):
             return
-        if w.proc is not None and w.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                w.proc.send_signal(signal.SIGTERM if signals_seen == 1 else signal.SIGKILL)
+        w.signal(signal.SIGTERM if signals_seen == 1 else signal.SIGKILL)
 
     def forward(sig: signal.Signals) -> None:
         nonlocal signals_seen
@@ -153,50 +77,22 @@ async def run_workers(
         total["elapsed"] = max(float(w.progress.get("elapsed", 0.0)) for w in workers)
         on_progress(total)
 
-    async def drive(w: Worker) -> None:
-        plan = base_plan | w.share | {"worker": w.index}
-        w.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "monitor.cli.load_worker",
-            json.dumps(plan),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # Ctrl-C reaches the parent only; it forwards SIGTERM
-        )
-        assert w.proc.stdout is not None
-        assert w.proc.stderr is not None
-        err_task = asyncio.ensure_future(w.proc.stderr.read())
-        while line := await w.proc.stdout.readline():
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if "ready" in msg:
-                w.ready = True
-                signal_worker(w)  # a stop asked for while it was starting
-            elif "progress" in msg:
-                w.progress = msg["progress"]
-                progress_changed()
-            elif "interval" in msg:
-                w.intervals.append(msg["interval"])
-            elif "final" in msg:
-                w.final = msg["final"]
-        w.returncode = await w.proc.wait()
-        w.stderr = (await err_task).decode(errors="replace")[-STDERR_TAIL:]
+    def on_message(w: Worker, msg: dict[str, Any]) -> None:
+        if "ready" in msg:
+            signal_worker(w)  # a stop asked for while it was starting
+        elif "progress" in msg:
+            progress_changed()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, forward, sig)
     try:
-        await asyncio.gather(*(drive(w) for w in workers))
+        await asyncio.gather(
+            *(drive(w, WORKER_MODULE, base_plan | w.share | {"worker": w.index}, on_message)
+              for w in workers)
+        )  # fmt: skip
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        for w in workers:  # only after an error of our own: never leave a worker behind
-            if w.proc is not None and w.proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    w.proc.kill()
-                await w.proc.wait()
     return merge(workers)
 
 

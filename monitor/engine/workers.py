@@ -1,0 +1,166 @@
+"""Load in worker processes: exact splitting of VUs or rate, and driving one worker process.
+
+Shared by ``soakmon load --processes N`` (:mod:`monitor.cli.load_workers`) and the daemon's
+plain soaks with ``processes:`` (:mod:`monitor.daemon.soak_processes`). A worker is
+``python -m MODULE PLAN_JSON`` writing JSON lines to stdout: ``ready`` (it handles SIGTERM
+from now on), ``progress``, ``interval`` (the exact result of the requests that finished in
+it, as :mod:`monitor.engine.wire` encodes it) and ``final``. Results add exactly: counts,
+status codes, error counts and HdrHistogram encodings, so merged percentiles are those of one
+histogram over every latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+STDERR_TAIL = 2000
+
+
+def auto_processes() -> int:
+    """The CPUs this process may run on (``processes: auto``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def split_exact(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` integers that differ by at most 1 and sum to ``total``."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def split_plan(
+    processes: int, *, vus: int | None, rate: float | None, max_vus: int | None
+) -> list[dict[str, Any]]:
+    """Each worker's share: ``{"vus"}`` or ``{"rate", "max_vus"}`` (remainders to the first
+    workers; never more workers than VUs)."""
+    if rate is not None:
+        most = max_vus if max_vus is not None else 0
+        n = processes if max_vus is None else min(processes, max_vus)
+        shares = split_exact(most, n) if max_vus is not None else [0] * n
+        return [{"rate": rate / n, "max_vus": shares[i]} for i in range(n)]
+    total = vus or 1
+    return [{"vus": v} for v in split_exact(total, min(processes, total))]
+
+
+@dataclass(slots=True)
+class Worker:
+    """One worker process and what it reported."""
+
+    index: int
+    share: dict[str, Any]
+    proc: asyncio.subprocess.Process | None = None
+    final: dict[str, Any] | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+    intervals: list[dict[str, Any]] = field(default_factory=list)
+    stderr: str = ""
+    returncode: int | None = None
+    ready: bool = False  # it handles SIGTERM (a graceful stop) from now on
+    keep_intervals: bool = True
+    """Keep every ``interval`` in :attr:`intervals` (a run of bounded length; a daemon's
+    endless soak hands them to ``on_message`` instead)."""
+
+    @property
+    def died(self) -> bool:
+        """It ended without its final result (killed, crashed, or never started)."""
+        return self.final is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def describe(self) -> str:
+        """``worker 1 (pid 123) died: killed by SIGKILL: <its last stderr line>``."""
+        code = self.returncode
+        how = (
+            f"killed by {signal.Signals(-code).name}"
+            if code is not None and code < 0
+            else f"exit code {code}"
+        )
+        tail = self.stderr.strip().splitlines()[-1:] if self.stderr.strip() else []
+        pid = self.pid if self.pid is not None else "?"
+        return f"worker {self.index} (pid {pid}) died: {how}" + (f": {tail[0]}" if tail else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "pid": self.pid,
+            **self.share,
+            "status": "died" if self.died else "ok",
+            "exit_code": self.returncode,
+            "requests": self.requests,
+        } | ({"error": self.describe()} if self.died else {})
+
+    @property
+    def requests(self) -> int:
+        """Requests this worker finished (its final result, else its last progress)."""
+        if self.final is not None:
+            res = self.final["result"]
+            return int(res["success_count"]) + int(res["error_count"])
+        return int(self.progress.get("requests", 0))
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the worker if it still runs."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(sig)
+
+
+Listener = Callable[[Worker, dict[str, Any]], None]
+
+
+async def drive(
+    w: Worker, module: str, plan: dict[str, Any], on_message: Listener | None = None
+) -> None:
+    """Run worker ``w`` (``python -m module plan``) to its end, keeping what it reports;
+    ``on_message(w, msg)`` sees each message after ``w`` took it in. Cancelled: the worker is
+    killed."""
+    w.proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        json.dumps(plan),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # Ctrl-C reaches the parent only; it passes stops on
+    )
+    assert w.proc.stdout is not None
+    assert w.proc.stderr is not None
+    err_task = asyncio.ensure_future(w.proc.stderr.read())
+    try:
+        while line := await w.proc.stdout.readline():
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "ready" in msg:
+                w.ready = True
+            elif "progress" in msg:
+                w.progress = msg["progress"]
+            elif "interval" in msg and w.keep_intervals:
+                w.intervals.append(msg["interval"])
+            elif "final" in msg:
+                w.final = msg["final"]
+            if on_message is not None:
+                on_message(w, msg)
+        w.returncode = await w.proc.wait()
+        w.stderr = (await err_task).decode(errors="replace")[-STDERR_TAIL:]
+    finally:
+        if w.proc.returncode is None:  # cancelled, or an error of our own: never leave it
+            with contextlib.suppress(ProcessLookupError):
+                w.proc.kill()
+            await w.proc.wait()
+            w.returncode = w.proc.returncode
+        if not err_task.done():
+            err_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await err_task
