@@ -17,13 +17,14 @@ import asyncio
 import ssl
 import time
 from time import monotonic, perf_counter_ns
+from typing import Any
 
 from yarl import URL
 
 from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.sessions import ConnectionMode
-from monitor.engine.sync import rawwrite
 from monitor.engine.sync.priority import pass_priority
+from monitor.engine.sync.release import release
 from monitor.engine.sync.wire import Outgoing
 
 Origin = tuple[str, str, int]
@@ -145,22 +146,16 @@ async def deliver(
     await _drained([conn for _, conn, _, _ in armed], settle_s + 1.0)
     await asyncio.sleep(settle_s)  # the server parses the prefixes and waits
     live = [a for a in armed if not a[3].done() and a[1].transport is not None]
-    direct, buffered = _split(live)
-    late: list[tuple[asyncio.Transport, bytes]] = []
+    direct, plain, buffered = _split(live)
     wall, mono = time.time(), monotonic()
     with pass_priority() as raised:
-        first = perf_counter_ns()
-        for fd, last, transport in direct:
-            try:
-                if rawwrite.write(fd, last) != len(last):
-                    late.append((transport, last))
-            except OSError:
-                late.append((transport, last))
-        for transport, last in buffered:
-            transport.write(last)
-        final = perf_counter_ns()
-    for transport, last in late:
-        transport.write(last)  # the transport reports the failure (or sends it later)
+        first, final, failed = release(direct, [sock for _, sock in plain])
+        if buffered:
+            for transport, last in buffered:
+                transport.write(last)
+            final = perf_counter_ns()
+    for i in failed:  # the transport reports the failure (or sends the byte later)
+        plain[i][0].write(direct[i][1])
     for out, _, _, _ in live:
         out.started_at, out.start, out.released = wall, mono, True
     await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
@@ -174,21 +169,29 @@ async def deliver(
 
 def _split(
     live: list[tuple[Outgoing, Connection, bytes, asyncio.Future[None]]],
-) -> tuple[list[tuple[int, bytes, asyncio.Transport]], list[tuple[asyncio.Transport, bytes]]]:
-    """How to put each final byte on its connection: ``(fd, byte, transport)`` for a plain
-    ``os.write`` on the socket (its transport has nothing queued: every prefix has left), else
-    ``(transport, byte)`` for the transport's ``write`` (TLS, or bytes still queued)."""
-    direct, buffered = [], []
+) -> tuple[
+    list[tuple[int, bytes]],
+    list[tuple[asyncio.Transport, Any]],
+    list[tuple[asyncio.Transport, bytes]],
+]:
+    """How to put each final byte on its connection: ``(fd, byte)`` for a plain write on the
+    socket (its transport has nothing queued: every prefix has left), with that connection's
+    ``(transport, socket)`` at the same index of the second list; else ``(transport, byte)``
+    for the transport's ``write`` (TLS, or bytes still queued)."""
+    direct: list[tuple[int, bytes]] = []
+    plain_: list[tuple[asyncio.Transport, Any]] = []
+    buffered: list[tuple[asyncio.Transport, bytes]] = []
     for _, conn, last, _ in live:
         transport = conn.transport
         assert transport is not None
         sock = transport.get_extra_info("socket")
         plain = sock is not None and transport.get_extra_info("sslcontext") is None
         if plain and not transport.get_write_buffer_size():
-            direct.append((sock.fileno(), last, transport))
+            direct.append((sock.fileno(), last))
+            plain_.append((transport, sock))
         else:
             buffered.append((transport, last))
-    return direct, buffered
+    return direct, plain_, buffered
 
 
 async def _collect(out: Outgoing, conn: Connection, waiter: asyncio.Future[None]) -> None:
