@@ -59,12 +59,16 @@ def _args(
         if theirs in params:
             args[mine] = params[theirs]
     values = _leaves(body)
-    for name in _arg_names(draft_op.fields.get("body")) + _arg_names(draft_op.fields.get("query")):
+    templates = (draft_op.fields.get("body"), draft_op.fields.get("query"))
+    required = {n for t in templates for n in re.findall(r"(?<!\$){(\w+)}", json.dumps(t))}
+    for name in _arg_names(templates[0]) + _arg_names(templates[1]):
         if name in values:
             value = values[name]
             if isinstance(value, str) and value.startswith("soak-"):
                 value = f"soak{index}-{name[:6]}-${{vars.run_id}}"
             args[name] = value
+        elif name in required and name not in args:  # the draft's own (a sign-up's username)
+            args[name] = f"soak{index}-{name[:6]}-${{vars.run_id}}"
     return args
 
 
@@ -202,8 +206,9 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
                         },
                     }
                 )
-        scenario["checks"] = checks or [
-            {"check": "no_server_errors", "args": {"kind": target.name}}
+        scenario["checks"] = [
+            _exercised(target.name),
+            *(checks or [{"check": "no_server_errors", "args": {"kind": target.name}}]),
         ]
         return scenario
     args = _args(target, probe.op, params, replay.get("body"), index)
@@ -233,7 +238,18 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
                 "args": {"kind": target.name},
             }
         ]
+    scenario["checks"].insert(0, _exercised(target.name))
     return scenario
+
+
+def _exercised(kind: str) -> dict[str, Any]:
+    """Some request of the scenario's operation succeeded: a run that exercised nothing (every
+    request refused) is an error naming the operation, never a pass."""
+    return {
+        "name": f"some {kind} succeeds (the scenario exercised it)",
+        "check": "exercised",
+        "args": {"kind": kind},
+    }
 
 
 def outcome_copies(outcome: ProbeOutcome) -> int:

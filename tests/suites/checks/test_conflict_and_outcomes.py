@@ -223,3 +223,22 @@ def test_a_generic_refusal_stands_for_any_expected_refusal() -> None:
     r = extra.check("expected_outcomes", **EXPECTED)
     assert not r.passed
     assert "unexpected codes: refused: 2" in r.message
+
+
+def test_exercised_is_an_error_naming_the_operation_nothing_succeeded_for() -> None:
+    ops = Ops()
+    ops.add("clubs.create", outcome="ok", status=201)
+    for status, code in ((403, "forbidden"), (422, "invalid_request"), (403, "forbidden")):
+        ops.add("clubs.join", outcome="failed", code=code, status=status)
+    assert ops.check("exercised", kind="clubs.create").passed
+    r = ops.check("exercised")  # every kind of the phases, each judged alone
+    assert r.status == "error"  # not a violation: the suite may have sent what it must refuse
+    assert r.message.startswith("clubs.join: 0 of 3 requests succeeded (at least 1 needed); "
+                                "the target answered forbidden (HTTP 403): 2, "
+                                "invalid_request (HTTP 422): 1")  # fmt: skip
+    assert "clubs.create" not in r.message
+    assert len(r.evidence) == 3
+    assert ops.check("exercised", kind="clubs.create", min=2).status == "error"
+    r = ops.check("exercised", kind="tasks.create")
+    assert r.status == "error"
+    assert "tasks.create: no requests were sent" in r.message

@@ -32,6 +32,7 @@ FAMILIES = {
     "conflict_detected",
     "all_succeed",
     "eventually_succeed",
+    "exercised",
     "expected_outcomes",
     "no_server_errors",
     "idempotent_effect",
