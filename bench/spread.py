@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 
 from bench.procs import free_port, service
+from bench.spread_floor import c_floor, python_floor, wire_requests
 from monitor.engine import ConcurrentTester, RequestSpec
 from monitor.engine.sessions import SessionPool
 from monitor.engine.sync.delivery import spread_summary
@@ -165,7 +166,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with service(argv, port=port, log=Path(tmp) / "target.log"):
             url = f"http://127.0.0.1:{port}"
             specs = asyncio.run(_users(url, args.requests, f"spread{port}"))
-            measure: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            wire = wire_requests("127.0.0.1", port, specs)
+            measure: list[tuple[str, Callable[[], dict[str, Any] | None]]] = [
+                ("floor: C loop of write(2) (no soakmon)",
+                 lambda: _floor_row(c_floor(port, wire, args.phases), len(specs))),
+                ("floor: Python loop of os.write (no soakmon)",
+                 lambda: _floor_row(python_floor(port, wire, args.phases), len(specs))),
                 ("profile phase, today (aiohttp, sync none)",
                  lambda: asyncio.run(_phases(url, specs, args.phases, "none", "per-user"))),
                 ("profile phase, last-byte",
@@ -178,8 +184,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  lambda: _soakmon_load(url, specs[0], args.requests, args.phases, "shared")),
             ]  # fmt: skip
             for name, step in measure:
-                rows[name] = step()
-                _print_row(name, rows[name])
+                row = step()
+                if row is None:
+                    print(f"{name}: skipped (no C compiler)")
+                    continue
+                rows[name] = row
+                _print_row(name, row)
             if nginx_binary() is None:
                 print("single-packet: nginx is not installed (scripts/system-deps.sh bench)")
             else:
@@ -194,6 +204,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "rows": rows,
+    }
+
+
+def _floor_row(spreads: list[float] | None, requests: int) -> dict[str, Any] | None:
+    if spreads is None:
+        return None
+    return {
+        "sync": "last-byte",
+        "mode": "per-user",
+        "phases": len(spreads),
+        "requests": requests,
+        "status_codes": {},
+        "send_spread_s": spread_summary(spreads),
+        "arrival_spread_s": None,
+        "notes": [],
     }
 
 
