@@ -6,8 +6,9 @@ HTTP/2 front (h2c). For each way of sending, ``--phases`` batches of ``--request
 (``POST /points/add``, one registered user per request, keep-alive per user: the profile
 phases' setting) and the spread of each batch:
 
-- send spread: first to last final byte handed to the kernel (aiohttp: first to last request
-  body written, from aiohttp's own trace hooks, which run just before the write);
+- send spread: first to last final byte handed to the kernel (aiohttp, ``--sync none``: first
+  to last request whose last bytes aiohttp wrote, from its tracing signals, which run just
+  before each write: ``monitor/engine/sync/written.py``);
 - arrival spread: first to last ``X-Arrival-Ns`` the reference target stamped.
 
 ``soakmon load --sync`` is measured as a user runs it (a subprocess, ``--json``), and today's
@@ -24,52 +25,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
-
-import aiohttp
 
 from bench.procs import free_port, service
 from bench.spread_floor import c_floor, python_floor, wire_requests
 from monitor.engine import ConcurrentTester, RequestSpec
-from monitor.engine.sessions import SessionPool
 from monitor.engine.sync.delivery import spread_summary
 from tests.plugins.nginx_h2 import nginx_binary, nginx_h2_front
 
 DEFAULT_JSON = Path("reports/spread.json")
 SOAKMON = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
-
-
-@contextmanager
-def traced_writes() -> Iterator[list[int]]:
-    """aiohttp sessions created inside record when each request's body is written
-    (``perf_counter_ns``, from ``on_request_chunk_sent``, which runs just before the write)."""
-    stamps: list[int] = []
-
-    async def chunk_sent(
-        session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
-    ) -> None:
-        stamps.append(time.perf_counter_ns())
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_chunk_sent.append(chunk_sent)
-    real_new = SessionPool._new
-
-    def new(self: SessionPool, *, keep_alive: bool, cookies: bool) -> aiohttp.ClientSession:
-        session = real_new(self, keep_alive=keep_alive, cookies=cookies)
-        session.trace_configs.append(trace)
-        trace.freeze()
-        return session
-
-    SessionPool._new = new  # type: ignore[method-assign]
-    try:
-        yield stamps
-    finally:
-        SessionPool._new = real_new  # type: ignore[method-assign]
 
 
 def _us(summary: dict[str, Any] | None) -> str:
@@ -97,25 +64,20 @@ async def _phases(
     statuses: dict[int, int] = {}
     notes: set[str] = set()
     realtime = False
-    with traced_writes() as writes:
-        async with ConcurrentTester(url, mode=mode, keep_body=True, sync=sync, **options) as t:
-            await t.run_batch(specs)  # warm-up: connections open as in a running suite
-            for _ in range(phases):
-                writes.clear()
-                result = await t.run_batch(specs)
-                delivery = result.delivery
-                assert delivery is not None
-                for code, count in result.status_codes.items():
-                    statuses[code] = statuses.get(code, 0) + count
-                if delivery.note:
-                    notes.add(delivery.note)
-                realtime = realtime or delivery.realtime
-                if sync == "none":  # aiohttp: when the bodies were written
-                    send.append((max(writes) - min(writes)) / 1e9 if len(writes) > 1 else None)
-                else:
-                    send.append(delivery.send_spread_s)
-                arrival.append(delivery.arrival_spread_s)
-                used = delivery.sync
+    async with ConcurrentTester(url, mode=mode, keep_body=True, sync=sync, **options) as t:
+        await t.run_batch(specs)  # warm-up: connections open as in a running suite
+        for _ in range(phases):
+            result = await t.run_batch(specs)
+            delivery = result.delivery
+            assert delivery is not None
+            for code, count in result.status_codes.items():
+                statuses[code] = statuses.get(code, 0) + count
+            if delivery.note:
+                notes.add(delivery.note)
+            realtime = realtime or delivery.realtime
+            send.append(delivery.send_spread_s)
+            arrival.append(delivery.arrival_spread_s)
+            used = delivery.sync
     return {
         "sync": used,
         "mode": mode,

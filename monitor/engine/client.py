@@ -170,9 +170,10 @@ class HttpClient:
         req: PreparedRequest,
         session: aiohttp.ClientSession,
         intended_start: float | None = None,
+        trace_ctx: object = None,
     ) -> RequestRecord:
-        """Send ``req`` through ``session`` and record what happened. Never raises (except
-        cancellation)."""
+        """Send ``req`` through ``session`` and record what happened (``trace_ctx``: aiohttp's
+        ``trace_request_ctx``). Never raises (except cancellation)."""
         headers, sent_headers = self.outgoing_headers(req)
         status: int | None = None
         nbytes = 0
@@ -185,7 +186,12 @@ class HttpClient:
         start = monotonic()
         try:
             async with session.request(
-                req.method, req.url, json=req.json, headers=headers, timeout=req.timeout
+                req.method,
+                req.url,
+                json=req.json,
+                headers=headers,
+                timeout=req.timeout,
+                trace_request_ctx=trace_ctx,
             ) as resp:
                 status = resp.status
                 if self.keep_body:

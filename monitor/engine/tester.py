@@ -19,6 +19,7 @@ from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestRecord, RequestSpec
 from monitor.engine.sync.delivery import PhaseDelivery, SyncMode, unsynchronised
 from monitor.engine.sync.sender import SyncSender
+from monitor.engine.sync.written import WriteStamps, traced
 
 _SCENARIO_KEYS = frozenset({"method", "path", "json", "headers", "repeat", "name", "timeout"})
 
@@ -155,18 +156,21 @@ class ConcurrentTester:
             for user in range(len(prepared)):
                 sessions.append(await pool.acquire(user))
             barrier = asyncio.Barrier(len(prepared))
+            stamps = [WriteStamps() for _ in prepared]
 
             async def one(req: PreparedRequest, user: int) -> RequestRecord:
                 await barrier.wait()
-                return await client.execute(req, sessions[user])
+                return await client.execute(req, sessions[user], trace_ctx=stamps[user])
 
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(req, i)) for i, req in enumerate(prepared)]
+            with traced(sessions):
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(one(req, i)) for i, req in enumerate(prepared)]
             records = [task.result() for task in tasks]
         finally:
             for session in sessions:
                 await pool.release(session)
-        return records, unsynchronised(records, client.mode)
+        written = [s.last_ns for s in stamps if s.last_ns is not None]
+        return records, unsynchronised(records, client.mode, written)
 
     def _result(self, records: Sequence[RequestRecord]) -> ConcurrentResult:
         return ConcurrentResult(records, is_success=self.is_success)

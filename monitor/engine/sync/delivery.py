@@ -59,7 +59,9 @@ class PhaseDelivery:
     """Requests in the batch."""
     send_spread_s: float | None
     """First to last final byte handed to the kernel (``perf_counter_ns``), seconds. ``None``
-    when fewer than two requests were released (the others failed before the barrier)."""
+    when fewer than two requests were released (the others failed before the barrier). For
+    ``none`` (aiohttp): first to last request whose last bytes aiohttp wrote, stamped by its
+    tracing signals just before each write (:mod:`monitor.engine.sync.written`)."""
     arrival_spread_s: float | None = None
     """First to last completion the target reported (``X-Arrival-Ns``), seconds; ``None``
     when fewer than two responses carried the header (the target does not report it)."""
@@ -67,7 +69,8 @@ class PhaseDelivery:
     """Responses that carried the arrival header."""
     released: int = 0
     """Requests whose final byte was released at the barrier (the rest failed before it:
-    connect refused, TLS error ...; those are error records)."""
+    connect refused, TLS error ...; those are error records). For ``none``: requests aiohttp
+    got as far as writing."""
     connections: int = 0
     """Connections the batch used (HTTP/2: usually one)."""
     connections_warm: bool = True
@@ -123,22 +126,24 @@ def spread_summary(spreads: Iterable[float | None]) -> dict[str, float | int] | 
     }
 
 
-def unsynchronised(records: Sequence[RequestRecord], mode: ConnectionMode) -> PhaseDelivery:
+def unsynchronised(
+    records: Sequence[RequestRecord], mode: ConnectionMode, written_ns: Sequence[int]
+) -> PhaseDelivery:
     """The delivery of a batch sent without synchronisation (aiohttp, each request when its
-    task runs): the send spread is the spread of the requests' start times (aiohttp has no
-    hook at the moment bytes leave; connecting and writing come after), the arrival spread
-    what the target reported in responses kept with their headers."""
-    starts = [round(r.start * 1e9) for r in records]
+    task runs): the send spread is that of ``written_ns``, when each request's last bytes were
+    handed to the transport (:mod:`monitor.engine.sync.written`; requests that never got that
+    far have none), the arrival spread what the target reported in responses kept with their
+    headers."""
     arrivals = [
         ns for r in records if (ns := arrival_ns(r.headers)) is not None and r.status is not None
     ]
     return PhaseDelivery(
         sync=SyncMode.NONE.value,
         requests=len(records),
-        send_spread_s=spread_s(starts),
+        send_spread_s=spread_s(written_ns),
         arrival_spread_s=spread_s(arrivals),
         arrivals=len(arrivals),
-        released=len(records),
+        released=len(written_ns),
         connections=len(records) if mode is not ConnectionMode.SHARED else 0,
         connections_warm=False,
         protocol="http/1.1",
