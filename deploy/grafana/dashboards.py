@@ -273,6 +273,34 @@ def suite() -> Doc:
                  f"(increase(soakmon_check_violations_total{{{s}}}[{RATE}]))",
                  "{{scenario}} / {{check}}")], width=24),
         ]),
+        ("Race delivery", [
+            P("Send spread of concurrent phases (1h)", "timeseries",
+              [Q(f"histogram_quantile({q}, sum by (scenario, le) (increase("
+                 f'soakmon_phase_start_spread_seconds_bucket{{{s},measured="send"}}[1h])))',
+                 f"{{{{scenario}}}} p{name}")
+               for q, name in (("0.5", "50"), ("0.99", "99"))],
+              unit="s", width=8,
+              description="How far apart each concurrent phase's requests left soakmon: first "
+              "to last final byte written (sync none: first to last request aiohttp wrote), "
+              "p50 and p99 over the phases of the last hour. Above the weak bound "
+              "(max_spread_us, default 1 ms) an attempt is weak."),
+            P("Arrival spread of concurrent phases (1h)", "timeseries",
+              [Q(f"histogram_quantile({q}, sum by (scenario, le) (increase("
+                 f'soakmon_phase_start_spread_seconds_bucket{{{s},measured="arrival"}}[1h])))',
+                 f"{{{{scenario}}}} p{name}")
+               for q, name in (("0.5", "50"), ("0.99", "99"))],
+              unit="s", width=8,
+              description="First to last request as the target saw them arrive (a target that "
+              "reports it, like the reference target's X-Arrival-Ns), p50 and p99 over the "
+              "last hour. Wider than the send spread: the target reads one request at a time."),
+            P("Race attempts by result (1h)", "timeseries",
+              [Q("sum by (scenario, result) "
+                 f"(increase(soakmon_scenario_attempts_total{{{s}}}[1h]))",
+                 "{{scenario}} {{result}}")],
+              width=8,
+              description="Attempts of race scenarios in the last hour: held, violated, weak "
+              "(sent wider apart than the bound: re-run, never counted as held) or error."),
+        ]),
         ("Runs", [
             P("Runs by result (1h)", "timeseries",
               [Q('sum by (result) (increase(soakmon_suite_runs_total{suite=~"$suite"}[1h]))',

@@ -204,3 +204,21 @@ async def test_every_panel_has_data_from_a_real_daemon(
         daemon.wait(30)
         target.kill()
         broken.kill()
+
+
+def test_suite_dashboard_shows_how_tightly_race_phases_were_delivered() -> None:
+    """The spread histogram (send and arrival, p50 and p99 per scenario) and the attempts by
+    result (weak ones included) are on the suite dashboard; their data is checked above."""
+    doc = dashboards()["soakmon-suite.json"]
+    exprs = {p["title"]: [t["expr"] for t in p["targets"]] for p in panels(doc)}
+    for measured in ("send", "arrival"):
+        title = f"{measured.capitalize()} spread of concurrent phases (1h)"
+        assert len(exprs[title]) == 2, title
+        for quantile, expr in zip(("0.5", "0.99"), exprs[title], strict=True):
+            assert expr.startswith(f"histogram_quantile({quantile}, sum by (scenario, le)"), expr
+            assert "soakmon_phase_start_spread_seconds_bucket{" in expr
+            assert f'measured="{measured}"' in expr
+            assert 'suite=~"$suite"' in expr
+    [attempts] = exprs["Race attempts by result (1h)"]
+    assert attempts.startswith("sum by (scenario, result)")
+    assert "soakmon_scenario_attempts_total{" in attempts
