@@ -120,7 +120,7 @@ stats: $(VENV)/.synced-dev system-deps stats-openapi
 	@scripts/system-deps.sh stats
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(VENV)/bin/pytest -p no:cacheprovider -q -rfE tests/stats --stats $(STATS_ARGS)
 
-# soakmon probe on the two OpenAPI stand-ins: each planted race flagged in >= 19 of 20 runs,
+# soakmon probe on the three OpenAPI stand-ins: each planted race flagged in >= 19 of 20 runs,
 # no finding on the correct variants (OPENAPI_STATS_ARGS: --runs N --concurrency N).
 stats-openapi: $(VENV)/.synced-dev
 	$(VENV)/bin/python -m tests.openapi.stats $(OPENAPI_STATS_ARGS)

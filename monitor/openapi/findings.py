@@ -75,6 +75,15 @@ class RepeatRecord:
     before: list[dict[str, float]]  # measures before, after 1st, after 2nd baseline request
     concurrent: list[Answer] = field(default_factory=list)
     around: list[dict[str, float]] = field(default_factory=list)  # measures before / after
+    still: dict[str, float] | None = None  # the measures read again before any write
+
+    def volatile(self) -> set[str]:
+        """Measures that moved between two reads with no write between them (a clock, an
+        uptime, a random value): no write explains their moves, so none are judged."""
+        if self.still is None or not self.before:
+            return set()
+        first = self.before[0]
+        return {k for k in first.keys() | self.still.keys() if first.get(k) != self.still.get(k)}
 
 
 def _statuses(answers: Iterable[Answer]) -> str:
@@ -129,9 +138,10 @@ def repeat_findings(rec: RepeatRecord) -> list[Finding]:
     e2 = _deltas(rec.before[1], rec.before[2])
     moved = _deltas(rec.around[0], rec.around[1])
     once = second.refused
+    volatile = rec.volatile()
     wrong: list[tuple[str, float, float, float]] = []  # key, observed, low, high
     for key, first_effect in sorted(e1.items()):
-        if first_effect == 0 or key not in e2 or key not in moved:
+        if first_effect == 0 or key not in e2 or key not in moved or key in volatile:
             continue
         if e2[key] == 0:
             low = first_effect * min(oks, 1)
@@ -144,7 +154,7 @@ def repeat_findings(rec: RepeatRecord) -> list[Finding]:
         if not low <= moved[key] <= high:
             wrong.append((key, moved[key], low, high))
     if once and oks > 1:
-        effects = [moved[k] / e1[k] for k in e1 if e1[k] and k in moved]
+        effects = [moved[k] / e1[k] for k in e1 if e1[k] and k in moved and k not in volatile]
         most = max((abs(e) for e in effects), default=0.0)
         kind: FindingKind = "phantom" if most <= 1 else "duplicates"
         out.append(

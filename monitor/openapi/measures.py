@@ -1,5 +1,12 @@
 """Numbers read back around a probe: a resource's existence, list lengths, items matching the
-payload, integer and boolean fields (counters, flags, versions) — compared by the findings."""
+payload, integer and boolean fields (counters, flags) — compared by the findings.
+
+Only numbers that can behave as counters are measured. Ids, versions and time-like fields are
+left out: by name (``last_modified``, ``updatedAt``, ``created``, ``timestamp``, ``etag``,
+``revision``, ``hash`` …) or by value (an integer of 10⁹ or more: an epoch in seconds,
+milliseconds or nanoseconds, a hash). Such a field changes on every write by an amount no
+request determines, so comparing its moves would call a correct service's clock a drifting
+counter (seen on Kinto, whose records carry epoch-ms ``last_modified``)."""
 
 from __future__ import annotations
 
@@ -8,6 +15,28 @@ from collections.abc import Iterable
 from typing import Any
 
 _ID = re.compile(r"(^|_)(id|uuid)$|Id$|^version$|_at$|At$", re.I)
+#: Words of a field name that make it no counter (split at ``_``, ``-`` and camelCase).
+NOT_COUNTER_WORDS = frozenset((
+    "modified", "updated", "created", "deleted", "changed", "time", "timestamp", "ts", "date",
+    "datetime", "epoch", "expires", "expiry", "mtime", "ctime", "atime", "etag", "revision",
+    "rev", "seq", "sequence", "hash", "checksum", "crc", "nonce", "version", "millis", "nanos",
+))  # fmt: skip
+
+#: An integer this large is a timestamp (epoch s / ms / µs / ns) or a hash, not a counter.
+TIME_LIKE = 10**9
+
+
+def counter_like(name: str, *values: Any) -> bool:
+    """May the integer field ``name`` holding ``values`` be a counter? Not an id, a version or
+    anything time-like (by name or by size)."""
+    if _ID.search(name):
+        return False
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)}
+    if words & NOT_COUNTER_WORDS:
+        return False
+    return all(abs(v) < TIME_LIKE for v in values if isinstance(v, int))
+
+
 MAX_DEPTH = 3
 MAX_ITEMS = 200
 
@@ -39,21 +68,22 @@ def measures(label: str, status: int | None, body: Any, tokens: list[str]) -> di
         elif isinstance(node, list):
             out[f"{label}:{path}#len"] = len(node)
             sums: dict[str, float] = {}
+            skipped: set[str] = set()
             for item in node[:MAX_ITEMS]:  # quantities held in rows (a list of rewards)
                 for key, value in item.items() if isinstance(item, dict) else ():
-                    if (
-                        isinstance(value, int)
-                        and not isinstance(value, bool)
-                        and not _ID.search(key)
-                    ):
-                        sums[key] = sums.get(key, 0) + value
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        if counter_like(key, value):
+                            sums[key] = sums.get(key, 0) + value
+                        else:
+                            skipped.add(key)  # one time-like value leaves the column out
             for key, total in sums.items():
-                out[f"{label}:{path}[].{key}#sum"] = total
+                if key not in skipped:
+                    out[f"{label}:{path}[].{key}#sum"] = total
             if tokens:
                 out[f"{label}:{path}#match"] = sum(_contains(i, tokens) for i in node)
         elif isinstance(node, bool):
             out[f"{label}:{path}"] = int(node)
-        elif isinstance(node, int) and not _ID.search(path.rsplit(".", 1)[-1]):
+        elif isinstance(node, int) and counter_like(path.rsplit(".", 1)[-1], node):
             out[f"{label}:{path}"] = node
 
     walk(body, "", 0)

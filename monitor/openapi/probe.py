@@ -231,6 +231,7 @@ class Prober:
         body, query = self.draw(op)[0]
         tokens = tokens_of(body)
         before = [await self.read(probe, user, params, tokens)]
+        still = await self.read(probe, user, params, tokens)  # what moves with no write
         baseline: list[Answer] = []
         for _ in range(2):
             record = await self.send(self.spec(op, user, params, body, query))
@@ -248,7 +249,7 @@ class Prober:
             outcome.batch = ConcurrentResult(records)
             around.append(await self.read(probe, user, params2, tokens2))
             answers = [_answer(r) for r in records]
-            rec = RepeatRecord(op.label, outcome.request, baseline, before, answers, around)
+            rec = RepeatRecord(op.label, outcome.request, baseline, before, answers, around, still)
             outcome.findings = repeat_findings(rec)
             outcome.attempts = attempt
             if outcome.findings:

@@ -1,4 +1,4 @@
-"""20-run detection statistics of ``soakmon probe`` on the two OpenAPI stand-ins (``make
+"""20-run detection statistics of ``soakmon probe`` on the three OpenAPI stand-ins (``make
 stats-openapi``): per planted defect, in how many runs the probe flagged it; per correct
 variant, how many findings it reported (must be 0). Prints a table and the machine load.
 
@@ -22,7 +22,7 @@ from typing import Any
 from monitor.openapi.probe import ProbeOptions
 from monitor.openapi.session_run import probe_document
 from tests.engine.servers import serve_app
-from tests.openapi import clubs_server, stock_server
+from tests.openapi import clubs_server, notes_server, stock_server
 
 #: stand-in -> (module, document path, {operationId: finding kind of its planted defect})
 STANDINS: dict[str, tuple[Any, str, dict[str, str]]] = {
@@ -32,6 +32,7 @@ STANDINS: dict[str, tuple[Any, str, dict[str, str]]] = {
     "stock": (stock_server, "/v1/openapi.json", {
         "createWarehouse": "server_error", "tagWarehouse": "server_error",
         "untagWarehouse": "phantom", "updateWarehouse": "lost_update"}),
+    "notes": (notes_server, "/api/v2/openapi.json", {"addNote": "counter_drift"}),
 }  # fmt: skip
 
 
