@@ -13,7 +13,15 @@ import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from monitor.alerts.config import AlertingConfig
 from monitor.daemon.schedule import Schedule, ScheduleError
@@ -27,6 +35,16 @@ from monitor.suites.run.attempts import DEFAULT_MAX_SPREAD_S
 def _seconds(value: Any) -> Any:
     if isinstance(value, str):
         return parse_duration(value)
+    return value
+
+
+def _processes(value: Any) -> Any:
+    """``processes``: a whole number >= 1, or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        shown = repr(value) if isinstance(value, str | bool) else value
+        raise ValueError(f"must be a whole number >= 1 or auto (got {shown})")
     return value
 
 
@@ -194,6 +212,29 @@ class Soak(DaemonModel):
     """With `rate`: most iterations in flight at once; beyond, iterations are dropped."""
     window: PositiveDuration = 10.0
     """Width of one throughput/latency window. Default: 10 s."""
+    fast_path: bool = True
+    """Send `requests` through soakmon's lean HTTP/1.1 keep-alive transport when they qualify
+    (an `http://` target and no `HEAD`; each VU keeps its own connection and cookies, and
+    redirects are followed as aiohttp follows them), else through aiohttp. The status API's
+    `soak.NAME.transport` and the log say which, and why not. Default: true."""
+    processes: Annotated[
+        Annotated[int, Field(ge=1)] | Literal["auto"], BeforeValidator(_processes)
+    ] = 1
+    """Worker processes running a soak of `requests` (a number, or `auto`: one per CPU the
+    daemon may use). The VUs, or `rate` and `max_vus`, are split exactly (never more workers
+    than VUs) and each window's results are merged exactly. A worker that dies is logged with
+    its pid and exit status and the soak restarts (`soakmon_loop_restarts_total`); SIGTERM
+    stops every worker. Default: 1 (in the daemon's process)."""
+
+    @field_validator("processes")
+    @classmethod
+    def _processes_for_requests(cls, value: int | str, info: ValidationInfo) -> int | str:
+        if value != 1 and info.data.get("operations"):
+            raise ValueError(
+                "worker processes run a soak of plain `requests`; an `operations` soak runs in "
+                "the daemon's process (remove `processes`)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _model(self) -> Soak:

@@ -76,21 +76,44 @@ def request_spec(req: Request) -> RequestSpec:
     return RequestSpec(req.method, req.path, json=req.json_body, name=req.name)
 
 
-def build_client(target: Target, hooks: RequestHooks, mode: ConnectionMode) -> HttpClient:
+def build_client(
+    target: Target, hooks: RequestHooks, mode: ConnectionMode, *, fast_path: bool = False
+) -> HttpClient:
     """An engine client for ``target`` whose credentials are re-read before every request."""
     if target.credentials is not None:
         hooks.add_before_send(lambda _spec: auth_headers(target))
-    return HttpClient(target.url, timeout=target.timeout, mode=mode, hooks=hooks)
+    return HttpClient(
+        target.url, timeout=target.timeout, mode=mode, hooks=hooks, fast_path=fast_path,
+        ca_file=target.ca_file,
+    )  # fmt: skip
+
+
+def transport_of(runner: Runner) -> str:
+    """``fast path`` or ``aiohttp (why)``: how a soak's requests are sent."""
+    if runner.uses_fast_path:
+        return "fast path"
+    return f"aiohttp ({runner.fast_path_refusal})"
 
 
 class SoakLoop:
     """Runs one soak until the daemon stops."""
 
-    def __init__(self, soak: Soak, target: Target, *, bus: EventBus, hooks: RequestHooks) -> None:
+    def __init__(
+        self,
+        soak: Soak,
+        target: Target,
+        *,
+        bus: EventBus,
+        hooks: RequestHooks,
+        on_interval: Callable[[IntervalReport], None] | None = None,
+    ) -> None:
         self.soak = soak
         self.target = target
         self.bus = bus
         self._hooks = hooks
+        self._listener = on_interval
+        self.transport: str | None = None
+        """How the requests are sent (:func:`transport_of`), once the soak started."""
 
     def _executor(self) -> ConstantVUs | ConstantArrivalRate:
         if self.soak.rate is not None:
@@ -111,12 +134,17 @@ class SoakLoop:
                 result.histogram,
                 time.time(),
                 time.monotonic(),
+                transport=self.transport,
             )
         )
+        if self._listener is not None:
+            self._listener(report)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Soak until ``stop`` is set; a crash propagates to the supervisor (which restarts)."""
-        client = build_client(self.target, self._hooks, ConnectionMode.PER_USER)
+        client = build_client(
+            self.target, self._hooks, ConnectionMode.PER_USER, fast_path=self.soak.fast_path
+        )
         specs = [request_spec(r) for r in self.soak.requests]
         try:
             while not stop.is_set():
@@ -136,6 +164,9 @@ class SoakLoop:
             on_interval=self._on_interval,
             graceful_stop=min(self.target.timeout, 5.0),
         )
+        if self.transport is None:
+            self.transport = transport_of(runner)
+            log.info("soak %s: requests sent through the %s", self.soak.name, self.transport)
         task = asyncio.create_task(runner.run(), name=f"soakmon-soak-{self.soak.name}")
         stopper = asyncio.create_task(stop.wait(), name=f"soakmon-soak-stop-{self.soak.name}")
         try:

@@ -191,6 +191,10 @@ class DaemonState:
         status["errors_total"] = status.get("errors_total", 0) + ev.errors
         if ev.reauthentications is not None:
             status["reauthentications"] = ev.reauthentications
+        if ev.transport is not None:
+            status["transport"] = ev.transport
+        if ev.workers is not None:
+            status["workers"] = ev.workers
         p95 = ev.p95_ms
         status["last_interval"] = {
             "requests": ev.requests,

@@ -14,22 +14,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STDERR_TAIL = 2000
 
 
-def auto_processes() -> int:
-    """The CPUs this process may run on (``processes: auto``)."""
+def cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPU limit of this process's cgroup (a container's ``resources.limits.cpu``), or
+    None when there is none: cgroup v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us``."""
     try:
-        return len(os.sched_getaffinity(0))
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def auto_processes() -> int:
+    """``processes: auto``: the CPUs this process may run on, capped by its cgroup's CPU limit
+    (rounded up; a pod limited to 1.5 CPUs on a 16-core node gets 2, not 16)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    limit = cgroup_cpus()
+    if limit is not None:
+        cpus = min(cpus, max(1, math.ceil(limit)))
+    return cpus
 
 
 def split_exact(total: int, parts: int) -> list[int]:

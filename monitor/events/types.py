@@ -129,6 +129,10 @@ class SoakInterval:
     at: float
     monotonic: float
     reauthentications: int | None = None
+    transport: str | None = None
+    """How a soak of plain requests is sent: ``fast path`` or ``aiohttp (why)``."""
+    workers: int | None = None
+    """Worker processes whose windows were merged into this one (None: the daemon's own)."""
 
     @property
     def rate(self) -> float:

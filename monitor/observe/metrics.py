@@ -9,7 +9,9 @@ names, so a suite with unbounded paths cannot blow up the series count.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -18,6 +20,25 @@ LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
     0.75, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
+
+
+@dataclass(slots=True)
+class RequestCounts:
+    """Requests of one label set counted where they happen (a worker process), for
+    :meth:`MonitorMetrics.observe_request_counts`: count, latency sum and the count in each
+    of :data:`LATENCY_BUCKETS` (and +Inf), not cumulative."""
+
+    count: int = 0
+    sum_s: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+
+    def observe(self, seconds: float) -> None:
+        """One request of ``seconds``."""
+        self.count += 1
+        self.sum_s += seconds
+        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+
 RUN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 #: Start spread buckets, seconds: 10 µs (synchronised loopback) to 100 ms (a loose network).
 SPREAD_BUCKETS = (
@@ -242,6 +263,31 @@ class MonitorMetrics:
         exemplar: dict[str, str] | None = {"trace_id": trace_id} if trace_id else None
         self.request_duration.labels(*labels).observe(seconds, exemplar=exemplar)
         self.requests.labels(*labels).inc()
+
+    def observe_request_counts(
+        self,
+        *,
+        suite: str,
+        scenario: str,
+        operation: str,
+        outcome: str,
+        counts: RequestCounts,
+        target: str = "",
+    ) -> None:
+        """Requests observed elsewhere (a soak's worker process), added exactly: the same
+        buckets, sum and count as :meth:`observe_request` per request (no exemplars)."""
+        labels = (suite, scenario, self._operation(operation), outcome, target)
+        child = self.request_duration.labels(*labels)
+        # prometheus_client has no public "observe many": its histogram child keeps one
+        # value per bucket (not cumulative) and the sum, which observe() increments
+        buckets = child._buckets
+        if len(counts.buckets) != len(buckets):
+            raise ValueError(f"{len(counts.buckets)} bucket counts for {len(buckets)} buckets")
+        for value, n in zip(buckets, counts.buckets, strict=True):
+            if n:
+                value.inc(n)
+        child._sum.inc(counts.sum_s)
+        self.requests.labels(*labels).inc(counts.count)
 
     def record_outcomes(
         self,

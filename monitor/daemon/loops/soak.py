@@ -5,6 +5,7 @@ from __future__ import annotations
 from monitor.analysis.window import RollingWindow
 from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
 from monitor.daemon.soak import SoakLoop
+from monitor.daemon.soak_processes import SoakProcesses, processes_of
 from monitor.daemon.soak_profile import ProfileSoakLoop
 
 
@@ -18,9 +19,13 @@ def build(ctx: LoopContext) -> Loops:
         ctx.state.soaks[soak.name] = {"target": soak.target}
         target = cfg.targets[soak.target]
         hooks = ctx.hooks("soak", soak.name, soak.target)
-        loop: SoakLoop | ProfileSoakLoop
+        loop: SoakLoop | ProfileSoakLoop | SoakProcesses
         if soak.operations:
             loop = ProfileSoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
+        elif (processes := processes_of(soak)) > 1:
+            loop = SoakProcesses(
+                soak, target, bus=ctx.bus, metrics=ctx.metrics, processes=processes
+            )
         else:
             loop = SoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
         yield f"soak:{soak.name}", loop.run

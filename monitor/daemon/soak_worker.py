@@ -1,0 +1,120 @@
+"""One worker process of a daemon soak with ``processes:`` (``python -m
+monitor.daemon.soak_worker PLAN``).
+
+It runs its share of the soak (its VUs, or its part of the rate and ``max_vus``) exactly as the
+daemon runs a soak in its own process (:class:`~monitor.daemon.soak.SoakLoop`: same client,
+credentials re-read before every request, same transport choice, request spans traced to the
+OTLP endpoint of the environment), and writes JSON lines to stdout: ``ready``, ``transport``,
+then per window an ``interval`` (the exact result, :mod:`monitor.engine.wire`, and the
+requests counted per operation and outcome in the daemon's latency buckets) and, after
+SIGTERM, ``final``. It stops when its parent dies (``PR_SET_PDEATHSIG``, and a check of the
+parent pid each window), so a killed daemon leaves no load behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from monitor.daemon.config import Soak, Target
+from monitor.daemon.soak import SoakLoop, outcome_label
+from monitor.engine import IntervalReport, RequestHooks, RequestRecord
+from monitor.engine.aio import run as run_loop
+from monitor.engine.wire import result_to_wire
+from monitor.events import EventBus
+from monitor.observe.metrics import RequestCounts
+from monitor.observe.tracing import RequestTracer, setup_tracing
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _emit(kind: str, body: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _die_with_parent(parent: int) -> None:
+    """SIGTERM this process when its parent dies (Linux), and exit now if it already did."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: the per-window check
+        pass
+    if os.getppid() != parent:
+        sys.exit(0)
+
+
+class Counts:
+    """A ``request_done`` listener counting requests per (operation, outcome)."""
+
+    def __init__(self) -> None:
+        self._by: dict[tuple[str, str], RequestCounts] = {}
+
+    def __call__(self, record: RequestRecord) -> None:
+        key = (record.name, outcome_label(record))
+        counts = self._by.get(key)
+        if counts is None:
+            counts = self._by[key] = RequestCounts()
+        counts.observe(record.duration_ms / 1000.0)
+
+    def drain(self) -> list[dict[str, Any]]:
+        """What was counted since the last drain, as JSON."""
+        by, self._by = self._by, {}
+        return [
+            {"operation": op, "outcome": outcome, "count": c.count, "sum_s": c.sum_s,
+             "buckets": c.buckets}
+            for (op, outcome), c in by.items()
+        ]  # fmt: skip
+
+
+def share_of(plan: dict[str, Any]) -> Soak:
+    """The worker's soak: the configured one with this worker's VUs or rate."""
+    soak = Soak.model_validate(plan["soak"])
+    return soak.model_copy(update=plan["share"] | {"processes": 1})
+
+
+async def run_worker(plan: dict[str, Any]) -> None:
+    """Run one worker's share of the soak in ``plan`` until SIGTERM."""
+    parent = int(plan["parent"])
+    _die_with_parent(parent)
+    soak = share_of(plan)
+    target = Target.model_validate(plan["target"])
+    counts = Counts()
+    hooks = RequestHooks()
+    RequestTracer(setup_tracing()).attach(hooks)
+    hooks.add_request_done(counts)
+    stop = asyncio.Event()
+    index = 0
+
+    def on_interval(report: IntervalReport) -> None:
+        nonlocal index
+        if loop.transport is not None and index == 0:
+            _emit("transport", {"transport": loop.transport})
+        body = {"index": index, "start_s": report.start_s, "end_s": report.end_s}
+        _emit("interval", body | {"result": result_to_wire(report.result),
+                                  "requests": counts.drain()})  # fmt: skip
+        index += 1
+        if os.getppid() != parent:
+            stop.set()
+
+    loop = SoakLoop(soak, target, bus=EventBus(), hooks=hooks, on_interval=on_interval)
+    aio = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        aio.add_signal_handler(sig, stop.set)
+    _emit("ready", {})
+    await loop.run(stop)
+    _emit("final", {"index": index, "transport": loop.transport})
+
+
+def main() -> None:
+    plan = json.loads(sys.argv[1])
+    run_loop(run_worker(plan), use_uvloop=True)
+
+
+if __name__ == "__main__":
+    main()
