@@ -17,7 +17,8 @@ import json as _json
 import re
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from time import monotonic
 from types import SimpleNamespace
 from typing import cast
 
@@ -81,17 +82,30 @@ def encode_request(
 
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection; :meth:`request` sends one request and waits for its answer."""
+    """One keep-alive connection; :meth:`request` sends one request and waits for its answer.
+
+    A response is awaited between :meth:`arm` and its settling (complete, failed or timed
+    out). How it is settled is :meth:`_settle`'s business: here a future that
+    :meth:`collect`/:meth:`request` await; :class:`~monitor.engine.fastloop` overrides it to
+    call back without any future or coroutine per request.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        # Two parsers over the same stream, switched between responses: the lean one has no
-        # ``on_header`` callback (five Python calls per response saved) for requests that keep
-        # no headers; whether its body runs to EOF is read from the raw head when needed.
+        # Three parsers over the same stream, switched between responses: the leanest has
+        # neither ``on_header`` nor ``on_body`` (no Python call per header or body chunk) for
+        # responses whose size nobody reads, the lean one counts body bytes; whether a body
+        # runs to EOF is read from the raw head when the connection ends without a length.
+        self._count_parser = httptools.HttpResponseParser(
+            SimpleNamespace(
+                on_headers_complete=self._lean_headers_complete,
+                on_message_complete=self.on_message_complete,
+            )
+        )
         self._lean_parser = httptools.HttpResponseParser(
             SimpleNamespace(
-                on_headers_complete=self.on_headers_complete,
+                on_headers_complete=self._lean_headers_complete,
                 on_body=self.on_body,
                 on_message_complete=self.on_message_complete,
             )
@@ -101,12 +115,15 @@ class Connection(asyncio.Protocol):
         self._head: bytes | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
+        self._armed = False  # a response is awaited
+        self._done = False  # the parser completed the awaited message in this feed
         self._keep_body = False
         self._chunks: list[bytes] = []
         self._headers: CIMultiDict[str] | None = None
         self.nbytes = 0
         self._headers_done = False
-        self._until_eof = False
+        self._until_eof = True
         self._timeout = 0.0
         self._abort_later = False
         self._head_bytes = 0
@@ -118,7 +135,7 @@ class Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self._waiter is None:  # bytes nobody asked for: the connection is unusable
+        if not self._armed:  # bytes nobody asked for: the connection is unusable
             self._abort()
             return
         if not self._headers_done:  # kept (no copy for a one-chunk head) for _delimited
@@ -126,36 +143,55 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            detail = one_line(str(exc)) or type(exc).__name__
-            self._fail(FastError("malformed", f"malformed response: {detail}", True))
-            self._abort()
+            self._abort()  # first: whoever is told may send its next request at once
+            if self._done:  # the answer was whole; what came after it is not
+                self._finish()
+            else:
+                detail = one_line(str(exc)) or type(exc).__name__
+                self._fail(FastError("malformed", f"malformed response: {detail}", True))
             return
-        if not self._headers_done:
+        if self._done:
+            self._finish()
+        elif not self._headers_done:
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD:
                 self._too_large("response headers", MAX_HEAD)
 
     def _too_large(self, what: str, limit: int) -> None:
+        self._abort()
         self._fail(
             FastError("malformed", f"malformed response: {ResponseTooLarge(what, limit)}", True)
         )
-        self._abort()
 
     def eof_received(self) -> bool | None:
-        return False  # close the transport; connection_lost settles the waiter
+        return False  # close the transport; connection_lost settles the response
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self._waiter is None or self._waiter.done():
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._armed:
             return
-        if exc is None and self._headers_done and self._until_eof:
-            self._complete()  # a body delimited by the end of the connection
+        if exc is None and self._headers_done and self._body_to_eof():
+            self._finish()  # a body delimited by the end of the connection
         elif isinstance(exc, ConnectionResetError):
             self._fail(FastError("reset", "connection reset by peer", True))
         elif exc is not None and not isinstance(exc, ConnectionError):
             self._fail(FastError("other", f"socket error: {exc}", True))
         else:
             self._fail(FastError("reset", "server disconnected", True))
+
+    def _body_to_eof(self) -> bool:
+        """Whether the answer's body is delimited by the end of the connection."""
+        parser = self._parser
+        status = parser.get_status_code()
+        if status in _NO_BODY_STATUS or status < 200:
+            return False
+        if self._headers is None:  # a lean parser: no on_header saw the length headers
+            # keep-alive means llhttp knows where the body ends; otherwise look at the head
+            return not parser.should_keep_alive() and not _delimited(self._head or b"")
+        return self._until_eof
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -165,22 +201,17 @@ class Connection(asyncio.Protocol):
         if name.lower() in (b"content-length", b"transfer-encoding"):
             self._until_eof = False
 
+    def _lean_headers_complete(self) -> None:
+        self._headers_done = True
+
     def on_headers_complete(self) -> None:
         self._headers_done = True
         encoding = self._headers.get("Content-Encoding", "") if self._headers is not None else ""
         if encoding.strip().lower() not in ("", "identity"):  # never asked for: unreadable
             detail = one_line(encoding, 40)
+            self._abort()
             self._fail(FastError("malformed", f"malformed response: {detail}-encoded body "
                                  "(the request did not accept an encoding)", True))  # fmt: skip
-            self._abort()
-            return
-        parser = self._parser
-        status = parser.get_status_code()
-        if status in _NO_BODY_STATUS or status < 200:
-            self._until_eof = False
-        elif self._headers is None:  # the lean parser: no on_header saw the length headers
-            # keep-alive means llhttp knows where the body ends; otherwise look at the head
-            self._until_eof = not parser.should_keep_alive() and not _delimited(self._head or b"")
 
     def on_body(self, body: bytes) -> None:
         self.nbytes += len(body)
@@ -193,20 +224,38 @@ class Connection(asyncio.Protocol):
             self._chunks.append(body)
 
     def on_message_complete(self) -> None:
-        if not self._parser.should_keep_alive():
-            self._abort_later = True
-        self._complete()
+        if self._armed:
+            self._done = True  # settled once feed_data returns (see data_received)
+            if not self._parser.should_keep_alive():  # (llhttp forgets it after this call)
+                self._abort_later = True
 
-    # -- request -------------------------------------------------------------------------------
+    # -- settling ------------------------------------------------------------------------------
 
-    def _complete(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _finish(self) -> None:
+        """The awaited answer is complete."""
+        self._done = False
+        if not self._armed:
+            return
+        self._armed = False
+        self._settle(None)
 
     def _fail(self, exc: FastError) -> None:
+        """The awaited answer failed (abort an unusable connection *before*: whoever is told
+        may write its next request at once)."""
+        self._done = False
+        if not self._armed:
+            return
+        self._armed = False
+        self._settle(exc)
+
+    def _settle(self, exc: FastError | None) -> None:
+        """Hand the answer (``exc`` None) or the failure to whoever waits for it."""
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is None or waiter.done():
+            return
+        if exc is None:
+            waiter.set_result(None)
+        else:
             waiter.set_exception(exc)
 
     def _abort(self) -> None:
@@ -214,30 +263,54 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _on_timeout(self) -> None:
-        self._fail(FastError("timeout", f"timeout after {self._timeout:g} s", True))
+    def _check_timeout(self) -> None:
+        """The connection's one timer: fails the awaited answer once its deadline passed.
+
+        Each request only moves ``_deadline``; the timer is re-armed for the new deadline
+        when it fires early, so no timer is created or cancelled per request."""
+        self._timer = None
+        if not self._armed or self.closed:
+            return
+        left = self._deadline - monotonic()
+        if left > 0:
+            self._timer = asyncio.get_running_loop().call_later(left, self._check_timeout)
+            return
         self._abort()
+        self._fail(FastError("timeout", f"timeout after {self._timeout:g} s", True))
 
     def arm(
         self, timeout_s: float, remaining: float, keep_body: bool, keep_headers: bool = False
     ) -> asyncio.Future[None]:
         """Get ready for one response (the timeout runs from now); the request is written by
         the caller (:meth:`request`, or in parts by the synchronised sender)."""
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        self.prepare(timeout_s, remaining, keep_body, keep_headers)
+        return waiter
+
+    def prepare(
+        self,
+        timeout_s: float,
+        remaining: float,
+        keep_body: bool,
+        keep_headers: bool = False,
+        count_only: bool = False,
+    ) -> None:
+        """Reset for the next response (due within ``remaining`` s); :class:`FastError`
+        when the connection can no longer be used. ``count_only``: nobody reads the body's
+        size (no parser callback per body chunk)."""
         transport = self.transport
         if transport is None or self.closed or transport.is_closing():
             raise FastError("reset", "server disconnected", True)
-        loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
         self._keep_body = keep_body
-        self._chunks = []
         if keep_body or keep_headers:
+            self._chunks = []
             self._headers = CIMultiDict()
             if self._full_parser is None:
                 self._full_parser = httptools.HttpResponseParser(self)
             self._parser = self._full_parser
         else:
             self._headers = None
-            self._parser = self._lean_parser
+            self._parser = self._count_parser if count_only else self._lean_parser
         self._head = None
         self.nbytes = 0
         self._head_bytes = 0
@@ -245,8 +318,10 @@ class Connection(asyncio.Protocol):
         self._headers_done = False
         self._until_eof = True
         self._timeout = timeout_s
-        self._timer = loop.call_later(remaining, self._on_timeout)
-        return waiter
+        self._deadline = monotonic() + remaining
+        self._armed = True
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(remaining, self._check_timeout)
 
     async def collect(
         self, waiter: asyncio.Future[None]
@@ -257,13 +332,16 @@ class Connection(asyncio.Protocol):
             await waiter
         finally:
             self.disarm()
+        return self.answer()
+
+    def answer(self) -> tuple[int, int, bytes | None, CIMultiDict[str] | None]:
+        """``(status, body bytes, body, headers)`` of the settled response."""
         body = b"".join(self._chunks) if self._keep_body else None
         return self._parser.get_status_code(), self.nbytes, body, self._headers
 
     def disarm(self) -> None:
         """Forget the armed response (closing the connection when the server asked to)."""
-        if self._timer is not None:
-            self._timer.cancel()
+        self._armed = False
         self._waiter = None
         if self._abort_later:
             self._abort()
@@ -279,8 +357,7 @@ class Connection(asyncio.Protocol):
             await waiter  # what collect() does, inlined: one coroutine less per request
         finally:
             self.disarm()
-        body = b"".join(self._chunks) if keep_body else None
-        return self._parser.get_status_code(), self.nbytes, body, self._headers
+        return self.answer()
 
     def head(self) -> bytes:
         """The raw head of the last response (status line and headers, each line ending in
@@ -305,6 +382,7 @@ async def connect(
     *,
     ssl_context: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
+    protocol: Callable[[], Connection] = Connection,
 ) -> Connection:
     """A new connection (TCP_NODELAY; TLS with ``ssl_context``), or :class:`FastError` (never
     sent) within ``limit`` seconds."""
@@ -312,10 +390,10 @@ async def connect(
     try:
         async with asyncio.timeout(limit):
             if ssl_context is None:
-                transport, conn = await loop.create_connection(Connection, host, port)
+                transport, conn = await loop.create_connection(protocol, host, port)
             else:
                 transport, conn = await loop.create_connection(
-                    Connection, host, port, ssl=ssl_context, server_hostname=server_hostname
+                    protocol, host, port, ssl=ssl_context, server_hostname=server_hostname
                 )
     except TimeoutError:
         raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None

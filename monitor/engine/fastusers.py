@@ -68,9 +68,11 @@ class FastUsers:
         self.redirects = 0
         """Requests answered by a redirect, whose chain aiohttp finished."""
 
-    def _payload(
+    def payload(
         self, req: PreparedRequest, cookie: str | None = None
     ) -> tuple[bytes, dict[str, str] | None]:
+        """``req``'s bytes (cached unless hooks or cookies add headers) and the headers
+        before_send listeners added."""
         if cookie is None and not self.client.hooks.has_before_send:  # the cached bytes
             cached = self._payloads.get(id(req))
             if cached is not None:
@@ -110,7 +112,7 @@ class FastUsers:
             jar = self._jars.get(vu) if self._cookies else None
             try:
                 cookie = cookie_header(jar, req.url) if jar is not None else None
-                payload, sent_headers = self._payload(req, cookie)
+                payload, sent_headers = self.payload(req, cookie)
             except (ValueError, TypeError) as exc:  # e.g. a header with a line break
                 raise FastError("other", f"invalid request: {exc}", False) from None
             conn = self._conns.get(vu)

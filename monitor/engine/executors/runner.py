@@ -23,8 +23,10 @@ from monitor.engine.clock import SYSTEM_CLOCK, Clock
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
 from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
+from monitor.engine.fastloop import FastLoop
 from monitor.engine.fastusers import FastUsers, fast_path_refusal
 from monitor.engine.result import ConcurrentResult, SuccessRule
+from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestSpec
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,9 @@ class Runner:
 
     A SHARED or PER_USER client with ``fast_path=True`` sends plain-HTTP requests through
     :mod:`monitor.engine.fastpath` (one keep-alive connection per VU; see
-    :func:`~monitor.engine.fastusers.fast_path_refusal`); otherwise aiohttp.
+    :func:`~monitor.engine.fastusers.fast_path_refusal`); otherwise aiohttp. SHARED clients'
+    fast-path iterations are driven by callbacks (:mod:`monitor.engine.fastloop`), the others
+    by one task per VU or open-model iteration.
     """
 
     def __init__(
@@ -90,11 +94,13 @@ class Runner:
         self._t0 = 0.0
         self._iterations = self._completed = self._dropped = self._interrupted = 0
         self._busy = self._busy_max = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._failure: BaseException | None = None
         self.fast_path_refusal = fast_path_refusal(client, self._requests)
         """Why the requests go through aiohttp (None: through the fast path)."""
         self._fast = FastUsers(client) if self.fast_path_refusal is None else None
+        self._loop: FastLoop | None = None
+        """The callback-driven fast path of a SHARED client (set up by :meth:`run`)."""
 
     def _new_result(self) -> ConcurrentResult:
         return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
@@ -150,7 +156,7 @@ class Runner:
                 self._fast.release(vu)
 
     async def _run_closed(self, schedule: ClosedSchedule) -> float:
-        vus: dict[int, asyncio.Task[None]] = {}
+        vus: dict[int, asyncio.Future[None]] = {}
         retired: set[int] = set()
         while not self._stopping:
             elapsed = self._clock.now() - self._t0
@@ -166,15 +172,23 @@ class Runner:
             free = (v for v in range(schedule.max_vus + len(vus) + 1) if v not in vus)
             for _ in range(target - len(live)):
                 vu = next(free)
-                vus[vu] = self._spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
+                if self._loop is not None:
+                    vus[vu] = self._track(self._loop.closed_vu(vu, retired))
+                else:
+                    vus[vu] = self._spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
             await self._sleep(min(_CLOSED_TICK, schedule.duration - elapsed))
         return self._clock.now() - self._t0
 
     # -- open model ----------------------------------------------------------------------------
 
+    def _real_due(self, due: float) -> float:
+        """``due`` (by the run's clock) on the requests' clock (``time.monotonic``)."""
+        if self._clock is SYSTEM_CLOCK:
+            return due
+        return monotonic() - max(0.0, self._clock.now() - due)  # the lateness by the clock
+
     async def _open_iteration(self, vu: int, due: float, free: deque[int]) -> None:
-        if self._clock is not SYSTEM_CLOCK:  # the lateness by the clock, on the requests' clock
-            due = monotonic() - max(0.0, self._clock.now() - due)
+        due = self._real_due(due)
         try:
             await self._iteration(vu, due)
         finally:
@@ -201,7 +215,10 @@ class Runner:
                 self._dropped += 1
                 continue
             self._iterations += 1
-            self._spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
+            if self._loop is not None:
+                self._track(self._loop.open_iteration(vu, self._real_due(due), free))
+            else:
+                self._spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
         return max(schedule.duration, self._clock.now() - t0)
 
     # -- reporting -----------------------------------------------------------------------------
@@ -260,11 +277,17 @@ class Runner:
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
+        self._track(task)
+        return task
+
+    def _track(self, task: asyncio.Future[None]) -> asyncio.Future[None]:
+        """Wait for, drain and cancel ``task`` (a task, or a fast-loop VU's future) with the
+        run's others."""
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             # A bug, not a transport error (those are records): stop and re-raise from run().
@@ -289,6 +312,14 @@ class Runner:
     async def run(self) -> RunOutcome:
         """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
         self._t0 = self._clock.now()
+        if self._fast is not None and self.client.mode is ConnectionMode.SHARED:
+            count_only = (
+                self._sample_limit == 0
+                and self._is_success is None
+                and not self.client.hooks.has_request_done
+                and not self.client.keep_body
+            )
+            self._loop = FastLoop(self, self.client, self._requests, count_only=count_only)
         reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
         try:
             if isinstance(self.executor, OpenSchedule):
@@ -302,6 +333,8 @@ class Runner:
             await self._cancel_all()
             if self._fast is not None:
                 self._fast.close()
+            if self._loop is not None:
+                self._loop.close()
         if self._failure is not None:
             raise self._failure
         duration = self._clock.now() - self._t0

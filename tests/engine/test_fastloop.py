@@ -1,0 +1,171 @@
+"""The callback-driven fast path (``monitor.engine.fastloop``) counts exactly what was answered.
+
+With no records kept (``sample_limit=0``, as ``soakmon load`` runs) a success goes straight
+into the bucket; these tests hold it to the server's own tally, to the record-keeping mode and
+to the same error kinds, over keep-alive, closing and stalling answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+
+from monitor.engine import (
+    ConcurrentTester,
+    ConstantArrivalRate,
+    ConstantVUs,
+    RequestHooks,
+    RequestRecord,
+    RequestSpec,
+    Runner,
+)
+from tests.engine.servers import read_request_head, serve_raw
+
+GET = RequestSpec("GET", "/")
+
+
+class TallyServer:
+    """Answers 200, 404 and 500 in turn on each connection; every 7th answer of a connection
+    says ``Connection: close`` and closes. Counts what it sent by status."""
+
+    def __init__(self) -> None:
+        self.sent: Counter[int] = Counter()
+        self.connections = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        n = 0
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            status = (200, 404, 500)[n % 3]
+            n += 1
+            close = n % 7 == 0
+            head = f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n"
+            head += "Connection: close\r\n\r\n" if close else "\r\n"
+            writer.write(head.encode() + b"ok")
+            await writer.drain()
+            self.sent[status] += 1
+            if close:
+                return
+
+
+@pytest.mark.parametrize("sample_limit", [0, 1000], ids=["counts-only", "records"])
+async def test_counts_equal_the_servers_tally(sample_limit: int) -> None:
+    server = TallyServer()
+    async with (
+        serve_raw(server.handle) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester,
+    ):
+        runner = Runner(tester.client, ConstantVUs(4, 0.4), GET, sample_limit=sample_limit)
+        assert runner.uses_fast_path
+        out = await runner.run()
+    result, stats = out.result, out.stats
+    assert result.total > 30
+    assert result.status_codes == dict(server.sent)  # every answer counted, exactly once
+    assert result.success_count == server.sent[200]
+    assert result.error_count == server.sent[404] + server.sent[500]
+    assert result.error_counts == {"HTTP 404": server.sent[404], "HTTP 500": server.sent[500]}
+    assert result.histogram.count == result.total
+    assert stats.completed == stats.iterations == result.total
+    assert stats.interrupted == 0
+    assert server.connections > 4  # closed connections were replaced
+
+
+async def test_a_stalled_answer_times_out_on_time_after_many_fast_ones() -> None:
+    """One timer per connection, moved by each request: the timeout still fires at its
+    deadline for the request that stalls, not at an earlier request's."""
+    answered = 0
+
+    async def stall_after_50(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            answered += 1
+            if answered == 50:
+                await asyncio.sleep(5)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+
+    async with (
+        serve_raw(stall_after_50) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=0.3) as tester,
+    ):
+        out = await Runner(tester.client, ConstantVUs(1, 0.8), GET, sample_limit=0).run()
+    result = out.result
+    assert result.error_counts == {"timeout after 0.3 s": 1}
+    assert result.success_count >= 49
+    assert 300 <= result.max < 450, result.max  # measured to the timeout, not later
+
+
+async def test_open_model_latency_counts_from_the_intended_start() -> None:
+    """No records kept: a late start still shows in the latency (no coordinated omission)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+
+    blocked: list[float] = []
+
+    def block_the_loop() -> None:  # iterations due meanwhile start late
+        time.sleep(0.4)
+        blocked.append(0.4)
+
+    async with (
+        serve_raw(answer) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True) as tester,
+    ):
+        asyncio.get_running_loop().call_later(0.2, block_the_loop)
+        runner = Runner(tester.client, ConstantArrivalRate(100, 1.0), GET, sample_limit=0)
+        out = await runner.run()
+    assert blocked
+    assert out.result.total == 100
+    assert out.result.max >= 350, out.result.latency_ms()
+    assert out.result.p50 < 100
+
+
+async def test_stop_while_answers_stall_interrupts_and_frees_every_vu() -> None:
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request_head(reader)
+        await asyncio.sleep(10)
+
+    async with (
+        serve_raw(never_answer) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=5.0) as tester,
+    ):
+        runner = Runner(tester.client, ConstantVUs(3, 5.0), GET, sample_limit=0, graceful_stop=0.1)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0.3)
+        runner.stop()
+        out = await asyncio.wait_for(task, 3.0)
+    assert out.stats.interrupted == 3
+    assert out.stats.iterations == 3
+    assert out.result.total == 0
+    assert runner.progress().active_vus == 0
+
+
+async def test_a_request_done_listener_still_gets_every_record() -> None:
+    server = TallyServer()
+    seen: list[RequestRecord] = []
+    hooks = RequestHooks()
+    hooks.add_request_done(seen.append)
+    async with (
+        serve_raw(server.handle) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, hooks=hooks) as tester,
+    ):
+        out = await Runner(tester.client, ConstantVUs(2, 0.3), GET, sample_limit=0).run()
+    assert len(seen) == out.result.total == sum(server.sent.values())
+    assert Counter(r.status for r in seen) == server.sent
