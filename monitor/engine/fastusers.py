@@ -59,10 +59,14 @@ def fast_path_applies(client: HttpClient, requests: list[PreparedRequest]) -> bo
 class FastUsers:
     """One keep-alive connection per virtual user; requests go through :mod:`fastpath`."""
 
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, *, cache_payloads: bool = True) -> None:
         self.client = client
         self._conns: dict[int, Connection] = {}
         self._payloads: dict[int, bytes] = {}
+        self._cache = cache_payloads
+        """Keep each request's bytes by ``id(req)``: only for requests prepared once and kept
+        alive for the whole run (a runner's); a request prepared per call may reuse the id of
+        a collected one."""
         self._cookies = client.mode is ConnectionMode.PER_USER
         self._jars: dict[int, AbstractCookieJar] = {}
         self.redirects = 0
@@ -73,12 +77,13 @@ class FastUsers:
     ) -> tuple[bytes, dict[str, str] | None]:
         """``req``'s bytes (cached unless hooks or cookies add headers) and the headers
         before_send listeners added."""
-        if cookie is None and not self.client.hooks.has_before_send:  # the cached bytes
+        cache = self._cache and cookie is None
+        if cache and not self.client.hooks.has_before_send:  # the cached bytes
             cached = self._payloads.get(id(req))
             if cached is not None:
                 return cached, None
         headers, sent_headers = self.client.outgoing_headers(req)
-        if sent_headers is None and cookie is None:
+        if sent_headers is None and cache:
             cached = self._payloads.get(id(req))
             if cached is not None:
                 return cached, None
@@ -90,7 +95,7 @@ class FastUsers:
         if url.explicit_port:
             host = f"{host}:{url.port}"
         payload = encode_request(req.method, target, host, headers, req.json)
-        if sent_headers is None and cookie is None:
+        if sent_headers is None and cache:
             self._payloads[id(req)] = payload
         return payload, sent_headers
 

@@ -13,6 +13,7 @@ from aiohttp.abc import AbstractCookieJar
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.configerror import EngineConfigError
 from monitor.engine.executors import Executor, Runner, RunOutcome
+from monitor.engine.fastusers import FastUsers, fast_path_refusal
 from monitor.engine.hooks import RequestHooks
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.sessions import ConnectionMode
@@ -98,6 +99,7 @@ class ConcurrentTester:
         """The target speaks HTTP/2 in clear text (prior knowledge): ``auto`` picks
         single-packet for it."""
         self._senders: dict[SyncMode, SyncSender] = {}
+        self._fast: FastUsers | None = None
 
     @property
     def base_url(self) -> str:
@@ -114,9 +116,30 @@ class ConcurrentTester:
         """The request hooks (add listeners here)."""
         return self.client.hooks
 
-    async def send(self, spec: RequestSpec) -> RequestRecord:
-        """One request (e.g. a setup step); never raises transport errors."""
-        return await self.client.send(spec)
+    async def send(self, spec: RequestSpec, user: int | None = None) -> RequestRecord:
+        """One request (e.g. a setup step); never raises transport errors.
+
+        With ``user`` (a virtual user of a sustained load) and ``fast_path=True``, a SHARED
+        tester sends it through the fast path on that user's keep-alive connection when it
+        qualifies (:meth:`fast_path_refusal`); otherwise aiohttp, as without ``user``."""
+        if user is None or self.client.mode is not ConnectionMode.SHARED:
+            return await self.client.send(spec)
+        req = self.client.prepare(spec)
+        if fast_path_refusal(self.client, [req]) is not None:
+            return await self.client.send(req)
+        if self._fast is None:
+            self._fast = FastUsers(self.client, cache_payloads=False)  # prepared per call
+        return await self._fast.execute(req, user, None)
+
+    def fast_path_refusal(self, specs: Sequence[RequestSpec]) -> str | None:
+        """Why :meth:`send` with a ``user`` sends ``specs`` through aiohttp (None: the fast
+        path)."""
+        if self.client.mode is not ConnectionMode.SHARED:
+            return (
+                f"{self.client.mode.value} connections: a sustained load shares the run's "
+                "aiohttp session and its cookies"
+            )
+        return fast_path_refusal(self.client, [self.client.prepare(s) for s in specs])
 
     async def fire(self, specs: Sequence[RequestSpec]) -> list[RequestRecord]:
         """Send ``specs`` behind one barrier; records in input order."""
@@ -231,6 +254,9 @@ class ConcurrentTester:
         senders, self._senders = self._senders, {}
         for sender in senders.values():
             await sender.aclose()
+        fast, self._fast = self._fast, None
+        if fast is not None:
+            fast.close()
         await self.client.aclose()
 
     async def __aenter__(self) -> Self:

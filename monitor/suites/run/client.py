@@ -347,23 +347,47 @@ class ProfileClient:
             return None  # what Python's parser can hold: the outcome rules see no body
 
     # -- calling -----------------------------------------------------------------------------
-    async def call(self, kind: str, args: Mapping[str, Any], session: Session | None) -> Call:
-        """Run one logical operation (a request or a sequence)."""
+    async def call(
+        self,
+        kind: str,
+        args: Mapping[str, Any],
+        session: Session | None,
+        user: int | None = None,
+    ) -> Call:
+        """Run one logical operation (a request or a sequence); ``user``: as virtual user
+        ``user`` of a sustained load (its own keep-alive connection on the fast path)."""
         op = self.profile.operations[kind]
         if isinstance(op, SequenceOperation):
-            return await self._sequence(kind, op, args, session)
-        record = await self.tester.send(self.build(kind, args, session))
+            return await self._sequence(kind, op, args, session, user)
+        record = await self.tester.send(self.build(kind, args, session), user)
         return self.interpret(kind, args, session, record)
 
+    def load_transport(self, kinds: Sequence[str]) -> str:
+        """``fast path`` or ``aiohttp (why)``: how a sustained load of ``kinds`` is sent (the
+        requests as built without arguments; a path that needs them is judged by its route)."""
+        routes = []
+        for kind in kinds:
+            compiled = self._compiled.get(kind)
+            if compiled is not None:
+                method = compiled.op.method
+                routes.append(RequestSpec(method, self.profile.base_path + "/", name=kind))
+        why = self.tester.fast_path_refusal(routes) if routes else "no single-request operation"
+        return "fast path" if why is None else f"aiohttp ({why})"
+
     async def _sequence(
-        self, kind: str, op: SequenceOperation, args: Mapping[str, Any], session: Session | None
+        self,
+        kind: str,
+        op: SequenceOperation,
+        args: Mapping[str, Any],
+        session: Session | None,
+        user: int | None = None,
     ) -> Call:
         ctx = self._context(kind, args, session)
         steps: dict[str, Any] = {}
         calls: list[Call] = []
         for step in op.steps:
             step_args = compile_template(step.args).render({**ctx, "steps": steps})
-            call = await self.call(step.op, step_args, session)
+            call = await self.call(step.op, step_args, session, user)
             calls.append(call)
             if step.save:
                 steps[step.save] = call.value

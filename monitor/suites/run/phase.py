@@ -4,6 +4,7 @@ while they run, or a sustained load of virtual users looping over the operations
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,6 +15,8 @@ from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.run.throughput import window_rates
 from monitor.suites.suite.models import Load, Phase, PhaseOp, Reader
+
+log = logging.getLogger(__name__)
 
 Planned = tuple[str, Mapping[str, Any], Session | None]
 
@@ -29,9 +32,11 @@ class Throughput:
     start: float
     duration_s: float
     window_s: float
+    transport: str = "aiohttp"
 
     def summary(self) -> dict[str, Any]:
-        return window_rates(self.completed_at, self.start, self.duration_s, self.window_s)
+        rates = window_rates(self.completed_at, self.start, self.duration_s, self.window_s)
+        return rates | {"transport": self.transport}
 
 
 #: Requests kept per phase as a sample for the latency-over-time plot (counts stay exact).
@@ -187,22 +192,27 @@ async def _load(
         raise ExpressionError(
             f"{where}.load.vus is {vus} but the operations' users are only {len(members)} sessions"
         )
+    kinds = [op.op for _, op in active]
+    transport = run.client.load_transport(kinds) if load.fast_path else "aiohttp (fast_path: false)"
+    log.info("%s: sustained load of %d users through the %s", where, vus, transport)
+    fast = transport == "fast path"
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + duration
 
-    async def virtual_user(session: Session | None) -> None:
+    async def virtual_user(vu: int, session: Session | None) -> None:
         iteration = 0
+        user = vu if fast else None
         while loop.time() < deadline:
             for i, op in active:
                 count = run.render_int(op.count, f"{where}.ops[{i}].count")
                 for index in range(count):
                     args = run.render(op.args, session, iteration * count + index)
-                    call = await run.client.call(op.op, args, session)
+                    call = await run.client.call(op.op, args, session, user)
                     outcome.calls.append(outcome.account(call))
             iteration += 1
 
-    await asyncio.gather(*(virtual_user(m) for m in members))
+    await asyncio.gather(*(virtual_user(vu, m) for vu, m in enumerate(members)))
     outcome.duration_s = loop.time() - started
     outcome.throughput = Throughput(
         key=f"throughput_{phase.label}" if phase.label else "throughput",
@@ -210,6 +220,7 @@ async def _load(
         start=started,
         duration_s=outcome.duration_s,
         window_s=load.window_s,
+        transport=transport,
     )
 
 

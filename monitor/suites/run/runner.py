@@ -97,7 +97,7 @@ async def run_suites(
     run.profile, run.seed = profile.name, seed
     async with ConcurrentTester(
         target, timeout=opts.timeout_s, keep_body=True, mode=opts.mode, hooks=opts.hooks,
-        sync=opts.sync, h2c=opts.h2c, ca_file=opts.ca_file,
+        sync=opts.sync, h2c=opts.h2c, ca_file=opts.ca_file, fast_path=True,
     ) as tester:  # fmt: skip
         await probe(tester)
         client = ProfileClient(profile, tester, variables)

@@ -156,6 +156,11 @@ class Load(Model):
     """Duration of the load, in seconds."""
     window_s: Annotated[float, Field(gt=0)] = 5.0
     """Width of a throughput window in the saved `throughput` series, seconds. Default: 5."""
+    fast_path: bool = True
+    """Send the load's single requests through soakmon's lean HTTP/1.1 keep-alive transport
+    (each virtual user its own connection) when they qualify: an `http://` target, no `HEAD`,
+    shared connections (`soakmon run`'s default). Otherwise, and with false, through aiohttp.
+    The saved `throughput` says which (`transport`). Default: true."""
 
 
 class Phase(Model):
