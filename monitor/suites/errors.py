@@ -20,6 +20,9 @@ from monitor.errors import SoakmonError, UsageError
 MAX_MESSAGE = 200
 """A problem's message (with the value it quotes) is cut to this many characters."""
 MAX_FIELD = 120
+TOP_LEVEL = "(top level)"
+"""The field a problem on a line names when it sits outside every key: a document that is not
+a mapping, a YAML error between the top-level keys."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -48,9 +51,9 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         first = self.message.strip().split("\n", 1)[0]  # a CEL caret drawing stays out
         message = one_line(first, MAX_MESSAGE)
-        if not self.field:
+        if not self.field and self.line is None:  # the whole file: empty, unreadable, …
             return f"{where}: {message}"
-        return f"{where}: {one_line(self.field, MAX_FIELD)}: {message}"
+        return f"{where}: {one_line(self.field or TOP_LEVEL, MAX_FIELD)}: {message}"
 
 
 class ConfigError(SuiteError, UsageError):

@@ -7,8 +7,9 @@ child only and is measured: wall time from the parent, peak RSS from the child's
 Verdicts:
 
 - ``ok``: exit 0;
-- ``rejected``: exit 2 and every problem line is ``FILE:LINE: field: message`` (or a whole-file
-  problem such as an empty file), short, free of internal names, one per field;
+- ``rejected``: exit 2 and every problem line is ``FILE:LINE: field: message`` (the field as
+  written, ``(top level)`` outside every key; or a whole-file problem such as an empty file),
+  short, free of internal names, one per field;
 - ``bad-message``: exit 2 but some line breaks those rules (``detail`` quotes it);
 - ``crash``: a traceback, another exit code, or a fatal signal;
 - ``hang``: still running after the time limit;
@@ -40,9 +41,13 @@ MEMORY_LIMIT = 2 * 1024**3
 #: ``memory``) instead of ending in an unexplained ``MemoryError`` far below it.
 ADDRESS_LIMIT = MEMORY_LIMIT + 1024**3
 MAX_LINE = 300
-WHOLE_FILE = ("the file is empty", "not UTF-8", "cannot read")
+WHOLE_FILE = ("the file is empty", "not UTF-8", "cannot read", "larger than")
 INTERNAL = ("function-after", "function-before", "function-wrap", "Value error,", "union[",
             "tagged-union", "Traceback", "Assertion failed,")  # fmt: skip
+FIELD = r'(?:\(top level\)|(?:\["(?:[^"\\]|\\.)*(?:"\]|…)|\S)+?)'
+"""A field path as ``Problem`` writes it: ``scenarios[0].steps[2].body``, ``params["a b"]``
+(a key with spaces quoted), ``(top level)``; no bare spaces, so a message is never taken for
+one."""
 _CRASH_EXIT = 70
 _MEMORY_EXIT = 71
 
@@ -133,11 +138,11 @@ def judge_lines(stderr: str, name: str = INPUT) -> str:
             return f"line over {MAX_LINE} characters ({len(line)}): {line[:120]}…"
         if any(word in line for word in INTERNAL):
             return f"internal name in message: {line}"
-        m = re.match(rf"{re.escape(name)}:(\d+): (?:(?P<field>[^:]+): )?", line)
+        m = re.match(rf"{re.escape(name)}:(\d+): {FIELD}: ", line)
         if m is None:
             if line.startswith(f"{name}: ") and any(w in line for w in WHOLE_FILE):
                 continue
-            return f"no file:line: {line[:200]}"
+            return f"no file:line: field: {line[:200]}"
         if line in seen:
             return f"the same message twice: {line[:200]}"
         seen.add(line)

@@ -58,6 +58,7 @@ def test_yaml_text_is_data_or_a_config_error(text: str) -> None:
     except ConfigError as exc:
         problems = exc.problems
     assert all("\n" not in str(p) for p in problems)
+    assert all(p.field for p in problems if p.line is not None), problems  # the field is named
 
 
 @QUICK

@@ -92,7 +92,7 @@ def test_checks_are_validated_at_load_time(tmp_path: Path) -> None:
 
 def test_yaml_syntax_and_duplicate_keys(tmp_path: Path) -> None:
     bad = _write(tmp_path, "name: x\nscenarios: [\n", "syntax.yaml")
-    assert _problems(bad)[0].startswith(f"{bad}:3: invalid YAML")
+    assert _problems(bad)[0].startswith(f"{bad}:3: scenarios: invalid YAML")
     dup = _write(tmp_path, GOOD.replace("name: demo", "name: demo\nname: again"), "dup.yaml")
     assert _problems(dup) == [f"{dup}:2: name: duplicate key"]
 

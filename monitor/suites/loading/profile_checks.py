@@ -8,7 +8,8 @@ from jmespath.exceptions import JMESPathError
 
 from monitor.suites.errors import ExpressionError, Problem
 from monitor.suites.expressions.templates import compile_template, names_used
-from monitor.suites.loading.yamlsource import Locations, PathKey, format_path
+from monitor.suites.loading.yamlsource import Locations, format_path
+from monitor.suites.loading.yamlwhere import PathKey
 from monitor.suites.profile.models import HttpOperation, OutcomeRule, Profile, SequenceOperation
 from monitor.suites.profile.operations import OPERATIONS
 from monitor.suites.profile.outcomes import jmes

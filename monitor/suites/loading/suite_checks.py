@@ -14,7 +14,8 @@ from monitor.suites.errors import ExpressionError, Problem
 from monitor.suites.expressions.cel_values import cel_problem
 from monitor.suites.expressions.names import SUITE_TEMPLATE_NAMES
 from monitor.suites.expressions.templates import compile_template, expression_roots, params_used
-from monitor.suites.loading.yamlsource import Locations, PathKey, format_path
+from monitor.suites.loading.yamlsource import Locations, format_path
+from monitor.suites.loading.yamlwhere import PathKey
 from monitor.suites.profile.models import Profile
 from monitor.suites.profile.operations import OPERATIONS
 from monitor.suites.profile.vocabulary import (

@@ -16,9 +16,8 @@ from typing import Any
 
 import yaml
 
-from monitor.suites.errors import ConfigError, Problem
-
-PathKey = tuple[str | int, ...]
+from monitor.suites.errors import TOP_LEVEL, ConfigError, Problem
+from monitor.suites.loading.yamlwhere import PathKey, field_at
 
 
 @dataclass(slots=True)
@@ -174,10 +173,40 @@ def _walk(root: yaml.Node, locs: Locations, problems: list[Problem]) -> None:
             todo.extend((item, (*path, index)) for index, item in enumerate(node.value))
 
 
-def _field_at(locs: Locations, line: int | None) -> str:
-    """The deepest field whose value starts on ``line`` (once the document was walked)."""
-    paths = [path for path, at in locs.lines.items() if at == line and path]
-    return format_path(max(paths, key=len)) if paths else ""
+def _field(path: PathKey) -> str:
+    return format_path(path) or TOP_LEVEL
+
+
+def _marked_problem(text: str, file: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """A syntax, composer or constructor error as one problem: its line, the field it sits in
+    (read again from the parser's events up to the error) and PyYAML's words with their
+    context (``while scanning a quoted scalar that started on line 3``)."""
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return Problem(file, None, TOP_LEVEL, f"invalid YAML: {exc.problem or exc.context}")
+    line = mark.line + 1
+    problem = (exc.problem or "").strip()
+    about_collection = isinstance(exc, yaml.parser.ParserError) and problem.startswith("expected")
+    path = field_at(text, mark.index, collection=about_collection, max_depth=MAX_DEPTH)
+    return Problem(file, line, _field(path), f"invalid YAML: {_yaml_words(exc, line)}")
+
+
+_DUPLICATE_ANCHOR = re.compile(r"found duplicate anchor (.+); first occurrence")
+
+
+def _yaml_words(exc: yaml.MarkedYAMLError, line: int) -> str:
+    problem = (exc.problem or "").strip()
+    context = (exc.context or "").strip()
+    at = exc.context_mark.line + 1 if exc.context_mark is not None else None
+    if (m := _DUPLICATE_ANCHOR.match(context)) and at is not None:
+        return f"anchor &{m.group(1).strip(chr(39))} is defined twice (first on line {at})"
+    if not context or context == "while scanning for the next token":
+        return problem
+    if problem.startswith("but "):  # "expected a single document in the stream, but found …"
+        return f"{context}, {problem}"
+    if at is not None and at != line:
+        return f"{problem} ({context} that started on line {at})"
+    return f"{problem} ({context})"
 
 
 def _line_at(text: str, position: int) -> int:
@@ -203,12 +232,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Locations]:
     except yaml.reader.ReaderError as exc:
         what = f"character {exc.character:#06x}" if isinstance(exc.character, int) else "byte"
         message = f"invalid YAML: {what} is not allowed in YAML (a control character?)"
-        raise ConfigError([Problem(file, _line_at(text, exc.position), "", message)]) from None
+        field = _field(field_at(text, exc.position, max_depth=MAX_DEPTH))
+        raise ConfigError([Problem(file, _line_at(text, exc.position), field, message)]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        field = _field_at(locs, line) if isinstance(exc, yaml.constructor.ConstructorError) else ""
-        raise ConfigError([Problem(file, line, field, f"invalid YAML: {exc.problem}")]) from None
+        raise ConfigError([_marked_problem(text, file, exc)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(file, None, "", f"invalid YAML: {exc}")]) from None
     except RecursionError:  # a safety net: the bounds above should make it unreachable
