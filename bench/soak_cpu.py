@@ -6,7 +6,8 @@ soak of plain requests (``GET /``) and nothing else (no probes, suites or bursts
 (``fast_path: false``), ``fast path``, and ``fast path, processes: 2``. After the warm-up it
 counts the soak's requests (``/api/status``) and the CPU seconds of the daemon and its worker
 processes (user + system, psutil) over the measured span, and prints requests per CPU-second
-and per second, with the machine's load average beside them (numbers on a shared machine are
+and per second, the resident memory of the daemon and of each worker (MiB), with the machine's
+load average beside them (numbers on a shared machine are
 only comparable within one run). The daemon does what it does in production per request:
 a client span (no OTLP endpoint set: created, not exported) and the request metrics.
 """
@@ -97,6 +98,7 @@ def run_variant(
         time.sleep(duration)
         r1, c1, t1 = _requests(url), _cpu_s(proc), time.monotonic()
         transport = _status(url)["soak"]["plain"].get("transport")
+        rss = [round(p.memory_info().rss / 2**20) for p in [proc, *proc.children()]]
     finally:
         daemon.terminate()
         try:
@@ -112,6 +114,7 @@ def run_variant(
         "req_per_cpu_s": round(requests / cpu) if cpu > 0 else None,
         "req_per_s": round(requests / (t1 - t0)),
         "load_avg_1m": round(os.getloadavg()[0], 2),
+        "rss_mib": rss,
     }
 
 
