@@ -2,9 +2,11 @@
 leave the client and arrive at the target, today's aiohttp path against synchronised delivery.
 
 A loopback reference target (its own process) and, when nginx is installed, nginx as its
-HTTP/2 front (h2c). For each way of sending, ``--phases`` batches of ``--requests`` requests
-(``POST /points/add``, one registered user per request, keep-alive per user: the profile
-phases' setting) and the spread of each batch:
+HTTP/2 front (h2c) and its TLS front (a self-signed certificate; last-byte over HTTP/1.1).
+First the floor: the same phases sent by a bare loop of ``write(2)`` in C (when a C compiler
+is installed) and in Python (``bench/spread_floor.py``). Then for each way of sending,
+``--phases`` batches of ``--requests`` requests (``POST /points/add``, one registered user per
+request, keep-alive per user: the profile phases' setting) and the spread of each batch:
 
 - send spread: first to last final byte handed to the kernel (aiohttp, ``--sync none``: first
   to last request whose last bytes aiohttp wrote, from its tracing signals, which run just
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,7 @@ from bench.spread_floor import c_floor, python_floor, wire_requests
 from monitor.engine import ConcurrentTester, RequestSpec
 from monitor.engine.sync.delivery import spread_summary
 from tests.plugins.nginx_h2 import nginx_binary, nginx_h2_front
+from tests.plugins.tls import make_cert
 
 DEFAULT_JSON = Path("reports/spread.json")
 SOAKMON = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rows[name] = row
                 _print_row(name, row)
             if nginx_binary() is None:
-                print("single-packet: nginx is not installed (scripts/system-deps.sh bench)")
+                print("single-packet, TLS: nginx is not installed (scripts/system-deps.sh bench)")
             else:
                 with nginx_h2_front(url, Path(tmp)) as front:
                     name = "profile phase, single-packet (h2c via nginx)"
@@ -161,6 +165,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         _phases(front, specs, args.phases, "single-packet", "per-user", h2c=True)
                     )
                     _print_row(name, rows[name])
+                if shutil.which("openssl") is None:
+                    print("last-byte over TLS: openssl is not installed")
+                else:
+                    cert = make_cert(Path(tmp))
+                    with nginx_h2_front(url, Path(tmp), cert) as front:
+                        name = "profile phase, last-byte over TLS (nginx, HTTP/1.1)"
+                        rows[name] = asyncio.run(
+                            _phases(front, specs, args.phases, "last-byte", "per-user",
+                                    ca_file=cert.cert_file)
+                        )  # fmt: skip
+                        _print_row(name, rows[name])
     return {
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,8 +30,10 @@ async def serve_app(app: web.Application, **runner_kwargs: Any) -> AsyncIterator
 @asynccontextmanager
 async def serve_raw(
     handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[str]:
-    """A raw asyncio TCP server on 127.0.0.1 port 0; yields ``http://127.0.0.1:PORT``."""
+    """A raw asyncio TCP server on 127.0.0.1 port 0 (TLS with ``ssl_context``); yields
+    ``http://127.0.0.1:PORT`` (``https://`` with TLS)."""
     tasks: set[asyncio.Task[None]] = set()
 
     async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -44,10 +47,10 @@ async def serve_raw(
         finally:
             writer.close()
 
-    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0, ssl=ssl_context)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     finally:
         server.close()
         for task in tasks:

@@ -25,6 +25,7 @@ from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.release import release
+from monitor.engine.sync.tlslink import TlsTransport, connect_tls
 from monitor.engine.sync.wire import Outgoing
 
 Origin = tuple[str, str, int]
@@ -66,17 +67,13 @@ class H1Pool:
 
     async def _connect(self, key: Origin, timeout_s: float) -> Connection:
         scheme, host, port = key
-        context = self._ssl if scheme == "https" else None
-        if scheme == "https" and context is None:
-            context = ssl.create_default_context()
-        conn = await connect(
-            host,
-            port,
-            timeout_s,
-            timeout_s * 0.99,
-            ssl_context=context,
-            server_hostname=host if context is not None else None,
-        )
+        if scheme == "https":
+            context = self._ssl if self._ssl is not None else ssl.create_default_context()
+            conn = await connect_tls(
+                host, port, timeout_s, timeout_s * 0.99, context=context, server_hostname=host
+            )
+        else:
+            conn = await connect(host, port, timeout_s, timeout_s * 0.99)
         self._open.add(conn)
         return conn
 
@@ -138,9 +135,13 @@ async def deliver(
         except FastError as exc:
             out.fail(exc.kind, exc.message, False)
             continue
-        assert conn.transport is not None
-        conn.transport.write(payload[:-1])
-        armed.append((out, conn, payload[-1:], waiter))
+        transport = conn.transport
+        assert transport is not None
+        transport.write(payload[:-1])
+        last = payload[-1:]
+        if isinstance(transport, TlsTransport):  # its TLS record, ready before the barrier
+            last = transport.seal(last)
+        armed.append((out, conn, last, waiter))
     if not armed:
         return None
     await _drained([conn for _, conn, _, _ in armed], settle_s + 1.0)
@@ -152,10 +153,13 @@ async def deliver(
         first, final, failed = release(direct, [sock for _, sock in plain])
         if buffered:
             for transport, last in buffered:
-                transport.write(last)
+                _send_later(transport, last)
             final = perf_counter_ns()
-    for i in failed:  # the transport reports the failure (or sends the byte later)
-        plain[i][0].write(direct[i][1])
+    for i, written in failed:  # the transport reports the failure (or sends the rest later)
+        _send_later(plain[i][0], direct[i][1][written:])
+    for _, conn, _, _ in live:
+        if isinstance(conn.transport, TlsTransport):
+            conn.transport.released()
     for out, _, _, _ in live:
         out.started_at, out.start, out.released = wall, mono, True
     await asyncio.gather(*(_collect(out, conn, waiter) for out, conn, _, waiter in armed))
@@ -174,10 +178,11 @@ def _split(
     list[tuple[asyncio.Transport, Any]],
     list[tuple[asyncio.Transport, bytes]],
 ]:
-    """How to put each final byte on its connection: ``(fd, byte)`` for a plain write on the
-    socket (its transport has nothing queued: every prefix has left), with that connection's
-    ``(transport, socket)`` at the same index of the second list; else ``(transport, byte)``
-    for the transport's ``write`` (TLS, or bytes still queued)."""
+    """How to put each final byte on its connection: ``(fd, bytes)`` for a plain write on the
+    socket (plaintext, or the TLS record :class:`TlsTransport` sealed; the transport has
+    nothing queued: every prefix has left), with that connection's ``(transport, socket)`` at
+    the same index of the second list; else ``(transport, bytes)`` for the transport (bytes
+    still queued, or another TLS transport)."""
     direct: list[tuple[int, bytes]] = []
     plain_: list[tuple[asyncio.Transport, Any]] = []
     buffered: list[tuple[asyncio.Transport, bytes]] = []
@@ -185,13 +190,21 @@ def _split(
         transport = conn.transport
         assert transport is not None
         sock = transport.get_extra_info("socket")
-        plain = sock is not None and transport.get_extra_info("sslcontext") is None
-        if plain and not transport.get_write_buffer_size():
+        raw = isinstance(transport, TlsTransport) or transport.get_extra_info("sslcontext") is None
+        if sock is not None and raw and not transport.get_write_buffer_size():
             direct.append((sock.fileno(), last))
             plain_.append((transport, sock))
         else:
             buffered.append((transport, last))
     return direct, plain_, buffered
+
+
+def _send_later(transport: asyncio.Transport, data: bytes) -> None:
+    """``data`` (a final byte, or its sealed TLS record) through the transport's own buffer."""
+    if isinstance(transport, TlsTransport):
+        transport.write_raw(data)
+    else:
+        transport.write(data)
 
 
 async def _collect(out: Outgoing, conn: Connection, waiter: asyncio.Future[None]) -> None:

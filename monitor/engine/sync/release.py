@@ -79,34 +79,35 @@ _warmer = _Warmer()
 
 def release(
     finals: Sequence[tuple[int, bytes]], socks: Sequence[_Sock]
-) -> tuple[int, int, list[int]]:
+) -> tuple[int, int, list[tuple[int, int]]]:
     """Write each ``(fd, data)`` of ``finals`` in order, after warming the caches (``socks``:
     the sockets, for their ``TCP_INFO``). Returns ``(first_ns, last_ns, failed)``:
-    ``perf_counter_ns`` just before the first write and just after the last, and the indexes
-    whose data did not leave whole (the caller hands those to the transport)."""
+    ``perf_counter_ns`` just before the first write and just after the last, and
+    ``(index, bytes written)`` of each whose data did not leave whole (the caller hands the
+    rest to the transport)."""
     if _TCP_INFO is not None:
         for sock in socks:
             with contextlib.suppress(OSError, AttributeError):
                 sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_LEN)
     _warmer.warm()
-    failed: list[int] = []
+    failed: list[tuple[int, int]] = []
     gil_write = rawwrite.gil_write
     if gil_write is None or rawwrite.alone():
         write = os.write
         first = perf_counter_ns()
         for i, (fd, data) in enumerate(finals):
             try:
-                if write(fd, data) != len(data):
-                    failed.append(i)
+                if (n := write(fd, data)) != len(data):
+                    failed.append((i, n))
             except OSError:
-                failed.append(i)
+                failed.append((i, 0))
         last = perf_counter_ns()
     else:
         sized = [(fd, data, rawwrite.size(len(data)), len(data)) for fd, data in finals]
         first = perf_counter_ns()
         for i, (fd, data, size, n) in enumerate(sized):
-            if gil_write(fd, data, size) != n:
-                failed.append(i)
+            if (written := gil_write(fd, data, size)) != n:
+                failed.append((i, max(written, 0)))
         last = perf_counter_ns()
     _warmer.drain()
     return first, last, failed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -51,10 +51,10 @@ def _almost_complete(data: bytes) -> bool:
     return total is not None and len(data) == total - 1
 
 
-@pytest.fixture
-async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
-    """A raw keep-alive HTTP server that time-stamps when each request's bytes arrive."""
-    rec = Recorder()
+def recording(
+    rec: Recorder,
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """A raw keep-alive HTTP handler that time-stamps when each request's bytes arrive."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         rec.connections += 1
@@ -80,7 +80,14 @@ async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
                 % (seen.complete_at, len(body), body)
             )
 
-    async with serve_raw(handle) as url:
+    return handle
+
+
+@pytest.fixture
+async def recorder_url() -> AsyncIterator[tuple[str, Recorder]]:
+    """A raw keep-alive HTTP server that time-stamps when each request's bytes arrive."""
+    rec = Recorder()
+    async with serve_raw(recording(rec)) as url:
         yield url, rec
 
 

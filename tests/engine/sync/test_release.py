@@ -58,7 +58,7 @@ def test_a_write_that_fails_is_reported_and_the_rest_still_leave(
     gone.close()  # a descriptor that no longer exists: EBADF
     finals = [(pairs[0][0].fileno(), b"a"), (dead, b"b"), (pairs[1][0].fileno(), b"c")]
     _, _, failed = release(finals, [])
-    assert failed == [1]
+    assert failed == [(1, 0)]  # (index, bytes written)
     assert (pairs[0][1].recv(10), pairs[1][1].recv(10)) == (b"a", b"c")
 
 
