@@ -213,9 +213,10 @@ class Soak(DaemonModel):
     window: PositiveDuration = 10.0
     """Width of one throughput/latency window. Default: 10 s."""
     fast_path: bool = True
-    """Send `requests` through soakmon's lean HTTP/1.1 keep-alive transport when they qualify
-    (an `http://` target and no `HEAD`; each VU keeps its own connection and cookies, and
-    redirects are followed as aiohttp follows them), else through aiohttp. The status API's
+    """Send the soak's requests (plain `requests`, or the users' `operations`) through
+    soakmon's lean HTTP/1.1 keep-alive transport when they qualify (an `http://` target and no
+    `HEAD`; each VU keeps its own connection and cookies, and redirects are followed as aiohttp
+    follows them), else through aiohttp. The status API's
     `soak.NAME.transport` and the log say which, and why not. Default: true."""
     processes: Annotated[
         Annotated[int, Field(ge=1)] | Literal["auto"], BeforeValidator(_processes)

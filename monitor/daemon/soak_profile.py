@@ -1,5 +1,7 @@
 """A soak of profile operations: each virtual user registers through the target's profile and
 loops over the configured operations, re-authenticating by itself when its token expires.
+Each user has its own session and cookies, and its own keep-alive connection on the fast path
+when the requests qualify (``fast_path`` of the soak).
 
 This is how a long soak stays meaningful against a real service whose sessions time out: an
 ``unauthorized`` answer makes the user register (or ``login``, when the profile maps it) again
@@ -54,14 +56,16 @@ class ProfileSoakLoop:
         self.bus = bus
         self.hooks = hooks
         self.reauths = 0
+        self.transport: str | None = None
+        """How the users' requests are sent: ``fast path`` or ``aiohttp (why)``."""
         self._latencies: list[float] = []
         self._errors = 0
 
-    async def _login(self, client: ProfileClient, session: Session) -> Call:
+    async def _login(self, client: ProfileClient, session: Session, vu: int) -> Call:
         kind = "login" if "login" in client.profile.operations else "register"
         username = f"soak-{self.soak.name}-{uuid.uuid4().hex[:12]}"
         session.name = username
-        return await client.call(kind, {"username": username}, session)
+        return await client.call(kind, {"username": username}, session, vu)
 
     def _account(self, call: Call) -> None:
         self._latencies.append(call.latency_ms)
@@ -73,7 +77,7 @@ class ProfileSoakLoop:
         iteration = 0
         while not stop.is_set():
             if "token" not in session.values or session.values.get("token") is None:
-                call = await self._login(client, session)
+                call = await self._login(client, session, vu)
                 self._account(call)
                 if not call.ok:
                     await self._pause(stop, max(self.soak.think_time, 1.0))
@@ -82,12 +86,12 @@ class ProfileSoakLoop:
                 if stop.is_set():
                     return
                 args = _render(step.args, vu, iteration)
-                call = await client.call(step.op, args, session)
+                call = await client.call(step.op, args, session, vu)
                 if call.code == REAUTH_CODE:
                     self.reauths += 1
-                    relogin = await self._login(client, session)
+                    relogin = await self._login(client, session, vu)
                     if relogin.ok:
-                        call = await client.call(step.op, args, session)
+                        call = await client.call(step.op, args, session, vu)
                 self._account(call)
                 await self._pause(stop, self.soak.think_time)
             iteration += 1
@@ -116,6 +120,7 @@ class ProfileSoakLoop:
                 time.time(),
                 time.monotonic(),
                 reauthentications=self.reauths,
+                transport=self.transport,
             )
         )
 
@@ -130,8 +135,16 @@ class ProfileSoakLoop:
             mode=ConnectionMode.PER_USER,
             keep_body=True,
             hooks=self.hooks,
+            fast_path=self.soak.fast_path,
+            ca_file=self.target.ca_file,
         ) as tester:
             client = ProfileClient(profile, tester)
+            kinds = ["login" if "login" in profile.operations else "register"]
+            self.transport = client.load_transport(
+                kinds + [s.op for s in self.soak.operations], own_sessions=True
+            )
+            log.info("soak %s: users' requests sent through the %s", self.soak.name,
+                     self.transport)  # fmt: skip
             users = [
                 asyncio.create_task(self._user(client, vu, stop), name=f"soak-user-{vu}")
                 for vu in range(self.soak.vus or 5)

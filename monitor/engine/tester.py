@@ -119,14 +119,15 @@ class ConcurrentTester:
     async def send(self, spec: RequestSpec, user: int | None = None) -> RequestRecord:
         """One request (e.g. a setup step); never raises transport errors.
 
-        With ``user`` (a virtual user of a sustained load) and ``fast_path=True``, a SHARED
-        tester sends it through the fast path on that user's keep-alive connection when it
-        qualifies (:meth:`fast_path_refusal`); otherwise aiohttp, as without ``user``."""
-        if user is None or self.client.mode is not ConnectionMode.SHARED:
+        ``user``: as virtual user ``user`` of a load: in PER_USER mode its own session and
+        cookies (without ``user``, user 0's), and with ``fast_path=True`` its own keep-alive
+        connection on the fast path when the request qualifies (:meth:`fast_path_refusal`;
+        its cookies then live in the jar of its aiohttp session)."""
+        if user is None:
             return await self.client.send(spec)
         req = self.client.prepare(spec)
         if fast_path_refusal(self.client, [req]) is not None:
-            return await self.client.send(req)
+            return await self.client.send(req, user)
         if self._fast is None:
             self._fast = FastUsers(self.client, cache_payloads=False)  # prepared per call
         return await self._fast.execute(req, user, None)
@@ -134,11 +135,6 @@ class ConcurrentTester:
     def fast_path_refusal(self, specs: Sequence[RequestSpec]) -> str | None:
         """Why :meth:`send` with a ``user`` sends ``specs`` through aiohttp (None: the fast
         path)."""
-        if self.client.mode is not ConnectionMode.SHARED:
-            return (
-                f"{self.client.mode.value} connections: a sustained load shares the run's "
-                "aiohttp session and its cookies"
-            )
         return fast_path_refusal(self.client, [self.client.prepare(s) for s in specs])
 
     async def fire(self, specs: Sequence[RequestSpec]) -> list[RequestRecord]:

@@ -21,12 +21,13 @@ from tests.daemon.conftest import running_daemon, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-async def test_soak_users_re_authenticate_when_their_tokens_expire() -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "aiohttp"])
+async def test_soak_users_re_authenticate_when_their_tokens_expire(fast_path: bool) -> None:
     async with ReferenceServer(token_ttl=1.0) as target:
         config = {
             "targets": {"ref": {"url": target.url}},
             "soak": [{"name": "users", "target": "ref", "vus": 2, "window": "0.5s",
-                      "think_time": "20ms",
+                      "think_time": "20ms", "fast_path": fast_path,
                       "operations": [{"op": "points.balance"},
                                      {"op": "tasks.create", "args": {"title": "t ${iteration}"}}]}],
         }  # fmt: skip
@@ -35,6 +36,10 @@ async def test_soak_users_re_authenticate_when_their_tokens_expire() -> None:
             await wait_for(lambda: soak.get("reauthentications", 0) >= 4, 30, "re-authentication")
             assert soak["errors_total"] == 0, soak
             assert soak["requests_total"] > 20
+            # each user its own session (and connection on the fast path)
+            assert soak["transport"] == (
+                "fast path" if fast_path else "aiohttp (the fast path is off)"
+            )
             registry = daemon.metrics.registry
             unauthorized = sum(
                 registry.get_sample_value(

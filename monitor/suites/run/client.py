@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.engine import ConcurrentTester, PhaseDelivery, RequestRecord, RequestSpec
+from monitor.engine import (
+    ConcurrentTester,
+    ConnectionMode,
+    PhaseDelivery,
+    RequestRecord,
+    RequestSpec,
+)
 from monitor.suites.errors import ExpressionError
 from monitor.suites.expressions.names import PROFILE_TEMPLATE_NAMES
 from monitor.suites.expressions.templates import Template, compile_template, names_used
@@ -362,11 +368,26 @@ class ProfileClient:
         record = await self.tester.send(self.build(kind, args, session), user)
         return self.interpret(kind, args, session, record)
 
-    def load_transport(self, kinds: Sequence[str]) -> str:
-        """``fast path`` or ``aiohttp (why)``: how a sustained load of ``kinds`` is sent (the
-        requests as built without arguments; a path that needs them is judged by its route)."""
+    def load_transport(self, kinds: Sequence[str], *, own_sessions: bool = False) -> str:
+        """``fast path`` or ``aiohttp (why)``: how a load of ``kinds`` whose users pass
+        ``user=`` to :meth:`call` is sent (the requests judged by method and base URL).
+        Without ``own_sessions`` (users whose sessions were made through user 0, a suite's
+        setup) a PER_USER tester keeps aiohttp and user 0's cookies."""
+        if not own_sessions and self.tester.mode is ConnectionMode.PER_USER:
+            return (
+                "aiohttp (per-user connections: the run's requests share user 0's aiohttp "
+                "session and its cookies)"
+            )
         routes = []
-        for kind in kinds:
+        pending, seen = list(kinds), set()
+        while pending:
+            kind = pending.pop()
+            if kind in seen:
+                continue
+            seen.add(kind)
+            op = self.profile.operations.get(kind)
+            if isinstance(op, SequenceOperation):  # its steps are sent one by one
+                pending.extend(step.op for step in op.steps)
             compiled = self._compiled.get(kind)
             if compiled is not None:
                 method = compiled.op.method
