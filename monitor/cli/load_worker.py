@@ -79,7 +79,9 @@ async def run_worker(plan: dict[str, Any]) -> None:
         _executor(plan),
         spec,
         sample_limit=0,
+        interval=float(plan.get("interval_s", 1.0)),
         on_interval=on_interval,
+        interval_origin=plan.get("interval_origin"),
         on_progress=on_progress,
     )
     loop = asyncio.get_running_loop()

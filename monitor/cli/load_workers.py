@@ -9,12 +9,19 @@ over every latency. Ctrl-C or SIGTERM are passed on as SIGTERM (each worker stop
 and still reports; one still starting gets it once it can handle it); a second one kills the
 workers. A worker that dies is reported by index, pid and exit status, and what it measured
 until its last interval is kept.
+
+Intervals are aligned on one clock: the parent passes its ``time.monotonic()`` at the start
+(the same clock in every process of the host) as each worker's ``interval_origin``, so every
+worker closes its intervals at the same instants, whenever it started; the k-th intervals of
+all workers cover the same second and are added into one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +51,8 @@ class MergedRun:
 
 ProgressSink = Callable[[dict[str, float]], None]
 WORKER_MODULE = "monitor.cli.load_worker"
+INTERVAL_S = 1.0
+"""Seconds per streamed interval."""
 
 
 async def run_workers(
@@ -54,6 +63,8 @@ async def run_workers(
 ) -> MergedRun:
     """Start one worker per share, relay signals, merge what they report."""
     workers = [Worker(i, share) for i, share in enumerate(shares)]
+    # one grid for every worker's intervals, whenever each one gets going
+    base_plan = base_plan | {"interval_s": INTERVAL_S, "interval_origin": time.monotonic()}
     loop = asyncio.get_running_loop()
     signals_seen = 0
 
@@ -97,10 +108,12 @@ async def run_workers(
 
 
 def merge(workers: list[Worker]) -> MergedRun:
-    """Exact totals: each finished worker's final result; a dead worker's streamed intervals."""
+    """Exact totals: each finished worker's final result; a dead worker's streamed intervals.
+    The workers' intervals are added by their slot on the shared grid (seconds since the
+    parent's start, see the module doc)."""
     result = ConcurrentResult(sample_limit=0)
     stats: list[dict[str, Any]] = []
-    by_start: dict[float, tuple[float, ConcurrentResult]] = {}
+    by_slot: dict[int, tuple[float, float, ConcurrentResult]] = {}
     for w in workers:
         if w.final is not None:
             absorb_wire(result, w.final["result"])
@@ -109,18 +122,26 @@ def merge(workers: list[Worker]) -> MergedRun:
             for interval in w.intervals:
                 absorb_wire(result, interval["result"])
         for interval in w.intervals:
-            start = round(float(interval["start_s"]), 3)
-            _end, part = by_start.setdefault(
-                start, (float(interval["end_s"]), ConcurrentResult(sample_limit=0))
-            )
+            start, end = float(interval["start_s"]), float(interval["end_s"])
+            slot = grid_slot(start)
+            first, last, part = by_slot.get(slot, (start, end, None))
+            if part is None:
+                part = ConcurrentResult(sample_limit=0)
             absorb_wire(part, interval["result"])
+            by_slot[slot] = (min(first, start), max(last, end), part)
     merged_stats = merge_stats(stats) if stats else _empty_stats(workers)
     intervals = [
-        {"start_s": start, "end_s": round(end, 3), **part.to_dict()}
-        for start, (end, part) in sorted(by_start.items())
+        {"start_s": round(start, 3), "end_s": round(end, 3), **part.to_dict()}
+        for _slot, (start, end, part) in sorted(by_slot.items())
     ]
     fast = all(bool(w.final["fast_path"]) for w in workers if w.final is not None)
     return MergedRun(result, merged_stats, fast and bool(stats), workers, intervals)
+
+
+def grid_slot(start_s: float, interval_s: float = INTERVAL_S) -> int:
+    """Which interval of the shared grid one starting at ``start_s`` (seconds since the
+    origin) is: a worker's first interval starts off the grid, the others on an edge."""
+    return math.floor(start_s / interval_s + 1e-6)
 
 
 def _empty_stats(workers: list[Worker]) -> ExecutorStats:

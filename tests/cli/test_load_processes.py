@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import signal
 from collections.abc import AsyncIterator
@@ -13,10 +14,11 @@ import psutil
 import pytest
 from aiohttp import web
 
-from monitor.cli.load_workers import split_exact, split_plan
+from monitor.cli.load_workers import merge, split_exact, split_plan
 from monitor.engine import ConcurrentResult
 from monitor.engine.spec import RequestRecord
 from monitor.engine.wire import absorb_wire, result_to_wire
+from monitor.engine.workers import Worker
 from tests.cli.test_load import LOAD_ONLY
 from tests.engine.servers import serve_app
 
@@ -51,6 +53,25 @@ def test_merged_worker_results_equal_one_result_over_the_same_latencies() -> Non
     assert merged.histogram.percentiles(pcts) == single.histogram.percentiles(pcts)
     assert merged.latency_ms() == single.latency_ms()
     assert merged.histogram.total_ms == pytest.approx(single.histogram.total_ms, rel=1e-12)
+
+
+def test_intervals_of_workers_that_started_apart_are_added_by_their_second() -> None:
+    """Worker intervals are in seconds since the parent's start, on one grid (each worker's
+    first interval is what is left of its first second): the k-th second of every worker is
+    added into one merged interval, never listed beside another's."""
+    rng = random.Random(7)
+
+    def interval(start: float, end: float, n: int) -> dict[str, object]:
+        part = ConcurrentResult([_record(rng) for _ in range(n)], sample_limit=0)
+        return {"start_s": start, "end_s": end, "result": result_to_wire(part)}
+
+    early, late = Worker(0, {"vus": 1}), Worker(1, {"vus": 1})
+    early.intervals = [interval(0.12, 1.0, 8), interval(1.0, 2.0, 10), interval(2.0, 2.31, 3)]
+    late.intervals = [interval(0.47, 1.0, 5), interval(1.0, 2.0, 10), interval(2.0, 2.66, 6)]
+    merged = merge([early, late])
+    spans = [(i["start_s"], i["end_s"], i["total"]) for i in merged.intervals]
+    assert spans == [(0.12, 1.0, 13), (1.0, 2.0, 20), (2.0, 2.66, 9)]
+    assert merged.result.total == 42  # two dead workers: their streamed intervals count
 
 
 def test_vus_and_rate_are_split_exactly() -> None:
@@ -114,6 +135,11 @@ async def test_two_processes_merge_exact_totals(
     assert [w["vus"] for w in doc["workers"]] == [2, 1]
     assert sum(w["requests"] for w in doc["workers"]) == req["total"]
     assert sum(i["total"] for i in doc["intervals"]) == req["total"]
+    # one grid for both workers: after each one's first (partial) second, whole seconds
+    assert doc["intervals"][0]["start_s"] > 0  # since the parent's start, not each worker's
+    first = math.floor(doc["intervals"][0]["start_s"]) + 1  # after the workers' start-up
+    inner = [i["start_s"] for i in doc["intervals"][1:]]
+    assert inner == [float(k) for k in range(first, first + len(inner))], doc["intervals"]
     assert doc["processes"] == 2
     assert doc["fast_path"] is True
 

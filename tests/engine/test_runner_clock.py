@@ -166,3 +166,32 @@ async def test_constant_vus_run_for_exactly_their_duration_in_equal_intervals() 
     assert out.stats.active_s == 1.0
     assert [round(i.end_s - i.start_s, 6) for i in intervals][:4] == [0.25] * 4
     assert sum(i.result.total for i in intervals) == out.result.total > 0
+
+
+async def test_runners_sharing_an_interval_origin_close_intervals_at_the_same_instants() -> None:
+    """Two runners (as two worker processes) started 0.3 s apart with one origin: every
+    interval edge is on the origin's grid, so their k-th intervals cover the same second."""
+    gate = asyncio.Event()
+    gate.set()
+    clock = FakeClock()
+    origin = clock.now()
+    seen: dict[str, list[IntervalReport]] = {"early": [], "late": []}
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
+    ):
+        for name, started_after in (("early", 0.1), ("late", 0.4)):
+            await clock.advance(started_after - (clock.now() - origin))
+            runner = Runner(
+                tester.client, ConstantArrivalRate(50, 2.5), PING, interval=1.0,
+                on_interval=seen[name].append, interval_origin=origin, clock=clock,
+            )  # fmt: skip
+            await drive(clock, runner, step=0.01)
+    for name, started_after in (("early", 0.1), ("late", 0.4)):
+        spans = [(round(i.start_s, 6), round(i.end_s, 6)) for i in seen[name]]
+        # seconds since the origin; the first interval is what is left of its second
+        assert started_after <= spans[0][0] <= started_after + 0.02, spans
+        assert [edge for _, edge in spans[:2]] == [1.0, 2.0], spans
+        assert [start for start, _ in spans[1:3]] == [1.0, 2.0], spans
+        assert 2.45 + started_after <= spans[-1][1] < 3.0, spans  # its last iteration
+        assert sum(i.result.total for i in seen[name]) == 125

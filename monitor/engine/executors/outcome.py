@@ -23,7 +23,8 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class IntervalReport:
-    """The requests that finished in ``[start_s, end_s)`` (seconds since the run started)."""
+    """The requests that finished in ``[start_s, end_s)`` (seconds since the run started, or
+    since the runner's ``interval_origin``)."""
 
     start_s: float
     end_s: float

@@ -42,6 +42,12 @@ class Runner:
     - ``is_success``: the success rule of the results (default: status < 400, no error).
     - ``sample_limit``: records kept as a random sample (0: none); counts are always exact.
     - ``interval`` / ``on_interval``: stream a result per interval (seconds) while running.
+    - ``interval_origin``: a ``clock.now()`` reading that interval edges are counted from,
+      instead of the run's start. For the system clock that is ``time.monotonic()``, which
+      every process on a host shares: runners in worker processes given the same origin close
+      their intervals on the same grid (the first one shorter), report them in seconds since
+      the origin and with the grid's edges, so the k-th intervals of all of them cover the
+      same instants and merge exactly.
     - ``progress_every`` / ``on_progress``: progress snapshots for a progress bar.
     - ``graceful_stop``: seconds iterations still running at the end may take before they are
       cancelled and counted as ``interrupted`` (default: the client timeout + 1 s).
@@ -67,6 +73,7 @@ class Runner:
         sample_limit: int = 1000,
         interval: float = 1.0,
         on_interval: Callable[[IntervalReport], None] | None = None,
+        interval_origin: float | None = None,
         progress_every: float = 0.25,
         on_progress: Callable[[Progress], None] | None = None,
         graceful_stop: float | None = None,
@@ -83,6 +90,8 @@ class Runner:
         self._sample_limit = sample_limit
         self._interval = interval
         self._on_interval = on_interval
+        self._origin = interval_origin
+        self._shift = 0.0  # the run's start since the interval origin
         self._progress_every = progress_every
         self._on_progress = on_progress
         self._graceful = client.timeout + 1.0 if graceful_stop is None else graceful_stop
@@ -228,7 +237,8 @@ class Runner:
         bucket, self._current = self._current, self._new_result()
         start, self._interval_start = self._interval_start, now
         if self._on_interval is not None and (bucket.total or now > start):
-            self._call(self._on_interval, IntervalReport(start, now, bucket))
+            shift = self._shift
+            self._call(self._on_interval, IntervalReport(start + shift, now + shift, bucket))
         self._total.absorb(bucket)
 
     @property
@@ -248,9 +258,14 @@ class Runner:
             active_vus=self._busy,
         )
 
+    def _edge(self, elapsed: float) -> float:
+        """The last interval edge at or before ``elapsed`` (seconds since the start)."""
+        since_origin = elapsed + self._shift
+        return math.floor((since_origin + _EPSILON) / self._interval) * self._interval - self._shift
+
     async def _report(self) -> None:
         tick = min(self._progress_every, self._interval)
-        next_flush = self._interval
+        next_flush = self._edge(0.0) + self._interval
         ticks = 1
         while True:
             # on a grid from the start: a late wake-up (a busy machine) does not shift the next
@@ -258,10 +273,9 @@ class Runner:
             elapsed = self._clock.now() - self._t0
             ticks = math.floor((elapsed + _EPSILON) / tick) + 1
             if elapsed >= next_flush - _EPSILON:
-                self._flush(elapsed)
-                next_flush = (
-                    math.floor((elapsed + _EPSILON) / self._interval) + 1
-                ) * self._interval
+                edge = self._edge(elapsed)
+                self._flush(elapsed if self._origin is None else edge)
+                next_flush = edge + self._interval
             if self._on_progress is not None:
                 self._call(self._on_progress, self.progress())
 
@@ -312,6 +326,8 @@ class Runner:
     async def run(self) -> RunOutcome:
         """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
         self._t0 = self._clock.now()
+        if self._origin is not None:
+            self._shift = self._t0 - self._origin
         if self._fast is not None and self.client.mode is ConnectionMode.SHARED:
             count_only = (
                 self._sample_limit == 0
