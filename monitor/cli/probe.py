@@ -112,6 +112,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     from monitor.openapi.document import OpenApiError
     from monitor.openapi.probe import ProbeOptions, ProbeOutcome, run_probes
     from monitor.openapi.report import run_result
+    from monitor.openapi.report import scenario as probe_scenario
     from monitor.openapi.session_run import prepare
     from monitor.report import ReportWriteError, print_summary, write_reports
 
@@ -144,16 +145,11 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
         if quiet:
             return
         p = outcome.probe
-        mark = (
-            "N/A"
-            if outcome.skipped
-            else "ERROR"
-            if outcome.error
-            else "FAIL"
-            if outcome.findings
-            else "PASS"
-        )
+        status = probe_scenario(outcome).status  # the verdict the report gives
+        mark = {"skipped": "N/A", "error": "ERROR", "failed": "FAIL"}.get(status, "PASS")
         why = outcome.skipped or outcome.error or "; ".join(f.title for f in outcome.findings)
+        if status == "error" and not why:
+            why = "no request succeeded: nothing was raced"
         extra = f" — {why}" if why else ""
         typer.echo(f"{mark:5} {p.name} ({p.op.method} {p.op.path}){extra}", err=True)
 

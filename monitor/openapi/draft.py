@@ -15,6 +15,7 @@ from monitor.openapi.document import Document
 from monitor.openapi.model import Api, ApiOperation, read_api
 from monitor.openapi.naming import builtin_guesses, unique_names, words
 from monitor.openapi.outcomes import OutcomePlan, plan_outcomes
+from monitor.openapi.refs import HINT, BodyRef, body_refs
 from monitor.openapi.yamltext import comment, entry, scalar
 from monitor.suites.profile.operations import OPERATIONS
 
@@ -298,6 +299,8 @@ def build_draft(doc: Document, source: str, metrics: dict[str, str] | None = Non
         if builtin in taken or (builtin is not None and not _fits_builtin(op, builtin)):
             builtin = None
         draft_op = _operation(op, names[op], builtin, api)
+        refs = body_refs(api, op, session.register or session.login)
+        draft_op.notes += [_ref_note(ref) for ref in refs]
         if draft_op.name in outcomes.per_op:
             draft_op.fields["outcomes"] = outcomes.per_op[draft_op.name]
         elif names[op] in outcomes.per_op:
@@ -307,6 +310,22 @@ def build_draft(doc: Document, source: str, metrics: dict[str, str] | None = Non
     draft = Draft(profile_name(api.title), api, auth, session, outcomes, ops, metrics=metrics)
     draft.text = render(draft, source, doc.version)
     return draft
+
+
+_HOW = {"name": "from the field's name", "links": "from the document's links",
+        HINT: f"from its {HINT}"}  # fmt: skip
+
+
+def _ref_note(ref: BodyRef) -> str:
+    if ref.op is None:
+        who = "the caller's own" if ref.own else "another registered user's"
+        source = f"{who} {ref.answer or 'id'} (the register answer)"
+    else:
+        source = f"the {ref.answer or 'id'} of what {ref.op.method} {ref.op.path} creates"
+    return (
+        f"GUESS: body field {ref.field!r} references {source}, {_HOW[ref.how]}; the starter "
+        "suite creates it first"
+    )
 
 
 def _op_lines(op: DraftOp) -> list[str]:

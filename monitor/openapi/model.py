@@ -57,6 +57,17 @@ class ApiOperation:
         return _json_schema(response.get("content", {}))
 
     @property
+    def links(self) -> list[dict[str, Any]]:
+        """The OpenAPI ``links`` of its 2xx answers (resolved objects)."""
+        return [
+            link
+            for status, response in self.responses.items()
+            if status.startswith("2") and isinstance(response, dict)
+            for link in (response.get("links") or {}).values()
+            if isinstance(link, dict)
+        ]
+
+    @property
     def is_write(self) -> bool:
         return self.method in WRITES
 

@@ -11,6 +11,7 @@ from monitor.openapi.auth import SessionPlan
 from monitor.openapi.deps import Producer, producers
 from monitor.openapi.model import Api, ApiOperation
 from monitor.openapi.naming import unique_names
+from monitor.openapi.refs import BodyRef, body_refs
 
 MAX_READS = 6
 
@@ -25,6 +26,8 @@ class RaceProbe:
     kind: Literal["repeat", "updates"] = "repeat"
     producers: list[Producer] = field(default_factory=list)
     before: ApiOperation | None = None  # run once first (the relationship a DELETE removes)
+    refs: list[BodyRef] = field(default_factory=list)  # body fields made by other operations
+    refs_before: list[BodyRef] = field(default_factory=list)  # those of ``before``'s body
     reads: list[ApiOperation] = field(default_factory=list)
     skip: str | None = None
 
@@ -103,7 +106,9 @@ def plan_probes(api: Api, session: SessionPlan, exclude: list[str]) -> list[Race
                 probe.skip = f"nothing creates what DELETE {op.path} removes"
                 continue
             probe.before = creators[0]
+            probe.refs_before = body_refs(api, creators[0], session.register or session.login)
         if op.method in {"PATCH", "PUT"} and op.body is not None:
             probe.kind = "updates"
         probe.reads = _reads(api, op, set(op.path_params))
+        probe.refs = body_refs(api, op, session.register or session.login)
     return out

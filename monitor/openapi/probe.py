@@ -38,6 +38,7 @@ from monitor.openapi.findings import (
 from monitor.openapi.measures import find_field, measures, tokens_of
 from monitor.openapi.model import Api, ApiOperation
 from monitor.openapi.plan import RaceProbe
+from monitor.openapi.refs import produce
 from monitor.openapi.session import (
     ProbeSetupError,
     Sessions,
@@ -191,10 +192,29 @@ class Prober:
                 )
         if probe.before is not None:
             body, query = self.draw(probe.before)[0]
+            body = await produce(self, probe.refs_before, user, body)
             record = await self.send(self.spec(probe.before, user, params, body, query))
             if record.status is None or not 200 <= record.status < 300:
                 raise ProbeSetupError(f"{probe.before.label} answered {record.status}")
         return params
+
+    async def make(self, op: ApiOperation, user: User) -> Any:
+        """Create a resource a body field references (``refs.produce``); its answer."""
+        body, query = self.draw(op)[0]
+        self.made[op.label] = body
+        record = await self.send(self.spec(op, user, {}, body, query))
+        if record.status is None or not 200 <= record.status < 300:
+            raise ProbeSetupError(
+                f"creating a referenced resource with {op.label} answered "
+                f"{record.status or record.error}: {text(record)[:200]}"
+            )
+        return parse(record)
+
+    async def other_user(self) -> Any:
+        return (await self.sessions.new_user()).answer
+
+    def own_answer(self, user: User) -> Any:
+        return user.answer
 
     async def read(
         self, probe: RaceProbe, user: User, params: dict[str, Any], tokens: list[str]
@@ -229,6 +249,7 @@ class Prober:
         op, n = probe.op, self.options.concurrency
         params = await self.parents(probe, user)
         body, query = self.draw(op)[0]
+        body = await produce(self, probe.refs, user, body)
         tokens = tokens_of(body)
         before = [await self.read(probe, user, params, tokens)]
         still = await self.read(probe, user, params, tokens)  # what moves with no write
@@ -240,7 +261,7 @@ class Prober:
         for attempt in range(1, self.options.attempts + 1):  # a race may need a few tries
             user = await self.sessions.new_user()  # once-per-user effects start afresh
             params2 = await self.parents(probe, user)
-            body2 = _fresh(body)
+            body2 = await produce(self, probe.refs, user, _fresh(body))
             spec = self.spec(op, user, params2, body2, query)
             outcome.request = _describe(spec)
             tokens2 = tokens_of(body2)
@@ -275,6 +296,7 @@ class Prober:
             outcome.error = "no free-text field in the body to tell the updates apart"
             return
         params = await self.parents(probe, user)
+        body = await produce(self, probe.refs, user, body)
         original = parse(await self.send(self.spec(get, user, params)))
         partial = op.method == "PATCH" and len(names) > 1
         if partial:  # does the service keep the fields a PATCH does not send?

@@ -8,6 +8,7 @@ an excluded or impossible one is not applicable with the reason."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from monitor.openapi.findings import KIND_TITLES
 from monitor.openapi.probe import ProbeOutcome
@@ -90,8 +91,33 @@ def scenario(outcome: ProbeOutcome) -> ScenarioResult:
         ]
         return result
     result.checks = _checks(outcome)
-    result.status = "failed" if outcome.findings else "passed"
+    unexercised = _unexercised(outcome)
+    if unexercised is not None:
+        result.checks.insert(0, unexercised)
+    result.status = "failed" if outcome.findings else "error" if unexercised else "passed"
     return result
+
+
+def _unexercised(outcome: ProbeOutcome) -> CheckResult | None:
+    """An error when no request of the probe succeeded: nothing was raced, only server errors
+    could be judged — a PASS would claim what was never tried."""
+    replay = outcome.replay
+    statuses = [*(replay.get("baseline") or []), *(replay.get("answers") or [])]
+    if not statuses or any(s is not None and 200 <= s < 300 for s in statuses):
+        return None
+    counts = Counter("no answer" if s is None else f"HTTP {s}" for s in statuses)
+    seen = ", ".join(f"{n}× {k}" for k, n in counts.most_common())
+    said = " ".join(str(replay.get("second_body") or "").split())[:200]
+    label = outcome.probe.op.label
+    return CheckResult.error(
+        "the probe exercised the operation",
+        "at least one 2xx answer",
+        f"{label}: none of its {len(statuses)} requests succeeded ({seen})"
+        + (f"; the target said: {said}" if said else "")
+        + " — nothing was raced, only server errors were judged (the operation needs what the "
+        "document does not tell: a balance, a permission, a valid reference; or --exclude it)",
+        observed=f"0 of {len(statuses)} succeeded ({seen})",
+    )
 
 
 def run_result(

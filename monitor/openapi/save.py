@@ -23,6 +23,7 @@ from monitor.openapi.draft import Draft, DraftOp, build_draft, render
 from monitor.openapi.model import ApiOperation
 from monitor.openapi.outcomes import STATUS_NAMES
 from monitor.openapi.probe import ProbeOutcome
+from monitor.openapi.refs import BodyRef
 from monitor.suites.profile.operations import OUTCOMES
 
 SUITE_FILE, PROFILE_FILE = "probe-suite.yaml", "probe-profile.yaml"
@@ -144,12 +145,18 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
         setup.append(step)
         if producer.field:
             params[producer.param] = f"${{state.parent{n}.{producer.field}}}"
+    made = _ref_steps(ops, probe.refs_before + probe.refs, outcome, index)
+    if made is None:
+        return None
+    steps, refs = made
+    setup += steps
     if probe.before is not None and (before := ops.get(probe.before)) is not None:
+        before_args = _args(before, probe.before, params, None, index)
         setup.append(
             {
                 "op": before.name,
                 "user": "alice",
-                "args": _args(before, probe.before, params, None, index),
+                "args": {**before_args, **_ref_args(before, probe.refs_before, refs)},
             }
         )
     replay = outcome.replay
@@ -168,6 +175,8 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
         ops_list, checks = [], []
         for g, fields in enumerate(groups):
             args = _args(target, probe.op, params, fields, index)
+            args.update({k: v for k, v in _ref_args(target, probe.refs, refs).items()
+                         if not replay.get("partial")})  # fmt: skip
             for name, value in fields.items():
                 if isinstance(value, str):
                     args[name] = f"soak{index}-{g}-${{vars.run_id}}"
@@ -212,6 +221,7 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
         ]
         return scenario
     args = _args(target, probe.op, params, replay.get("body"), index)
+    args.update(_ref_args(target, probe.refs, refs))
     scenario["phases"] = [
         {"ops": [{"op": target.name, "user": "alice", "args": args, "count": "${params.copies}"}]}
     ]
@@ -250,6 +260,45 @@ def _exercised(kind: str) -> dict[str, Any]:
         "check": "exercised",
         "args": {"kind": kind},
     }
+
+
+def _ref_steps(
+    ops: _Ops, refs: list[BodyRef], outcome: ProbeOutcome, index: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """Setup steps that make what body fields reference (``refs.py``), and each field's value
+    (a template, or a list of them); None when a creating operation is not in the profile."""
+    steps: list[dict[str, Any]] = []
+    values: dict[str, Any] = {}
+    for n, ref in enumerate(refs):
+        made: list[str] = []
+        for k in range(ref.count):
+            if ref.own:
+                made.append("${state.alice.user_id}")
+                continue
+            save = f"ref{n}_{k}"
+            if ref.op is None:
+                steps.append({"op": "register", "save": save})
+                made.append(f"${{state.{save}.user_id}}")
+                continue
+            maker = ops.get(ref.op)
+            if maker is None:
+                return None
+            args = _args(maker, ref.op, {}, _example(outcome, ref.op), index)
+            steps.append({"op": maker.name, "user": "alice", "args": args, "save": save})
+            made.append(f"${{state.{save}.{ref.answer or 'id'}}}")
+        values[ref.field] = made if ref.many else made[0]
+    return steps, values
+
+
+def _ref_args(draft_op: DraftOp, refs: list[BodyRef], values: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of ``draft_op`` that carry the referenced values."""
+    names = set(_arg_names(draft_op.fields.get("body")))
+    out: dict[str, Any] = {}
+    for ref in refs:
+        arg = re.sub(r"[^A-Za-z0-9_]", "_", ref.field)
+        if arg in names and ref.field in values:
+            out[arg] = values[ref.field]
+    return out
 
 
 def outcome_copies(outcome: ProbeOutcome) -> int:

@@ -21,10 +21,11 @@ def starter_suite(draft: Draft, resolved: dict, profile_file: str, copies: int =
         drawn = values.draw(probe.op.method, probe.op.path, 1)
         body = drawn[0].body if drawn else None
         replay: dict[str, object] = {"body": body, "answers": [0] * copies, "parents": {}}
-        for producer in probe.producers:
-            if producer.op is not None:
-                made = values.draw(producer.op.method, producer.op.path, 1)
-                replay["parents"][producer.op.label] = made[0].body if made else None  # type: ignore[index]
+        makers = [p.op for p in probe.producers] + [r.op for r in probe.refs + probe.refs_before]
+        for maker in makers:
+            if maker is not None:
+                made = values.draw(maker.method, maker.path, 1)
+                replay["parents"][maker.label] = made[0].body if made else None  # type: ignore[index]
         if probe.kind == "updates" and isinstance(body, dict):
             names = [k for k, v in body.items() if isinstance(v, str) and v.startswith("soak-")]
             partial = probe.op.method == "PATCH" and len(names) > 1

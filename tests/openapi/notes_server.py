@@ -26,6 +26,7 @@ CREATE TABLE notebooks (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note_count I
                         DEFAULT 0, label_count INTEGER NOT NULL DEFAULT 0, last_modified INTEGER);
 CREATE TABLE notes (id INTEGER PRIMARY KEY, notebook_id INTEGER NOT NULL, text TEXT NOT NULL,
                     last_modified INTEGER NOT NULL);
+CREATE TABLE bookmarks (notebook_id INTEGER PRIMARY KEY, note TEXT NOT NULL);
 CREATE TABLE labels (notebook_id INTEGER NOT NULL, label TEXT NOT NULL,
                      last_modified INTEGER NOT NULL, PRIMARY KEY (notebook_id, label));
 """
@@ -131,6 +132,22 @@ async def list_labels(request: web.Request) -> web.Response:
     return web.json_response({"data": [{"label": r[0], "last_modified": r[1]} for r in rows]})
 
 
+async def bookmark(request: web.Request) -> web.Response:
+    """``POST /bookmarks {notebookId, note}``: the referenced notebook must exist (404), one
+    bookmark per notebook (409)."""
+    body = await json_body(request)
+    nid, note = body.get("notebookId"), body.get("note")
+    if not isinstance(nid, int) or not isinstance(note, str):
+        return error(400, "invalid_bookmark")
+    if await _notebook(request, nid) is None:
+        return error(404, "no_such_notebook")
+    try:
+        await db(request).execute("INSERT INTO bookmarks VALUES (?, ?)", (nid, note))
+    except IntegrityError:
+        return error(409, "already_bookmarked")
+    return web.json_response({"data": {"notebookId": nid, "note": note}}, status=201)
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.0 document (anonymous: no securitySchemes)."""
     nid = {"name": "notebookId", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -182,6 +199,26 @@ def openapi() -> dict[str, Any]:
                     "responses": {"200": data({"type": "array", "items": ref("Note")})},
                 },
             },
+            "/bookmarks": {
+                "post": {
+                    "operationId": "createBookmark",
+                    "requestBody": body(
+                        {
+                            "type": "object",
+                            "required": ["notebookId", "note"],
+                            "properties": {
+                                "notebookId": {"type": "integer", "minimum": 1},
+                                "note": {"type": "string", "minLength": 1},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "201": data(ref("Bookmark"), "Created"),
+                        "404": problem,
+                        "409": problem,
+                    },
+                },
+            },
             "/notebooks/{notebookId}/labels": {
                 "parameters": [nid],
                 "post": {
@@ -223,6 +260,10 @@ def openapi() -> dict[str, Any]:
                         "last_modified": stamp,
                     },
                 },
+                "Bookmark": {
+                    "type": "object",
+                    "properties": {"notebookId": {"type": "integer"}, "note": {"type": "string"}},
+                },
                 "Label": {
                     "type": "object",
                     "properties": {"label": {"type": "string"}, "last_modified": stamp},
@@ -248,6 +289,7 @@ async def make_app(*, defects: bool) -> web.Application:
     app.router.add_post(f"{BASE}/notebooks/{{nid}}/notes", add_note)
     app.router.add_get(f"{BASE}/notebooks/{{nid}}/notes", list_notes)
     app.router.add_post(f"{BASE}/notebooks/{{nid}}/labels", add_label)
+    app.router.add_post(f"{BASE}/bookmarks", bookmark)
     app.router.add_get(f"{BASE}/notebooks/{{nid}}/labels", list_labels)
     return app
 

@@ -18,7 +18,12 @@ async def test_counter_race_found_and_timestamps_never_judged() -> None:
             _, outcomes = await probe_document(f"{url}{BASE}/openapi.json", url)
         assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
         found = {o.probe.op.label: o.findings for o in outcomes}
-        assert set(found) == {"createNotebook", "addNote", "addLabel"}
+        assert set(found) == {"createNotebook", "addNote", "addLabel", "createBookmark"}
+        bookmark = next(o for o in outcomes if o.probe.op.label == "createBookmark")
+        assert [r.describe() for r in bookmark.probe.refs] == [
+            "notebookId ← createNotebook's data.id"
+        ]  # produced, not drawn: the referenced notebook exists, the repeat is refused
+        assert bookmark.replay["baseline"] == [201, 409]
         if defects:
             assert [f.kind for f in found["addNote"]] == ["counter_drift"], found
             assert "noteCount moved by" in found["addNote"][0].message
@@ -49,3 +54,18 @@ def test_a_measure_that_moves_without_writes_is_not_judged() -> None:
     assert [f.kind for f in repeat_findings(rec)] == ["counter_drift"]  # judged: a false alarm
     rec.still = {"rows#len": 0, "clock": 103}  # it moved with no write: a clock
     assert repeat_findings(rec) == []
+
+
+async def test_a_probe_that_exercised_nothing_is_an_error_not_a_pass() -> None:
+    from monitor.openapi.report import scenario
+    from tests.openapi.test_starter import refuse_everything
+
+    refusing = refuse_everything(await make_app(defects=False))
+    async with serve_app(refusing) as url:
+        _, outcomes = await probe_document(f"{url}{BASE}/openapi.json", url)
+    verdicts = {o.probe.op.label: scenario(o) for o in outcomes}
+    assert verdicts["createNotebook"].status == "error"  # every request refused: nothing raced
+    message = verdicts["createNotebook"].checks[0].message
+    assert message.startswith("createNotebook: none of its 12 requests succeeded"), message
+    assert "refused_" in message  # the target's own words
+    assert all(v.status == "error" for v in verdicts.values())  # the others: setup refused

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
 from tests.engine.servers import serve_app
-from tests.openapi import clubs_server, stock_server
+from tests.openapi import clubs_server, notes_server, stock_server
 
 _register()
 SIGN_UP = {"concurrent-create-account", "concurrent-register"}
@@ -68,11 +68,12 @@ def scenarios(report: dict[str, Any]) -> list[dict[str, Any]]:
 async def test_starter_suite_passes_on_correct_standins_and_never_on_a_refusing_one(
     tmp_path: Path,
 ) -> None:
-    for module, auth in ((stock_server, "apikey"), (clubs_server, "token")):
+    for module, auth in ((stock_server, "apikey"), (clubs_server, "token"), (notes_server, "")):
         folder = tmp_path / module.__name__.rsplit(".", 1)[-1]
         folder.mkdir()
-        suite, profile = init(folder, module.openapi(auth))
-        async with serve_app(await module.make_app(defects=False, auth=auth)) as url:
+        options = {"auth": auth} if auth else {}  # notes: anonymous
+        suite, profile = init(folder, module.openapi(**options))
+        async with serve_app(await module.make_app(defects=False, **options)) as url:
             code, report = await run(suite, profile, url, folder / "ok.json")
         ran = scenarios(report)
         assert code == 0, [(s["name"], s["status"]) for s in ran]
@@ -81,7 +82,7 @@ async def test_starter_suite_passes_on_correct_standins_and_never_on_a_refusing_
         exercised = [c for s in ran for c in s["checks"] if c["name"].startswith("some ")]
         assert len(exercised) == len(ran)  # every scenario judges that it exercised something
 
-        refusing = refuse_everything(await module.make_app(defects=False, auth=auth))
+        refusing = refuse_everything(await module.make_app(defects=False, **options))
         async with serve_app(refusing) as url:
             code, report = await run(suite, profile, url, folder / "refused.json")
         ran = scenarios(report)
