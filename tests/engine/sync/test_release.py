@@ -3,6 +3,7 @@ failed write is reported (never raised), and a busy Python thread cannot stretch
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from collections.abc import Iterator
@@ -78,3 +79,16 @@ async def test_a_target_thread_in_the_process_cannot_stretch_the_pass() -> None:
                 assert result.delivery.send_spread_s is not None
                 spreads.append(result.delivery.send_spread_s)
     assert sorted(spreads)[3] < 0.0005, spreads
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(
+    pairs: list[tuple[socket.socket, socket.socket]], enabled: bool
+) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        release([(pairs[0][0].fileno(), b"x")], [])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
