@@ -108,7 +108,8 @@ class MonitorMetrics:
         self.phase_spread = Histogram(
             "soakmon_phase_start_spread_seconds",
             "How far apart the requests of a concurrent phase started: measured=send (first to "
-            "last final byte written) or arrival (first to last, as the target reported it).",
+            "last final byte written; sync=none: first to last request aiohttp wrote) or "
+            "arrival (first to last, as the target reported it).",
             ["suite", "scenario", "target", "sync", "measured"],
             buckets=SPREAD_BUCKETS,
             registry=r,
