@@ -96,8 +96,9 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         latency = fixed_rate(
                             target=target.url,
                             rate=args.latency_rate,
-                            duration_s=args.duration,
+                            duration_s=max(2, args.duration // 2),
                             workdir=workdir / "latency",
+                            target_pid=target.pid,
                         )
                     except BenchError as exc:
                         problems.append(f"latency: {exc}")

@@ -132,8 +132,8 @@ def latency_table(fixed: FixedRate) -> Table:
     verdict = {None: "", True: " [green]met[/green]", False: " [red]NOT met[/red]"}[fixed.met]
     table = Table(
         title=f"Latency at a fixed {fixed.rate:g} req/s against nginx ({fixed.duration_s} s "
-        f"each; goal: soakmon p50 ≤ vegeta + {P50_BOUND_MS:g} ms, p99 ≤ vegeta + "
-        f"{P99_BOUND_MS:g} ms){verdict}",
+        f"windows, {fixed.conditions}; medians over the windows; goal: soakmon p50 ≤ vegeta + "
+        f"{P50_BOUND_MS:g} ms, p99 ≤ vegeta + {P99_BOUND_MS:g} ms){verdict}",
         title_justify="left",
     )
     for col in ("generator", "requests", "req/s", "errors", "p50 ms", "p99 ms"):

@@ -25,6 +25,7 @@ from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
 from monitor.engine.fastloop import FastLoop
 from monitor.engine.fastusers import FastUsers, fast_path_refusal
+from monitor.engine.finetimer import FineTimer, fine_timer
 from monitor.engine.result import ConcurrentResult, SuccessRule
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestSpec
@@ -109,6 +110,9 @@ class Runner:
         """Why the requests go through aiohttp (None: through the fast path)."""
         self._fast = FastUsers(client) if self.fast_path_refusal is None else None
         self._loop: FastLoop | None = None
+        self._fine: FineTimer | None = None
+        """Open model on the system clock: iterations start at their instant to the
+        microsecond (:mod:`monitor.engine.finetimer`), not to the loop's millisecond."""
         """The callback-driven fast path of a SHARED client (set up by :meth:`run`)."""
 
     def _new_result(self) -> ConcurrentResult:
@@ -190,6 +194,17 @@ class Runner:
 
     # -- open model ----------------------------------------------------------------------------
 
+    async def _wait_until(self, due: float) -> None:
+        fine = self._fine
+        if fine is None:
+            await self._sleep(due - self._clock.now())
+            return
+        delay = due - self._clock.now()
+        if delay > 0.02:
+            await self._sleep(delay - 0.005)  # the loop's timer (a stop ends it), then exactly
+        if not self._stopping:
+            await fine.sleep_until(due)
+
     def _real_due(self, due: float) -> float:
         """``due`` (by the run's clock) on the requests' clock (``time.monotonic``)."""
         if self._clock is SYSTEM_CLOCK:
@@ -213,7 +228,7 @@ class Runner:
                 break
             index += 1
             due = t0 + offset
-            await self._sleep(due - self._clock.now())
+            await self._wait_until(due)
             if self._stopping:
                 break
             if free:
@@ -336,6 +351,8 @@ class Runner:
                 and not self.client.keep_body
             )
             self._loop = FastLoop(self, self.client, self._requests, count_only=count_only)
+        if self._clock is SYSTEM_CLOCK and isinstance(self.executor, OpenSchedule):
+            self._fine = fine_timer()
         reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
         try:
             if isinstance(self.executor, OpenSchedule):
@@ -351,6 +368,8 @@ class Runner:
                 self._fast.close()
             if self._loop is not None:
                 self._loop.close()
+            if self._fine is not None:
+                self._fine.close()
         if self._failure is not None:
             raise self._failure
         duration = self._clock.now() - self._t0
