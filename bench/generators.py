@@ -68,6 +68,9 @@ class Generator:
     command: Callable[[Plan], list[str]]
     parse: Callable[[Plan, Measured], Throughput]
     needs: Callable[[], str | None] = lambda: None  # why it cannot run here, or None
+    worker_cores: tuple[int, ...] = ()
+    """Run on these cores, each child process it starts pinned to the next of them (workers
+    on separate cores); empty: the whole process tree on the generator core."""
 
 
 # --- soakmon -------------------------------------------------------------------------------
@@ -379,6 +382,14 @@ GENERATORS: dict[str, Generator] = {
             soakmon_command("shared", "--processes", "2"),
             parse_soakmon,
             soakmon_flag_check("--processes"),
+        ),
+        Generator(
+            "soakmon-2proc-spread",
+            "soakmon load --processes 2 (worker i pinned to CPU i; CPU summed)",
+            soakmon_command("shared", "--processes", "2"),
+            parse_soakmon,
+            soakmon_flag_check("--processes"),
+            worker_cores=(0, 1),
         ),
         Generator(
             "soakmon-asyncio",

@@ -74,8 +74,9 @@ def require_program(name: str) -> str:
     return path
 
 
-def pinned(core: int, argv: Sequence[str]) -> list[str]:
-    """``argv`` run under ``taskset -c core`` (taskset execs, so the pid stays the program's)."""
+def pinned(core: int | str, argv: Sequence[str]) -> list[str]:
+    """``argv`` run under ``taskset -c core`` (a core or a list such as ``0,1``; taskset execs,
+    so the pid stays the program's)."""
     return [require_program("taskset"), "-c", str(core), *argv]
 
 
@@ -175,8 +176,11 @@ def run_measured(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     sample_every: float = 0.1,
+    children_cores: Sequence[int] = (),
 ) -> Measured:
-    """Run ``argv`` to completion, measuring its CPU time exactly (``os.wait4`` rusage)."""
+    """Run ``argv`` to completion, measuring its CPU time exactly (``os.wait4`` rusage).
+    ``children_cores``: pin each child process it starts, in the order they appear, to the
+    next of these cores (checked at every sample)."""
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         out_path, err_path = Path(tmp) / "out", Path(tmp) / "err"
         with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -191,6 +195,7 @@ def run_measured(
                 start_new_session=True,
             )
         samples: list[tuple[float, float]] = []
+        pinned_pids: list[int] = []
         ps = _ps(proc.pid)
         timed_out = False
         try:
@@ -206,6 +211,8 @@ def run_measured(
                 if ps is not None:
                     with contextlib.suppress(psutil.Error):
                         samples.append((elapsed, _tree_cpu(ps)))
+                    if children_cores:
+                        _pin_children(ps, children_cores, pinned_pids)
                 time.sleep(sample_every)
         except BaseException:  # Ctrl-C: the child has its own session, stop it here
             stop_group(proc, grace=1.0)
@@ -226,6 +233,17 @@ def run_measured(
             timed_out=timed_out,
             samples=samples,
         )
+
+
+def _pin_children(ps: psutil.Process, cores: Sequence[int], done: list[int]) -> None:
+    """Pin each child of ``ps`` not pinned yet to the next core of ``cores`` (round robin)."""
+    with contextlib.suppress(psutil.Error):
+        for child in sorted(ps.children(), key=lambda c: c.pid):
+            if child.pid in done:
+                continue
+            with contextlib.suppress(psutil.Error):
+                child.cpu_affinity([cores[len(done) % len(cores)]])
+                done.append(child.pid)
 
 
 def _tree_cpu(ps: psutil.Process) -> float:

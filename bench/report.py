@@ -185,9 +185,11 @@ def print_all(
         console.print(idle_table(idle))
     if profile is not None:
         console.print(profile_table(profile))
-    scaling = processes_verdict(doc["ratios"].get("soakmon-2proc"))
-    if scaling:
-        console.print(scaling)
+    for name, where in (("soakmon-2proc", "both workers on the generator core"),
+                        ("soakmon-2proc-spread", "one worker per core")):  # fmt: skip
+        scaling = processes_verdict(doc["ratios"].get(name), where)
+        if scaling:
+            console.print(scaling)
     for name in GOALS:
         verdict = goal_verdict(name, doc["ratios"].get(name), labels.get(name, name))
         if verdict:
@@ -197,14 +199,15 @@ def print_all(
 PROCESSES_GOAL = 0.9  # --processes 2: summed req/CPU-s ≥ 0.9 × one process's
 
 
-def processes_verdict(ratio: dict[str, float] | None) -> str | None:
+def processes_verdict(ratio: dict[str, float] | None, where: str = "") -> str | None:
     """One line: does ``--processes 2`` keep one process's requests per CPU-second?"""
     if not ratio or not ratio["per_cpu_s"]:
         return None
     share = 1.0 / ratio["per_cpu_s"]  # the table holds one process over two
     head = "[green]met[/green]" if share >= PROCESSES_GOAL else "[red]NOT met[/red]"
+    where = f" ({where})" if where else ""
     return (
-        f"{head}: soakmon load --processes 2 = {share:.2f}× one process in steady-state "
+        f"{head}: soakmon load --processes 2{where} = {share:.2f}× one process in steady-state "
         f"requests per CPU-second summed over parent and workers (goal ≥ {PROCESSES_GOAL:g}×)"
     )
 

@@ -68,7 +68,9 @@ def _measure(gen: Generator, plan: Plan) -> tuple[Measured, Throughput]:
         shutil.rmtree(plan.workdir)
     plan.workdir.mkdir(parents=True)
     limit = plan.duration_s * 3 + 60
-    run = run_measured(pinned(GENERATOR_CORE, gen.command(plan)), timeout=limit, cwd=plan.workdir)
+    cores = gen.worker_cores
+    argv = pinned(",".join(map(str, cores)) if cores else GENERATOR_CORE, gen.command(plan))
+    run = run_measured(argv, timeout=limit, cwd=plan.workdir, children_cores=cores)
     if run.timed_out:
         raise BenchError(f"did not finish within {limit} s")
     return run, gen.parse(plan, run)
