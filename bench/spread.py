@@ -209,6 +209,27 @@ def _print_row(name: str, row: dict[str, Any]) -> None:
     )
 
 
+BAR_S = 100e-6
+"""Issue 17's bar: median send spread of 20 requests, last-byte, per-user keep-alive."""
+FLOOR = "floor: C loop of write(2) (no soakmon)"
+
+
+def verdict(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """Each last-byte row's median against the bar, beside the C floor of the same run (taken
+    at another moment: the load moves between rows)."""
+    floor = (rows.get(FLOOR) or {}).get("send_spread_s")
+    lines = []
+    for name, row in rows.items():
+        summary = row.get("send_spread_s")
+        if name.startswith("floor") or row["sync"] != "last-byte" or summary is None:
+            continue
+        median = summary["median"]
+        met = "met" if median <= BAR_S else "missed"
+        over = f"; the C loop: {floor['median'] * 1e6:.0f} µs" if floor else ""
+        lines.append(f"median <= {BAR_S * 1e6:.0f} µs {met}: {name} ({median * 1e6:.0f} µs{over})")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.spread", description=__doc__)
     parser.add_argument("--phases", type=int, default=50, help="batches per way of sending")
@@ -217,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}", flush=True)
     doc = run(args)
+    for line in verdict(doc["rows"]):
+        print(line)
     print(f"load average after: {doc['loadavg_after']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(doc, indent=2) + "\n")
