@@ -58,15 +58,29 @@ class TlsTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closing or self._tcp is None:
             return
-        self._ssl.write(data)
-        self._flush()
+        if self._encrypt(data):
+            self._flush()
 
     def seal(self, data: bytes) -> bytes:
         """``data`` encrypted into TLS records, not sent: the caller writes them to the socket
-        (then calls :meth:`released`), before anything else is sent on this connection."""
-        self._ssl.write(data)
+        (then calls :meth:`released`), before anything else is sent on this connection. On a
+        TLS failure the connection is aborted (its request fails) and nothing is returned."""
+        if self._closing or self._tcp is None or not self._encrypt(data):
+            return b""
         self._sealed = True
         return self._outgoing.read()
+
+    def _encrypt(self, data: bytes | bytearray | memoryview) -> bool:
+        """Encrypt all of ``data`` into the outgoing BIO; ``False`` (connection aborted) when
+        the TLS engine refuses (e.g. a renegotiation it cannot finish here)."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._ssl.write(view) :]
+        except ssl.SSLError as exc:
+            self._fail(exc)
+            return False
+        return True
 
     def released(self) -> None:
         """The sealed records have been handed to the socket (or to :meth:`write_raw`): what

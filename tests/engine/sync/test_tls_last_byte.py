@@ -5,6 +5,7 @@ records. Against real TLS servers on loopback (a raw asyncio TLS server and aioh
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -112,3 +113,32 @@ async def test_aiohttp_over_tls_answers_cookies_and_bodies(self_signed: Cert) ->
     ]
     assert second.delivery is not None
     assert (second.delivery.sync, second.delivery.released) == ("last-byte", 4)
+
+
+async def test_large_bodies_over_tls(self_signed: Cert) -> None:
+    """Prefixes of many TLS records (300 kB bodies) still end in one sealed record each."""
+
+    async def size(request: web.Request) -> web.Response:
+        return web.json_response({"size": len(await request.read())})
+
+    app = web.Application(client_max_size=2**21)
+    app.router.add_post("/size", size)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed.server_context())
+    await site.start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    body = {"blob": "x" * 300_000}
+    expected = len(json.dumps(body).encode())
+    try:
+        async with ConcurrentTester(
+            url, mode="shared", sync="last-byte", keep_body=True, ca_file=self_signed.cert_file
+        ) as tester:
+            for _ in range(2):
+                result = await tester.run_batch([RequestSpec("POST", "/size", json=body)] * 4)
+                assert result.status_codes == {200: 4}, result.errors
+                assert [r.json() for r in result.records] == [{"size": expected}] * 4
+                assert result.delivery is not None
+                assert result.delivery.released == 4
+    finally:
+        await runner.cleanup()
