@@ -70,6 +70,18 @@ def _os_error(exc: BaseException, timeout: float) -> Classified:
     return "other", f"socket error: {_detail(exc)}", True
 
 
+#: What aiohttp says when writing a request's body failed (the transport was closing, or the
+#: kernel refused the write): the complete request never left, so the server cannot have
+#: applied it — unlike ``ServerDisconnectedError``, raised once the whole request was written.
+UNWRITTEN_BODY = "Can not write request body"
+
+
+def _client_os(exc: BaseException, timeout: float) -> Classified:
+    if UNWRITTEN_BODY in str(exc):
+        return "reset", "connection closed before the request was written (never applied)", False
+    return _os_error(exc, timeout)
+
+
 _REGISTRY: list[tuple[type[BaseException], Classifier]] = [
     (
         aiohttp.ClientConnectorCertificateError,
@@ -104,6 +116,7 @@ _REGISTRY: list[tuple[type[BaseException], Classifier]] = [
     (ssl.SSLError, lambda e, t: ("tls", f"TLS error: {_detail(e)}", True)),
     (aiohttp.InvalidURL, lambda e, t: ("other", f"invalid URL: {_detail(e)}", False)),
     (aiohttp.ClientConnectionResetError, lambda e, t: ("reset", "connection reset", True)),
+    (aiohttp.ClientOSError, _client_os),
     (OSError, _os_error),
 ]
 

@@ -58,6 +58,13 @@ class Call:
     server_error: bool = False  # an HTTP 5xx, or an answer a profile rule declares a server error
 
     @property
+    def unsent(self) -> bool:
+        """A transport failure whose last request provably never reached the target whole
+        (``RequestRecord.sent`` False: no connection, or closed while it was written), so it
+        cannot have been applied: safe to send again whatever the method."""
+        return self.code == "transport" and bool(self.records) and not self.records[-1].sent
+
+    @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 

@@ -96,6 +96,8 @@ class ScenarioRun:
             username = base if attempt == 0 else f"{base}-r{attempt}"
             session = Session(name=name, values={"username": username})
             call = await self.client.call(op, {**args, "username": username}, session)
+            if call.unsent:  # a stale connection found closed while writing: never applied
+                call = await self.client.call(op, {**args, "username": username}, session)
             if call.outcome is Outcome.OK or given or call.code != "already_exists":
                 return session, call
         assert call is not None

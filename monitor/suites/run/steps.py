@@ -13,7 +13,13 @@ to at least ``quantity``, in this order: ``rewards.grant``, ``rewards.buy`` afte
 error (a service that commits and then answers 500, or HTTP 200 with ``{"code": 500}``) counts
 when the balance or quantity read back shows it happened. A read (an operation the profile maps
 to GET or HEAD) that lost its connection before any answer ("server disconnected": a stale
-keep-alive connection) is sent once more.
+keep-alive connection) is sent once more. A write (``register``'s POST …) is sent once more only
+when the request provably never left whole: the connection was found closed while its body
+was being written (aiohttp: "Can not write request body"; the engine records ``sent=False``).
+A write that was written whole and then lost its connection ("server disconnected") is not: a
+server that applies it and then drops the connection gives the client exactly that error, as
+does one that closed the idle connection unread (``tests/targets/test_stale_connection.py``)
+— RFC 9112 §9.3.1; aiohttp itself retries only idempotent methods.
 """
 
 from __future__ import annotations
@@ -56,9 +62,9 @@ async def call_step(
     run: ScenarioRun, op: str, args: Mapping[str, Any], session: Session | None
 ) -> Call:
     """One step's call; a read that got no answer at all (a stale keep-alive connection the
-    server had closed) is sent once more."""
+    server had closed), or any request that provably never left whole, is sent once more."""
     call = await run.client.call(op, args, session)
-    if call.code == "transport" and _idempotent(run, op):
+    if call.code == "transport" and (_idempotent(run, op) or call.unsent):
         call = await run.client.call(op, args, session)
     return call
 
