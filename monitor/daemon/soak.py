@@ -166,7 +166,7 @@ class SoakLoop:
         )
         if self.transport is None:
             self.transport = transport_of(runner)
-            log.info("soak %s: requests sent through the %s", self.soak.name, self.transport)
+            log.info("soak %s: transport: %s", self.soak.name, self.transport)
         task = asyncio.create_task(runner.run(), name=f"soakmon-soak-{self.soak.name}")
         stopper = asyncio.create_task(stop.wait(), name=f"soakmon-soak-stop-{self.soak.name}")
         try:

@@ -143,7 +143,7 @@ class ProfileSoakLoop:
             self.transport = client.load_transport(
                 kinds + [s.op for s in self.soak.operations], own_sessions=True
             )
-            log.info("soak %s: users' requests sent through the %s", self.soak.name,
+            log.info("soak %s: transport: %s", self.soak.name,
                      self.transport)  # fmt: skip
             users = [
                 asyncio.create_task(self._user(client, vu, stop), name=f"soak-user-{vu}")

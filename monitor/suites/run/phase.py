@@ -194,7 +194,7 @@ async def _load(
         )
     kinds = [op.op for _, op in active]
     transport = run.client.load_transport(kinds) if load.fast_path else "aiohttp (fast_path: false)"
-    log.info("%s: sustained load of %d users through the %s", where, vus, transport)
+    log.info("%s: sustained load of %d users, transport: %s", where, vus, transport)
     fast = transport == "fast path"
     loop = asyncio.get_running_loop()
     started = loop.time()
