@@ -9,6 +9,7 @@ on the database (other requests' statements run in between); nothing sleeps to w
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import shutil
@@ -176,3 +177,27 @@ def error_schema() -> dict[str, Any]:
         "required": ["error"],
         "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
     }
+
+
+OPEN = ("/openapi.json", "/users", "/users/login", "/accounts", "/login")
+"""What ``refuse_everything`` lets through: the document, sign-up and login."""
+
+
+def refuse_everything(target: web.Application) -> web.Application:
+    """The stand-in behind a gate that refuses every request but the document, sign-up and
+    login, cycling through 401, 403, 404 and 422 (a permission layer gone wrong)."""
+    codes = itertools.cycle((401, 403, 404, 422))
+
+    @web.middleware
+    async def gate(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.endswith(OPEN):
+            response: web.StreamResponse = await handler(request)
+            return response
+        # Reads the body first: answered before the final byte, the synchronised sender's
+        # connections stay open past the run (a separate defect, left for its own fix).
+        await request.read()
+        status = next(codes)
+        return web.json_response({"error": f"refused_{status}", "message": "no"}, status=status)
+
+    target.middlewares.insert(0, gate)
+    return target

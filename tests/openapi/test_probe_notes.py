@@ -58,7 +58,7 @@ def test_a_measure_that_moves_without_writes_is_not_judged() -> None:
 
 async def test_a_probe_that_exercised_nothing_is_an_error_not_a_pass() -> None:
     from monitor.openapi.report import scenario
-    from tests.openapi.test_starter import refuse_everything
+    from tests.openapi.standin import refuse_everything
 
     refusing = refuse_everything(await make_app(defects=False))
     async with serve_app(refusing) as url:

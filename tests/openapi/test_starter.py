@@ -6,41 +6,19 @@ operation (``exercised``) or the setup step that was refused, never a silent pas
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from typer.testing import CliRunner
 
 from monitor.cli.app import _register, app
 from tests.engine.servers import serve_app
 from tests.openapi import clubs_server, notes_server, stock_server
+from tests.openapi.standin import refuse_everything
 
 _register()
 SIGN_UP = {"concurrent-create-account", "concurrent-register"}
-OPEN = ("/openapi.json", "/users", "/users/login", "/accounts", "/login")
-
-
-def refuse_everything(target: web.Application) -> web.Application:
-    """The stand-in behind a gate that refuses every request but the document, sign-up and
-    login, cycling through 401, 403, 404 and 422 (a permission layer gone wrong)."""
-    codes = itertools.cycle((401, 403, 404, 422))
-
-    @web.middleware
-    async def gate(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.endswith(OPEN):
-            response: web.StreamResponse = await handler(request)
-            return response
-        # Reads the body first: answered before the final byte, the synchronised sender's
-        # connections stay open past the run (a separate defect, left for its own fix).
-        await request.read()
-        status = next(codes)
-        return web.json_response({"error": f"refused_{status}", "message": "no"}, status=status)
-
-    target.middlewares.insert(0, gate)
-    return target
 
 
 def init(tmp_path: Path, document: dict[str, Any]) -> tuple[Path, Path]:
