@@ -32,7 +32,7 @@ help:
 	@echo "make fuzz    10,000 mutated suites/profiles/daemon configs through soakmon validate"
 	@echo "make chaos-stats   chaos experiments of issue 18 repeated (tests/chaos_stats/, ~15 min), not part of make test"
 	@echo "make stats   race detection statistics (tests/stats/, ~1-2 h on a busy 2-core machine), not part of make test"
-	@echo "make spread  send/arrival spread of concurrent phases (aiohttp vs last-byte vs single-packet)"
+	@echo "make spread  send/arrival spread of concurrent phases (floor, aiohttp, last-byte, TLS, single-packet)"
 	@echo "make image   build the container image with buildah (localhost/soakmon/soakmon)"
 	@echo "make kube-up / kube-down   a local Kubernetes control plane (prints its kubeconfig)"
 
@@ -155,8 +155,9 @@ format: $(VENV)/.synced-dev
 	$(VENV)/bin/ruff check --fix monitor tests bench
 	$(VENV)/bin/ruff format monitor tests bench
 
-# Send and arrival spread of concurrent phases: today's aiohttp path vs last-byte and
-# single-packet (50 phases of 20 requests on a loopback reference target; nginx as h2 front).
+# Send and arrival spread of concurrent phases: a bare write(2) loop (the floor), today's aiohttp
+# path, last-byte (plaintext and TLS) and single-packet (50 phases of 20 requests on a loopback
+# reference target; nginx as h2 and TLS front).
 spread: $(VENV)/.synced-dev
 	@scripts/system-deps.sh bench
 	$(VENV)/bin/python -m bench.spread $(SPREAD_ARGS)
