@@ -15,7 +15,7 @@ from yarl import URL
 from monitor.engine.configerror import EngineConfigError
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, classify
 from monitor.engine.hooks import RequestHooks
-from monitor.engine.sessions import POOLS, ConnectionMode, SessionPool
+from monitor.engine.sessions import CONNECTING, POOLS, ConnectionMode, SessionPool
 from monitor.engine.spec import ErrorKind, RequestRecord, RequestSpec
 
 
@@ -33,8 +33,9 @@ def parse_base_url(base_url: str) -> URL:
 
 
 def client_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    """Total timeout ``seconds``; the connect phase gives up 1 % earlier so that a timeout
-    while connecting is told apart (the request was then certainly not sent)."""
+    """Total timeout ``seconds``; the connect phase gives up 1 % earlier (on an idle machine
+    its own timer then fires first). Which phase timed out is known from
+    :data:`~monitor.engine.sessions.CONNECTING`, not from which timer fired."""
     if not seconds > 0:
         raise EngineConfigError(f"timeout must be a positive number of seconds, got {seconds!r}")
     return aiohttp.ClientTimeout(total=seconds, connect=seconds * 0.99, ceil_threshold=1e9)
@@ -201,7 +202,7 @@ class HttpClient:
                 else:
                     nbytes = await read_counted(resp)
         except Exception as exc:
-            kind, error, sent = classify(exc, req.timeout_s)
+            kind, error, sent = classify(exc, req.timeout_s, connecting=CONNECTING.get())
         return self.make_record(
             req, started_at, start, intended_start, status, nbytes, body, resp_headers,
             error, kind, sent, sent_headers,

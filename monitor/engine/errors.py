@@ -121,8 +121,12 @@ _REGISTRY: list[tuple[type[BaseException], Classifier]] = [
 ]
 
 
-def classify(exc: BaseException, timeout: float) -> Classified:
-    """``(error_kind, message, sent)`` for ``exc`` raised while requesting with ``timeout``."""
+def classify(exc: BaseException, timeout: float, *, connecting: bool = False) -> Classified:
+    """``(error_kind, message, sent)`` for ``exc`` raised while requesting with ``timeout``;
+    ``connecting``: it was raised before the request had its connection (a timeout is then a
+    connect timeout: nothing was sent)."""
+    if connecting and isinstance(exc, TimeoutError):
+        return "timeout", f"connect timeout after {timeout:g} s", False
     for exc_type, classifier in _REGISTRY:
         if isinstance(exc, exc_type):
             return classifier(exc, timeout)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import enum
 import ssl
 from abc import ABC, abstractmethod
+from contextvars import ContextVar
 from typing import TypeVar
 
 import aiohttp
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 
 _Mode = TypeVar("_Mode", bound=enum.Enum)
 
@@ -41,6 +45,28 @@ class ConnectionMode(enum.Enum):
         return parse_mode(cls, value, "connection mode")
 
 
+CONNECTING: ContextVar[bool] = ContextVar("soakmon_connecting", default=False)
+"""True while the request in flight in this task waits for its connection (a pool slot, TCP,
+TLS). A timeout then is a connect timeout, the request certainly not sent, whichever of
+aiohttp's timers fired: under CPU starvation the total timer (armed first) can fire before the
+connect timer, so the timer alone does not tell the phase."""
+
+
+class PhaseConnector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector that notes in :data:`CONNECTING` when a request is connecting."""
+
+    async def connect(
+        self,
+        req: ClientRequest,
+        traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
+    ) -> Connection:
+        CONNECTING.set(True)
+        conn = await super().connect(req, traces, timeout)
+        CONNECTING.set(False)
+        return conn
+
+
 class SessionPool(ABC):
     """Hands out sessions for virtual user ``user`` and takes them back."""
 
@@ -60,7 +86,7 @@ class SessionPool(ABC):
         """Close every session still open."""
 
     def _new(self, *, keep_alive: bool, cookies: bool) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
+        connector = PhaseConnector(
             limit=self._pool_limit,
             force_close=not keep_alive,
             timeout_ceil_threshold=1e9,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import struct
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -128,19 +132,59 @@ async def test_mixed_outcomes_in_one_batch_are_all_recorded() -> None:
     assert result.to_dict()["status_codes"] == {"200": 1, "422": 1, "503": 1}
 
 
-async def test_connect_timeout_is_told_apart_from_a_response_timeout() -> None:
-    """A listener that never accepts: the kernel queues one connection (its request reaches
-    the server: outcome unknown); the other connects time out (certainly not sent)."""
-    with socket.socket() as listener:
+@contextmanager
+def full_listener() -> Iterator[str]:
+    """A loopback listener that never accepts, its accept queue already full: the kernel drops
+    every further SYN, so a connect there never completes. Yields its URL."""
+    with socket.socket() as listener, socket.socket() as queued:
         listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        async with ConcurrentTester(f"http://127.0.0.1:{port}", timeout=0.5) as tester:
-            result = await tester.run_concurrent_requests("GET", "/", repeat=6)
-    assert {r.error_kind for r in result.records} == {"timeout"}
-    unsent = [r for r in result.records if not r.sent]
-    sent = [r for r in result.records if r.sent]
-    assert len(unsent) >= 3
-    assert {r.error for r in unsent} == {"connect timeout after 0.5 s"}
-    assert {r.error for r in sent} <= {"timeout after 0.5 s"}
-    assert result.connect_failures == len(unsent)
+        listener.listen(0)  # room for one connection, taken by ``queued``
+        queued.connect(listener.getsockname())
+        ready, _, _ = select.select([listener], [], [], 5.0)  # ``queued`` is in the queue
+        assert ready, "the queued connection never reached the accept queue"
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await read_request_head(reader)
+    await asyncio.Event().wait()
+
+
+async def test_connect_timeout_is_told_apart_from_a_response_timeout() -> None:
+    """A connect that never completes is a connect timeout (certainly not sent); a request
+    sent to a server that never answers is a response timeout (outcome unknown)."""
+    with full_listener() as unreachable:
+        async with (
+            serve_raw(never_answer) as silent,
+            ConcurrentTester(silent, timeout=0.5) as tester,
+        ):
+            result = await tester.run_batch(
+                [RequestSpec("GET", unreachable + "/")] * 3 + [RequestSpec("GET", "/")] * 3
+            )
+    unsent, sent = result.records[:3], result.records[3:]
+    assert {(r.error_kind, r.error, r.sent) for r in unsent} == {
+        ("timeout", "connect timeout after 0.5 s", False)
+    }
+    assert {(r.error_kind, r.error, r.sent) for r in sent} == {
+        ("timeout", "timeout after 0.5 s", True)
+    }
+    assert result.connect_failures == 3
+
+
+async def test_a_starved_loop_still_tells_a_connect_timeout_from_a_response_timeout() -> None:
+    """The event loop blocked past every deadline (a CPU-starved machine): aiohttp's total and
+    connect timers expire in the same loop pass, and the total one, armed first, may win. The
+    phase the request was in decides, not which timer fired."""
+    loop = asyncio.get_running_loop()
+    with full_listener() as unreachable:
+        async with (
+            serve_raw(never_answer) as silent,
+            ConcurrentTester(silent, timeout=0.5) as tester,
+        ):
+            loop.call_later(0.1, time.sleep, 0.6)  # starve the loop past both timers
+            result = await tester.run_batch(
+                [RequestSpec("GET", unreachable + "/"), RequestSpec("GET", "/")]
+            )
+    connecting, answering = result.records
+    assert (connecting.error, connecting.sent) == ("connect timeout after 0.5 s", False)
+    assert (answering.error, answering.sent) == ("timeout after 0.5 s", True)
