@@ -82,13 +82,21 @@ async def test_a_stalled_target_shows_in_p99_and_busy_vus_drop_iterations(fast_p
         out = await tester.run_executor(ConstantArrivalRate(100, 3, max_vus=50), PING)
     stats, result = out.stats, out.result
     assert target.stall_until is not None
+    stall_start, stall_end = target.stall_until - target.stall, target.stall_until
     assert stats.iterations + stats.dropped == 300
     assert stats.dropped > 0, stats  # how many depends on the machine; exact on fake time
     assert stats.vus_max == 50
     assert result.error_count == 0
     assert result.p99 >= 950, result.latency_ms()
     assert result.max >= 980
-    assert result.p50 < 100
+    # Every request sent after the stall began and due before it ended waited for its end,
+    # counted from when it was due (however late a busy machine sent it).
+    for r in result.records:
+        if r.intended_start is not None and r.start >= stall_start and r.intended_start < stall_end:
+            assert r.duration_ms >= (stall_end - r.intended_start) * 1000 - 0.001, r
+    # No bound on the median: counted from the due time it holds the client's own lateness,
+    # which on a CPU-starved machine is rightly large (p50 172 ms at load 19, 3.4 s with the
+    # test's core at a tenth); that the runner adds nothing is exact on fake time.
 
 
 async def test_latency_counts_from_the_intended_start_when_the_client_falls_behind(
@@ -159,14 +167,6 @@ async def test_burst_through_the_runner_is_truly_concurrent() -> None:
         out = await tester.run_executor(Burst(20), PING)
     assert out.result.status_codes == {200: 20}
     assert out.stats.iterations == 20
-
-
-async def test_records_stay_bounded_on_long_runs(fast_url: str) -> None:
-    async with ConcurrentTester(fast_url, mode=ConnectionMode.SHARED) as tester:
-        out = await tester.run_executor(ConstantVUs(4, 0.5), PING, sample_limit=50, interval=0.1)
-    assert out.result.total > 100
-    assert len(out.result.records) == 50
-    assert out.result.histogram.count == out.result.total
 
 
 async def test_cancelling_a_run_cancels_every_request_cleanly() -> None:
