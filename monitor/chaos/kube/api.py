@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from monitor.errors import SoakmonError
 
+_T = TypeVar("_T")
 WorkloadKind = Literal["Deployment", "StatefulSet"]
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 """The pod-template annotation ``kubectl rollout restart`` sets (the same one, so kubectl's
@@ -99,6 +100,17 @@ def api_error(exc: Exception, what: str) -> KubeApiError:
     return KubeApiError(f"{what}: the Kubernetes API server did not answer: {exc}")
 
 
+def call(what: str, request: Callable[[], _T], *, missing_ok: bool = False) -> _T | None:
+    """``request()``; any failure as one :class:`KubeApiError` naming ``what``. With
+    ``missing_ok``, None when the object is not there (HTTP 404)."""
+    try:
+        return request()
+    except Exception as exc:
+        if missing_ok and isinstance(exc, ApiException) and exc.status == 404:
+            return None
+        raise api_error(exc, what) from exc
+
+
 def load_api_client() -> client.ApiClient:
     """The in-cluster ServiceAccount's credentials, else the kubeconfig ($KUBECONFIG now)."""
     conf = client.Configuration()
@@ -144,13 +156,11 @@ class KubeChaosApi:
     # -- pods --------------------------------------------------------------------------------
 
     def list_pods(self, namespace: str, selector: str) -> list[PodState]:
-        what = f"listing pods {selector!r} in {namespace}"
-        try:
-            pods = client.CoreV1Api(self._client()).list_namespaced_pod(
-                namespace, label_selector=selector
-            )
-        except Exception as exc:
-            raise api_error(exc, what) from exc
+        core = client.CoreV1Api(self._client())
+        pods: Any = call(
+            f"listing pods {selector!r} in {namespace}",
+            lambda: core.list_namespaced_pod(namespace, label_selector=selector),
+        )
         return [
             PodState(
                 name=p.metadata.name,
@@ -164,30 +174,28 @@ class KubeChaosApi:
 
     def delete_pod(self, namespace: str, name: str, grace_period_s: int | None) -> bool:
         """Delete one pod; False when it was already gone."""
-        try:
-            client.CoreV1Api(self._client()).delete_namespaced_pod(
+        core = client.CoreV1Api(self._client())
+        deleted = call(
+            f"deleting pod {namespace}/{name}",
+            lambda: core.delete_namespaced_pod(
                 name, namespace, grace_period_seconds=grace_period_s
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return False
-            raise api_error(exc, f"deleting pod {namespace}/{name}") from exc
-        except Exception as exc:
-            raise api_error(exc, f"deleting pod {namespace}/{name}") from exc
-        return True
+            ),
+            missing_ok=True,
+        )
+        return deleted is not None
 
     # -- workloads ---------------------------------------------------------------------------
 
     def workload(self, kind: WorkloadKind, namespace: str, name: str) -> WorkloadState:
         apps = client.AppsV1Api(self._client())
-        obj: Any
-        try:
-            if kind == "Deployment":
-                obj = apps.read_namespaced_deployment(name, namespace)
-            else:
-                obj = apps.read_namespaced_stateful_set(name, namespace)
-        except Exception as exc:
-            raise api_error(exc, f"reading {kind} {namespace}/{name}") from exc
+        obj: Any = call(
+            f"reading {kind} {namespace}/{name}",
+            lambda: (
+                apps.read_namespaced_deployment(name, namespace)
+                if kind == "Deployment"
+                else apps.read_namespaced_stateful_set(name, namespace)
+            ),
+        )
         status = obj.status
         available = status.available_replicas if kind == "Deployment" else None
         return WorkloadState(
@@ -203,53 +211,53 @@ class KubeChaosApi:
     def replicas(self, kind: WorkloadKind, namespace: str, name: str) -> int:
         """``spec.replicas`` through the scale subresource (the rule ``scale`` needs)."""
         apps = client.AppsV1Api(self._client())
-        scale: Any
-        try:
-            if kind == "Deployment":
-                scale = apps.read_namespaced_deployment_scale(name, namespace)
-            else:
-                scale = apps.read_namespaced_stateful_set_scale(name, namespace)
-        except Exception as exc:
-            raise api_error(exc, f"reading the scale of {kind} {namespace}/{name}") from exc
+        scale: Any = call(
+            f"reading the scale of {kind} {namespace}/{name}",
+            lambda: (
+                apps.read_namespaced_deployment_scale(name, namespace)
+                if kind == "Deployment"
+                else apps.read_namespaced_stateful_set_scale(name, namespace)
+            ),
+        )
         return int(scale.spec.replicas or 0)
 
     def scale(self, kind: WorkloadKind, namespace: str, name: str, replicas: int) -> None:
         apps = client.AppsV1Api(self._client())
         body = {"spec": {"replicas": replicas}}
-        try:
-            if kind == "Deployment":
+        call(
+            f"scaling {kind} {namespace}/{name} to {replicas}",
+            lambda: (
                 apps.patch_namespaced_deployment_scale(name, namespace, body)
-            else:
-                apps.patch_namespaced_stateful_set_scale(name, namespace, body)
-        except Exception as exc:
-            raise api_error(exc, f"scaling {kind} {namespace}/{name} to {replicas}") from exc
+                if kind == "Deployment"
+                else apps.patch_namespaced_stateful_set_scale(name, namespace, body)
+            ),
+        )
 
     def restart(self, kind: WorkloadKind, namespace: str, name: str, at: str) -> None:
         """What ``kubectl rollout restart`` does: stamp the pod template, so the controller
         replaces every pod by its update strategy."""
         apps = client.AppsV1Api(self._client())
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}}
-        try:
-            if kind == "Deployment":
+        call(
+            f"restarting {kind} {namespace}/{name}",
+            lambda: (
                 apps.patch_namespaced_deployment(name, namespace, body)
-            else:
-                apps.patch_namespaced_stateful_set(name, namespace, body)
-        except Exception as exc:
-            raise api_error(exc, f"restarting {kind} {namespace}/{name}") from exc
+                if kind == "Deployment"
+                else apps.patch_namespaced_stateful_set(name, namespace, body)
+            ),
+        )
 
     # -- custom resources --------------------------------------------------------------------
 
     def served_kinds(self, group: str, version: str) -> dict[str, str]:
         """Kind -> plural of the resources the API server serves in ``group/version``
         (discovery; empty when the group is not installed)."""
-        try:
-            resources = client.CustomObjectsApi(self._client()).get_api_resources(group, version)
-        except ApiException as exc:
-            if exc.status == 404:
-                return {}
-            raise api_error(exc, f"discovering {group}/{version}") from exc
-        except Exception as exc:
-            raise api_error(exc, f"discovering {group}/{version}") from exc
+        custom = client.CustomObjectsApi(self._client())
+        resources: Any = call(
+            f"discovering {group}/{version}",
+            lambda: custom.get_api_resources(group, version),
+            missing_ok=True,
+        )
         if resources is None:
             return {}
         return {
@@ -261,43 +269,35 @@ class KubeChaosApi:
     def create_custom(
         self, group: str, version: str, namespace: str, plural: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
-        what = f"creating {body.get('kind', plural)} {namespace}/{body['metadata']['name']}"
-        try:
+        custom = client.CustomObjectsApi(self._client())
+        created = call(
+            f"creating {body.get('kind', plural)} {namespace}/{body['metadata']['name']}",
             # Strict: an unknown field is refused, not silently dropped by the CRD's pruning.
-            created = client.CustomObjectsApi(self._client()).create_namespaced_custom_object(
+            lambda: custom.create_namespaced_custom_object(
                 group, version, namespace, plural, dict(body), field_validation="Strict"
-            )
-        except Exception as exc:
-            raise api_error(exc, what) from exc
+            ),
+        )
         return cast("dict[str, Any]", created)
 
     def get_custom(
         self, group: str, version: str, namespace: str, plural: str, name: str
     ) -> dict[str, Any] | None:
-        try:
-            got = client.CustomObjectsApi(self._client()).get_namespaced_custom_object(
-                group, version, namespace, plural, name
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise api_error(exc, f"reading {plural} {namespace}/{name}") from exc
-        except Exception as exc:
-            raise api_error(exc, f"reading {plural} {namespace}/{name}") from exc
-        return cast("dict[str, Any]", got)
+        custom = client.CustomObjectsApi(self._client())
+        got = call(
+            f"reading {plural} {namespace}/{name}",
+            lambda: custom.get_namespaced_custom_object(group, version, namespace, plural, name),
+            missing_ok=True,
+        )
+        return cast("dict[str, Any] | None", got)
 
     def delete_custom(
         self, group: str, version: str, namespace: str, plural: str, name: str
     ) -> bool:
         """Delete one object; False when it was already gone."""
-        try:
-            client.CustomObjectsApi(self._client()).delete_namespaced_custom_object(
-                group, version, namespace, plural, name
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return False
-            raise api_error(exc, f"deleting {plural} {namespace}/{name}") from exc
-        except Exception as exc:
-            raise api_error(exc, f"deleting {plural} {namespace}/{name}") from exc
-        return True
+        custom = client.CustomObjectsApi(self._client())
+        deleted = call(
+            f"deleting {plural} {namespace}/{name}",
+            lambda: custom.delete_namespaced_custom_object(group, version, namespace, plural, name),
+            missing_ok=True,
+        )
+        return deleted is not None
