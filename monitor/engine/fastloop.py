@@ -63,9 +63,19 @@ class FastLoop:
         self.client = client
         self.requests = list(requests)
         self.count_only = count_only
+        self.keep_body = client.keep_body
         """Nobody keeps records (no sample, no ``request_done`` listener, the default success
         rule, no bodies): a success goes into the bucket as a status and a latency."""
         self.users = FastUsers(client)  # the request bytes (cached unless before_send hooks)
+        self.hooks = client.hooks
+        self.payloads: list[bytes | None] = []
+        """Each request's bytes when no before_send listener adds headers (None: built per
+        request, which then also reports what cannot be encoded)."""
+        for req in self.requests:
+            try:
+                self.payloads.append(self.users.payload(req)[0])
+            except (ValueError, TypeError):
+                self.payloads.append(None)
         self._vus: dict[int, _VU] = {}
 
     def _vu(self, vu: int) -> _VU:
@@ -160,30 +170,41 @@ class _VU:
     # -- one request ---------------------------------------------------------------------------
 
     def _send(self) -> None:
-        req = self.owner.requests[self.index]
+        owner = self.owner
+        index = self.index
+        req = owner.requests[index]
         self.start = monotonic()
-        if not self.owner.count_only:
+        if not owner.count_only:
             self.started_at = time.time()
-        try:
-            payload, self.sent_headers = self.owner.users.payload(req)
-        except (ValueError, TypeError) as exc:  # e.g. a before_send header with a line break
-            # settled on the next loop pass: a VU whose every request fails here still yields
-            error = FastError("other", f"invalid request: {exc}", False)
-            self.loop.call_soon(self.answered, error)
-            return
+        payload = None if owner.hooks.has_before_send else owner.payloads[index]
+        if payload is None:
+            try:
+                payload, self.sent_headers = owner.users.payload(req)
+            except (ValueError, TypeError) as exc:  # e.g. a before_send header with a newline
+                # settled on the next loop pass: a VU whose every request fails here yields
+                error = FastError("other", f"invalid request: {exc}", False)
+                self.loop.call_soon(self.answered, error)
+                return
+        else:
+            self.sent_headers = None
         conn = self.conn
         transport = None if conn is None else conn.transport
         if conn is None or conn.closed or transport is None or transport.is_closing():
             self.connecting = self.loop.create_task(self._connect(req, payload))
             return
-        self._write(conn, req, payload, req.timeout_s)
+        try:
+            conn.prepare(req.timeout_s, req.timeout_s, owner.keep_body, False, owner.count_only)
+        except FastError as exc:
+            self.loop.call_soon(self.answered, exc)
+            return
+        transport.write(payload)
 
     def _write(
         self, conn: LoopConnection, req: PreparedRequest, payload: bytes, remaining: float
     ) -> None:
         owner = self.owner
         try:
-            conn.prepare(req.timeout_s, remaining, owner.client.keep_body, False, owner.count_only)
+            conn.prepare(req.timeout_s, remaining, owner.keep_body, False, owner.count_only)
         except FastError as exc:
             self.loop.call_soon(self.answered, exc)
             return
