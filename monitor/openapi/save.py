@@ -145,6 +145,7 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
         setup.append(step)
         if producer.field:
             params[producer.param] = f"${{state.parent{n}.{producer.field}}}"
+    setup += _preconditions(draft, target, outcome)
     made = _ref_steps(ops, probe.refs_before + probe.refs, outcome, index)
     if made is None:
         return None
@@ -260,6 +261,36 @@ def _exercised(kind: str) -> dict[str, Any]:
         "check": "exercised",
         "args": {"kind": kind},
     }
+
+
+#: What a built-in operation spends, which no document says: the starter suite gives the user
+#: a balance (``fund``) or a reward item (``stock``) first, so the scenario exercises it.
+SPENDS = {
+    "points.deduct": "fund",
+    "points.transfer": "fund",
+    "top3.set": "fund",
+    "rewards.buy": "fund",
+    "rewards.redeem": "stock",
+}
+FUNDS = 1000
+
+
+def _preconditions(draft: Draft, target: DraftOp, outcome: ProbeOutcome) -> list[dict[str, Any]]:
+    """``fund`` / ``stock`` before a built-in operation that spends points or items, when the
+    draft maps what those steps use (``points.balance`` and a way to add points; for
+    ``stock``, ``rewards.list`` too)."""
+    step = SPENDS.get(target.builtin or "")
+    names = {op.name for op in draft.ops}
+    funded = "points.balance" in names and bool(names & {"points.add", "gift.claim"})
+    if step is None or not funded or (step == "stock" and "rewards.list" not in names):
+        return []
+    if step == "fund":
+        return [{"op": "fund", "user": "alice", "args": {"amount": FUNDS}}]
+    reward = (outcome.replay.get("body") or {}).get("reward")
+    if not isinstance(reward, str):
+        return []
+    args = {"reward": reward, "quantity": 1, "price": FUNDS // 2}
+    return [{"op": "stock", "user": "alice", "args": args}]
 
 
 def _ref_steps(

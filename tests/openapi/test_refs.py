@@ -64,9 +64,12 @@ def test_links_and_x_produced_by(tmp_path: Path) -> None:
     }
 
 
-async def test_starter_suite_creates_the_references_on_the_reference_target(
+async def test_starter_suite_creates_what_it_needs_on_the_reference_target(
     tmp_path: Path, reference_url: str
 ) -> None:
+    """Every scenario of the starter suite drafted from the reference target's document passes
+    against it, each having exercised its operation: the references are produced (a real task,
+    a real second user) and the built-ins that spend get their balance or item first."""
     source = tmp_path / "openapi.json"
     source.write_text(json.dumps(build_openapi(ENDPOINTS)))
     out = tmp_path / "profile.yaml"
@@ -74,20 +77,22 @@ async def test_starter_suite_creates_the_references_on_the_reference_target(
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "GUESS: body field 'task_ids' references the id of what POST /tasks creates" in text
-    suite = yaml.safe_load(out.with_name("profile.suite.yaml").read_text())
-    wanted = {"concurrent-top3-set", "concurrent-points-transfer"}
-    suite["scenarios"] = [s for s in suite["scenarios"] if s["name"] in wanted]
-    for scenario in suite["scenarios"]:  # the balance: what no document tells
-        scenario["setup"].insert(1, {"op": "fund", "user": "alice", "args": {"amount": 2000}})
-    made = {s["name"]: s for s in suite["scenarios"]}
+    suite_path = out.with_name("profile.suite.yaml")
+    made = {s["name"]: s for s in yaml.safe_load(suite_path.read_text())["scenarios"]}
     top3, transfer = made["concurrent-top3-set"], made["concurrent-points-transfer"]
+    assert top3["setup"][1] == {"op": "fund", "user": "alice", "args": {"amount": 1000}}
     assert (top3["setup"][2]["op"], top3["setup"][2]["save"]) == ("tasks.create", "ref0_0")
     assert top3["phases"][0]["ops"][0]["args"]["task_ids"] == ["${state.ref0_0.id}"]
     assert transfer["setup"][2] == {"op": "register", "save": "ref0_0"}
     assert transfer["phases"][0]["ops"][0]["args"]["to_user_id"] == "${state.ref0_0.user_id}"
-    path = tmp_path / "funded.yaml"
-    path.write_text(yaml.safe_dump(suite))
-    args = ["run", str(path), "--profile", str(out), "--target", reference_url, "--attempts", "1",
-            "--json", str(tmp_path / "r.json")]  # fmt: skip
+    assert made["concurrent-rewards-redeem"]["setup"][1]["op"] == "stock"
+    report = tmp_path / "r.json"
+    args = ["run", str(suite_path), "--profile", str(out), "--target", reference_url,
+            "--attempts", "1", "--json", str(report)]  # fmt: skip
     result = await asyncio.to_thread(CliRunner().invoke, app, args)
-    assert result.exit_code == 0, result.output  # each exercised: real task ids, a real user
+    assert result.exit_code == 0, result.output
+    ran = json.loads(await asyncio.to_thread(report.read_text))["suites"][0]["scenarios"]
+    assert len(ran) == 13
+    assert all(s["status"] == "passed" for s in ran)
+    exercised = [c for s in ran for c in s["checks"] if c["name"].startswith("some ")]
+    assert len(exercised) == 13
