@@ -19,6 +19,7 @@ from collections.abc import Callable
 from monitor.daemon.config import Request, Soak, Target
 from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
+from monitor.engine.fastusers import fast_path_refusal
 from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import trace_id_of
@@ -86,6 +87,17 @@ def build_client(
         target.url, timeout=target.timeout, mode=mode, hooks=hooks, fast_path=fast_path,
         ca_file=target.ca_file,
     )  # fmt: skip
+
+
+def planned_transport(soak: Soak, target: Target) -> str:
+    """How a soak of plain requests will be sent (:func:`transport_of`), known before it
+    starts: the same decision the runner makes."""
+    client = HttpClient(
+        target.url, timeout=target.timeout, mode=ConnectionMode.PER_USER,
+        fast_path=soak.fast_path, ca_file=target.ca_file,
+    )  # fmt: skip
+    why = fast_path_refusal(client, [client.prepare(request_spec(r)) for r in soak.requests])
+    return "fast path" if why is None else f"aiohttp ({why})"
 
 
 def transport_of(runner: Runner) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.analysis.window import RollingWindow
 from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext, Loops
-from monitor.daemon.soak import SoakLoop
+from monitor.daemon.soak import SoakLoop, planned_transport
 from monitor.daemon.soak_processes import SoakProcesses, processes_of
 from monitor.daemon.soak_profile import ProfileSoakLoop
 
@@ -16,8 +16,10 @@ def build(ctx: LoopContext) -> Loops:
         ctx.watches[soak.target].throughput[soak.name] = RollingWindow(
             cfg.analysis.horizon, max_samples=720
         )
-        ctx.state.soaks[soak.name] = {"target": soak.target}
         target = cfg.targets[soak.target]
+        ctx.state.soaks[soak.name] = {"target": soak.target}
+        if soak.requests:  # known now (an operations soak says it once its profile is loaded)
+            ctx.state.soaks[soak.name]["transport"] = planned_transport(soak, target)
         hooks = ctx.hooks("soak", soak.name, soak.target)
         loop: SoakLoop | ProfileSoakLoop | SoakProcesses
         if soak.operations:
