@@ -110,10 +110,10 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     from monitor.engine import parse_duration
     from monitor.errors import ExitCode, TargetUnreachable
     from monitor.openapi.document import OpenApiError
-    from monitor.openapi.probe import ProbeOptions, ProbeOutcome, run_probes
+    from monitor.openapi.probe import ProbeOptions, ProbeOutcome
     from monitor.openapi.report import run_result
     from monitor.openapi.report import scenario as probe_scenario
-    from monitor.openapi.session_run import prepare
+    from monitor.openapi.session_run import prepare, run_probes
     from monitor.report import ReportWriteError, print_summary, write_reports
 
     base = check_url(target)

@@ -10,7 +10,6 @@ updates of different fields together and reads the resource back.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from monitor.openapi.session import (
     text,
     with_query,
 )
-from monitor.openapi.values import ValueSource, token
+from monitor.openapi.values import ValueSource, fresh, token
 
 
 class BudgetExhausted(SoakmonError):
@@ -261,7 +260,7 @@ class Prober:
         for attempt in range(1, self.options.attempts + 1):  # a race may need a few tries
             user = await self.sessions.new_user()  # once-per-user effects start afresh
             params2 = await self.parents(probe, user)
-            body2 = await produce(self, probe.refs, user, _fresh(body))
+            body2 = await produce(self, probe.refs, user, fresh(body))
             spec = self.spec(op, user, params2, body2, query)
             outcome.request = _describe(spec)
             tokens2 = tokens_of(body2)
@@ -387,53 +386,8 @@ def _answer(record: RequestRecord) -> Answer:
     return Answer(record.status, text(record), record.error)
 
 
-def _fresh(value: Any) -> Any:
-    """The same payload with new unique tokens (a second, independent identical payload)."""
-    if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fresh(v) for v in value]
-    if isinstance(value, str) and value.startswith("soak-"):
-        return token()
-    return value
-
-
 def _describe(spec: RequestSpec) -> str:
     import json
 
     body = f" {json.dumps(spec.json, ensure_ascii=False)[:200]}" if spec.json is not None else ""
     return f"{spec.method} {spec.path}{body}"
-
-
-async def run_probes(
-    target: str,
-    api: Api,
-    probes: list[RaceProbe],
-    *,
-    values: ValueSource,
-    auth: AuthPlan,
-    session: SessionPlan,
-    options: ProbeOptions,
-    on_done: Any = None,
-) -> list[ProbeOutcome]:
-    """Every probe in order; once the budget is used up, the rest are skipped (said why)."""
-    prober = Prober(target, api, values=values, auth=auth, session=session, options=options)
-    out: list[ProbeOutcome] = []
-    stop: str | None = None
-    try:
-        for probe in probes:
-            if stop is not None:
-                outcome = ProbeOutcome(probe, skipped=f"not run: {stop}")
-            else:
-                try:
-                    outcome = await prober.run(probe)
-                except BudgetExhausted as exc:
-                    stop = str(exc)
-                    outcome = ProbeOutcome(probe, skipped=f"not run: {stop}")
-            out.append(outcome)
-            if on_done is not None:
-                on_done(outcome)
-            await asyncio.sleep(0)
-    finally:
-        await prober.aclose()
-    return out

@@ -19,11 +19,17 @@ from typing import Any
 import yaml
 
 from monitor.openapi.document import Document
-from monitor.openapi.draft import Draft, DraftOp, build_draft, render
-from monitor.openapi.model import ApiOperation
+from monitor.openapi.draft import Draft, build_draft, render
 from monitor.openapi.outcomes import STATUS_NAMES
 from monitor.openapi.probe import ProbeOutcome
-from monitor.openapi.refs import BodyRef
+from monitor.openapi.scenario_setup import (
+    DraftOps,
+    example,
+    op_args,
+    preconditions,
+    ref_args,
+    ref_steps,
+)
 from monitor.suites.profile.operations import OUTCOMES
 
 SUITE_FILE, PROFILE_FILE = "probe-suite.yaml", "probe-profile.yaml"
@@ -31,57 +37,6 @@ SUITE_FILE, PROFILE_FILE = "probe-suite.yaml", "probe-profile.yaml"
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "probe"
-
-
-class _Ops:
-    """The drafted operations by the OpenAPI operation they map (method and path)."""
-
-    def __init__(self, draft: Draft) -> None:
-        self.by_key: dict[tuple[str, str], DraftOp] = {}
-        for op in draft.ops:
-            if "steps" not in op.fields:
-                self.by_key.setdefault((op.api.method, op.api.path), op)
-
-    def get(self, op: ApiOperation | None) -> DraftOp | None:
-        return None if op is None else self.by_key.get((op.method, op.path))
-
-
-def _arg_names(template: Any) -> list[str]:
-    return re.findall(r"{(?:args\.)?([A-Za-z0-9_]+)}", json.dumps(template))
-
-
-def _args(
-    draft_op: DraftOp, api: ApiOperation, params: dict[str, str], body: Any, index: int
-) -> dict[str, Any]:
-    """Arguments of a drafted operation: path parameters (by position) and body fields."""
-    args: dict[str, Any] = {}
-    placeholders = re.findall(r"{([^}]+)}", str(draft_op.fields.get("path", "")))
-    for mine, theirs in zip(placeholders, api.path_params, strict=False):
-        if theirs in params:
-            args[mine] = params[theirs]
-    values = _leaves(body)
-    templates = (draft_op.fields.get("body"), draft_op.fields.get("query"))
-    required = {n for t in templates for n in re.findall(r"(?<!\$){(\w+)}", json.dumps(t))}
-    for name in _arg_names(templates[0]) + _arg_names(templates[1]):
-        if name in values:
-            value = values[name]
-            if isinstance(value, str) and value.startswith("soak-"):
-                value = f"soak{index}-{name[:6]}-${{vars.run_id}}"
-            args[name] = value
-        elif name in required and name not in args:  # the draft's own (a sign-up's username)
-            args[name] = f"soak{index}-{name[:6]}-${{vars.run_id}}"
-    return args
-
-
-def _leaves(value: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if isinstance(inner, dict):
-                out.update(_leaves(inner))
-            else:
-                out[re.sub(r"[^A-Za-z0-9_]", "_", key)] = inner
-    return out
 
 
 def _refusal(draft: Draft, status: int | None, body: str) -> str | None:
@@ -122,7 +77,7 @@ def _anonymous(value: Any) -> Any:
 
 def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any] | None:
     probe = outcome.probe
-    ops = _Ops(draft)
+    ops = DraftOps(draft)
     target = ops.get(probe.op)
     if target is None:
         return None
@@ -139,25 +94,25 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
         step = {
             "op": maker.name,
             "user": "alice",
-            "args": _args(maker, producer.op, params, _example(outcome, producer.op), index),
+            "args": op_args(maker, producer.op, params, example(outcome, producer.op), index),
             "save": f"parent{n}",
         }
         setup.append(step)
         if producer.field:
             params[producer.param] = f"${{state.parent{n}.{producer.field}}}"
-    setup += _preconditions(draft, target, outcome)
-    made = _ref_steps(ops, probe.refs_before + probe.refs, outcome, index)
+    setup += preconditions(draft, target, outcome)
+    made = ref_steps(ops, probe.refs_before + probe.refs, outcome, index)
     if made is None:
         return None
     steps, refs = made
     setup += steps
     if probe.before is not None and (before := ops.get(probe.before)) is not None:
-        before_args = _args(before, probe.before, params, None, index)
+        before_args = op_args(before, probe.before, params, None, index)
         setup.append(
             {
                 "op": before.name,
                 "user": "alice",
-                "args": {**before_args, **_ref_args(before, probe.refs_before, refs)},
+                "args": {**before_args, **ref_args(before, probe.refs_before, refs)},
             }
         )
     replay = outcome.replay
@@ -175,8 +130,8 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
             return None
         ops_list, checks = [], []
         for g, fields in enumerate(groups):
-            args = _args(target, probe.op, params, fields, index)
-            args.update({k: v for k, v in _ref_args(target, probe.refs, refs).items()
+            args = op_args(target, probe.op, params, fields, index)
+            args.update({k: v for k, v in ref_args(target, probe.refs, refs).items()
                          if not replay.get("partial")})  # fmt: skip
             for name, value in fields.items():
                 if isinstance(value, str):
@@ -194,7 +149,7 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
             {
                 "op": reader.name,
                 "user": "alice",
-                "args": _args(reader, get, params, None, index),
+                "args": op_args(reader, get, params, None, index),
                 "save": "after",
             }
         ]
@@ -221,8 +176,8 @@ def _scenario(draft: Draft, outcome: ProbeOutcome, index: int) -> dict[str, Any]
             *(checks or [{"check": "no_server_errors", "args": {"kind": target.name}}]),
         ]
         return scenario
-    args = _args(target, probe.op, params, replay.get("body"), index)
-    args.update(_ref_args(target, probe.refs, refs))
+    args = op_args(target, probe.op, params, replay.get("body"), index)
+    args.update(ref_args(target, probe.refs, refs))
     scenario["phases"] = [
         {"ops": [{"op": target.name, "user": "alice", "args": args, "count": "${params.copies}"}]}
     ]
@@ -263,81 +218,8 @@ def _exercised(kind: str) -> dict[str, Any]:
     }
 
 
-#: What a built-in operation spends, which no document says: the starter suite gives the user
-#: a balance (``fund``) or a reward item (``stock``) first, so the scenario exercises it.
-SPENDS = {
-    "points.deduct": "fund",
-    "points.transfer": "fund",
-    "top3.set": "fund",
-    "rewards.buy": "fund",
-    "rewards.redeem": "stock",
-}
-FUNDS = 1000
-
-
-def _preconditions(draft: Draft, target: DraftOp, outcome: ProbeOutcome) -> list[dict[str, Any]]:
-    """``fund`` / ``stock`` before a built-in operation that spends points or items, when the
-    draft maps what those steps use (``points.balance`` and a way to add points; for
-    ``stock``, ``rewards.list`` too)."""
-    step = SPENDS.get(target.builtin or "")
-    names = {op.name for op in draft.ops}
-    funded = "points.balance" in names and bool(names & {"points.add", "gift.claim"})
-    if step is None or not funded or (step == "stock" and "rewards.list" not in names):
-        return []
-    if step == "fund":
-        return [{"op": "fund", "user": "alice", "args": {"amount": FUNDS}}]
-    reward = (outcome.replay.get("body") or {}).get("reward")
-    if not isinstance(reward, str):
-        return []
-    args = {"reward": reward, "quantity": 1, "price": FUNDS // 2}
-    return [{"op": "stock", "user": "alice", "args": args}]
-
-
-def _ref_steps(
-    ops: _Ops, refs: list[BodyRef], outcome: ProbeOutcome, index: int
-) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
-    """Setup steps that make what body fields reference (``refs.py``), and each field's value
-    (a template, or a list of them); None when a creating operation is not in the profile."""
-    steps: list[dict[str, Any]] = []
-    values: dict[str, Any] = {}
-    for n, ref in enumerate(refs):
-        made: list[str] = []
-        for k in range(ref.count):
-            if ref.own:
-                made.append("${state.alice.user_id}")
-                continue
-            save = f"ref{n}_{k}"
-            if ref.op is None:
-                steps.append({"op": "register", "save": save})
-                made.append(f"${{state.{save}.user_id}}")
-                continue
-            maker = ops.get(ref.op)
-            if maker is None:
-                return None
-            args = _args(maker, ref.op, {}, _example(outcome, ref.op), index)
-            steps.append({"op": maker.name, "user": "alice", "args": args, "save": save})
-            made.append(f"${{state.{save}.{ref.answer or 'id'}}}")
-        values[ref.field] = made if ref.many else made[0]
-    return steps, values
-
-
-def _ref_args(draft_op: DraftOp, refs: list[BodyRef], values: dict[str, Any]) -> dict[str, Any]:
-    """The arguments of ``draft_op`` that carry the referenced values."""
-    names = set(_arg_names(draft_op.fields.get("body")))
-    out: dict[str, Any] = {}
-    for ref in refs:
-        arg = re.sub(r"[^A-Za-z0-9_]", "_", ref.field)
-        if arg in names and ref.field in values:
-            out[arg] = values[ref.field]
-    return out
-
-
 def outcome_copies(outcome: ProbeOutcome) -> int:
     return len(outcome.replay.get("answers") or []) or 10
-
-
-def _example(outcome: ProbeOutcome, op: ApiOperation) -> Any:
-    return outcome.replay.get("parents", {}).get(op.label)
 
 
 def _field_path(body: Any, name: str, prefix: str = "") -> str | None:

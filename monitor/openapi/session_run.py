@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.openapi.auth import AuthPlan, SessionPlan, plan_auth, plan_session
 from monitor.openapi.document import Document, load_document
 from monitor.openapi.model import Api, read_api
 from monitor.openapi.plan import RaceProbe, plan_probes
-from monitor.openapi.probe import ProbeOptions, ProbeOutcome, run_probes
+from monitor.openapi.probe import BudgetExhausted, ProbeOptions, ProbeOutcome, Prober
 from monitor.openapi.values import ValueSource
 
 
@@ -59,3 +60,37 @@ async def probe_document(
         on_done=on_done,
     )
     return prepared, outcomes
+
+
+async def run_probes(
+    target: str,
+    api: Api,
+    probes: list[RaceProbe],
+    *,
+    values: ValueSource,
+    auth: AuthPlan,
+    session: SessionPlan,
+    options: ProbeOptions,
+    on_done: Any = None,
+) -> list[ProbeOutcome]:
+    """Every probe in order; once the budget is used up, the rest are skipped (said why)."""
+    prober = Prober(target, api, values=values, auth=auth, session=session, options=options)
+    out: list[ProbeOutcome] = []
+    stop: str | None = None
+    try:
+        for probe in probes:
+            if stop is not None:
+                outcome = ProbeOutcome(probe, skipped=f"not run: {stop}")
+            else:
+                try:
+                    outcome = await prober.run(probe)
+                except BudgetExhausted as exc:
+                    stop = str(exc)
+                    outcome = ProbeOutcome(probe, skipped=f"not run: {stop}")
+            out.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
+            await asyncio.sleep(0)
+    finally:
+        await prober.aclose()
+    return out

@@ -149,3 +149,14 @@ class ValueSource:
 
 def _is_unset(value: Any) -> bool:
     return type(value).__name__ == "NotSet"
+
+
+def fresh(value: Any) -> Any:
+    """The same payload with new unique tokens (a second, independent identical payload)."""
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, str) and value.startswith("soak-"):
+        return token()
+    return value
