@@ -59,6 +59,10 @@ class RequestRecord:
     """Response headers, kept only with ``keep_body=True``."""
     sent_headers: Mapping[str, str] | None = None
     """Headers injected by ``RequestHooks.before_send`` listeners (e.g. ``traceparent``)."""
+    invoked: float | None = None
+    """``time.monotonic()`` when its first bytes left, for a request held back until a barrier
+    released its final byte (synchronised delivery; ``start`` is then the release): the server
+    may have acted on it from then on, so a history's invocation time. ``None``: ``start``."""
 
     @property
     def ok(self) -> bool:

@@ -58,6 +58,7 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
         "body": json.loads(body) if body else None,
         "cookie": headers.get("cookie"),
         "authorization": headers.get("authorization"),
+        "content_length": headers.get("content-length"),
     }
     data = json.dumps(payload).encode()
     status = 201 if scope["method"] == "POST" else 200

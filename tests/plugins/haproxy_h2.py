@@ -6,7 +6,9 @@ Why a second front beside nginx (:mod:`tests.plugins.nginx_h2`): nginx 1.22 (Deb
 only h2c on a plain ``http2`` listener, so a whole ``soakmon run --h2c`` (whose set-up and
 sequential steps are HTTP/1.1, only its concurrent phases HTTP/2) cannot go through it.
 HAProxy detects the HTTP/2 connection preface on a plain port and serves both. Like nginx, it
-forwards each complete stream to the service on an upstream HTTP/1.1 connection of its own,
+forwards each complete stream (``option http-buffer-request``: only once its END_STREAM came,
+else a request without a body reaches an HTTP/1.1 service as soon as its headers do) to the
+service on an upstream HTTP/1.1 connection of its own,
 so what the service sees is HAProxy's re-sent burst; the service's ``X-Arrival-Ns`` comes
 back through the proxy and says how tight that burst arrived.
 """
@@ -41,6 +43,9 @@ global
 
 defaults
     mode http
+    # a request goes to the service once complete (its END_STREAM), as nginx does by default
+    # (proxy_request_buffering): a stream whose final frame is held is held at the front too
+    option http-buffer-request
     timeout connect 5s
     timeout client 60s
     timeout server 60s

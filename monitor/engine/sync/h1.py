@@ -137,6 +137,7 @@ async def deliver(
             continue
         transport = conn.transport
         assert transport is not None
+        out.hold()
         transport.write(payload[:-1])
         last = payload[-1:]
         if isinstance(transport, TlsTransport):  # its TLS record, ready before the barrier
@@ -208,8 +209,8 @@ def _send_later(transport: asyncio.Transport, data: bytes) -> None:
 
 
 async def _collect(out: Outgoing, conn: Connection, waiter: asyncio.Future[None]) -> None:
-    if not out.released:
-        out.started_at, out.start = time.time(), monotonic()
+    # not released (answered or failed before its final byte left): it started when its first
+    # bytes did (``Outgoing.hold``), never after its own answer
     try:
         status, nbytes, body, headers = await conn.collect(waiter)
     except FastError as exc:

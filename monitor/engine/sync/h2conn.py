@@ -170,6 +170,7 @@ class H2Protocol(asyncio.Protocol):
         stream_id = self.h2.get_next_available_stream_id()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._streams[stream_id] = _Stream(out, done, keep_body)
+        out.hold()
         self.h2.send_headers(stream_id, out.h2_headers(), end_stream=False)
         body = out.body or b""
         if len(body) > 1:
@@ -249,7 +250,7 @@ async def deliver(
             conn.abort()  # its streams are abandoned; the next batch opens a fresh connection
     for _, streams, _ in primed:
         for _, out in streams:
-            if not out.released:
+            if not out.released:  # it started when its HEADERS left (``hold``), if they did
                 out.started_at, out.start = out.started_at or wall, out.start or mono
                 out.sent = out.status is not None  # answered before its release: it was run
             if out.error is None:

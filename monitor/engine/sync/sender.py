@@ -174,11 +174,13 @@ class SyncSender:
     def _record(self, out: Outgoing) -> RequestRecord:
         client = self.client
         keep = client.keep_body
-        return client.make_record(
+        record = client.make_record(
             out.req, out.started_at, out.start, None, out.status, out.nbytes,
             out.response_body if keep else None, out.response_headers if keep else None,
             out.error, out.error_kind, out.sent, out.sent_headers, end=out.done_at,
         )  # fmt: skip
+        record.invoked = out.primed
+        return record
 
     async def aclose(self) -> None:
         """Close every connection."""

@@ -48,8 +48,17 @@ class Outgoing:
     error_kind: ErrorKind | None = None
     sent: bool = False
     released: bool = False
+    primed: float | None = None
+    """``time.monotonic()`` when its first bytes (all but the final one, or frame) left: the
+    server may act on a request from then (a handler that never reads the body, a request
+    answered on its head), so that is when it was invoked."""
     done_at: float | None = None
     """``time.monotonic()`` when the answer (or the failure) came."""
+
+    def hold(self) -> None:
+        """Its first bytes are being written (before the barrier): note when."""
+        self.primed = monotonic()
+        self.started_at, self.start = time.time(), self.primed
 
     def fail(self, kind: ErrorKind, message: str, sent: bool) -> None:
         """Record a transport failure (the first one wins)."""
@@ -92,8 +101,11 @@ class Outgoing:
         given.setdefault("accept", "*/*")
         if self.body is not None:
             given.setdefault("content-type", "application/json")
-        if self.body or self.req.method in ("POST", "PUT", "PATCH"):
-            given["content-length"] = str(len(self.body or b""))
+        # Without a body no `content-length: 0`: it would tell the server the request is
+        # complete before its END_STREAM (the release), so it could run at once, not held.
+        if self.body:
+            given["content-length"] = str(len(self.body))
+
         pairs.extend(given.items())
         return pairs
 

@@ -313,7 +313,10 @@ class ProfileClient:
             "args": dict(args),
             "status": record.status,
         }
-        base |= {"invoked_at": record.start, "latency_ms": record.duration_ms}
+        # a synchronised request was invoked when its first bytes left (the server may act on
+        # it from then), not at its release: ordering checks must not think it started later
+        invoked = record.start if record.invoked is None else min(record.invoked, record.start)
+        base |= {"invoked_at": invoked, "latency_ms": record.duration_ms}
         if record.error is not None or record.status is None:
             outcome = Outcome.UNKNOWN if record.sent else Outcome.FAILED
             return Call(

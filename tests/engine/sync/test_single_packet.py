@@ -110,7 +110,33 @@ async def test_a_stream_answered_before_its_final_frame_is_that_requests_record(
             result = await tester.run_batch(batch)
             assert result.errors == [], result.errors
             assert result.status_codes == {200: 2, 201: 3}
-            assert result.records[0].body == b"early"
+            early, *held = result.records
+            assert early.body == b"early"
             delivery = result.delivery
             assert delivery is not None
             assert (delivery.sync, delivery.released) == ("single-packet", 4)
+            # every request was invoked when its HEADERS left, before the release; the early
+            # one's record starts then too (it used to start at the release, after its answer)
+            assert early.duration_ms >= 0
+            assert all(r.invoked is not None for r in result.records)
+            release = held[0].start
+            assert all(r.start == release for r in held)
+            assert all(r.invoked is not None and r.invoked < release for r in result.records)
+            assert early.start == early.invoked
+
+
+async def test_a_request_without_body_does_not_announce_it_is_complete() -> None:
+    # `content-length: 0` in HEADERS would let a server (or a proxy forwarding to an
+    # HTTP/1.1 app) run the request before its END_STREAM is released: only the end of the
+    # stream may say the request is complete
+    async with serve_h2() as url, ConcurrentTester(
+        url, mode="per-user", keep_body=True, sync="single-packet", h2c=True
+    ) as tester:  # fmt: skip
+        result = await tester.run_batch(
+            [RequestSpec("POST", "/tasks/1/complete"), RequestSpec("POST", "/x", json={"a": 1})]
+        )
+    assert result.status_codes == {201: 2}, result.errors
+    bare, with_body = (r.json() for r in result.records)
+    assert bare["content_length"] is None
+    assert bare["body"] is None
+    assert with_body["content_length"] == "8"  # {"a": 1}
