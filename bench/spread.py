@@ -28,7 +28,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +124,37 @@ def _soakmon_load(url: str, spec: RequestSpec, vus: int, rounds: int, mode: str)
     }
 
 
+BUSY_LIMIT_S = 900
+"""The busy loop of ``--busy`` ends by itself after this long, whatever happens to the bench."""
+
+
+@contextmanager
+def busy_core(enabled: bool) -> Iterator[None]:
+    """With ``enabled``: one process spinning on CPU 0 for the block (the loaded case), bounded
+    by ``timeout`` and stopped at the end."""
+    if not enabled:
+        yield
+        return
+    spin = (
+        "import os\n"
+        "if hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {0})\n"
+        "while 1: pass"
+    )
+    proc = subprocess.Popen(["timeout", str(BUSY_LIMIT_S), sys.executable, "-c", spin])
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="soakmon-spread-") as tmp:
+    with (
+        busy_core(args.busy),
+        tempfile.TemporaryDirectory(prefix="soakmon-spread-") as tmp,
+    ):
         port = free_port()
         argv = [*SOAKMON, "target", "serve", "--port", str(port)]
         with service(argv, port=port, log=Path(tmp) / "target.log"):
@@ -180,6 +208,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
+        "busy_core": args.busy,
         "rows": rows,
     }
 
@@ -235,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", type=int, default=50, help="batches per way of sending")
     parser.add_argument("--requests", type=int, default=20, help="requests per batch")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument(
+        "--busy", action="store_true", help="measure with a busy loop on CPU 0 (the loaded case)"
+    )
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}", flush=True)
     doc = run(args)
