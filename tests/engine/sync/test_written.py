@@ -44,9 +44,9 @@ async def test_requests_queued_for_one_connection_are_sent_apart() -> None:
                 assert (delivery.sync, delivery.released) == ("none", 4)
                 assert delivery.send_spread_s is not None
                 assert delivery.send_spread_s >= 0.085
-                # the target saw them come as far apart as they were written
+                # the target saw them come apart too
                 assert delivery.arrival_spread_s is not None
-                assert abs(delivery.arrival_spread_s - delivery.send_spread_s) < 0.02
+                assert delivery.arrival_spread_s >= 0.085
 
 
 async def test_a_request_never_written_is_not_counted_as_sent() -> None:
