@@ -14,7 +14,6 @@ parent pid each window), so a killed daemon leaves no load behind.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import signal
@@ -26,27 +25,15 @@ from monitor.daemon.soak import SoakLoop, outcome_label
 from monitor.engine import IntervalReport, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
 from monitor.engine.wire import result_to_wire
+from monitor.engine.workers import die_with_parent
 from monitor.events import EventBus
 from monitor.observe.metrics import RequestCounts
 from monitor.observe.tracing import RequestTracer, setup_tracing
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _emit(kind: str, body: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
     sys.stdout.flush()
-
-
-def _die_with_parent(parent: int) -> None:
-    """SIGTERM this process when its parent dies (Linux), and exit now if it already did."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux: the per-window check
-        pass
-    if os.getppid() != parent:
-        sys.exit(0)
 
 
 class Counts:
@@ -81,7 +68,7 @@ def share_of(plan: dict[str, Any]) -> Soak:
 async def run_worker(plan: dict[str, Any]) -> None:
     """Run one worker's share of the soak in ``plan`` until SIGTERM."""
     parent = int(plan["parent"])
-    _die_with_parent(parent)
+    die_with_parent(parent)
     soak = share_of(plan)
     target = Target.model_validate(plan["target"])
     counts = Counts()

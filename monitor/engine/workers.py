@@ -26,6 +26,17 @@ from typing import Any
 STDERR_TAIL = 2000
 
 
+def die_with_parent(parent: int) -> None:
+    """In a worker: be sent SIGTERM when the parent process dies (Linux ``PR_SET_PDEATHSIG``),
+    and exit at once if it already did, so a killed parent leaves no load behind."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the exit check alone
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        sys.exit(0)
+
+
 def cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     """The CPU limit of this process's cgroup (a container's ``resources.limits.cpu``), or
     None when there is none: cgroup v2 ``cpu.max``, else v1 ``cpu.cfs_quota_us``."""
@@ -142,19 +153,27 @@ Listener = Callable[[Worker, dict[str, Any]], None]
 
 
 async def drive(
-    w: Worker, module: str, plan: dict[str, Any], on_message: Listener | None = None
+    w: Worker,
+    module: str,
+    plan: dict[str, Any],
+    on_message: Listener | None = None,
+    *,
+    line_limit: int = 2**16,
+    stdin: bool = False,
 ) -> None:
     """Run worker ``w`` (``python -m module plan``) to its end, keeping what it reports;
     ``on_message(w, msg)`` sees each message after ``w`` took it in. Cancelled: the worker is
-    killed."""
+    killed. ``stdin``: the worker reads what the parent writes to ``w.proc.stdin``."""
     w.proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         module,
         json.dumps(plan),
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # Ctrl-C reaches the parent only; it passes stops on
+        limit=line_limit,  # the longest JSON line the worker may write
     )
     assert w.proc.stdout is not None
     assert w.proc.stderr is not None

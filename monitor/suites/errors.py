@@ -78,6 +78,10 @@ class UnmappedOperation(SuiteError, UsageError):
         super().__init__(f"profile {profile!r} does not map operation(s): {names}")
 
 
+class PhaseWorkerDied(SuiteError):
+    """A worker process of a sustained load ended without sending its calls back."""
+
+
 class StepFailed(SuiteError):
     """A setup or read-back step got an outcome other than the one it expects."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -194,26 +195,26 @@ async def _load(
         )
     kinds = [op.op for _, op in active]
     transport = run.client.load_transport(kinds) if load.fast_path else "aiohttp (fast_path: false)"
-    log.info("%s: sustained load of %d users, transport: %s", where, vus, transport)
+    processes = _processes(load)
+    log.info("%s: sustained load of %d users, transport: %s%s", where, vus, transport,
+             f", {processes} worker processes" if processes > 1 else "")  # fmt: skip
     fast = transport == "fast path"
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = time.monotonic()
     deadline = started + duration
+    if processes > 1 and len(members) > 1:
+        from monitor.suites.run.phase_workers import run_in_workers
 
-    async def virtual_user(vu: int, session: Session | None) -> None:
-        iteration = 0
-        user = vu if fast else None
-        while loop.time() < deadline:
-            for i, op in active:
-                count = run.render_int(op.count, f"{where}.ops[{i}].count")
-                for index in range(count):
-                    args = run.render(op.args, session, iteration * count + index)
-                    call = await run.client.call(op.op, args, session, user)
-                    outcome.calls.append(outcome.account(call))
-            iteration += 1
-
-    await asyncio.gather(*(virtual_user(vu, m) for vu, m in enumerate(members)))
-    outcome.duration_s = loop.time() - started
+        started = await run_in_workers(
+            run, outcome, where=where, active=active, members=members, duration=duration,
+            processes=processes, fast=fast,
+        )  # fmt: skip
+    else:
+        await asyncio.gather(
+            *(loop_user(run, outcome, where=where, active=active, vu=vu, session=m,
+                        user=vu if fast else None, deadline=deadline)
+              for vu, m in enumerate(members))
+        )  # fmt: skip
+    outcome.duration_s = time.monotonic() - started
     outcome.throughput = Throughput(
         key=f"throughput_{phase.label}" if phase.label else "throughput",
         completed_at=[c.completed_at for c in outcome.calls if c.completed_at is not None],
@@ -222,6 +223,38 @@ async def _load(
         window_s=load.window_s,
         transport=transport,
     )
+
+
+def _processes(load: Load) -> int:
+    if load.processes == "auto":
+        from monitor.engine.workers import auto_processes
+
+        return auto_processes()
+    return int(load.processes)
+
+
+async def loop_user(
+    run: ScenarioRun,
+    outcome: PhaseOutcome,
+    *,
+    where: str,
+    active: Sequence[tuple[int, PhaseOp]],
+    vu: int,
+    session: Session | None,
+    user: int | None,
+    deadline: float,
+) -> None:
+    """One virtual user of a sustained load: its operations in a loop until ``deadline``
+    (``time.monotonic``); ``user``: its own connection on the fast path (None: aiohttp)."""
+    iteration = 0
+    while time.monotonic() < deadline:
+        for i, op in active:
+            count = run.render_int(op.count, f"{where}.ops[{i}].count")
+            for index in range(count):
+                args = run.render(op.args, session, iteration * count + index)
+                call = await run.client.call(op.op, args, session, user)
+                outcome.calls.append(outcome.account(call))
+        iteration += 1
 
 
 async def run_phase(run: ScenarioRun, phase: Phase, where: str) -> PhaseOutcome:

@@ -156,6 +156,12 @@ class Load(Model):
     """Duration of the load, in seconds."""
     window_s: Annotated[float, Field(gt=0)] = 5.0
     """Width of a throughput window in the saved `throughput` series, seconds. Default: 5."""
+    processes: Annotated[int, Field(ge=1)] | Literal["auto"] = 1
+    """Worker processes running the virtual users (a number, or `auto`: one per CPU soakmon
+    may use, capped by its cgroup's CPU limit): the users are split exactly (never more
+    workers than users), each worker sends its users' operations and sends every call back,
+    so checks see the whole history. Operations that change a session's values (a sign-in)
+    change them in the worker only. Default: 1 (in soakmon's process)."""
     fast_path: bool = True
     """Send the load's single requests through soakmon's lean HTTP/1.1 keep-alive transport
     (each virtual user its own connection) when they qualify: an `http://` target, no `HEAD`,

@@ -1,0 +1,124 @@
+"""One worker process of a sustained load with ``processes:`` (``python -m
+monitor.suites.run.phase_worker PLAN``).
+
+It rebuilds what its virtual users need from the plan (the profile, the run's variables,
+parameters and state, its users' sessions), says ``ready``, runs them until the deadline the
+parent writes on stdin once every worker is ready, exactly as the phase runs them in one
+process (:func:`~monitor.suites.run.phase.loop_user`), writes the file ``out`` of the plan and
+says ``final`` with its path. The file holds every call (:func:`call_to_wire`), the exact
+aggregate of its requests (:mod:`monitor.engine.wire`), a sample of their records and, when
+the parent has request listeners (the daemon's metrics), every record's measured fields. It
+stops with its parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from monitor.engine import ConcurrentTester, RequestHooks, RequestRecord
+from monitor.engine.aio import run as run_loop
+from monitor.engine.wire import result_to_wire
+from monitor.engine.workers import die_with_parent
+from monitor.suites.profile.models import Profile
+from monitor.suites.results.history import Outcome
+from monitor.suites.run.client import Call, ProfileClient, Session
+from monitor.suites.run.phase import PhaseOutcome, loop_user
+from monitor.suites.run.scenario_run import ScenarioRun
+from monitor.suites.suite.models import PhaseOp
+
+_CALL_FIELDS = ("kind", "process", "args", "code", "value", "status", "invoked_at",
+                "completed_at", "latency_ms", "error", "error_kind", "detail", "body",
+                "server_error")  # fmt: skip
+_RECORD_FIELDS = ("name", "method", "url", "started_at", "start", "intended_start",
+                  "duration_ms", "status", "bytes_received", "error", "error_kind",
+                  "sent")  # fmt: skip
+
+
+def call_to_wire(call: Call) -> dict[str, Any]:
+    """A call without its records (they are in the aggregate), as JSON types."""
+    return {f: getattr(call, f) for f in _CALL_FIELDS} | {"outcome": call.outcome.value}
+
+
+def call_from_wire(doc: dict[str, Any]) -> Call:
+    return Call(outcome=Outcome(doc["outcome"]), **{f: doc[f] for f in _CALL_FIELDS})
+
+
+def record_to_wire(record: RequestRecord) -> dict[str, Any]:
+    """A record's measured fields (no body or headers)."""
+    full = asdict(record)
+    return {f: full[f] for f in _RECORD_FIELDS}
+
+
+def record_from_wire(doc: dict[str, Any]) -> RequestRecord:
+    return RequestRecord(**doc)
+
+
+async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
+    """Run this worker's users until the deadline; what goes back to the parent."""
+    done: list[RequestRecord] = []  # for the parent's request_done listeners (metrics)
+    hooks = RequestHooks()
+    if plan["records"]:
+        hooks.add_request_done(done.append)
+    tester = ConcurrentTester(
+        plan["target"], timeout=float(plan["timeout"]), keep_body=True, mode=plan["mode"],
+        fast_path=bool(plan["fast"]), ca_file=plan.get("ca_file"), hooks=hooks,
+    )  # fmt: skip
+    async with tester:
+        client = ProfileClient(Profile.model_validate(plan["profile"]), tester,
+                               plan["client_variables"])  # fmt: skip
+        operations = plan["operations"]
+        run = ScenarioRun(
+            client=client, params=plan["params"], variables=plan["variables"],
+            rng=random.Random(plan["seed"]), prefix=plan["prefix"],
+            operations=frozenset(operations) if operations is not None else None,
+            state=plan["state"],
+        )  # fmt: skip
+        active = [(int(i), PhaseOp.model_validate(op)) for i, op in plan["ops"]]
+        outcome = PhaseOutcome(None)
+        _emit("ready", {"pid": os.getpid()})
+        go = await asyncio.to_thread(sys.stdin.readline)  # the start, once every worker is ready
+        if not go:
+            raise SystemExit("the parent closed the start line: not started")
+        deadline = float(json.loads(go)["deadline"])
+        users = []
+        for vu, member in plan["members"]:
+            session = None if member is None else Session(member["name"], member["values"])
+            users.append(loop_user(
+                run, outcome, where=plan["where"], active=active, vu=int(vu), session=session,
+                user=int(vu) if plan["fast"] else None, deadline=deadline,
+            ))  # fmt: skip
+        await asyncio.gather(*users)
+    return {
+        "calls": [call_to_wire(c) for c in outcome.calls],
+        "requests": result_to_wire(outcome.requests),
+        "records": [record_to_wire(r) for r in outcome.requests.records],
+        "server_errors": [record_to_wire(r) for r in outcome.server_errors],
+        "done": [record_to_wire(r) for r in done],
+    }
+
+
+def _emit(kind: str, body: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    plan = json.loads(sys.argv[1])
+    die_with_parent(int(plan["parent"]))
+    final = run_loop(run_worker(plan), use_uvloop=True)
+    # the calls (many MiB for a long load) go through a file; a line of that size through the
+    # stdout pipe was seen cut short when the worker exited right after writing it
+    path = Path(plan["out"])
+    path.write_text(json.dumps(final, separators=(",", ":")))
+    _emit("final", {"path": str(path)})
+
+
+if __name__ == "__main__":
+    main()

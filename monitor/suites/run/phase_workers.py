@@ -1,0 +1,169 @@
+"""A sustained load in worker processes (``load: {processes: N|auto}`` of a phase).
+
+The phase's users are split exactly across the workers (contiguous, remainders to the first;
+never more workers than users), as ``soakmon load --processes`` splits VUs
+(:mod:`monitor.engine.workers`). Each worker (:mod:`monitor.suites.run.phase_worker`) gets the
+profile, the run's variables, parameters and state and its users' sessions, runs them until
+the phase's deadline and sends back every call, the exact aggregate of its requests
+(counts, status codes, errors and HdrHistogram add exactly) and a sample of records. The phase
+then holds every call in one history, so the checks judge the whole load, and the run's
+``request_done`` listeners (the daemon's request metrics) see every worker's requests
+(without trace-id exemplars: the workers' requests carry no span of this process). A worker
+that dies (or the scenario's timeout) ends the phase with an error naming it; nothing is
+passed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from monitor.engine import ConnectionMode
+from monitor.engine.wire import absorb_wire
+from monitor.engine.workers import Worker, drive, split_exact
+from monitor.suites.errors import ExpressionError, PhaseWorkerDied
+from monitor.suites.run.client import Session
+from monitor.suites.run.phase import RECORD_SAMPLE, PhaseOutcome
+from monitor.suites.run.phase_worker import call_from_wire, record_from_wire
+from monitor.suites.run.scenario_run import ScenarioRun
+from monitor.suites.suite.models import PhaseOp
+
+WORKER_MODULE = "monitor.suites.run.phase_worker"
+
+
+def _plan(run: ScenarioRun, where: str, active: Sequence[tuple[int, PhaseOp]], *,
+          fast: bool) -> dict[str, Any]:  # fmt: skip
+    client = run.client
+    tester = client.tester
+    if tester.mode is ConnectionMode.PER_USER:
+        raise ExpressionError(
+            f"{where}.load.processes: per-user connections share user 0's aiohttp session and "
+            "its cookies with the setup, which a worker process does not have: run this load "
+            "in one process, or with shared connections"
+        )
+    plan = {
+        "parent": os.getpid(),
+        "target": tester.base_url,
+        "timeout": tester.client.timeout,
+        "mode": tester.mode.value,
+        "ca_file": tester.client.ca_file,
+        "fast": fast,
+        "profile": client.profile.model_dump(mode="json", by_alias=True),
+        "client_variables": client.variables,
+        "params": dict(run.params),
+        "variables": dict(run.variables),
+        "state": run.state,
+        "seed": run.rng.random(),
+        "prefix": run.prefix,
+        "operations": sorted(run.operations) if run.operations is not None else None,
+        "ops": [(i, op.model_dump(mode="json")) for i, op in active],
+        "where": where,
+        "records": tester.hooks.has_request_done,
+    }
+    try:
+        json.dumps(plan)
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(
+            f"{where}.load.processes: the scenario's state cannot go to a worker process "
+            f"({exc}); run this load in one process"
+        ) from None
+    return plan
+
+
+async def run_in_workers(
+    run: ScenarioRun,
+    outcome: PhaseOutcome,
+    *,
+    where: str,
+    active: Sequence[tuple[int, PhaseOp]],
+    members: Sequence[Session | None],
+    duration: float,
+    processes: int,
+    fast: bool,
+) -> float:
+    """Run the load's users in ``processes`` workers for ``duration`` seconds from when every
+    worker is ready (started and set up); their calls and requests go into ``outcome`` as if
+    the users had run here. The start (``time.monotonic``)."""
+    base = _plan(run, where, active, fast=fast)
+    shares, first = [], 0
+    for size in split_exact(len(members), min(processes, len(members))):
+        part = [(vu, None if m is None else {"name": m.name, "values": m.values})
+                for vu, m in enumerate(members[first:first + size], first)]  # fmt: skip
+        shares.append(part)
+        first += size
+    workers = [Worker(i, {"users": len(part)}, keep_intervals=False) for i, part in
+               enumerate(shares)]  # fmt: skip
+    ready: set[int] = set()
+    go = asyncio.Event()
+    started = 0.0
+
+    def on_message(w: Worker, msg: dict[str, Any]) -> None:
+        nonlocal started
+        if "ready" not in msg:
+            return
+        ready.add(w.index)
+        if len(ready) == len(workers):  # every worker set up: the load starts now, together
+            started = time.monotonic()
+            line = (json.dumps({"deadline": started + duration}) + "\n").encode()
+            for each in workers:
+                if each.proc is not None and each.proc.stdin is not None:
+                    each.proc.stdin.write(line)
+            go.set()
+
+    out = Path(tempfile.mkdtemp(prefix="soakmon-phase-"))
+    tasks = [
+        asyncio.create_task(drive(w, WORKER_MODULE,
+                                  base | {"members": shares[w.index],
+                                          "out": str(out / f"worker-{w.index}.json")},
+                                  on_message, stdin=True))
+        for w in workers
+    ]  # fmt: skip
+    gate = asyncio.create_task(go.wait())
+    try:
+        done, _ = await asyncio.wait([*tasks, gate], return_when=asyncio.FIRST_COMPLETED)
+        if gate not in done:  # a worker ended before the start: stop the others
+            for w in workers:
+                w.signal(signal.SIGKILL)
+        await asyncio.gather(*tasks)
+    finally:
+        gate.cancel()
+        for task in tasks:  # cancelled (the scenario's timeout): drive kills its worker
+            task.cancel()
+        await asyncio.gather(*tasks, gate, return_exceptions=True)
+    try:
+        finals = {w.index: _read(w) for w in workers if w.final is not None}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    dead = [w for w in workers if w.index not in finals]
+    hooks = run.client.tester.hooks
+    for final in finals.values():
+        _absorb(outcome, final)
+        for doc in final["done"]:  # the request metrics see every worker's requests
+            hooks.request_done(record_from_wire(doc))
+    # in one process calls are kept in the order they complete: the same order across workers
+    outcome.calls.sort(key=lambda c: c.invoked_at + c.latency_ms / 1000.0)
+    if dead:
+        raise PhaseWorkerDied(f"{where}.load: " + "; ".join(w.describe() for w in dead))
+    return started
+
+
+def _read(w: Worker) -> dict[str, Any]:
+    assert w.final is not None
+    doc: dict[str, Any] = json.loads(Path(w.final["path"]).read_text())
+    return doc
+
+
+def _absorb(outcome: PhaseOutcome, final: dict[str, Any]) -> None:
+    outcome.calls.extend(call_from_wire(c) for c in final["calls"])
+    absorb_wire(outcome.requests, final["requests"])
+    room = RECORD_SAMPLE - len(outcome.requests.records)
+    outcome.requests.records.extend(record_from_wire(r) for r in final["records"][:room])
+    outcome.server_errors.extend(record_from_wire(r) for r in final["server_errors"])
