@@ -28,6 +28,9 @@ from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.fastusers import FastUsers
 from monitor.engine.result import ConcurrentResult
 
+_IDEMPOTENT = frozenset({"GET", "OPTIONS", "TRACE"})
+"""Methods sent again after a reused connection was found closed (Go's net/http's set)."""
+
 
 class LoopHost(Protocol):
     """The runner's books that the fast loop keeps (the runner reads them for progress and
@@ -106,7 +109,7 @@ class _VU:
 
     __slots__ = (
         "conn", "connecting", "finished", "free", "index", "intended", "loop", "owner",
-        "retired", "sent_headers", "start", "started_at", "vu",
+        "payload", "retired", "retried", "reused", "sent_headers", "start", "started_at", "vu",
     )  # fmt: skip
 
     def __init__(self, owner: FastLoop, vu: int) -> None:
@@ -122,6 +125,9 @@ class _VU:
         self.intended: float | None = None
         self.start = self.started_at = 0.0
         self.sent_headers: dict[str, str] | None = None
+        self.payload = b""
+        self.reused = False  # the current request went on a connection that answered before
+        self.retried = False
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -187,11 +193,14 @@ class _VU:
                 return
         else:
             self.sent_headers = None
+        self.payload = payload
+        self.retried = False
         conn = self.conn
         transport = None if conn is None else conn.transport
         if conn is None or conn.closed or transport is None or transport.is_closing():
             self.connecting = self.loop.create_task(self._connect(req, payload))
             return
+        self.reused = True
         try:
             conn.prepare(req.timeout_s, req.timeout_s, owner.keep_body, False, owner.count_only)
         except FastError as exc:
@@ -228,6 +237,7 @@ class _VU:
         self.connecting = None
         assert isinstance(conn, LoopConnection)
         self.conn = conn
+        self.reused = False
         self._write(conn, req, payload, req.timeout_s - (monotonic() - self.start))
 
     # -- the answer ----------------------------------------------------------------------------
@@ -241,10 +251,33 @@ class _VU:
         try:
             if exc is None and self._redirected():
                 return  # aiohttp follows the chain; _go_on once it ends
+            if exc is not None and self._retry(exc, conn):
+                return
             self._record(exc)
             self._go_on(finished)
         except Exception as bug:  # not a transport error: stop the run and re-raise it there
             self._broken(finished, bug)
+
+    def _retry(self, exc: FastError, conn: LoopConnection | None) -> bool:
+        """Send an idempotent request again, once, on a new connection when the reused one it
+        went on was closed before any byte of the answer came back: the server had closed
+        it (an idle or after-error close) while the request was on its way. Go's net/http
+        (vegeta) and browsers do the same (RFC 9112, 9.3.1); the latency still counts from
+        the first attempt, and a second failure is the request's error."""
+        if (
+            exc.kind != "reset"
+            or not self.reused
+            or self.retried
+            or conn is None
+            or conn._head is not None  # some of an answer came: the server saw the request
+        ):
+            return False
+        req = self.owner.requests[self.index]
+        if req.method not in _IDEMPOTENT:
+            return False
+        self.retried = True
+        self.connecting = self.loop.create_task(self._connect(req, self.payload))
+        return True
 
     def _broken(self, finished: asyncio.Future[None], bug: Exception) -> None:
         self.finished = None

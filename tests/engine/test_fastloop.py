@@ -169,3 +169,28 @@ async def test_a_request_done_listener_still_gets_every_record() -> None:
         out = await Runner(tester.client, ConstantVUs(2, 0.3), GET, sample_limit=0).run()
     assert len(seen) == out.result.total == sum(server.sent.values())
     assert Counter(r.status for r in seen) == server.sent
+
+
+async def test_a_get_on_a_connection_the_server_just_closed_is_sent_again() -> None:
+    """A server that closes after each answer without saying so: the next request is written
+    at once, before its close is seen; a GET found unanswered on that reused connection goes
+    again on a new one (as Go's net/http does), so no request is lost as 'server
+    disconnected' and the server gets every one."""
+    received = 0
+
+    async def answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal received
+        await read_request_head(reader)
+        received += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with (
+        serve_raw(answer_then_close) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester,
+    ):
+        out = await Runner(tester.client, ConstantVUs(2, 0.4), GET, sample_limit=0).run()
+    result = out.result
+    assert result.total > 20
+    assert result.error_counts == {}
+    assert result.success_count == result.total == received
