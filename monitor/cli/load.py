@@ -8,10 +8,8 @@ and it is the fastest path. ``per-user`` gives each VU its own session and cooki
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from rich.table import Table
 
 from monitor.cli import load_processes, load_rounds
 from monitor.cli.app import app
+from monitor.cli.load_common import exit_if_unreachable, graceful_stop
 from monitor.engine import (
     ConcurrentTester,
     ConnectionMode,
@@ -152,21 +151,9 @@ async def _run(
     # no sampled records: the summary and report need only counts and the histogram
     runner = Runner(tester.client, executor, spec, sample_limit=0, on_progress=on_progress)
     state["fast_path"] = runner.uses_fast_path
-    loop = asyncio.get_running_loop()
-    stop_signals = [signal.SIGINT, signal.SIGTERM]
-
-    def graceful(sig: signal.Signals) -> None:
-        runner.stop()
-        loop.remove_signal_handler(sig)  # a second Ctrl-C interrupts at once
-
-    for sig in stop_signals:
-        loop.add_signal_handler(sig, graceful, sig)
-    try:
+    with graceful_stop(runner.stop):
         async with tester:
             return await runner.run()
-    finally:
-        for sig in stop_signals:
-            loop.remove_signal_handler(sig)
 
 
 @app.command()
@@ -318,14 +305,7 @@ def load(
     if not quiet:
         transport = "fast path (keep-alive per VU)" if state.get("fast_path") else "aiohttp"
         Console().print(_summary(outcome, str(tester.base_url), f"{conn.value}, {transport}"))
-    result = outcome.result
-    if result.total and result.connect_failures == result.total:
-        reason = result.errors[0] if result.errors else "no connection"
-        err.print(
-            f"[red]target unreachable:[/red] every request failed to connect ({reason})",
-            highlight=False,
-        )
-        raise typer.Exit(ExitCode.UNREACHABLE)
+    exit_if_unreachable(outcome.result)
 
 
 def _sync_mode(text: str, vus: int | None, rate: float | None) -> SyncMode:
@@ -358,14 +338,7 @@ def _load_rounds(
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
         Console().print(load_rounds.summary(outcome, target, conn.value))
-    result = outcome.result
-    if result.total and result.connect_failures == result.total:
-        reason = result.errors[0] if result.errors else "no connection"
-        Console(stderr=True).print(
-            f"[red]target unreachable:[/red] every request failed to connect ({reason})",
-            highlight=False,
-        )
-        raise typer.Exit(ExitCode.UNREACHABLE)
+    exit_if_unreachable(outcome.result)
 
 
 def _parse_duration(text: str) -> float:

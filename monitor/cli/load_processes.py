@@ -21,6 +21,7 @@ from monitor.engine import RunOutcome
 from monitor.engine.aio import run as run_loop
 from monitor.errors import ExitCode, UsageError
 
+from .load_common import exit_if_unreachable
 from .load_workers import MergedRun, auto_processes, run_workers, split_plan
 
 
@@ -96,14 +97,7 @@ def run_processes(
         Console().print(table)
     for w in merged.dead:
         err.print(f"[red]{w.describe()}[/red]", highlight=False)
-    result = merged.result
-    if result.total and result.connect_failures == result.total:
-        reason = result.errors[0] if result.errors else "no connection"
-        err.print(
-            f"[red]target unreachable:[/red] every request failed to connect ({reason})",
-            highlight=False,
-        )
-        raise typer.Exit(ExitCode.UNREACHABLE)
+    exit_if_unreachable(merged.result)
     if merged.dead:
         raise typer.Exit(ExitCode.ERROR)
 

@@ -4,12 +4,11 @@ each round's requests left the client and arrived."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import Any
 
 from rich.table import Table
 
+from monitor.cli.load_common import graceful_stop
 from monitor.engine import ConcurrentTester, RequestSpec, SyncMode
 from monitor.engine.sync.rounds import Rounds, RoundsOutcome
 
@@ -26,21 +25,9 @@ async def run_rounds(
     """Rounds until the duration is up (or ``max_rounds``); Ctrl-C/SIGTERM end after the
     round in flight."""
     rounds = Rounds(tester, spec, vus, duration_s, sync, max_rounds=max_rounds)
-    loop = asyncio.get_running_loop()
-    stop_signals = [signal.SIGINT, signal.SIGTERM]
-
-    def graceful(sig: signal.Signals) -> None:
-        rounds.stop()
-        loop.remove_signal_handler(sig)  # a second Ctrl-C interrupts at once
-
-    for sig in stop_signals:
-        loop.add_signal_handler(sig, graceful, sig)
-    try:
+    with graceful_stop(rounds.stop):
         async with tester:
             return await rounds.run()
-    finally:
-        for sig in stop_signals:
-            loop.remove_signal_handler(sig)
 
 
 def _us(summary: dict[str, Any] | None) -> str:
