@@ -37,9 +37,9 @@ from tests.openapi.standin import (
     error_schema,
     json_body,
     new_token,
-    open_db,
     security_scheme,
     session_answer,
+    standin_app,
 )
 
 SCHEMA = """
@@ -442,15 +442,7 @@ def openapi(auth: str) -> dict[str, Any]:
 
 async def make_app(*, defects: bool, auth: str = "token") -> web.Application:
     """The app, with its database open (closed on cleanup)."""
-    app = web.Application()
-    await open_db(app, SCHEMA)
-    app[DEFECTS], app[AUTH] = defects, auth
-    doc = openapi(auth)
-
-    async def document(request: web.Request) -> web.Response:
-        return web.json_response(doc)
-
-    app.router.add_get("/api/openapi.json", document)
+    app = await standin_app(SCHEMA, "/api/openapi.json", openapi(auth), defects=defects, auth=auth)
     app.router.add_post("/api/users", signup)
     app.router.add_post("/api/users/login", login)
     app.router.add_post("/api/clubs", create_club)

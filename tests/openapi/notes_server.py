@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.openapi.standin import DEFECTS, IntegrityError, db, error, json_body, open_db
+from tests.openapi.standin import DEFECTS, IntegrityError, db, error, json_body, standin_app
 
 SCHEMA = """
 CREATE TABLE notebooks (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note_count INTEGER NOT NULL
@@ -275,15 +275,7 @@ def openapi() -> dict[str, Any]:
 
 async def make_app(*, defects: bool) -> web.Application:
     """The app, with its database open (closed on cleanup)."""
-    app = web.Application()
-    await open_db(app, SCHEMA)
-    app[DEFECTS] = defects
-    doc = openapi()
-
-    async def document(request: web.Request) -> web.Response:
-        return web.json_response(doc)
-
-    app.router.add_get(f"{BASE}/openapi.json", document)
+    app = await standin_app(SCHEMA, f"{BASE}/openapi.json", openapi(), defects=defects)
     app.router.add_post(f"{BASE}/notebooks", create_notebook)
     app.router.add_get(f"{BASE}/notebooks/{{nid}}", get_notebook)
     app.router.add_post(f"{BASE}/notebooks/{{nid}}/notes", add_note)

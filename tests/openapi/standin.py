@@ -161,6 +161,29 @@ async def open_db(app: web.Application, schema: str) -> None:
 IntegrityError = sqlite3.IntegrityError
 
 
+async def standin_app(
+    schema: str,
+    document_path: str,
+    document: dict[str, Any],
+    *,
+    defects: bool,
+    auth: str | None = None,
+) -> web.Application:
+    """A stand-in's app: its database open (closed on cleanup), :data:`DEFECTS` and
+    :data:`AUTH` set, its OpenAPI ``document`` served at ``document_path``."""
+    app = web.Application()
+    await open_db(app, schema)
+    app[DEFECTS] = defects
+    if auth is not None:
+        app[AUTH] = auth
+
+    async def serve_document(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get(document_path, serve_document)
+    return app
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
