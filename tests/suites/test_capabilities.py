@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.reference import ReferenceServer
-from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
+from monitor.suites.loading.loader import load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.profile.capabilities import Capabilities, scenario_unmet
 from monitor.suites.profile.models import Profile
 from monitor.suites.profile.outcomes import parse_prometheus
 from monitor.suites.run.runner import RunOptions, run_suites
 from monitor.suites.suite.models import Needs
+from tests.suites.builtin import builtin
 
 REFERENCE = load_profile(builtin_profiles()["reference"]).profile
 
@@ -23,10 +24,7 @@ def _profile(**changes: Any) -> Profile:
     return Profile.model_validate(raw)
 
 
-def _only(suite: str, *names: str) -> LoadedSuite:
-    loaded = load_suite(builtin_suites()[suite])
-    kept = [s for s in loaded.suite.scenarios if s.name in names]
-    return LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})
+_only = builtin
 
 
 def test_unmet_needs_are_named_in_words() -> None:

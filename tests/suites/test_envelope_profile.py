@@ -9,11 +9,12 @@ import pytest
 
 from monitor.engine import ConcurrentTester
 from monitor.reference import ReferenceServer
-from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import load_profile
+from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.results.history import Outcome
 from monitor.suites.run.client import ProfileClient, Session
 from monitor.suites.run.runner import RunOptions, run_suites
+from tests.suites.builtin import builtin
 from tests.suites.envelope_server import envelope_server
 
 PROFILE = load_profile(builtin_profiles()["envelope-example"]).profile
@@ -25,12 +26,7 @@ async def envelope_url() -> AsyncIterator[str]:
         yield url
 
 
-def _only(suite: str, *names: str) -> LoadedSuite:
-    loaded = load_suite(builtin_suites()[suite])
-    kept = [s for s in loaded.suite.scenarios if s.name in names]
-    return LoadedSuite(
-        loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
-    )
+_only = builtin
 
 
 async def test_guest_registration_codes_and_unknown_commits(envelope_url: str) -> None:

@@ -9,24 +9,17 @@ import pytest
 
 from monitor.engine import ConnectionMode
 from monitor.reference import ReferenceServer
-from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile
+from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.results.history import History
 from monitor.suites.run.runner import RunOptions, TargetUnreachable, run_suites
 from monitor.suites.suite.models import Suite
+from tests.suites.builtin import builtin
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
 
 
-def suite(name: str, *scenarios: str) -> LoadedSuite:
-    loaded = load_suite(builtin_suites()[name])
-    if not scenarios:
-        return loaded
-    kept = [s for s in loaded.suite.scenarios if s.name in scenarios]
-    assert len(kept) == len(scenarios)
-    return LoadedSuite(
-        loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
-    )
+suite = builtin
 
 
 async def test_points_and_tasks_suites_pass_on_a_clean_target() -> None:

@@ -15,6 +15,7 @@ from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.budgets import BUDGETS
+from tests.suites.builtin import builtin
 from tests.suites.shop_server import shop_server
 
 PROFILE = load_profile(builtin_profiles()["shop-example"]).profile
@@ -111,10 +112,7 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
 
 
 async def test_each_race_of_a_racy_shop_is_caught_by_its_guarding_check() -> None:
-    loaded = load_suite(builtin_suites()["oversubscription"])
-    wanted = {scenario for scenario, _ in RACES.values()}
-    kept = [s for s in loaded.suite.scenarios if s.name in wanted]
-    suites = [LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})]
+    suites = [builtin("oversubscription", *{scenario for scenario, _ in RACES.values()})]
     caught: Counter[str] = Counter()
     for attempt in range(5):
         async with shop_server(racy=True) as url:
