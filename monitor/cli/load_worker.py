@@ -28,11 +28,7 @@ from monitor.engine import (
 )
 from monitor.engine.aio import run as run_loop
 from monitor.engine.wire import result_to_wire, stats_to_wire
-
-
-def _emit(kind: str, body: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+from monitor.engine.workers import emit
 
 
 def _executor(plan: dict[str, Any]) -> Executor:
@@ -58,7 +54,7 @@ async def run_worker(plan: dict[str, Any]) -> None:
     )
 
     def on_progress(p: Progress) -> None:
-        _emit(
+        emit(
             "progress",
             {
                 "elapsed": p.elapsed,
@@ -72,7 +68,7 @@ async def run_worker(plan: dict[str, Any]) -> None:
 
     def on_interval(report: IntervalReport) -> None:
         body = {"start_s": report.start_s, "end_s": report.end_s}
-        _emit("interval", body | {"result": result_to_wire(report.result)})
+        emit("interval", body | {"result": result_to_wire(report.result)})
 
     runner = Runner(
         tester.client,
@@ -87,10 +83,10 @@ async def run_worker(plan: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)
-    _emit("ready", {})
+    emit("ready", {})
     async with tester:
         outcome = await runner.run()
-    _emit(
+    emit(
         "final",
         {
             "result": result_to_wire(outcome.result),

@@ -25,15 +25,10 @@ from monitor.daemon.soak import SoakLoop, outcome_label
 from monitor.engine import IntervalReport, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
 from monitor.engine.wire import result_to_wire
-from monitor.engine.workers import die_with_parent
+from monitor.engine.workers import die_with_parent, emit
 from monitor.events import EventBus
 from monitor.observe.metrics import RequestCounts
 from monitor.observe.tracing import RequestTracer, setup_tracing
-
-
-def _emit(kind: str, body: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
 
 
 class Counts:
@@ -81,9 +76,9 @@ async def run_worker(plan: dict[str, Any]) -> None:
     def on_interval(report: IntervalReport) -> None:
         nonlocal index
         if loop.transport is not None and index == 0:
-            _emit("transport", {"transport": loop.transport})
+            emit("transport", {"transport": loop.transport})
         body = {"index": index, "start_s": report.start_s, "end_s": report.end_s}
-        _emit("interval", body | {"result": result_to_wire(report.result),
+        emit("interval", body | {"result": result_to_wire(report.result),
                                   "requests": counts.drain()})  # fmt: skip
         index += 1
         if os.getppid() != parent:
@@ -93,9 +88,9 @@ async def run_worker(plan: dict[str, Any]) -> None:
     aio = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         aio.add_signal_handler(sig, stop.set)
-    _emit("ready", {})
+    emit("ready", {})
     await loop.run(stop)
-    _emit("final", {"index": index, "transport": loop.transport})
+    emit("final", {"index": index, "transport": loop.transport})
 
 
 def main() -> None:

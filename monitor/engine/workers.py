@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import os
 import signal
@@ -23,7 +24,59 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
 STDERR_TAIL = 2000
+LINE_MOST = 2**28
+"""The longest message line a parent takes from a worker (256 MiB); a longer one is an error
+naming the worker, never a line cut short."""
+
+
+class WorkerLineTooLong(Exception):
+    """A worker wrote a message line longer than the parent takes."""
+
+
+async def _next_line(w: Worker) -> bytes:
+    assert w.proc is not None
+    assert w.proc.stdout is not None
+    try:
+        return await read_line(w.proc.stdout)
+    except WorkerLineTooLong as exc:
+        raise WorkerLineTooLong(f"worker {w.index} (pid {w.pid}) wrote {exc}") from None
+
+
+def emit(kind: str, body: dict[str, Any]) -> None:
+    """In a worker: write one message line ``{kind: body}`` to stdout and flush it."""
+    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+async def read_line(stream: asyncio.StreamReader, most: int = LINE_MOST) -> bytes:
+    """The next line of ``stream`` however long (up to ``most`` bytes; b"" at its end).
+
+    ``StreamReader.readline`` raises ``ValueError`` for a line longer than the reader's
+    ``limit`` and throws away what it buffered, so whoever reads on gets the line's tail as a
+    line of its own: a message over the limit came out cut short (a suite worker's results of
+    200-260 KB against a 64 KiB limit). Here a long line is gathered piece by piece.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            part = await stream.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:  # the end: what is left, without newline
+            part = exc.partial
+        except asyncio.LimitOverrunError as exc:  # no newline in the buffer yet: take it all
+            part = await stream.readexactly(exc.consumed)
+            size += len(part)
+            if size > most:
+                raise WorkerLineTooLong(f"a message line longer than {most} bytes") from None
+            parts.append(part)
+            continue
+        if not parts:
+            return part
+        parts.append(part)
+        return b"".join(parts)
 
 
 def die_with_parent(parent: int) -> None:
@@ -158,7 +211,6 @@ async def drive(
     plan: dict[str, Any],
     on_message: Listener | None = None,
     *,
-    line_limit: int = 2**16,
     stdin: bool = False,
 ) -> None:
     """Run worker ``w`` (``python -m module plan``) to its end, keeping what it reports;
@@ -173,16 +225,18 @@ async def drive(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # Ctrl-C reaches the parent only; it passes stops on
-        limit=line_limit,  # the longest JSON line the worker may write
+        limit=2**16,  # the read buffer: read_line gathers a longer line piece by piece
     )
     assert w.proc.stdout is not None
     assert w.proc.stderr is not None
     err_task = asyncio.ensure_future(w.proc.stderr.read())
     try:
-        while line := await w.proc.stdout.readline():
+        while line := await _next_line(w):
             try:
                 msg = json.loads(line)
-            except ValueError:
+            except ValueError:  # not a message (a library's print): the protocol goes on
+                logger.warning("worker %s (pid %s) wrote a line that is no message: %.200r",
+                               w.index, w.pid, line)  # fmt: skip
                 continue
             if "ready" in msg:
                 w.ready = True

@@ -25,7 +25,7 @@ from typing import Any
 from monitor.engine import ConcurrentTester, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
 from monitor.engine.wire import result_to_wire
-from monitor.engine.workers import die_with_parent
+from monitor.engine.workers import die_with_parent, emit
 from monitor.suites.profile.models import Profile
 from monitor.suites.results.history import Outcome
 from monitor.suites.run.client import Call, ProfileClient, Session
@@ -82,7 +82,7 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
         )  # fmt: skip
         active = [(int(i), PhaseOp.model_validate(op)) for i, op in plan["ops"]]
         outcome = PhaseOutcome(None)
-        _emit("ready", {"pid": os.getpid()})
+        emit("ready", {"pid": os.getpid()})
         go = await asyncio.to_thread(sys.stdin.readline)  # the start, once every worker is ready
         if not go:
             raise SystemExit("the parent closed the start line: not started")
@@ -104,20 +104,15 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _emit(kind: str, body: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps({kind: body}, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
-
-
 def main() -> None:
     plan = json.loads(sys.argv[1])
     die_with_parent(int(plan["parent"]))
     final = run_loop(run_worker(plan), use_uvloop=True)
-    # the calls (many MiB for a long load) go through a file; a line of that size through the
-    # stdout pipe was seen cut short when the worker exited right after writing it
+    # the calls (many MiB for a long load) go through a file rather than be held as one line
+    # in the parent's memory while it is read (a long line itself is read whole: read_line)
     path = Path(plan["out"])
     path.write_text(json.dumps(final, separators=(",", ":")))
-    _emit("final", {"path": str(path)})
+    emit("final", {"path": str(path)})
 
 
 if __name__ == "__main__":
