@@ -103,7 +103,9 @@ async def test_a_stalled_answer_times_out_on_time_after_many_fast_ones() -> None
     result = out.result
     assert result.error_counts == {"timeout after 0.3 s": 1}
     assert result.success_count >= 49
-    assert 300 <= result.max < 450, result.max  # measured to the timeout, not later
+    # measured to this request's timeout: not an earlier request's deadline (< 300 ms), not
+    # the server's 5 s stall (the timer would not have fired)
+    assert 300 <= result.max < 1000, result.max
 
 
 async def test_open_model_latency_counts_from_the_intended_start() -> None:
