@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor.daemon.config import Soak, Target
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
+from monitor.engine.backoff import Backoff, connection_failed
 from monitor.events import EventBus, SoakInterval
 from monitor.suites.errors import UnmappedOperation
 from monitor.suites.loading.loader import load_profile, resolve_profile
@@ -75,6 +76,7 @@ class ProfileSoakLoop:
     async def _user(self, client: ProfileClient, vu: int, stop: asyncio.Event) -> None:
         session = Session(f"soak-{vu}")
         iteration = 0
+        backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
         while not stop.is_set():
             if "token" not in session.values or session.values.get("token") is None:
                 call = await self._login(client, session, vu)
@@ -93,7 +95,8 @@ class ProfileSoakLoop:
                     if relogin.ok:
                         call = await client.call(step.op, args, session, vu)
                 self._account(call)
-                await self._pause(stop, self.soak.think_time)
+                failed = any(connection_failed(r.error_kind, r.sent) for r in call.records)
+                await self._pause(stop, max(self.soak.think_time, backoff.after(failed)))
             iteration += 1
 
     @staticmethod

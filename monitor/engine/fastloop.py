@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Protocol
 
+from monitor.engine.backoff import Backoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.fastfollow import REDIRECTS, follow, location
 from monitor.engine.fastpath import Connection, FastError, connect
@@ -97,6 +98,11 @@ class FastLoop:
         ``free`` when it ends."""
         return self._vu(vu).launch(retired=None, due=due, free=free)
 
+    def stop_waiting(self) -> None:
+        """The run stops: closed-model VUs backing off end now, not when their wait is over."""
+        for user in list(self._vus.values()):
+            user.wake()
+
     def close(self) -> None:
         """Close every connection."""
         vus, self._vus = self._vus, {}
@@ -108,8 +114,9 @@ class _VU:
     """One virtual user: its connection, and where it is in the current iteration."""
 
     __slots__ = (
-        "conn", "connecting", "finished", "free", "index", "intended", "loop", "owner",
-        "payload", "retired", "retried", "reused", "sent_headers", "start", "started_at", "vu",
+        "backoff", "conn", "connecting", "failed", "finished", "free", "index", "intended",
+        "loop", "owner", "payload", "retired", "retried", "reused", "sent_headers", "start",
+        "started_at", "vu", "waiting",
     )  # fmt: skip
 
     def __init__(self, owner: FastLoop, vu: int) -> None:
@@ -128,6 +135,10 @@ class _VU:
         self.payload = b""
         self.reused = False  # the current request went on a connection that answered before
         self.retried = False
+        self.backoff = Backoff()
+        self.failed = False  # a request of this iteration failed at the connection level
+        self.waiting: asyncio.TimerHandle | None = None
+        """A closed-model VU backing off before its next iteration (monitor.engine.backoff)."""
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -152,6 +163,7 @@ class _VU:
         host._busy_max = max(host._busy_max, host._busy)
         self.index = 0
         self.intended = due
+        self.failed = False
         self._send()
 
     def _on_finished(self, fut: asyncio.Future[None]) -> None:
@@ -160,12 +172,19 @@ class _VU:
         # cancelled by the runner (the graceful stop is over): the iteration is interrupted
         if self.finished is fut:
             self.finished = None
-            self.owner.host._busy -= 1
+            if self.waiting is not None:  # between iterations: not busy
+                self.waiting.cancel()
+                self.waiting = None
+            else:
+                self.owner.host._busy -= 1
             self.close()
             if self.free is not None:
                 self.free.append(self.vu)
 
     def close(self) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+            self.waiting = None
         if self.connecting is not None:
             self.connecting.cancel()
             self.connecting = None
@@ -305,9 +324,33 @@ class _VU:
             self.finished = None
             self.close()
             finished.set_result(None)
+        elif (delay := self.backoff.after(self.failed)) > 0:
+            self.waiting = self.loop.call_later(delay, self._resume)
         else:
             host._iterations += 1
             self._begin(None)
+
+    def _resume(self) -> None:
+        """A closed-model VU's backoff is over (or the run stops): the next iteration."""
+        self.waiting = None
+        finished, host = self.finished, self.owner.host
+        if finished is None or finished.done():
+            return
+        assert self.retired is not None
+        if host._stopping or self.vu in self.retired:
+            self.finished = None
+            self.close()
+            finished.set_result(None)
+            return
+        host._iterations += 1
+        self._begin(None)
+
+    def wake(self) -> None:
+        """End a backoff now (the run stops)."""
+        waiting = self.waiting
+        if waiting is not None:
+            waiting.cancel()
+            self._resume()
 
     def _redirected(self) -> bool:
         """A redirect answer: the chain's rest goes through aiohttp (like
@@ -375,6 +418,8 @@ class _VU:
             )  # fmt: skip
         else:
             error = exc or FastError("reset", "server disconnected", True)
+            if connection_failed(error.kind, error.sent):
+                self.failed = True
             record = owner.client.make_record(
                 owner.requests[self.index], self.started_at or time.time(), self.start,
                 intended, None, 0, None, None, error.message, error.kind, error.sent,

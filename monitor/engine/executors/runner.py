@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from time import monotonic
 from typing import Any
 
+from monitor.engine.backoff import Backoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.clock import SYSTEM_CLOCK, Clock
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
@@ -133,37 +134,39 @@ class Runner:
 
     # -- one iteration -------------------------------------------------------------------------
 
-    async def _iteration(self, vu: int, intended_start: float | None) -> None:
+    async def _iteration(self, vu: int, intended_start: float | None) -> bool:
+        """One iteration; whether a request of it failed at the connection level."""
         client, pool = self.client, self.client.sessions
         self._busy += 1
         self._busy_max = max(self._busy_max, self._busy)
+        failed = False
         try:
-            if self._fast is not None:
-                for req in self._requests:
-                    record = await self._fast.execute(req, vu, intended_start)
-                    self._current.add(record)  # the bucket current *now* (intervals rotate)
-                    intended_start = None
-                self._completed += 1
-                return
             for req in self._requests:
-                session = await pool.acquire(vu)
-                try:
-                    record = await client.execute(req, session, intended_start)
-                finally:
-                    await pool.release(session)
-                self._current.add(record)
+                if self._fast is not None:
+                    record = await self._fast.execute(req, vu, intended_start)
+                else:
+                    session = await pool.acquire(vu)
+                    try:
+                        record = await client.execute(req, session, intended_start)
+                    finally:
+                        await pool.release(session)
+                self._current.add(record)  # the bucket current *now* (intervals rotate)
+                failed = failed or connection_failed(record.error_kind, record.sent)
                 intended_start = None
             self._completed += 1
+            return failed
         finally:
             self._busy -= 1
 
     # -- closed model --------------------------------------------------------------------------
 
     async def _vu_loop(self, vu: int, retired: set[int]) -> None:
+        backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
         try:
             while not self._stopping and vu not in retired:
                 self._iterations += 1
-                await self._iteration(vu, None)
+                failed = await self._iteration(vu, None)
+                await self._sleep(backoff.after(failed))  # a stop ends the wait
         finally:
             if self._fast is not None:
                 self._fast.release(vu)
@@ -327,6 +330,8 @@ class Runner:
     async def _drain(self) -> None:
         """Let running iterations finish within the graceful stop, then cancel the rest."""
         self._stopping = True
+        if self._loop is not None:
+            self._loop.stop_waiting()  # VUs backing off end now
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self._graceful)
             self._interrupted = len(pending)
