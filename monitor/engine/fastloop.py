@@ -25,12 +25,9 @@ from typing import Protocol
 from monitor.engine.backoff import Backoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.fastfollow import REDIRECTS, follow, location
-from monitor.engine.fastpath import Connection, FastError, connect
+from monitor.engine.fastpath import Connection, FastError, connect, resend_on_new_connection
 from monitor.engine.fastusers import FastUsers
 from monitor.engine.result import ConcurrentResult
-
-_IDEMPOTENT = frozenset({"GET", "OPTIONS", "TRACE"})
-"""Methods sent again after a reused connection was found closed (Go's net/http's set)."""
 
 
 class LoopHost(Protocol):
@@ -283,16 +280,13 @@ class _VU:
         it (an idle or after-error close) while the request was on its way. Go's net/http
         (vegeta) and browsers do the same (RFC 9112, 9.3.1); the latency still counts from
         the first attempt, and a second failure is the request's error."""
+        req = self.owner.requests[self.index]
         if (
-            exc.kind != "reset"
-            or not self.reused
+            not self.reused
             or self.retried
             or conn is None
-            or conn._head is not None  # some of an answer came: the server saw the request
+            or not resend_on_new_connection(exc, conn, req.method)
         ):
-            return False
-        req = self.owner.requests[self.index]
-        if req.method not in _IDEMPOTENT:
             return False
         self.retried = True
         self.connecting = self.loop.create_task(self._connect(req, self.payload))

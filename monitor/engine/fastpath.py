@@ -49,6 +49,19 @@ class FastError(SoakmonError):
         self.kind, self.message, self.sent = kind, message, sent
 
 
+IDEMPOTENT = frozenset({"GET", "OPTIONS", "TRACE"})
+"""Methods sent once more when the reused connection they went on turns out closed (Go's
+net/http's set)."""
+
+
+def resend_on_new_connection(exc: FastError, conn: Connection, method: str) -> bool:
+    """Whether a request that failed with ``exc`` on ``conn``, a keep-alive connection that
+    had answered before, goes once more on a new one: the server closed ``conn`` (an idle or
+    after-error close) before any byte of the answer came, and ``method`` is idempotent. Go's
+    net/http (vegeta) and browsers do the same (RFC 9112, 9.3.1)."""
+    return exc.kind == "reset" and conn._head is None and method in IDEMPOTENT
+
+
 def supports(method: str, scheme: str) -> bool:
     """Whether a request can take the fast path."""
     return scheme == "http" and method not in ("HEAD", "CONNECT")

@@ -27,7 +27,14 @@ from monitor.engine.fastfollow import (
     location,
     set_cookies,
 )
-from monitor.engine.fastpath import Connection, FastError, connect, encode_request, supports
+from monitor.engine.fastpath import (
+    Connection,
+    FastError,
+    connect,
+    encode_request,
+    resend_on_new_connection,
+    supports,
+)
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestRecord
 
@@ -121,15 +128,22 @@ class FastUsers:
             except (ValueError, TypeError) as exc:  # e.g. a header with a line break
                 raise FastError("other", f"invalid request: {exc}", False) from None
             conn = self._conns.get(vu)
-            if conn is None or conn.closed:
-                url = req.url
-                limit = req.timeout_s * 0.99
-                conn = await connect(url.raw_host or "", url.port or 80, req.timeout_s, limit)
-                self._conns[vu] = conn
+            reused = conn is not None and not conn.closed
+            if conn is None or not reused:
+                conn = await self._connect(req, vu)
             remaining = req.timeout_s - (monotonic() - start)
-            status, nbytes, body, headers = await conn.request(
-                payload, req.timeout_s, remaining, client.keep_body
-            )
+            try:
+                status, nbytes, body, headers = await conn.request(
+                    payload, req.timeout_s, remaining, client.keep_body
+                )
+            except FastError as exc:
+                if not (reused and resend_on_new_connection(exc, conn, req.method)):
+                    raise
+                conn = await self._connect(req, vu)  # the server had closed it: once more
+                remaining = req.timeout_s - (monotonic() - start)
+                status, nbytes, body, headers = await conn.request(
+                    payload, req.timeout_s, remaining, client.keep_body
+                )
             if self._cookies or status in REDIRECTS:
                 hop = await self._after(
                     req, vu, conn, status=status, start=start, sent_headers=sent_headers
@@ -144,6 +158,17 @@ class FastUsers:
             req, started_at, start, intended_start, status, nbytes, body, headers,
             error, kind, sent, sent_headers,
         )  # fmt: skip
+
+    async def _connect(self, req: PreparedRequest, vu: int) -> Connection:
+        """A new connection for ``vu`` (replacing its old one)."""
+        old = self._conns.pop(vu, None)
+        if old is not None:
+            old.close()
+        url = req.url
+        limit = req.timeout_s * 0.99
+        conn = await connect(url.raw_host or "", url.port or 80, req.timeout_s, limit)
+        self._conns[vu] = conn
+        return conn
 
     async def _after(
         self,

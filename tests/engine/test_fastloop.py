@@ -173,11 +173,13 @@ async def test_a_request_done_listener_still_gets_every_record() -> None:
     assert Counter(r.status for r in seen) == server.sent
 
 
-async def test_a_get_on_a_connection_the_server_just_closed_is_sent_again() -> None:
+@pytest.mark.parametrize("mode", ["shared", "per-user"])
+async def test_a_get_on_a_connection_the_server_just_closed_is_sent_again(mode: str) -> None:
     """A server that closes after each answer without saying so: the next request is written
     at once, before its close is seen; a GET found unanswered on that reused connection goes
     again on a new one (as Go's net/http does), so no request is lost as 'server
-    disconnected' and the server gets every one."""
+    disconnected' and the server gets every one. Both fast paths: the callback-driven one
+    (shared) and the per-user one (cookies)."""
     received = 0
 
     async def answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -189,9 +191,11 @@ async def test_a_get_on_a_connection_the_server_just_closed_is_sent_again() -> N
 
     async with (
         serve_raw(answer_then_close) as url,
-        ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester,
+        ConcurrentTester(url, mode=mode, fast_path=True, timeout=2.0) as tester,
     ):
-        out = await Runner(tester.client, ConstantVUs(2, 0.4), GET, sample_limit=0).run()
+        runner = Runner(tester.client, ConstantVUs(2, 0.4), GET, sample_limit=0)
+        assert runner.uses_fast_path
+        out = await runner.run()
     result = out.result
     assert result.total > 20
     assert result.error_counts == {}
