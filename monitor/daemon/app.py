@@ -27,6 +27,7 @@ from monitor.daemon.exporter import MetricsExporter
 from monitor.daemon.http import HttpServer, build_app
 from monitor.daemon.jobs import SuiteRunner, run_suite_job
 from monitor.daemon.loopkinds import LOOP_KINDS, LoopContext
+from monitor.daemon.looplag import LoopLag
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.soak import metrics_listener
@@ -111,6 +112,14 @@ class Daemon:
                 self.supervisor.add(name, factory)
         self.supervisor.add("alerts", self.alerts.run)
         self.supervisor.add("task-status", self._task_status)
+        lag = LoopLag(self.metrics.registry, self._set_lag, self._in_process_soaks)
+        self.supervisor.add("loop-lag", lag.run)
+
+    def _set_lag(self, lag: float) -> None:
+        self.state.loop_lag_s = lag
+
+    def _in_process_soaks(self) -> list[str]:
+        return [s.name for s in self.config.soak if s.processes == 1]
 
     async def _task_status(self, stop: asyncio.Event) -> None:
         """Mirror root-task states and the alert receivers into the status."""

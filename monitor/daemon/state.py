@@ -110,6 +110,8 @@ class DaemonState:
         self.alerts: dict[str, Any] = {}
         self.chaos: dict[str, Any] = {}
         self.ready = False
+        self.loop_lag_s: float | None = None
+        """The event loop's lag, worst of the last 10 s (:mod:`monitor.daemon.looplag`)."""
 
     def subscribe(self, bus: EventBus) -> None:
         bus.on(RunStarted, self._run_started)
@@ -256,6 +258,9 @@ class DaemonState:
             "started_at": _iso(self.started_at),
             "uptime_s": round(now - self.started_at, 1),
             "ready": self.ready,
+            "event_loop_lag_ms": None
+            if self.loop_lag_s is None
+            else round(self.loop_lag_s * 1000.0, 1),
             "healthy": not self.violations
             and not self.failed_loops
             and all(v.passed for v in self.verdicts.values()),

@@ -10,8 +10,10 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from monitor.daemon.app import Daemon
+from monitor.daemon.looplag import LoopLag
 from tests.daemon.conftest import running_daemon, wait_for
 from tests.engine.servers import closed_port_url, serve_app
 
@@ -96,6 +98,31 @@ async def test_a_soak_without_think_time_leaves_the_api_its_turn() -> None:
             busy = {p: await _iterations_for(daemon, p) for p in ("/healthz", "/readyz")}
             status = await _iterations_for(daemon, "/api/status")
             assert soak["errors_total"] == 0
+            # the loop's lag is the daemon's own signal, in /api/status and /metrics
+            await wait_for(lambda: daemon.state.loop_lag_s is not None, 10, "a lag reading")
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{daemon.server.url}/api/status") as resp:
+                    lag_ms = (await resp.json())["event_loop_lag_ms"]
+                async with http.get(f"{daemon.server.url}/metrics") as resp:
+                    metrics = await resp.text()
+            assert isinstance(lag_ms, float)
+            assert lag_ms >= 0.0
+            assert "soakmon_event_loop_lag_seconds " in metrics
     for path, before in quiet.items():
         assert busy[path] <= 2 * before + 4, (path, quiet, busy)
     assert status <= 2 * max(quiet.values()) + 8, (status, quiet)
+
+
+def test_a_long_lag_is_logged_naming_the_in_process_soaks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[float] = []
+    lag = LoopLag(CollectorRegistry(), seen.append, lambda: ["hot"])
+    lag.observe(0.01, 100.0)
+    lag.observe(0.8, 100.25)
+    lag.observe(0.9, 100.5)  # within a minute of the first warning: not logged again
+    assert seen == [0.01, 0.8, 0.9]  # the worst of the window
+    warnings = [r.getMessage() for r in caplog.records if "event loop lag" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "0.80 s" in warnings[0]
+    assert "soaks in the daemon's process: hot" in warnings[0]
