@@ -5,10 +5,12 @@ over keep-alive HTTP/1.1.
 Why a second front beside nginx (:mod:`tests.plugins.nginx_h2`): nginx 1.22 (Debian 12) serves
 only h2c on a plain ``http2`` listener, so a whole ``soakmon run --h2c`` (whose set-up and
 sequential steps are HTTP/1.1, only its concurrent phases HTTP/2) cannot go through it.
-HAProxy detects the HTTP/2 connection preface on a plain port and serves both. Like nginx, it
-forwards each complete stream (``option http-buffer-request``: only once its END_STREAM came,
-else a request without a body reaches an HTTP/1.1 service as soon as its headers do) to the
-service on an upstream HTTP/1.1 connection of its own,
+HAProxy detects the HTTP/2 connection preface on a plain port and serves both. It forwards
+each stream to the service on an upstream HTTP/1.1 connection of its own: by default as soon as
+its headers arrive, the body streamed after them (a request with a body is held at the service
+by its last byte; one without a body reaches it on its headers); with ``buffered=True``
+(``option http-buffer-request``, what nginx does by default) only once the stream is complete,
+connecting upstream only then,
 so what the service sees is HAProxy's re-sent burst; the service's ``X-Arrival-Ns`` comes
 back through the proxy and says how tight that burst arrived.
 """
@@ -33,9 +35,10 @@ def haproxy_binary() -> str | None:
     return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
 
 
-def render_conf(*, port: int, upstream: URL, pem: Path | None) -> str:
+def render_conf(*, port: int, upstream: URL, pem: Path | None, buffered: bool = False) -> str:
     """haproxy.cfg for a foreground HAProxy on 127.0.0.1:port in front of ``upstream``."""
     tls = f" ssl crt {pem} alpn h2,http/1.1" if pem else ""
+    buffer = "option http-buffer-request" if buffered else "# requests streamed to the service"
     return f"""\
 global
     maxconn 4096
@@ -43,9 +46,7 @@ global
 
 defaults
     mode http
-    # a request goes to the service once complete (its END_STREAM), as nginx does by default
-    # (proxy_request_buffering): a stream whose final frame is held is held at the front too
-    option http-buffer-request
+    {buffer}
     timeout connect 5s
     timeout client 60s
     timeout server 60s
@@ -68,7 +69,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def haproxy_h2_front(upstream: str, workdir: Path, cert: Cert | None = None) -> Iterator[str]:
+def haproxy_h2_front(
+    upstream: str, workdir: Path, cert: Cert | None = None, *, buffered: bool = False
+) -> Iterator[str]:
     """Serve ``upstream`` over HTTP/2 and HTTP/1.1 (``https://`` with ``cert``, else plain
     ``http://`` with h2c prior knowledge); yields the front's URL; HAProxy is stopped on exit
     (bounded: it never outlives the block)."""
@@ -83,7 +86,7 @@ def haproxy_h2_front(upstream: str, workdir: Path, cert: Cert | None = None) -> 
         pem.write_text(Path(cert.cert_file).read_text() + Path(cert.key_file).read_text())
     port = _free_port()
     conf = prefix / "haproxy.cfg"
-    conf.write_text(render_conf(port=port, upstream=URL(upstream), pem=pem))
+    conf.write_text(render_conf(port=port, upstream=URL(upstream), pem=pem, buffered=buffered))
     log = prefix / "stderr.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

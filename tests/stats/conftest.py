@@ -4,7 +4,8 @@ Options: ``--stats-runs N`` (runs per fault and database, default 20), ``--stats
 reference target's ``--race-window``, default 0: natural windows), ``--stats-attempts N``,
 ``--stats-json PATH``; how soakmon delivers the races: ``--stats-sync MODE`` (its ``--sync``,
 default auto), ``--stats-h2 h2c|tls`` (serve the target through a real HTTP/2 front, see
-:mod:`tests.stats.fronts`) and ``--stats-front haproxy|nginx``. Over HTTP/2 the whole matrix:
+:mod:`tests.stats.fronts`) and ``--stats-front haproxy|haproxy-buffered|nginx``.
+Over HTTP/2 the whole matrix:
 ``make stats STATS_ARGS="--stats-sync single-packet --stats-h2 tls"``.
 """
 
@@ -56,7 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stats-front",
         default="haproxy",
         choices=FRONTS,
-        help="the HTTP/2 server in front of the target (nginx: TLS only)",
+        help="the HTTP/2 server in front of the target (haproxy-buffered: each request sent on "
+        "once complete; nginx: TLS only)",
     )
 
 

@@ -1,10 +1,11 @@
 """How the statistics reach the target: straight over HTTP/1.1, or through a real HTTP/2 server
-in front of it (``--stats-h2 h2c|tls``, ``--stats-front haproxy|nginx``).
+in front of it (``--stats-h2 h2c|tls``, ``--stats-front haproxy|haproxy-buffered|nginx``).
 
 The reference target is an aiohttp application: aiohttp serves HTTP/1.1 only, and hypercorn
 (an HTTP/2 server for Python) serves ASGI applications only, so the target cannot speak HTTP/2
 itself. A production HTTP/2 front does it instead, as it would in a deployment: HAProxy
-(HTTP/1.1 and h2c prior knowledge on one plain port, or TLS with ALPN) or nginx (TLS only here:
+(HTTP/1.1 and h2c prior knowledge on one plain port, or TLS with ALPN; ``haproxy-buffered``
+forwards a request only once its stream is complete) or nginx (TLS only here:
 nginx 1.22 serves nothing but h2c on a plain HTTP/2 port, and a run's set-up steps are
 HTTP/1.1). Either front receives the phase's streams in one packet and forwards each to the
 target on an upstream HTTP/1.1 connection of its own: the target sees the proxy's re-sent
@@ -26,7 +27,7 @@ from tests.plugins.target_process import forked_target
 from tests.plugins.tls import Cert
 
 #: --stats-front choices: the HTTP/2 servers that can front the reference target.
-FRONTS = ("haproxy", "nginx")
+FRONTS = ("haproxy", "haproxy-buffered", "nginx")
 #: --stats-h2 choices: no front (HTTP/1.1 straight to the target), h2c, TLS with ALPN h2.
 H2_MODES = ("none", "h2c", "tls")
 
@@ -93,13 +94,16 @@ class Delivery:
         if self.h2 == "none":
             yield url
             return
-        serve = haproxy_h2_front if self.front == "haproxy" else nginx_h2_front
         cert = self.cert if self.h2 == "tls" else None
-        with (
-            tempfile.TemporaryDirectory(prefix="soakmon-stats-front-") as tmp,
-            serve(url, Path(tmp), cert) as front,
-        ):
-            yield front
+        with tempfile.TemporaryDirectory(prefix="soakmon-stats-front-") as tmp:
+            if self.front == "nginx":
+                served = nginx_h2_front(url, Path(tmp), cert)
+            else:
+                served = haproxy_h2_front(
+                    url, Path(tmp), cert, buffered=self.front == "haproxy-buffered"
+                )
+            with served as front:
+                yield front
 
     @contextlib.asynccontextmanager
     async def target(
