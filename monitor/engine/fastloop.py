@@ -95,10 +95,13 @@ class FastLoop:
         ``free`` when it ends."""
         return self._vu(vu).launch(retired=None, due=due, free=free)
 
-    def stop_waiting(self) -> None:
-        """The run stops: closed-model VUs backing off end now, not when their wait is over."""
-        for user in list(self._vus.values()):
-            user.wake()
+    def wake(self, vu: int | None = None) -> None:
+        """Closed-model VU ``vu`` (None: every one) backing off goes on now: the run stops or
+        retires it, and it ends without waiting out its backoff."""
+        users = list(self._vus.values()) if vu is None else [self._vus.get(vu)]
+        for user in users:
+            if user is not None:
+                user.wake()
 
     def close(self) -> None:
         """Close every connection."""

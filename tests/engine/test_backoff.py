@@ -13,7 +13,15 @@ import time
 
 import pytest
 
-from monitor.engine import ConcurrentTester, ConstantArrivalRate, ConstantVUs, RequestSpec, Runner
+from monitor.engine import (
+    ConcurrentTester,
+    ConstantArrivalRate,
+    ConstantVUs,
+    RampingVUs,
+    RequestSpec,
+    Runner,
+    Stage,
+)
 from monitor.engine.backoff import Backoff
 from tests.engine.servers import closed_port_url, read_request_head, serve_raw
 
@@ -129,3 +137,17 @@ async def test_the_open_model_records_refusals_at_its_rate(mode: str, fast: bool
     res = out.result
     assert res.total == res.error_count == res.error_counts["connection refused"]
     assert 45 <= res.total <= 51, res.total  # the rate's iterations, each one attempt
+
+
+@pytest.mark.parametrize(("mode", "fast"), TRANSPORTS, ids=IDS)
+async def test_a_vu_retired_while_backing_off_goes_at_once(mode: str, fast: bool) -> None:
+    url = closed_port_url()
+    async with ConcurrentTester(url, mode=mode, fast_path=fast, timeout=2.0) as tester:
+        # 3 VUs for 1.2 s (each backing off 0.3-0.6 s by then), then 1 VU for 1 s
+        schedule = RampingVUs((Stage(0.0, 3), Stage(1.2, 3), Stage(0.0, 1), Stage(1.0, 1)))
+        runner = Runner(tester.client, schedule, GET, sample_limit=0)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(1.35)  # retired at the runner's first tick after 1.2 s
+        alive = len(runner._tasks)  # the VUs' tasks (futures on the callback path)
+        await task
+    assert alive == 1, alive  # the two retired VUs did not wait out their backoff

@@ -166,10 +166,17 @@ class Runner:
             while not self._stopping and vu not in retired:
                 self._iterations += 1
                 failed = await self._iteration(vu, None)
-                await self._sleep(backoff.after(failed))  # a stop ends the wait
+                await self._back_off(backoff.after(failed), vu, retired)
         finally:
             if self._fast is not None:
                 self._fast.release(vu)
+
+    async def _back_off(self, delay: float, vu: int, retired: set[int]) -> None:
+        """Wait ``delay`` before the VU's next iteration; a stop or its retirement ends it."""
+        end = self._clock.now() + delay
+        while delay > 0 and not self._stopping and vu not in retired:
+            await self._sleep(min(delay, _CLOSED_TICK))
+            delay = end - self._clock.now()
 
     async def _run_closed(self, schedule: ClosedSchedule) -> float:
         vus: dict[int, asyncio.Future[None]] = {}
@@ -185,6 +192,8 @@ class Runner:
             target = schedule.vus_at(elapsed)
             for vu in live[target:]:
                 retired.add(vu)
+                if self._loop is not None:
+                    self._loop.wake(vu)  # one backing off retires now
             free = (v for v in range(schedule.max_vus + len(vus) + 1) if v not in vus)
             for _ in range(target - len(live)):
                 vu = next(free)
@@ -331,7 +340,7 @@ class Runner:
         """Let running iterations finish within the graceful stop, then cancel the rest."""
         self._stopping = True
         if self._loop is not None:
-            self._loop.stop_waiting()  # VUs backing off end now
+            self._loop.wake()  # VUs backing off end now
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self._graceful)
             self._interrupted = len(pending)
