@@ -10,6 +10,7 @@ TLS connections negotiate ``h2`` by ALPN; ``h2c`` uses prior knowledge.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Sequence
@@ -18,15 +19,32 @@ from typing import cast
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
 from multidict import CIMultiDict
 
+from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
 from monitor.engine.fastpath import set_nodelay
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 from monitor.errors import SoakmonError
+
+MAX_CONTROL_PER_S = 1000
+"""PING, SETTINGS, unknown, PRIORITY and empty DATA frames a server may send in one second: a
+real server sends a handful; more is a flood (the HTTP/2 "ping/settings/empty frames flood"
+denial of service) that would keep the event loop busy past every timeout."""
+MAX_UNSENT = 16 * 1024 * 1024
+"""Bytes of our own frames (acknowledgements above all) waiting for a server that does not read."""
+_CONTROL = (
+    h2.events.PingReceived,
+    h2.events.PingAckReceived,
+    h2.events.RemoteSettingsChanged,
+    h2.events.SettingsAcknowledged,
+    h2.events.UnknownFrameReceived,
+    h2.events.PriorityUpdated,
+)
 
 
 class H2Error(SoakmonError):
@@ -58,6 +76,12 @@ class H2Protocol(asyncio.Protocol):
         self.closed = False
         self._settings: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._streams: dict[int, _Stream] = {}
+        self._inbound = bytearray()
+        self._acks: list[tuple[int, int]] = []
+        """DATA received in this read, acknowledged after it (so that the flow-control window
+        ``h2`` checks is the one the server was given, not one we reopened frame by frame)."""
+        self._control = 0
+        self._control_since = monotonic()
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -66,18 +90,44 @@ class H2Protocol(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        try:
-            events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError as exc:
-            if not self._settings.done():
-                detail = "target does not speak HTTP/2 (no SETTINGS frame to our preface)"
-                self._no_settings(H2Error("malformed", detail))
-            self._fail_all("malformed", f"malformed HTTP/2 from the server: {exc}")
-            self.abort()
-            return
-        for event in events:
-            self._on_event(event)
+        """Feed ``h2`` one whole frame at a time: the answers in the frames before a bad one
+        are still delivered (``receive_data`` loses every event of a chunk that fails), and a
+        frame header declaring more than the frame size we allow is refused at once instead
+        of ``h2`` buffering its body (up to 16 MiB) first."""
+        buf = self._inbound
+        buf += data
+        limit = self.h2.max_inbound_frame_size
+        while len(buf) >= 9 and not self.closed:
+            length = int.from_bytes(buf[:3], "big")
+            if length > limit:
+                self._malformed(f"a frame of {length} bytes, over the {limit} we allow")
+                return
+            if len(buf) < 9 + length:
+                break
+            frame = bytes(buf[: 9 + length])
+            del buf[: 9 + length]
+            try:
+                events = self.h2.receive_data(frame)
+                for event in events:
+                    self._on_event(event)
+            except h2.exceptions.ProtocolError as exc:
+                self._malformed(str(exc))
+                return
+            except _Flood as exc:
+                self._malformed(str(exc))
+                return
+        for size, stream_id in self._acks:
+            with contextlib.suppress(h2.exceptions.StreamClosedError):
+                self.h2.acknowledge_received_data(size, stream_id)
+        self._acks.clear()
         self._flush()
+
+    def _malformed(self, detail: str) -> None:
+        if not self._settings.done():
+            message = "target does not speak HTTP/2 (no SETTINGS frame to our preface)"
+            self._no_settings(H2Error("malformed", message))
+        self._fail_all("malformed", one_line(f"malformed HTTP/2 from the server: {detail}"))
+        self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -93,34 +143,69 @@ class H2Protocol(asyncio.Protocol):
 
     # -- events --------------------------------------------------------------------------------
     def _on_event(self, event: h2.events.Event) -> None:
+        if isinstance(event, _CONTROL) or (
+            isinstance(event, h2.events.DataReceived) and not event.data
+        ):
+            self._count_control()
         if isinstance(event, h2.events.RemoteSettingsChanged):
             if not self._settings.done():
                 self._settings.set_result(None)
         elif isinstance(event, h2.events.ResponseReceived):
             stream = self._streams.get(event.stream_id or 0)
             if stream is not None:
-                for name, value in event.headers or ():
-                    key, text = _text(name), _text(value)
-                    if key == ":status":
-                        stream.status = int(text)
-                    elif not key.startswith(":"):
-                        stream.headers.add(key, text)
+                self._headers(event.stream_id or 0, stream, event.headers or ())
         elif isinstance(event, h2.events.DataReceived):
             stream = self._streams.get(event.stream_id or 0)
             data = event.data or b""
-            self.h2.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+            self._acks.append((event.flow_controlled_length or 0, event.stream_id or 0))
             if stream is not None:
                 stream.nbytes += len(data)
                 if stream.keep_body:
                     stream.body.append(data)
+                    if stream.nbytes > MAX_KEPT_BODY:
+                        too_large = ResponseTooLarge("response body", MAX_KEPT_BODY)
+                        self._give_up(event.stream_id or 0, too_large)
         elif isinstance(event, h2.events.StreamEnded):
             self._finish(event.stream_id or 0, None)
         elif isinstance(event, h2.events.StreamReset):
-            code = event.error_code
+            code = _code(event.error_code)
             self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.closed = True  # GOAWAY: no new streams here; the next batch opens a connection
-            self._fail_all("reset", f"server ended the connection (GOAWAY {event.error_code})")
+            code = _code(event.error_code)
+            self._fail_all("reset", f"server ended the connection (GOAWAY {code})")
+
+    def _headers(self, stream_id: int, stream: _Stream, headers: Sequence[_Header]) -> None:
+        for name, value in headers:
+            key, text = _text(name), _text(value)
+            if key == ":status":
+                if not (len(text) == 3 and text.isascii() and text.isdigit()):
+                    shown = one_line(text, 40)
+                    why = f"malformed response: :status {shown!r} is not a status code"
+                    self._give_up(stream_id, why)
+                    return
+                stream.status = int(text)
+            elif not key.startswith(":"):
+                stream.headers.add(key, text)
+
+    def _give_up(self, stream_id: int, why: object) -> None:
+        """This stream's answer is unusable: its request fails (malformed), the server is told
+        to stop sending it (RST_STREAM CANCEL), the connection goes on."""
+        message = why if isinstance(why, str) else f"malformed response: {why}"
+        self._finish(stream_id, ("malformed", message))
+        with contextlib.suppress(h2.exceptions.H2Error):
+            self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+
+    def _count_control(self) -> None:
+        now = monotonic()
+        if now - self._control_since >= 1.0:
+            self._control, self._control_since = 0, now
+        self._control += 1
+        if self._control > MAX_CONTROL_PER_S:
+            raise _Flood(
+                f"a flood of control frames (over {MAX_CONTROL_PER_S} PING, SETTINGS, "
+                "PRIORITY, unknown or empty DATA frames in one second)"
+            )
 
     def _finish(self, stream_id: int, error: tuple[str, str] | None) -> None:
         stream = self._streams.pop(stream_id, None)
@@ -143,8 +228,13 @@ class H2Protocol(asyncio.Protocol):
     # -- sending -------------------------------------------------------------------------------
     def _flush(self) -> None:
         data = self.h2.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        transport = self.transport
+        if data and transport is not None and not transport.is_closing():
+            transport.write(data)
+            if transport.get_write_buffer_size() > MAX_UNSENT:
+                unsent = transport.get_write_buffer_size() >> 20
+                self._fail_all("malformed", f"the server does not read ({unsent} MiB unsent)")
+                self.abort()
 
     async def ready(self, timeout_s: float) -> None:
         """Wait for the server's first SETTINGS frame (raises :class:`H2Error`)."""
@@ -197,6 +287,18 @@ class H2Protocol(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
+
+
+_Header = tuple[bytes | str, bytes | str]
+
+
+class _Flood(Exception):
+    """The server floods the connection with frames that carry no answer."""
+
+
+def _code(code: object) -> str:
+    """An HTTP/2 error code by its name (``INTERNAL_ERROR``), or its number when unknown."""
+    return str(getattr(code, "name", code))
 
 
 def _text(value: bytes | str) -> str:

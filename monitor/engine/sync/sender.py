@@ -71,7 +71,9 @@ class SyncSender:
             try:
                 await self._h2_connection(key, timeout_s)
             except H2Error as exc:
-                if exc.kind in ("refused", "timeout", "tls"):
+                if exc.kind == "timeout":  # the batch's time went on the probe: no fallback now
+                    raise
+                if exc.kind in ("refused", "tls"):
                     return SyncMode.LAST_BYTE, f"HTTP/2 probe failed: {exc.message}"  # retry later
                 how = "h2c prior knowledge" if key[0] == "http" else "TLS ALPN"
                 note = f"no HTTP/2 from the target ({how}: {exc.message}); last-byte over HTTP/1.1"
@@ -93,11 +95,21 @@ class SyncSender:
         origins = {origin(r.url) for r in requests}
         timeout = min(r.timeout_s for r in requests)
         mode, note = SyncMode.LAST_BYTE, None
+        began, began_mono = time.time(), monotonic()
+        probe: H2Error | None = None
         if len(origins) == 1:
-            mode, note = await self._decide(next(iter(origins)), timeout)
+            try:
+                mode, note = await self._decide(next(iter(origins)), timeout)
+            except H2Error as exc:  # the target took the whole timeout to say nothing
+                probe, note = exc, f"HTTP/2 probe failed: {exc.message}"
         elif self.mode is SyncMode.SINGLE_PACKET:
             note = "the batch spans several origins: last-byte over HTTP/1.1"
-        if mode is SyncMode.SINGLE_PACKET:
+        if probe is not None:
+            for out in outs:
+                out.started_at, out.start = began, began_mono
+                out.fail("timeout", f"timeout after {timeout:g} s: {probe.message}", False)
+            window, connections = None, 0
+        elif mode is SyncMode.SINGLE_PACKET:
             window, connections = await self._fire_h2(outs, next(iter(origins)))
         else:
             window, connections = await self._fire_h1(outs)
