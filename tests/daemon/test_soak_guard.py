@@ -14,10 +14,17 @@ from prometheus_client import CollectorRegistry
 
 from monitor.daemon.app import Daemon
 from monitor.daemon.looplag import LoopLag
+from monitor.reference import ReferenceServer
 from tests.daemon.conftest import running_daemon, wait_for
 from tests.engine.servers import closed_port_url, serve_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def api(daemon: Daemon) -> str:
+    """The daemon's base URL."""
+    assert daemon.server is not None
+    return daemon.server.url
 
 
 async def test_a_refusing_target_is_reported_per_window_without_a_hot_spin() -> None:
@@ -34,9 +41,9 @@ async def test_a_refusing_target_is_reported_per_window_without_a_hot_spin() -> 
         cpu = time.process_time() - cpu
         elapsed = time.monotonic() - began
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"{daemon.server.url}/api/status") as resp:
+            async with http.get(f"{api(daemon)}/api/status") as resp:
                 soak = (await resp.json())["soak"]["dead"]
-            async with http.get(f"{daemon.server.url}/metrics") as resp:
+            async with http.get(f"{api(daemon)}/metrics") as resp:
                 metrics = await resp.text()
     # every attempt counted as an error, in /api/status and in the request metric
     assert soak["requests_total"] == soak["errors_total"] >= 4, soak
@@ -60,10 +67,10 @@ async def _iterations_for(daemon: Daemon, path: str) -> int:
             loop.call_soon(tick)
 
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{daemon.server.url}{path}") as resp:  # a warm connection
+        async with http.get(f"{api(daemon)}{path}") as resp:  # a warm connection
             await resp.read()
         loop.call_soon(tick)
-        async with http.get(f"{daemon.server.url}{path}") as resp:
+        async with http.get(f"{api(daemon)}{path}") as resp:
             await resp.read()
             assert resp.status == 200
         ticking = False
@@ -101,9 +108,9 @@ async def test_a_soak_without_think_time_leaves_the_api_its_turn() -> None:
             # the loop's lag is the daemon's own signal, in /api/status and /metrics
             await wait_for(lambda: daemon.state.loop_lag_s is not None, 10, "a lag reading")
             async with aiohttp.ClientSession() as http:
-                async with http.get(f"{daemon.server.url}/api/status") as resp:
+                async with http.get(f"{api(daemon)}/api/status") as resp:
                     lag_ms = (await resp.json())["event_loop_lag_ms"]
-                async with http.get(f"{daemon.server.url}/metrics") as resp:
+                async with http.get(f"{api(daemon)}/metrics") as resp:
                     metrics = await resp.text()
             assert isinstance(lag_ms, float)
             assert lag_ms >= 0.0
@@ -126,3 +133,32 @@ def test_a_long_lag_is_logged_naming_the_in_process_soaks(
     assert len(warnings) == 1
     assert "0.80 s" in warnings[0]
     assert "soaks in the daemon's process: hot" in warnings[0]
+
+
+async def test_an_operations_soak_whose_target_goes_away_backs_off() -> None:
+    """Users signed in (a token each) whose target then stops: their operations are refused;
+    each is counted, and the users back off instead of retrying on the spot."""
+    target = ReferenceServer()
+    await target.start()
+    stopped = False
+    try:
+        config = {
+            "targets": {"ref": {"url": target.url}},
+            "soak": [{"name": "users", "target": "ref", "vus": 2, "window": "0.5s",
+                      "operations": [{"op": "points.balance"}]}],
+            "probes": [],
+        }  # fmt: skip
+        async with running_daemon(config) as daemon:
+            soak = daemon.state.soaks["users"]
+            await wait_for(lambda: soak.get("requests_total", 0) > 20, 30, "the users' load")
+            await target.stop()
+            stopped = True
+            await asyncio.sleep(1.0)  # the last window with successes is published
+            before = soak["errors_total"]
+            await asyncio.sleep(3.0)
+            errors = soak["errors_total"] - before
+    finally:
+        if not stopped:
+            await target.stop()
+    assert errors >= 2, errors  # still tried and counted
+    assert errors <= 2 * 16, errors  # 2 users backing off up to 1 s, not a spin
