@@ -110,3 +110,29 @@ def test_processes_is_checked_at_its_line(tmp_path: Path) -> None:
         load_suite(suite_file(tmp_path, processes=0))
     assert "load.processes" in str(err.value)
     assert "split.yaml:" in str(err.value)
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["in-process", "workers"])
+async def test_a_load_whose_target_went_away_backs_off(tmp_path: Path, processes: int) -> None:
+    """The target stops between the setup and the load: every call of the load is refused and
+    counted, and each user backs off instead of retrying on the spot."""
+    doc = yaml.safe_load(suite_file(tmp_path, processes=processes, duration=2.0).read_text())
+    doc["scenarios"][0]["phases"][0]["idle_before_s"] = 1.0
+    path = tmp_path / "gone.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    seen: list[History] = []
+    options = RunOptions(seed=5, on_history=lambda _s, _n, history, _st: seen.append(history))
+    server = ReferenceServer()
+    await server.start()
+    try:
+        task = asyncio.create_task(run_suites(server.url, PROFILE, [load_suite(path)], options))
+        await asyncio.sleep(0.6)  # the 4 registrations are done; the load waits 1 s
+    finally:
+        await server.stop()
+    await task
+    (history,) = seen
+    load = [e for e in history if e.kind in ("points.balance", "points.deduct")]
+    assert load, "the load's calls are recorded"
+    assert all(e.outcome.value != "ok" for e in load)
+    # 4 users for 2 s, backing off up to 1 s after each refused call (thousands without)
+    assert len(load) <= 4 * 16, len(load)

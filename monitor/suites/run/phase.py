@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from monitor.engine import ConcurrentResult, PhaseDelivery, RequestRecord
+from monitor.engine.backoff import Backoff, connection_failed
 from monitor.suites.errors import ExpressionError
 from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
@@ -245,8 +246,10 @@ async def loop_user(
     deadline: float,
 ) -> None:
     """One virtual user of a sustained load: its operations in a loop until ``deadline``
-    (``time.monotonic``); ``user``: its own connection on the fast path (None: aiohttp)."""
+    (``time.monotonic``); ``user``: its own connection on the fast path (None: aiohttp). A call
+    that failed at the connection level is followed by the user's backoff."""
     iteration = 0
+    backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
     while time.monotonic() < deadline:
         for i, op in active:
             count = run.render_int(op.count, f"{where}.ops[{i}].count")
@@ -254,6 +257,9 @@ async def loop_user(
                 args = run.render(op.args, session, iteration * count + index)
                 call = await run.client.call(op.op, args, session, user)
                 outcome.calls.append(outcome.account(call))
+                failed = any(connection_failed(r.error_kind, r.sent) for r in call.records)
+                if (delay := backoff.after(failed)) > 0:
+                    await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         iteration += 1
 
 
