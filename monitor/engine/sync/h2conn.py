@@ -27,24 +27,10 @@ from multidict import CIMultiDict
 
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
 from monitor.engine.fastpath import set_nodelay
+from monitor.engine.sync.h2guard import MAX_UNSENT, ControlBudget, Refused, code_name, whole_frames
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 from monitor.errors import SoakmonError
-
-MAX_CONTROL_PER_S = 1000
-"""PING, SETTINGS, unknown, PRIORITY and empty DATA frames a server may send in one second: a
-real server sends a handful; more is a flood (the HTTP/2 "ping/settings/empty frames flood"
-denial of service) that would keep the event loop busy past every timeout."""
-MAX_UNSENT = 16 * 1024 * 1024
-"""Bytes of our own frames (acknowledgements above all) waiting for a server that does not read."""
-_CONTROL = (
-    h2.events.PingReceived,
-    h2.events.PingAckReceived,
-    h2.events.RemoteSettingsChanged,
-    h2.events.SettingsAcknowledged,
-    h2.events.UnknownFrameReceived,
-    h2.events.PriorityUpdated,
-)
 
 
 class H2Error(SoakmonError):
@@ -80,8 +66,7 @@ class H2Protocol(asyncio.Protocol):
         self._acks: list[tuple[int, int]] = []
         """DATA received in this read, acknowledged after it (so that the flow-control window
         ``h2`` checks is the one the server was given, not one we reopened frame by frame)."""
-        self._control = 0
-        self._control_since = monotonic()
+        self._budget = ControlBudget()
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -94,28 +79,16 @@ class H2Protocol(asyncio.Protocol):
         are still delivered (``receive_data`` loses every event of a chunk that fails), and a
         frame header declaring more than the frame size we allow is refused at once instead
         of ``h2`` buffering its body (up to 16 MiB) first."""
-        buf = self._inbound
-        buf += data
-        limit = self.h2.max_inbound_frame_size
-        while len(buf) >= 9 and not self.closed:
-            length = int.from_bytes(buf[:3], "big")
-            if length > limit:
-                self._malformed(f"a frame of {length} bytes, over the {limit} we allow")
-                return
-            if len(buf) < 9 + length:
-                break
-            frame = bytes(buf[: 9 + length])
-            del buf[: 9 + length]
-            try:
-                events = self.h2.receive_data(frame)
-                for event in events:
+        self._inbound += data
+        try:
+            for frame in whole_frames(self._inbound, self.h2.max_inbound_frame_size):
+                for event in self.h2.receive_data(frame):
                     self._on_event(event)
-            except h2.exceptions.ProtocolError as exc:
-                self._malformed(str(exc))
-                return
-            except _Flood as exc:
-                self._malformed(str(exc))
-                return
+                if self.closed:
+                    return
+        except (h2.exceptions.ProtocolError, Refused) as exc:
+            self._malformed(str(exc))
+            return
         for size, stream_id in self._acks:
             with contextlib.suppress(h2.exceptions.StreamClosedError):
                 self.h2.acknowledge_received_data(size, stream_id)
@@ -143,10 +116,7 @@ class H2Protocol(asyncio.Protocol):
 
     # -- events --------------------------------------------------------------------------------
     def _on_event(self, event: h2.events.Event) -> None:
-        if isinstance(event, _CONTROL) or (
-            isinstance(event, h2.events.DataReceived) and not event.data
-        ):
-            self._count_control()
+        self._budget.spend(event)
         if isinstance(event, h2.events.RemoteSettingsChanged):
             if not self._settings.done():
                 self._settings.set_result(None)
@@ -168,11 +138,11 @@ class H2Protocol(asyncio.Protocol):
         elif isinstance(event, h2.events.StreamEnded):
             self._finish(event.stream_id or 0, None)
         elif isinstance(event, h2.events.StreamReset):
-            code = _code(event.error_code)
+            code = code_name(event.error_code)
             self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.closed = True  # GOAWAY: no new streams here; the next batch opens a connection
-            code = _code(event.error_code)
+            code = code_name(event.error_code)
             self._fail_all("reset", f"server ended the connection (GOAWAY {code})")
 
     def _headers(self, stream_id: int, stream: _Stream, headers: Sequence[_Header]) -> None:
@@ -195,17 +165,6 @@ class H2Protocol(asyncio.Protocol):
         self._finish(stream_id, ("malformed", message))
         with contextlib.suppress(h2.exceptions.H2Error):
             self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
-
-    def _count_control(self) -> None:
-        now = monotonic()
-        if now - self._control_since >= 1.0:
-            self._control, self._control_since = 0, now
-        self._control += 1
-        if self._control > MAX_CONTROL_PER_S:
-            raise _Flood(
-                f"a flood of control frames (over {MAX_CONTROL_PER_S} PING, SETTINGS, "
-                "PRIORITY, unknown or empty DATA frames in one second)"
-            )
 
     def _finish(self, stream_id: int, error: tuple[str, str] | None) -> None:
         stream = self._streams.pop(stream_id, None)
@@ -290,15 +249,6 @@ class H2Protocol(asyncio.Protocol):
 
 
 _Header = tuple[bytes | str, bytes | str]
-
-
-class _Flood(Exception):
-    """The server floods the connection with frames that carry no answer."""
-
-
-def _code(code: object) -> str:
-    """An HTTP/2 error code by its name (``INTERNAL_ERROR``), or its number when unknown."""
-    return str(getattr(code, "name", code))
 
 
 def _text(value: bytes | str) -> str:
