@@ -22,7 +22,7 @@ import pytest
 from monitor.engine import SyncMode
 from tests.plugins.tls import make_cert
 from tests.stats.detection import Tally, Trial, table, tally
-from tests.stats.fronts import FRONTS, H2_MODES, Delivery, label
+from tests.stats.fronts import FRONTS, H2_MODES, Delivery, check_front, label
 
 TRIALS: list[Trial] = []
 
@@ -60,6 +60,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the HTTP/2 server in front of the target (haproxy-buffered: each request sent on "
         "once complete; nginx: TLS only)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        check_front(
+            config.getoption("--stats-h2", default="none"),
+            config.getoption("--stats-front", default="haproxy"),
+        )
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

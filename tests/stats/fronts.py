@@ -40,6 +40,19 @@ def label(sync: str, h2: str, front: str) -> str:
     return f"sync {sync}, {'TLS (ALPN) h2' if h2 == 'tls' else 'h2c'} via {front}"
 
 
+def check_front(h2: str, front: str) -> None:
+    """Raise ValueError for a combination that cannot serve a whole run."""
+    if h2 not in H2_MODES:
+        raise ValueError(f"--stats-h2: expected one of {H2_MODES}, got {h2!r}")
+    if front not in FRONTS:
+        raise ValueError(f"--stats-front: expected one of {FRONTS}, got {front!r}")
+    if h2 == "h2c" and front == "nginx":
+        raise ValueError(
+            "--stats-h2 h2c --stats-front nginx: nginx 1.22 serves only h2c on a plain "
+            "HTTP/2 port, and a run's set-up steps are HTTP/1.1; use --stats-front haproxy"
+        )
+
+
 @dataclass(frozen=True)
 class Delivery:
     """How a trial's requests reach the target."""
@@ -54,17 +67,9 @@ class Delivery:
     """The front's certificate (``tls``); soakmon trusts it as its CA."""
 
     def __post_init__(self) -> None:
-        if self.h2 not in H2_MODES:
-            raise ValueError(f"--stats-h2: expected one of {H2_MODES}, got {self.h2!r}")
-        if self.front not in FRONTS:
-            raise ValueError(f"--stats-front: expected one of {FRONTS}, got {self.front!r}")
+        check_front(self.h2, self.front)
         if self.h2 == "tls" and self.cert is None:
             raise ValueError("--stats-h2 tls needs a certificate")
-        if self.h2 == "h2c" and self.front == "nginx":
-            raise ValueError(
-                "--stats-h2 h2c --stats-front nginx: nginx 1.22 serves only h2c on a plain "
-                "HTTP/2 port, and a run's set-up steps are HTTP/1.1; use --stats-front haproxy"
-            )
 
     @property
     def h2c(self) -> bool:
