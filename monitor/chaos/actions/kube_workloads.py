@@ -189,8 +189,11 @@ class Scale(_WorkloadAction[ScaleSettings]):
             await self.call(self.api.scale, s.workload, s.namespace, s.name, before)
 
             async def ready() -> WorkloadState | None:
+                # the controller must have seen the restored spec: until then status.ready is
+                # the count from before the scale to zero (stale), not the restored pods'
                 st = await self.state()
-                return st if st.replicas == before and st.ready >= before else None
+                seen = st.observed_generation >= st.generation
+                return st if seen and st.replicas == before and st.ready >= before else None
 
             got, _ = await wait_until(ready, s.recover_within)
             if not got:
