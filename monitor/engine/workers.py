@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.errors import SoakmonError
+
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL = 2000
@@ -32,7 +34,7 @@ LINE_MOST = 2**28
 naming the worker, never a line cut short."""
 
 
-class WorkerLineTooLong(Exception):
+class WorkerLineTooLong(SoakmonError):
     """A worker wrote a message line longer than the parent takes."""
 
 
