@@ -19,7 +19,7 @@ from typing import Any
 
 from monitor.daemon.config import Soak, Target
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
-from monitor.engine.backoff import Backoff, connection_failed
+from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.events import EventBus, SoakInterval
 from monitor.suites.errors import UnmappedOperation
 from monitor.suites.loading.loader import load_profile, resolve_profile
@@ -76,7 +76,7 @@ class ProfileSoakLoop:
     async def _user(self, client: ProfileClient, vu: int, stop: asyncio.Event) -> None:
         session = Session(f"soak-{vu}")
         iteration = 0
-        backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
+        backoff = VuBackoff()  # after connection-level failures (monitor.engine.backoff)
         while not stop.is_set():
             if "token" not in session.values or session.values.get("token") is None:
                 call = await self._login(client, session, vu)

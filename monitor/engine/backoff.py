@@ -33,7 +33,7 @@ def connection_failed(kind: str | None, sent: bool) -> bool:
     return kind in _CONNECTION_KINDS or (kind == "other" and not sent)
 
 
-class Backoff:
+class VuBackoff:
     """One VU's backoff: :meth:`after` each iteration says how long to wait before the next."""
 
     __slots__ = ("failures", "rng")

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from time import monotonic
 from typing import Protocol
 
-from monitor.engine.backoff import Backoff, connection_failed
+from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.fastfollow import REDIRECTS, follow, location
 from monitor.engine.fastpath import Connection, FastError, connect, resend_on_new_connection
@@ -135,7 +135,7 @@ class _VU:
         self.payload = b""
         self.reused = False  # the current request went on a connection that answered before
         self.retried = False
-        self.backoff = Backoff()
+        self.backoff = VuBackoff()
         self.failed = False  # a request of this iteration failed at the connection level
         self.waiting: asyncio.TimerHandle | None = None
         """A closed-model VU backing off before its next iteration (monitor.engine.backoff)."""

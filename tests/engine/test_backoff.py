@@ -22,7 +22,7 @@ from monitor.engine import (
     Runner,
     Stage,
 )
-from monitor.engine.backoff import Backoff
+from monitor.engine.backoff import VuBackoff
 from tests.engine.servers import closed_port_url, read_request_head, serve_raw
 
 GET = RequestSpec("GET", "/")
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_the_backoff_doubles_to_its_cap_and_a_success_resets_it() -> None:
-    backoff = Backoff()
+    backoff = VuBackoff()
     waits = [backoff.after(True) for _ in range(12)]
     assert 0.005 <= waits[0] <= 0.01
     assert all(0.5 <= w <= 1.0 for w in waits[8:])  # capped at 1 s (half to all of it)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from time import monotonic
 from typing import Any
 
-from monitor.engine.backoff import Backoff, connection_failed
+from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.clock import SYSTEM_CLOCK, Clock
 from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
@@ -161,7 +161,7 @@ class Runner:
     # -- closed model --------------------------------------------------------------------------
 
     async def _vu_loop(self, vu: int, retired: set[int]) -> None:
-        backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
+        backoff = VuBackoff()  # after connection-level failures (monitor.engine.backoff)
         try:
             while not self._stopping and vu not in retired:
                 self._iterations += 1

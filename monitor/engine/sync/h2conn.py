@@ -27,7 +27,13 @@ from multidict import CIMultiDict
 
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
 from monitor.engine.fastpath import set_nodelay
-from monitor.engine.sync.h2guard import MAX_UNSENT, ControlBudget, Refused, code_name, whole_frames
+from monitor.engine.sync.h2guard import (
+    MAX_UNSENT,
+    ControlBudget,
+    FrameRefused,
+    code_name,
+    whole_frames,
+)
 from monitor.engine.sync.priority import pass_priority
 from monitor.engine.sync.wire import Outgoing
 from monitor.errors import SoakmonError
@@ -86,7 +92,7 @@ class H2Protocol(asyncio.Protocol):
                     self._on_event(event)
                 if self.closed:
                     return
-        except (h2.exceptions.ProtocolError, Refused) as exc:
+        except (h2.exceptions.ProtocolError, FrameRefused) as exc:
             self._malformed(str(exc))
             return
         for size, stream_id in self._acks:

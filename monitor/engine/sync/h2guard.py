@@ -15,6 +15,8 @@ from time import monotonic
 
 import h2.events
 
+from monitor.errors import SoakmonError
+
 MAX_CONTROL_PER_S = 1000
 """PING, SETTINGS, unknown, PRIORITY and empty DATA frames a server may send in one second: a
 real server sends a handful; more is a flood that would keep the event loop busy past every
@@ -31,17 +33,17 @@ _CONTROL = (
 )
 
 
-class Refused(Exception):
+class FrameRefused(SoakmonError):
     """The server sent what the client does not accept (the message says what)."""
 
 
 def whole_frames(buf: bytearray, limit: int) -> Iterator[bytes]:
     """Take each complete frame off the front of ``buf`` (what is left waits for the next
-    read); :class:`Refused` for a frame header declaring more than ``limit`` bytes."""
+    read); :class:`FrameRefused` for a frame header declaring more than ``limit`` bytes."""
     while len(buf) >= 9:
         length = int.from_bytes(buf[:3], "big")
         if length > limit:
-            raise Refused(f"a frame of {length} bytes, over the {limit} we allow")
+            raise FrameRefused(f"a frame of {length} bytes, over the {limit} we allow")
         if len(buf) < 9 + length:
             return
         frame = bytes(buf[: 9 + length])
@@ -50,7 +52,7 @@ def whole_frames(buf: bytearray, limit: int) -> Iterator[bytes]:
 
 
 class ControlBudget:
-    """Counts frames that carry no answer, per second; :class:`Refused` past the budget."""
+    """Counts frames that carry no answer, per second; :class:`FrameRefused` past the budget."""
 
     def __init__(self, per_second: int = MAX_CONTROL_PER_S) -> None:
         self.per_second = per_second
@@ -66,7 +68,7 @@ class ControlBudget:
             self._count, self._since = 0, now
         self._count += 1
         if self._count > self.per_second:
-            raise Refused(
+            raise FrameRefused(
                 f"a flood of control frames (over {self.per_second} PING, SETTINGS, "
                 "PRIORITY, unknown or empty DATA frames in one second)"
             )

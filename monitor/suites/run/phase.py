@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from monitor.engine import ConcurrentResult, PhaseDelivery, RequestRecord
-from monitor.engine.backoff import Backoff, connection_failed
+from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.suites.errors import ExpressionError
 from monitor.suites.run.client import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
@@ -249,7 +249,7 @@ async def loop_user(
     (``time.monotonic``); ``user``: its own connection on the fast path (None: aiohttp). A call
     that failed at the connection level is followed by the user's backoff."""
     iteration = 0
-    backoff = Backoff()  # after connection-level failures (monitor.engine.backoff)
+    backoff = VuBackoff()  # after connection-level failures (monitor.engine.backoff)
     while time.monotonic() < deadline:
         for i, op in active:
             count = run.render_int(op.count, f"{where}.ops[{i}].count")
