@@ -12,14 +12,19 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_only
 
 from monitor.reference import schema
-from monitor.reference.errors import DatabaseUnreachable, RetryLater, describe_failure
+from monitor.reference.errors import (
+    CommitUnknown,
+    DatabaseUnreachable,
+    RetryLater,
+    describe_failure,
+)
 from monitor.reference.retry import RetryPolicy, sqlstate_of, transient_cause
 
 T = TypeVar("T")
@@ -149,10 +154,20 @@ class Database:
         attempt = 0
         while True:
             attempt += 1
+            done = False
             try:
                 async with self.begin(write=write) as conn:
-                    return await work(conn)
-            except DBAPIError as exc:
+                    result = await work(conn)
+                    done = True
+                return result
+            except (DBAPIError, OSError) as exc:
+                if write and done and _connection_lost(exc):
+                    raise CommitUnknown(
+                        "database connection lost during COMMIT; the write may or may not be"
+                        f" applied ({describe_failure(exc)})"
+                    ) from exc
+                if not isinstance(exc, DBAPIError):
+                    raise
                 cause = transient_cause(exc)
                 if cause is None:
                     raise
@@ -244,3 +259,21 @@ def _install_postgres_hooks(engine: AsyncEngine, deadlock_timeout_ms: int) -> No
         except Exception as exc:
             if sqlstate_of(exc) != _INSUFFICIENT_PRIVILEGE:
                 raise
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A failure that leaves a COMMIT's outcome unknown: the connection itself went away (a
+    reset, a closed socket), not a refusal the database answered (a serialization failure at
+    COMMIT is a definite rollback)."""
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return True
+        orig = exc.orig
+        return isinstance(orig, OSError) or type(orig).__name__ in (
+            "InterfaceError",
+            "ConnectionDoesNotExistError",
+            "ConnectionFailureError",
+        )
+    return False

@@ -3,6 +3,7 @@
 ReferenceError            (anything the service raises on purpose)
 ├── ApiError              (an HTTP error answer: status + contract error code)
 │   ├── RetryLater        (503 retry_later: transient DB failure after retries)
+│   └── CommitUnknown     (503 commit_unknown: the connection died during COMMIT)
 └── DatabaseConfigError   (bad --db URL: a usage error, exit 2)
     └── DatabaseUnreachable (the database cannot be reached at start-up, exit 3)
 """
@@ -29,6 +30,14 @@ class RetryLater(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(503, "retry_later", message)
+
+
+class CommitUnknown(ApiError):
+    """The database connection failed once the work was done, during COMMIT: the write may or
+    may not be applied, so the answer must not say "nothing written" (``retry_later`` does)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(503, "commit_unknown", message)
 
 
 def unauthorized(message: str = "missing or invalid bearer token") -> ApiError:

@@ -19,7 +19,8 @@ _ERROR_TEXT = {
     "insufficient_quantity or already_exists.",
     412: "If-Match does not match the current version (version_conflict).",
     422: "Body or query fails validation (invalid_request).",
-    503: "Transient database failure after retries, or database unavailable (retry_later).",
+    503: "Transient database failure after retries, or database unavailable (retry_later; nothing"
+    " written), or the connection lost during COMMIT (commit_unknown; maybe written).",
 }
 _REF = "#/components/schemas/{model}"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.reference.database import Database
-from monitor.reference.errors import RetryLater
+from monitor.reference.errors import CommitUnknown, RetryLater
 from monitor.reference.ops.common import credit
 from monitor.reference.ops.users import register
 from monitor.reference.retry import NO_RETRY
@@ -174,5 +174,46 @@ async def test_postgres_writes_run_read_committed_and_reads_one_snapshot(postgre
         for _ in range(2):
             assert await db.read(level) == ("repeatable read", "on")
             assert await db.write(level) == ("read committed", "off")
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_at_commit_is_an_unknown_outcome_not_a_rollback(
+    postgres_url: str,
+) -> None:
+    """The work ran; the connection dies before COMMIT's answer (its backend terminated from
+    another session, as a reset on the wire would): the target cannot know whether the write
+    landed, so it must not answer retry_later ("nothing written"), which made the chaos ledger
+    count a possibly-applied add as failed."""
+    db = _db(postgres_url)
+    await db.init_schema()
+    try:
+
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS t (x int)"))
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+            async def kill(other: AsyncConnection) -> None:
+                await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
+            await db.read(kill)
+
+        with pytest.raises(CommitUnknown, match="during COMMIT"):
+            await db.write(work, NO_RETRY)
+
+        async def dies_midway(conn: AsyncConnection) -> None:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+            async def kill(other: AsyncConnection) -> None:
+                await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
+            await db.read(kill)
+            await conn.execute(text("SELECT 1"))  # the work itself fails: a definite rollback
+
+        with pytest.raises(Exception) as raised:
+            await db.write(dies_midway, NO_RETRY)
+        assert not isinstance(raised.value, CommitUnknown)
     finally:
         await db.dispose()
