@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +40,29 @@ def test_the_release_pass_priority_is_given_back() -> None:
         if raised:  # allowed here (CAP_SYS_NICE): real-time for the pass only
             assert os.sched_getscheduler(0) == os.SCHED_FIFO
     assert (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before
+
+
+def _cpu_latency_target() -> int:
+    from monitor.engine.sync.priority import QOS_DEVICE
+
+    with open(QOS_DEVICE, "rb") as device:  # the kernel's current target, an int32 in µs
+        return int(struct.unpack("i", device.read(4))[0])
+
+
+def test_the_cpus_are_kept_awake_for_the_pass_only() -> None:
+    from monitor.engine.sync.priority import QOS_DEVICE, cpus_awake
+
+    if not os.access(QOS_DEVICE, os.R_OK | os.W_OK):
+        pytest.skip(f"{QOS_DEVICE} is open to root only (the pass then runs without it)")
+    before = _cpu_latency_target()
+    with cpus_awake() as held:
+        assert held
+        assert _cpu_latency_target() == 0  # idle CPUs poll: no halt to leave at the pass
+    assert _cpu_latency_target() == before
+
+
+def test_without_the_device_the_pass_runs_as_before(tmp_path: Path) -> None:
+    from monitor.engine.sync.priority import cpus_awake
+
+    with cpus_awake(str(tmp_path / "no-such-device")) as held:
+        assert held is False

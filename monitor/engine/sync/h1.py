@@ -23,7 +23,7 @@ from yarl import URL
 
 from monitor.engine.fastpath import Connection, FastError, connect
 from monitor.engine.sessions import ConnectionMode
-from monitor.engine.sync.priority import pass_priority
+from monitor.engine.sync.priority import cpus_awake, pass_priority
 from monitor.engine.sync.release import release
 from monitor.engine.sync.tlslink import TlsTransport, connect_tls
 from monitor.engine.sync.wire import Outgoing
@@ -146,16 +146,17 @@ async def deliver(
     if not armed:
         return None
     await _drained([conn for _, conn, _, _ in armed], settle_s + 1.0)
-    await asyncio.sleep(settle_s)  # the server parses the prefixes and waits
-    live = [a for a in armed if not a[3].done() and a[1].transport is not None]
-    direct, plain, buffered = _split(live)
-    wall, mono = time.time(), monotonic()
-    with pass_priority() as raised:
-        first, final, failed = release(direct, [sock for _, sock in plain])
-        if buffered:
-            for transport, last in buffered:
-                _send_later(transport, last)
-            final = perf_counter_ns()
+    with cpus_awake():  # from the settle to the pass's end: no CPU halts meanwhile
+        await asyncio.sleep(settle_s)  # the server parses the prefixes and waits
+        live = [a for a in armed if not a[3].done() and a[1].transport is not None]
+        direct, plain, buffered = _split(live)
+        wall, mono = time.time(), monotonic()
+        with pass_priority() as raised:
+            first, final, failed = release(direct, [sock for _, sock in plain])
+            if buffered:
+                for transport, last in buffered:
+                    _send_later(transport, last)
+                final = perf_counter_ns()
     for i, written in failed:  # the transport reports the failure (or sends the rest later)
         _send_later(plain[i][0], direct[i][1][written:])
     for _, conn, _, _ in live:

@@ -34,7 +34,7 @@ from monitor.engine.sync.h2guard import (
     code_name,
     whole_frames,
 )
-from monitor.engine.sync.priority import pass_priority
+from monitor.engine.sync.priority import cpus_awake, pass_priority
 from monitor.engine.sync.wire import Outgoing
 from monitor.errors import SoakmonError
 
@@ -279,20 +279,21 @@ async def deliver(
             streams.append((stream_id, out))
             waiters.append(done)
         primed.append((conn, streams, waiters))
-    await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
-    payloads = []
-    for conn, streams, waiters in primed:
-        # a stream answered (or reset) before its final frame is left alone: it is closed, and
-        # its answer is that request's record, as for a last-byte request answered early
-        live = [s for s, done in zip(streams, waiters, strict=True) if not done.done()]
-        if live and conn.usable:
-            payloads.append((conn, live, conn.finals(live)))
-    wall, mono = time.time(), monotonic()
-    with pass_priority() as raised:
-        first = perf_counter_ns()
-        for conn, _, data in payloads:
-            conn.transport.write(data)  # type: ignore[union-attr]
-        final = perf_counter_ns()
+    with cpus_awake():  # from the settle to the pass's end: no CPU halts meanwhile
+        await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
+        payloads = []
+        for conn, streams, waiters in primed:
+            # a stream answered (or reset) before its final frame is left alone: it is closed,
+            # and its answer is that request's record, as for a last-byte request answered early
+            live = [s for s, done in zip(streams, waiters, strict=True) if not done.done()]
+            if live and conn.usable:
+                payloads.append((conn, live, conn.finals(live)))
+        wall, mono = time.time(), monotonic()
+        with pass_priority() as raised:
+            first = perf_counter_ns()
+            for conn, _, data in payloads:
+                conn.transport.write(data)  # type: ignore[union-attr]
+            final = perf_counter_ns()
     for _, live, _ in payloads:
         for _, out in live:
             out.started_at, out.start, out.released = wall, mono, True
