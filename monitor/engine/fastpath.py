@@ -17,7 +17,7 @@ import json as _json
 import re
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from time import monotonic
 from types import SimpleNamespace
 from typing import cast
@@ -400,7 +400,7 @@ async def connect(
     """A new connection (TCP_NODELAY; TLS with ``ssl_context``), or :class:`FastError` (never
     sent) within ``limit`` seconds."""
     loop = asyncio.get_running_loop()
-    try:
+    with connect_failures(timeout_s):
         async with asyncio.timeout(limit):
             if ssl_context is None:
                 transport, conn = await loop.create_connection(protocol, host, port)
@@ -408,6 +408,16 @@ async def connect(
                 transport, conn = await loop.create_connection(
                     protocol, host, port, ssl=ssl_context, server_hostname=server_hostname
                 )
+    set_nodelay(transport)
+    return conn
+
+
+@contextlib.contextmanager
+def connect_failures(timeout_s: float) -> Iterator[None]:
+    """Turn a failed connect (its timeout, a refusal, TLS, any OS error) into :class:`FastError`
+    (never sent); shared by the plain and the sender's TLS connects."""
+    try:
+        yield
     except TimeoutError:
         raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None
     except ConnectionRefusedError:
@@ -420,8 +430,6 @@ async def connect(
     except OSError as exc:
         detail = exc.strerror or str(exc) or type(exc).__name__
         raise FastError("other", f"cannot connect: {detail}", False) from None
-    set_nodelay(transport)
-    return conn
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> None:

@@ -22,7 +22,7 @@ import contextlib
 import ssl
 from typing import Any, cast
 
-from monitor.engine.fastpath import Connection, FastError, set_nodelay
+from monitor.engine.fastpath import Connection, connect_failures, set_nodelay
 
 _READ = 65536
 
@@ -273,21 +273,9 @@ async def connect_tls(
     :class:`FastError` (never sent) within ``limit`` seconds, like
     :func:`~monitor.engine.fastpath.connect`."""
     conn = Connection()
-    try:
+    with connect_failures(timeout_s):
         async with asyncio.timeout(limit):
             tls = await open_tls(conn, host, port, context, server_hostname)
-    except TimeoutError:
-        raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None
-    except ConnectionRefusedError:
-        raise FastError("refused", "connection refused", False) from None
-    except ssl.SSLCertVerificationError as exc:
-        detail = exc.verify_message or str(exc)
-        raise FastError("tls", f"TLS certificate error: {detail}", False) from None
-    except ssl.SSLError as exc:
-        raise FastError("tls", f"TLS error: {exc.reason or exc}", False) from None
-    except OSError as exc:
-        detail = exc.strerror or str(exc) or type(exc).__name__
-        raise FastError("other", f"cannot connect: {detail}", False) from None
     set_nodelay(tls)
     return conn
 
