@@ -21,12 +21,12 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from yarl import URL
 
+from tests.plugins.listening import listening
 from tests.plugins.tls import Cert
 
 
@@ -93,21 +93,5 @@ def haproxy_h2_front(
             [binary, "-db", "-f", str(conf)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"haproxy exited: {log.read_text()[-800:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("haproxy did not listen within 15 s")
-            time.sleep(0.05)
+    with listening(proc, port, "haproxy", log.read_text):
         yield f"{'https' if cert else 'http'}://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

@@ -15,12 +15,12 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from yarl import URL
 
+from tests.plugins.listening import listening
 from tests.plugins.tls import Cert
 
 
@@ -99,21 +99,7 @@ def nginx_h2_front(upstream: str, workdir: Path, cert: Cert | None = None) -> It
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {(prefix / 'error.log').read_text()[-800:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx did not listen within 15 s")
-            time.sleep(0.05)
-        yield f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+        with listening(proc, port, "nginx", (prefix / "error.log").read_text):
+            yield f"{'https' if cert else 'http'}://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
         log.close()
