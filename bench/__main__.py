@@ -16,14 +16,22 @@ from typing import Any
 import psutil
 from rich.console import Console
 
-from bench.generators import GENERATORS
+from bench.generators import DEFAULT_GENERATORS, GENERATORS
 from bench.idle import IDLE_VARIANTS, IdleMemory, idle_memory
 from bench.latency import FixedRate, fixed_rate
 from bench.nginx import nginx_target
 from bench.probe import has_option, load_help
 from bench.procs import GENERATOR_CORE, TARGET_CORE, BenchError, machine_load, raise_nofile
 from bench.profiling import Profile, profile_soakmon
-from bench.report import GOALS, latency_table, print_all, write_json
+from bench.report import (
+    GOALS,
+    latency_table,
+    print_all,
+    scaling_table,
+    scaling_verdicts,
+    write_json,
+)
+from bench.scaling import Scaling, run_scaling
 from bench.throughput import RunResult, ratios, run_all
 
 DEFAULT_JSON = Path("reports/bench.json")
@@ -37,14 +45,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-vus", type=int, help="VUs for the memory test (default 10000)")
     parser.add_argument(
         "--only",
-        choices=("throughput", "idle", "profile", "latency"),
+        choices=("throughput", "scaling", "idle", "profile", "latency"),
         action="append",
         help="run only these parts (repeatable; default: all)",
     )
     parser.add_argument(
         "--generators",
-        default=",".join(GENERATORS),
+        default=",".join(DEFAULT_GENERATORS),
         help=f"comma-separated subset of: {', '.join(GENERATORS)}",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="rounds of the --processes scaling part (default 3, quick 1)"
     )
     parser.add_argument(
         "--latency-rate", type=float, default=2000.0, help="requests/s of the latency row"
@@ -53,13 +64,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.duration = args.duration or (4 if args.quick else 10)
     args.idle_vus = args.idle_vus or (2000 if args.quick else 10000)
-    args.parts = set(args.only or ("throughput", "idle", "profile", "latency"))
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.parts = set(args.only or ("throughput", "scaling", "idle", "profile", "latency"))
     args.generator_names = [g.strip() for g in args.generators.split(",") if g.strip()]
     unknown = [g for g in args.generator_names if g not in GENERATORS]
     if unknown:
         parser.error(f"unknown generator(s) {', '.join(unknown)}; known: {', '.join(GENERATORS)}")
-    if args.vus < 1 or args.duration < 1 or args.idle_vus < 2:
-        parser.error("--vus and --duration must be ≥ 1 and --idle-vus ≥ 2")
+    if args.vus < 1 or args.duration < 1 or args.idle_vus < 2 or args.rounds < 1:
+        parser.error("--vus, --duration and --rounds must be ≥ 1 and --idle-vus ≥ 2")
     return args
 
 
@@ -74,12 +86,13 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     idle: list[IdleMemory] = []
     profile: Profile | None = None
     latency: FixedRate | None = None
+    scaling: Scaling | None = None
     problems: list[str] = []
     if load_help() is None:
         problems.append("`soakmon load` is not available: soakmon rows are skipped")
     with tempfile.TemporaryDirectory(prefix="soakmon-bench-") as tmp:
         workdir = Path(tmp)
-        if args.parts & {"throughput", "profile", "latency"}:
+        if args.parts & {"throughput", "scaling", "profile", "latency"}:
             with nginx_target(workdir) as target:
                 if "throughput" in args.parts:
                     console.log(f"throughput: {', '.join(args.generator_names)} → {target.url}")
@@ -89,6 +102,17 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                         vus=args.vus,
                         duration_s=args.duration,
                         workdir=workdir / "runs",
+                    )
+                if "scaling" in args.parts and load_help() is not None:
+                    console.log(
+                        f"scaling: --processes 2 against one process, {args.rounds} round(s)"
+                    )
+                    scaling = run_scaling(
+                        target=target.url,
+                        vus=args.vus,
+                        duration_s=args.duration,
+                        rounds=args.rounds,
+                        workdir=workdir / "scaling",
                     )
                 if "latency" in args.parts and load_help() is not None:
                     console.log(f"latency: soakmon and vegeta at {args.latency_rate:g} req/s")
@@ -160,9 +184,14 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         "idle_memory": [m.to_dict() for m in idle],
         "profile": profile.to_dict() if profile else None,
         "fixed_rate_latency": latency.to_dict() if latency else None,
+        "processes_scaling": scaling.to_dict() if scaling else None,
         "problems": problems,
     }
     print_all(console, doc, results, idle, profile)
+    if scaling is not None:
+        console.print(scaling_table(scaling))
+        for line in scaling_verdicts(scaling):
+            console.print(line)
     if latency is not None:
         console.print(latency_table(latency))
     for problem in problems:

@@ -451,6 +451,11 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
+DEFAULT_GENERATORS = tuple(n for n in GENERATORS if not n.startswith("soakmon-2proc"))
+"""What ``make bench`` runs in its throughput table: ``--processes 2`` is judged by the scaling
+part (:mod:`bench.scaling`), measured mid-run in interleaved rounds."""
+
+
 def _first_number(*docs: dict[str, Any], keys: tuple[str, ...]) -> float | None:
     for doc in docs:
         for key in keys:

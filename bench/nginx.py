@@ -14,6 +14,8 @@ from pathlib import Path
 from bench.procs import TARGET_CORE, free_port, pinned, require_program, service
 
 BODY = "ok\n"
+STATUS_PATH = "/.nginx-status"
+"""nginx's own request counter (``stub_status``): the requests it answered, whoever sent them."""
 
 
 def render_conf(*, port: int, prefix: Path, core: int = TARGET_CORE) -> str:
@@ -46,6 +48,9 @@ http {{
         location / {{
             default_type text/plain;
             return 200 "{BODY.strip()}\\n";
+        }}
+        location = {STATUS_PATH} {{
+            stub_status;
         }}
     }}
 }}

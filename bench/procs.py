@@ -210,9 +210,9 @@ def run_measured(
                         os.killpg(proc.pid, signal.SIGKILL)
                 if ps is not None:
                     with contextlib.suppress(psutil.Error):
-                        samples.append((elapsed, _tree_cpu(ps)))
+                        samples.append((elapsed, tree_cpu(ps)))
                     if children_cores:
-                        _pin_children(ps, children_cores, pinned_pids)
+                        pin_children(ps, children_cores, pinned_pids)
                 time.sleep(sample_every)
         except BaseException:  # Ctrl-C: the child has its own session, stop it here
             stop_group(proc, grace=1.0)
@@ -235,7 +235,7 @@ def run_measured(
         )
 
 
-def _pin_children(ps: psutil.Process, cores: Sequence[int], done: list[int]) -> None:
+def pin_children(ps: psutil.Process, cores: Sequence[int], done: list[int]) -> None:
     """Pin each child of ``ps`` not pinned yet to the next core of ``cores`` (round robin)."""
     with contextlib.suppress(psutil.Error):
         for child in sorted(ps.children(), key=lambda c: c.pid):
@@ -246,7 +246,7 @@ def _pin_children(ps: psutil.Process, cores: Sequence[int], done: list[int]) -> 
                 done.append(child.pid)
 
 
-def _tree_cpu(ps: psutil.Process) -> float:
+def tree_cpu(ps: psutil.Process) -> float:
     """CPU seconds of ``ps`` and its live descendants (``soakmon load --processes N``)."""
     cpu = ps.cpu_times()
     total = cpu.user + cpu.system + cpu.children_user + cpu.children_system

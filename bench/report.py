@@ -12,6 +12,7 @@ from rich.table import Table
 from bench.idle import IdleMemory
 from bench.latency import P50_BOUND_MS, P99_BOUND_MS, FixedRate
 from bench.profiling import Profile
+from bench.scaling import PROCESSES_GOAL, RATIOS, VARIANTS, Scaling
 from bench.throughput import RunResult
 
 # soakmon's fast path must do at least this many times each generator's steady-state requests
@@ -185,31 +186,72 @@ def print_all(
         console.print(idle_table(idle))
     if profile is not None:
         console.print(profile_table(profile))
-    for name, where in (("soakmon-2proc", "both workers on the generator core"),
-                        ("soakmon-2proc-spread", "one worker per core")):  # fmt: skip
-        scaling = processes_verdict(doc["ratios"].get(name), where)
-        if scaling:
-            console.print(scaling)
     for name in GOALS:
         verdict = goal_verdict(name, doc["ratios"].get(name), labels.get(name, name))
         if verdict:
             console.print(verdict)
 
 
-PROCESSES_GOAL = 0.9  # --processes 2: summed req/CPU-s ≥ 0.9 × one process's
-
-
-def processes_verdict(ratio: dict[str, float] | None, where: str = "") -> str | None:
-    """One line: does ``--processes 2`` keep one process's requests per CPU-second?"""
-    if not ratio or not ratio["per_cpu_s"]:
-        return None
-    share = 1.0 / ratio["per_cpu_s"]  # the table holds one process over two
-    head = "[green]met[/green]" if share >= PROCESSES_GOAL else "[red]NOT met[/red]"
-    where = f" ({where})" if where else ""
-    return (
-        f"{head}: soakmon load --processes 2{where} = {share:.2f}× one process in steady-state "
-        f"requests per CPU-second summed over parent and workers (goal ≥ {PROCESSES_GOAL:g}×)"
+def scaling_table(scaling: Scaling) -> Table:
+    """Each variant's requests per CPU-second in every round, then the ratios and verdicts."""
+    rounds = len(scaling.rounds)
+    table = Table(
+        title="soakmon load --processes 2 against one process: requests nginx answered per "
+        "CPU-second of the generator's processes, over 25-85 % of each run "
+        f"({rounds} interleaved round(s); the goal's row is the median round)",
+        title_justify="left",
     )
+    table.add_column("variant")
+    for index in range(rounds):
+        table.add_column(f"round {index + 1} req/CPU-s", justify="right")
+    table.add_column("req/s (last)", justify="right")
+    table.add_column("CPU share per process (last)", justify="right")
+    for variant in VARIANTS:
+        got = [r.get(variant.name) for r in scaling.rounds]
+        last = next((w for w in reversed(got) if w is not None), None)
+        if last is None:
+            why = scaling.failed.get(variant.name, "not run")
+            table.add_row(variant.label, f"[red]{why}[/red]")
+            continue
+        table.add_row(
+            variant.label,
+            *(_num(None if w is None else w.per_cpu_s) for w in got),
+            _num(last.rps),
+            " + ".join(f"{share:.2f}" for share in last.shares),
+        )
+    table.add_section()
+    for key, _, _, what in RATIOS:
+        values = scaling.ratio(key)
+        median = scaling.median(key)
+        cells = [f"{v:.2f}×" for v in values] + [""] * (rounds - len(values))
+        table.add_row(f"ratio: {what}", *cells, "", "" if median is None else
+                      f"median {median:.2f}×")  # fmt: skip
+    return table
+
+
+def scaling_verdicts(scaling: Scaling) -> list[str]:
+    """The goal's line (both workers on the generator core) and the all-cores line."""
+    lines = []
+    one_core = scaling.median("two-one-core")
+    if one_core is not None:
+        head = "[green]met[/green]" if one_core >= PROCESSES_GOAL else "[red]NOT met[/red]"
+        lines.append(
+            f"{head}: soakmon load --processes 2 = {one_core:.2f}× one process in requests per "
+            "CPU-second summed over parent and workers, both workers on the generator core and "
+            f"nginx alone on its core as in the one-process run (median of "
+            f"{len(scaling.ratio('two-one-core'))} round(s); goal ≥ {PROCESSES_GOAL:g}×)"
+        )
+    spread, control = scaling.median("two-spread"), scaling.median("wrk-2-spread")
+    if spread is not None:
+        also = "" if control is None else (
+            f"; wrk -t2 on the same two cores keeps {control:.2f}× of wrk -t1: with the target "
+            "on the second core, nginx is the bottleneck and every generator pays for it"
+        )  # fmt: skip
+        lines.append(
+            f"all cores: soakmon load --processes 2 with a worker per core = {spread:.2f}× one "
+            f"process per CPU-second{also}"
+        )
+    return lines
 
 
 def goal_verdict(name: str, ratio: dict[str, float] | None, label: str) -> str | None:

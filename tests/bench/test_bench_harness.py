@@ -11,6 +11,7 @@ import shutil
 import socket
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -29,6 +30,7 @@ from bench.idle import IdleMemory, IdleSample, _stable, server_stats
 from bench.nginx import nginx_target
 from bench.procs import BenchError, free_port, run_measured, service, steady_util
 from bench.profiling import package_of
+from bench.scaling import VARIANTS, Scaling, Variant, Window, measure, served
 from bench.throughput import RunResult, ratios, run_one, steady_rate
 
 WRK_OUTPUT = """\
@@ -269,3 +271,53 @@ def test_vegeta_against_private_nginx_is_measured(tmp_path: Path) -> None:
     assert result.p50_ms is not None
     assert result.p99_ms is not None
     assert 0 < result.p50_ms <= result.p99_ms
+
+
+def _window(requests: int, cpu_s: float) -> Window:
+    return Window(requests=requests, cpu_s=cpu_s, wall_s=1.0, shares=[cpu_s])
+
+
+def test_scaling_verdict_is_the_median_round_of_two_workers_over_one_process() -> None:
+    scaling = Scaling(
+        rounds=[
+            {"one": _window(100_000, 1.0), "two-one-core": _window(80_000, 1.0)},
+            {"one": _window(100_000, 1.0), "two-one-core": _window(95_000, 1.0)},
+            {"one": _window(50_000, 0.5), "two-one-core": _window(93_000, 1.0)},
+        ]
+    )
+    assert scaling.ratio("two-one-core") == pytest.approx([0.80, 0.95, 0.93])
+    assert scaling.median("two-one-core") == pytest.approx(0.93)
+    assert scaling.met is True
+    assert scaling.median("two-spread") is None  # not measured: no verdict, no zero
+    scaling.rounds[1]["two-one-core"] = _window(85_000, 1.0)
+    assert scaling.met is False
+
+
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+def test_nginx_counts_every_request_it_answered(tmp_path: Path) -> None:
+    with nginx_target(tmp_path) as target:
+        before = served(target.url)
+        for _ in range(5):
+            with urllib.request.urlopen(target.url + "/") as answer:
+                assert answer.read() == b"ok\n"
+        assert served(target.url) - before - 1 == 5  # the second read counts itself
+
+
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+def test_two_worker_window_opens_once_both_workers_run(tmp_path: Path) -> None:
+    variant = next(v for v in VARIANTS if v.name == "two-one-core")
+    with nginx_target(tmp_path) as target:
+        plan = Plan(target=target.url, path="/", vus=4, duration_s=3, workdir=tmp_path / "two")
+        window = measure(variant, plan)
+    assert len(window.shares) == 3  # the parent and both workers were in the window
+    assert all(share > 0 for share in window.shares[1:])
+    assert window.requests > 1000
+    assert window.rps * window.wall_s == pytest.approx(window.requests)
+    assert 0 < window.cpu_s <= window.wall_s * 1.05 + 0.05  # all pinned to one core
+
+
+def test_a_variant_that_fails_is_an_error_naming_it(tmp_path: Path) -> None:
+    plan = Plan(target="http://127.0.0.1:1", path="/", vus=1, duration_s=1, workdir=tmp_path)
+    broken = Variant("broken", "a generator that exits at once", lambda _: ["false"], "0")
+    with pytest.raises(BenchError, match="a generator that exits at once exited 1"):
+        measure(broken, plan)
