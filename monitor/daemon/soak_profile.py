@@ -24,7 +24,8 @@ from monitor.events import EventBus, SoakInterval
 from monitor.suites.errors import UnmappedOperation
 from monitor.suites.loading.loader import load_profile, resolve_profile
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import Call, ProfileClient, Session
+from monitor.suites.run.call import Call, Session
+from monitor.suites.run.client import ProfileClient
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from monitor.reference import ReferenceServer
 from monitor.suites.loading.loader import load_profile
 from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import ProfileClient, Session
+from monitor.suites.run.call import Session
+from monitor.suites.run.client import ProfileClient
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.builtin import builtin
 from tests.suites.envelope_server import envelope_server

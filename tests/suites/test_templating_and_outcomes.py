@@ -14,7 +14,8 @@ from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.profile.models import OutcomeRule
 from monitor.suites.profile.outcomes import classify, parse_prometheus
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import ProfileClient, Session
+from monitor.suites.run.call import Session
+from monitor.suites.run.client import ProfileClient
 
 CTX = {
     "params": {"amount": 300, "n": 3},

@@ -15,7 +15,8 @@ from typing import Any
 
 from monitor.engine import ConcurrentTester
 from monitor.suites.profile.models import Profile
-from monitor.suites.run.client import ProfileClient, Session
+from monitor.suites.run.call import Session
+from monitor.suites.run.client import ProfileClient
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.run.steps import call_step
 from tests.engine.servers import read_request_head, serve_raw

@@ -31,7 +31,8 @@ from monitor.chaos.experiment.model import TargetSpec, Workload
 from monitor.engine import ConcurrentTester, ConnectionMode
 from monitor.suites.profile.models import Profile
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import Call, ProfileClient, Session
+from monitor.suites.run.call import Call, Session
+from monitor.suites.run.client import ProfileClient
 
 EXPECTED_REFUSALS = frozenset({"insufficient_points"})
 REQUIRED_OPS = ("register", "points.add", "points.balance")

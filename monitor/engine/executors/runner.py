@@ -4,38 +4,37 @@ One runner for every executor. The closed model keeps ``vus_at(elapsed)`` VUs lo
 model starts each iteration at its due time on a free VU (or drops it), and measures latency
 from the *intended* start, so a stalled target shows up (no coordinated omission).
 Results are aggregated into interval buckets (streamed to ``on_interval``) and a running total
-with a bounded sample of records, so memory stays flat on long runs. Cancelling ``run()``
-cancels every request cleanly; :meth:`Runner.stop` ends the run early but gracefully.
+with a bounded sample of records, so memory stays flat on long runs (the run's books,
+:mod:`monitor.engine.executors.books`). Cancelling ``run()`` cancels every request cleanly
+(the run's tasks, :mod:`monitor.engine.executors.tasks`); :meth:`Runner.stop` ends the run
+early but gracefully.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from time import monotonic
-from typing import Any
 
 from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.clock import SYSTEM_CLOCK, Clock
-from monitor.engine.executors.outcome import ExecutorStats, IntervalReport, Progress, RunOutcome
+from monitor.engine.executors.books import EPSILON, RunBooks, notify
+from monitor.engine.executors.outcome import IntervalReport, Progress, RunOutcome
 from monitor.engine.executors.registry import Executor
 from monitor.engine.executors.schedules import ClosedSchedule, OpenSchedule
+from monitor.engine.executors.tasks import RunTasks
 from monitor.engine.fastloop import FastLoop
 from monitor.engine.fastusers import FastUsers, fast_path_refusal
 from monitor.engine.finetimer import FineTimer, fine_timer
-from monitor.engine.result import ConcurrentResult, SuccessRule
+from monitor.engine.result import SuccessRule
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestSpec
 
-logger = logging.getLogger(__name__)
-
 _CLOSED_TICK = 0.05
 """Seconds between VU-count adjustments in the closed model."""
-_EPSILON = 1e-9
 
 
 class Runner:
@@ -88,40 +87,32 @@ class Runner:
         if not spec_list:
             raise ValueError("a runner needs at least one request spec")
         self._requests: list[PreparedRequest] = [client.prepare(s) for s in spec_list]
-        self._is_success = is_success
-        self._sample_limit = sample_limit
-        self._interval = interval
-        self._on_interval = on_interval
-        self._origin = interval_origin
-        self._shift = 0.0  # the run's start since the interval origin
+        self._count_only = sample_limit == 0 and is_success is None
+        self._books = RunBooks(
+            is_success=is_success,
+            sample_limit=sample_limit,
+            interval=interval,
+            on_interval=on_interval,
+            interval_origin=interval_origin,
+        )
         self._progress_every = progress_every
         self._on_progress = on_progress
         self._graceful = client.timeout + 1.0 if graceful_stop is None else graceful_stop
-        self._total = self._new_result()
-        self._current = self._new_result()
-        self._interval_start = 0.0
-        self._stopping = False
         self._wake = asyncio.Event()
         self._t0 = 0.0
-        self._iterations = self._completed = self._dropped = self._interrupted = 0
-        self._busy = self._busy_max = 0
-        self._tasks: set[asyncio.Future[None]] = set()
-        self._failure: BaseException | None = None
+        self._tasks = RunTasks(self.stop)
         self.fast_path_refusal = fast_path_refusal(client, self._requests)
         """Why the requests go through aiohttp (None: through the fast path)."""
         self._fast = FastUsers(client) if self.fast_path_refusal is None else None
         self._loop: FastLoop | None = None
+        """The callback-driven fast path of a SHARED client (set up by :meth:`run`)."""
         self._fine: FineTimer | None = None
         """Open model on the system clock: iterations start at their instant to the
         microsecond (:mod:`monitor.engine.finetimer`), not to the loop's millisecond."""
-        """The callback-driven fast path of a SHARED client (set up by :meth:`run`)."""
-
-    def _new_result(self) -> ConcurrentResult:
-        return ConcurrentResult(is_success=self._is_success, sample_limit=self._sample_limit)
 
     def stop(self) -> None:
         """End the run early: no new iterations, running ones get the graceful stop."""
-        self._stopping = True
+        self._books._stopping = True
         self._wake.set()
 
     async def _sleep(self, delay: float) -> None:
@@ -136,9 +127,9 @@ class Runner:
 
     async def _iteration(self, vu: int, intended_start: float | None) -> bool:
         """One iteration; whether a request of it failed at the connection level."""
-        client, pool = self.client, self.client.sessions
-        self._busy += 1
-        self._busy_max = max(self._busy_max, self._busy)
+        client, pool, books = self.client, self.client.sessions, self._books
+        books._busy += 1
+        books._busy_max = max(books._busy_max, books._busy)
         failed = False
         try:
             for req in self._requests:
@@ -150,21 +141,22 @@ class Runner:
                         record = await client.execute(req, session, intended_start)
                     finally:
                         await pool.release(session)
-                self._current.add(record)  # the bucket current *now* (intervals rotate)
+                books._current.add(record)  # the bucket current *now* (intervals rotate)
                 failed = failed or connection_failed(record.error_kind, record.sent)
                 intended_start = None
-            self._completed += 1
+            books._completed += 1
             return failed
         finally:
-            self._busy -= 1
+            books._busy -= 1
 
     # -- closed model --------------------------------------------------------------------------
 
     async def _vu_loop(self, vu: int, retired: set[int]) -> None:
         backoff = VuBackoff()  # after connection-level failures (monitor.engine.backoff)
+        books = self._books
         try:
-            while not self._stopping and vu not in retired:
-                self._iterations += 1
+            while not books._stopping and vu not in retired:
+                books._iterations += 1
                 failed = await self._iteration(vu, None)
                 await self._back_off(backoff.after(failed), vu, retired)
         finally:
@@ -174,14 +166,14 @@ class Runner:
     async def _back_off(self, delay: float, vu: int, retired: set[int]) -> None:
         """Wait ``delay`` before the VU's next iteration; a stop or its retirement ends it."""
         end = self._clock.now() + delay
-        while delay > 0 and not self._stopping and vu not in retired:
+        while delay > 0 and not self._books._stopping and vu not in retired:
             await self._sleep(min(delay, _CLOSED_TICK))
             delay = end - self._clock.now()
 
     async def _run_closed(self, schedule: ClosedSchedule) -> float:
         vus: dict[int, asyncio.Future[None]] = {}
         retired: set[int] = set()
-        while not self._stopping:
+        while not self._books._stopping:
             elapsed = self._clock.now() - self._t0
             if elapsed >= schedule.duration:
                 break
@@ -198,9 +190,9 @@ class Runner:
             for _ in range(target - len(live)):
                 vu = next(free)
                 if self._loop is not None:
-                    vus[vu] = self._track(self._loop.closed_vu(vu, retired))
+                    vus[vu] = self._tasks.track(self._loop.closed_vu(vu, retired))
                 else:
-                    vus[vu] = self._spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
+                    vus[vu] = self._tasks.spawn(self._vu_loop(vu, retired), f"soakmon-vu-{vu}")
             await self._sleep(min(_CLOSED_TICK, schedule.duration - elapsed))
         return self._clock.now() - self._t0
 
@@ -214,7 +206,7 @@ class Runner:
         delay = due - self._clock.now()
         if delay > 0.02:
             await self._sleep(delay - 0.005)  # the loop's timer (a stop ends it), then exactly
-        if not self._stopping:
+        if not self._books._stopping:
             await fine.sleep_until(due)
 
     def _real_due(self, due: float) -> float:
@@ -233,40 +225,31 @@ class Runner:
     async def _run_open(self, schedule: OpenSchedule) -> float:
         free: deque[int] = deque(range(schedule.pre_allocated_vus))
         allocated, most = schedule.pre_allocated_vus, schedule.max_vus
-        t0, index = self._t0, 0
-        while not self._stopping:
+        t0, index, books = self._t0, 0, self._books
+        while not books._stopping:
             offset = schedule.start_offset(index)
             if offset is None:
                 break
             index += 1
             due = t0 + offset
             await self._wait_until(due)
-            if self._stopping:
+            if books._stopping:
                 break
             if free:
                 vu = free.popleft()
             elif allocated < most:
                 vu, allocated = allocated, allocated + 1
             else:
-                self._dropped += 1
+                books._dropped += 1
                 continue
-            self._iterations += 1
+            books._iterations += 1
             if self._loop is not None:
-                self._track(self._loop.open_iteration(vu, self._real_due(due), free))
+                self._tasks.track(self._loop.open_iteration(vu, self._real_due(due), free))
             else:
-                self._spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
+                self._tasks.spawn(self._open_iteration(vu, due, free), "soakmon-iteration")
         return max(schedule.duration, self._clock.now() - t0)
 
     # -- reporting -----------------------------------------------------------------------------
-
-    def _flush(self, now: float) -> None:
-        """Close the current interval bucket into the total and stream it."""
-        bucket, self._current = self._current, self._new_result()
-        start, self._interval_start = self._interval_start, now
-        if self._on_interval is not None and (bucket.total or now > start):
-            shift = self._shift
-            self._call(self._on_interval, IntervalReport(start + shift, now + shift, bucket))
-        self._total.absorb(bucket)
 
     @property
     def uses_fast_path(self) -> bool:
@@ -275,96 +258,46 @@ class Runner:
 
     def progress(self) -> Progress:
         """The current progress snapshot."""
-        return Progress(
-            elapsed=self._clock.now() - self._t0,
-            duration=self.executor.duration,
-            requests=self._total.total + self._current.total,
-            errors=self._total.error_count + self._current.error_count,
-            iterations=self._iterations,
-            dropped=self._dropped,
-            active_vus=self._busy,
-        )
-
-    def _edge(self, elapsed: float) -> float:
-        """The last interval edge at or before ``elapsed`` (seconds since the start)."""
-        since_origin = elapsed + self._shift
-        return math.floor((since_origin + _EPSILON) / self._interval) * self._interval - self._shift
+        return self._books.progress(self._clock.now() - self._t0, self.executor.duration)
 
     async def _report(self) -> None:
-        tick = min(self._progress_every, self._interval)
-        next_flush = self._edge(0.0) + self._interval
+        """Close intervals on their grid and snapshot progress, until cancelled."""
+        books = self._books
+        tick = min(self._progress_every, books.interval)
+        next_flush = books.edge(0.0) + books.interval
         ticks = 1
         while True:
             # on a grid from the start: a late wake-up (a busy machine) does not shift the next
             await self._clock.sleep(self._t0 + ticks * tick - self._clock.now())
             elapsed = self._clock.now() - self._t0
-            ticks = math.floor((elapsed + _EPSILON) / tick) + 1
-            if elapsed >= next_flush - _EPSILON:
-                edge = self._edge(elapsed)
-                self._flush(elapsed if self._origin is None else edge)
-                next_flush = edge + self._interval
+            ticks = math.floor((elapsed + EPSILON) / tick) + 1
+            if elapsed >= next_flush - EPSILON:
+                edge = books.edge(elapsed)
+                books.flush(elapsed if books.origin is None else edge)
+                next_flush = edge + books.interval
             if self._on_progress is not None:
-                self._call(self._on_progress, self.progress())
+                notify(self._on_progress, self.progress())
 
     # -- driver --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _call(callback: Callable[[Any], None], arg: object) -> None:
-        """A progress/interval listener that fails is logged, never breaks the run."""
-        try:
-            callback(arg)
-        except Exception:
-            logger.exception("runner callback %r failed (ignored)", callback)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(coro, name=name)
-        self._track(task)
-        return task
-
-    def _track(self, task: asyncio.Future[None]) -> asyncio.Future[None]:
-        """Wait for, drain and cancel ``task`` (a task, or a fast-loop VU's future) with the
-        run's others."""
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Future[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            # A bug, not a transport error (those are records): stop and re-raise from run().
-            if self._failure is None:
-                self._failure = exc
-            self.stop()
-
     async def _drain(self) -> None:
         """Let running iterations finish within the graceful stop, then cancel the rest."""
-        self._stopping = True
+        self._books._stopping = True
         if self._loop is not None:
             self._loop.wake()  # VUs backing off end now
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self._graceful)
-            self._interrupted = len(pending)
-        await self._cancel_all()
-
-    async def _cancel_all(self) -> None:
-        tasks = set(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        self._books._interrupted = await self._tasks.drain(self._graceful)
 
     async def run(self) -> RunOutcome:
         """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
         self._t0 = self._clock.now()
-        if self._origin is not None:
-            self._shift = self._t0 - self._origin
+        self._books.start(self._t0)
         if self._fast is not None and self.client.mode is ConnectionMode.SHARED:
             count_only = (
-                self._sample_limit == 0
-                and self._is_success is None
+                self._count_only
                 and not self.client.hooks.has_request_done
                 and not self.client.keep_body
             )
-            self._loop = FastLoop(self, self.client, self._requests, count_only=count_only)
+            self._loop = FastLoop(self._books, self.client, self._requests, count_only=count_only)
         if self._clock is SYSTEM_CLOCK and isinstance(self.executor, OpenSchedule):
             self._fine = fine_timer()
         reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
@@ -377,29 +310,18 @@ class Runner:
         finally:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
-            await self._cancel_all()
+            await self._tasks.cancel_all()
             if self._fast is not None:
                 self._fast.close()
             if self._loop is not None:
                 self._loop.close()
             if self._fine is not None:
                 self._fine.close()
-        if self._failure is not None:
-            raise self._failure
+        if self._tasks.failure is not None:
+            raise self._tasks.failure
         duration = self._clock.now() - self._t0
-        self._flush(duration)
-        window = active if active >= 1e-3 else duration
-        stats = ExecutorStats(
-            executor=self.executor.name,
-            iterations=self._iterations,
-            completed=self._completed,
-            dropped=self._dropped,
-            interrupted=self._interrupted,
-            duration_s=duration,
-            active_s=active,
-            achieved_rate=self._iterations / window if window > 0 else 0.0,
-            vus_max=self._busy_max,
-        )
+        self._books.flush(duration)
+        stats = self._books.stats(self.executor.name, duration, active)
         if self._on_progress is not None:
-            self._call(self._on_progress, self.progress())
-        return RunOutcome(self._total, stats)
+            notify(self._on_progress, self.progress())
+        return RunOutcome(self._books._total, stats)

@@ -17,8 +17,8 @@ load; checked by ``monitor.suites.loading.suite_checks``, rendered by
   (a new one for each further attempt of a race scenario)
 
 **Profile templates** (an operation's ``path``, ``query``, ``body``, ``headers``, a sequence's
-step ``args``; rendered by ``monitor.suites.run.client``) — ``PROFILE_TEMPLATE_NAMES`` plus every
-argument of the operation by its bare name (``/tasks/{task_id}``):
+step ``args``; rendered by ``monitor.suites.run.request_builder``) — ``PROFILE_TEMPLATE_NAMES``
+plus every argument of the operation by its bare name (``/tasks/{task_id}``):
 
 - ``args``    the operation's arguments as one map (absent optional arguments are null)
 - ``session`` the acting user's saved values

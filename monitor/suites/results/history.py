@@ -42,7 +42,7 @@ class Op:
     latency_ms: float | None = None  # measured duration; derived from the times when None
     error: str | None = None  # transport error message
     error_kind: str | None = None  # refused | reset | timeout | tls | malformed | other
-    body: str | None = None  # bounded response excerpt shown as evidence (see client.excerpt)
+    body: str | None = None  # bounded response excerpt shown as evidence (see run.evidence.excerpt)
     declared_server_error: bool = False  # a profile rule says this answer is a server error
 
     @property

@@ -1,16 +1,12 @@
-"""The profile-driven client: operation + args + session -> engine ``RequestSpec``, and an
-engine ``RequestRecord`` -> a ``Call`` (canonical outcome, code and extracted value) -> a
-history ``Op``."""
+"""The profile-driven client: speaks a profile's API (operations, sequences, phases of
+concurrent operations) through an engine ``ConcurrentTester``; each call becomes a ``Call``."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from monitor.engine import (
     ConcurrentTester,
@@ -19,181 +15,29 @@ from monitor.engine import (
     RequestRecord,
     RequestSpec,
 )
-from monitor.suites.errors import ExpressionError
-from monitor.suites.expressions.names import PROFILE_TEMPLATE_NAMES
-from monitor.suites.expressions.templates import Template, compile_template, names_used
-from monitor.suites.profile.models import HttpOperation, Profile, SequenceOperation, series_of
-from monitor.suites.profile.operations import OPERATIONS
-from monitor.suites.profile.outcomes import classify, parse_prometheus, search
-from monitor.suites.results.history import Op, Outcome
-
-
-@dataclass(slots=True)
-class Session:
-    """A user of the target: credentials from ``register`` plus values saved for this user."""
-
-    name: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What one logical operation did (one request, or a sequence of them)."""
-
-    kind: str
-    process: str
-    args: Mapping[str, Any]
-    outcome: Outcome
-    code: str
-    value: Any
-    status: int | None
-    invoked_at: float
-    completed_at: float | None
-    latency_ms: float
-    error: str | None = None
-    error_kind: str | None = None
-    records: tuple[RequestRecord, ...] = ()
-    detail: str | None = None  # the target's own words on a non-ok answer (for messages)
-    body: str | None = None  # bounded response excerpt for evidence (``excerpt``)
-    server_error: bool = False  # an HTTP 5xx, or an answer a profile rule declares a server error
-
-    @property
-    def unsent(self) -> bool:
-        """A transport failure whose last request provably never reached the target whole
-        (``RequestRecord.sent`` False: no connection, or closed while it was written), so it
-        cannot have been applied: safe to send again whatever the method."""
-        return self.code == "transport" and bool(self.records) and not self.records[-1].sent
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome is Outcome.OK
-
-    def to_op(self, op_id: int) -> Op:
-        """The history ``Op`` of this call."""
-        return Op(
-            id=op_id,
-            process=self.process,
-            kind=self.kind,
-            args=self.args,  # no copy: a call's args are its own (100k+ ops in a load)
-            outcome=self.outcome,
-            code=self.code,
-            value=self.value,
-            invoked_at=self.invoked_at,
-            completed_at=self.completed_at,
-            status=self.status,
-            latency_ms=self.latency_ms,
-            error=self.error,
-            error_kind=self.error_kind,
-            body=self.body,
-            declared_server_error=self.server_error,
-        )
-
-
-#: Longest response excerpt kept per op as evidence, in characters.
-MAX_EXCERPT = 400
-
-
-def excerpt(op: HttpOperation, ok: bool, body: Any) -> str | None:
-    """The part of a response shown as evidence: the operation's ``evidence`` JMESPath when it
-    has one (for every answer; a non-ok answer it finds nothing in is shown whole), else the
-    whole body of a non-ok answer; compact JSON, bounded."""
-    chosen = search(op.evidence, body) if op.evidence is not None else None
-    if chosen is not None:
-        body = chosen
-    elif ok or body is None:
-        return None
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text if len(text) <= MAX_EXCERPT else text[: MAX_EXCERPT - 1] + "…"
-
-
-def text_excerpt(raw: bytes) -> str | None:
-    """A body that is not JSON (a plain-text 500 traceback, an HTML error page), bounded: its
-    head and, when longer, its last lines — where a traceback names what went wrong."""
-    text = raw.decode("utf-8", "replace").strip()
-    if not text:
-        return None
-    if len(text) <= MAX_EXCERPT:
-        return text
-    head = MAX_EXCERPT // 3
-    return text[:head].rstrip() + " … " + text[-(MAX_EXCERPT - head - 3) :].lstrip()
-
-
-def last_line(raw: bytes) -> str | None:
-    """The last non-empty line of a text body (a traceback's exception), for messages."""
-    lines = [line.strip() for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1][:200] if lines else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    op: HttpOperation
-    path: Template
-    query: Template
-    body: Template
-    headers: Template
-
+from monitor.suites.expressions.templates import compile_template, names_used
+from monitor.suites.profile.models import Profile, SequenceOperation
+from monitor.suites.run.answers import interpret
+from monitor.suites.run.call import Call, Session
+from monitor.suites.run.request_builder import RequestBuilder
 
 _SECRET = re.compile(r"token|refresh|passw|secret|api_?key|cookie|credential", re.IGNORECASE)
 
 
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: v for k, v in value.items() if v is not None}
-    return value
-
-
-def _detail(body: Any) -> str | None:
-    """A short human message from an error body (``message``, ``error`` or ``detail``), else
-    the body itself as compact JSON (``{"errors": {"slug": ["has already been taken"]}}``)."""
-    if isinstance(body, Mapping):
-        for key in ("message", "msg", "error", "detail", "title", "errorMessage"):
-            text = body.get(key)
-            if isinstance(text, str) and text:
-                return text[:200]
-    if body is None:
-        return None
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
-def _query_text(query: Mapping[str, Any]) -> str:
-    pairs = []
-    for key, value in query.items():
-        if value is None:
-            continue
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        pairs.append((key, text))
-    return urlencode(pairs)
-
-
-class ProfileClient:
-    """Speaks a profile's API through an engine ``ConcurrentTester`` (``keep_body=True``)."""
+class ProfileClient(RequestBuilder):
+    """Speaks a profile's API through an engine ``ConcurrentTester`` (``keep_body=True``):
+    builds its requests (:class:`RequestBuilder`), sends them and reads the answers
+    (:func:`~monitor.suites.run.answers.interpret`)."""
 
     def __init__(
         self, profile: Profile, tester: ConcurrentTester, variables: Mapping[str, Any] | None = None
     ) -> None:
-        self.profile = profile
+        super().__init__(profile, variables)
         self.tester = tester
-        self.variables = dict(variables or {})
-        self._auth = compile_template(profile.auth.value)
         self._secrets = (
             names_used(profile.auth.value, "session")
             | names_used(list(profile.headers.values()), "session")
         ) - set(profile.auth.public)
-        self._headers = compile_template(profile.headers)
-        self._compiled: dict[str, _Compiled] = {}
-        self._arg_names: dict[str, set[str]] = {}
-        for name, op in profile.operations.items():
-            if isinstance(op, HttpOperation):
-                parts = [op.path, op.query, op.body, op.headers]
-                self._arg_names[name] = names_used(parts, "args") - PROFILE_TEMPLATE_NAMES
-                self._compiled[name] = _Compiled(
-                    op,
-                    compile_template(op.path),
-                    compile_template(op.query),
-                    compile_template(op.body),
-                    compile_template(op.headers),
-                )
 
     # -- what the profile maps ---------------------------------------------------------------
     def missing(self, operations: Sequence[str]) -> list[str]:
@@ -214,18 +58,6 @@ class ProfileClient:
         if op is None or op.creates_session is None:
             return kind == "register"
         return op.creates_session
-
-    def method(self, kind: str) -> str | None:
-        """The HTTP method of a single-request operation (None for a sequence)."""
-        compiled = self._compiled.get(kind)
-        return compiled.op.method if compiled is not None else None
-
-    def route(self, kind: str) -> str | None:
-        """``POST /rewards/buy``: the method and path template the profile maps ``kind`` to."""
-        compiled = self._compiled.get(kind)
-        if compiled is None:
-            return None
-        return f"{compiled.op.method} {self.profile.base_path}{compiled.op.path}"
 
     def unknown_route(self, call: Call) -> str | None:
         """The route (``POST /rewards/buy``) of a call the target answered 404 or 405 that no
@@ -251,118 +83,14 @@ class ProfileClient:
             f"`provides: {{operations: {{{kind}: false}}}}`"
         )
 
-    def is_single_request(self, kind: str) -> bool:
-        """True when the operation is one HTTP request (it can join a barrier batch)."""
-        return kind in self._compiled
-
-    # -- request building ----------------------------------------------------------------------
-    def _context(
-        self, kind: str, args: Mapping[str, Any], session: Session | None
-    ) -> dict[str, Any]:
-        known = OPERATIONS[kind].args if kind in OPERATIONS else ()
-        full = dict.fromkeys((*known, *self._arg_names.get(kind, ())), None)
-        full.update(args)
-        values = session.values if session is not None else {}
-        return {**full, "args": full, "session": values, "vars": self.variables}
-
-    def build(self, kind: str, args: Mapping[str, Any], session: Session | None) -> RequestSpec:
-        """The HTTP request of a single-request operation (raises ``ExpressionError``)."""
-        compiled = self._compiled[kind]
-        ctx = self._context(kind, args, session)
-        rendered = compiled.path.render(ctx)
-        if rendered is None:
-            raise ExpressionError(
-                f"operation {kind!r}: a path argument is missing ({compiled.op.path})"
-            )
-        path = self.profile.base_path + str(rendered)
-        query = _query_text(compiled.query.render(ctx))
-        if query:
-            path += ("&" if "?" in path else "?") + query
-        headers = {k: str(v) for k, v in self._headers.render(ctx).items() if v not in (None, "")}
-        if compiled.op.auth:
-            if session is None:
-                raise ExpressionError(
-                    f"operation {kind!r} is sent with credentials (the profile's `auth`): give "
-                    "its step or phase op a `user:`, or mark it `auth: false` in the profile"
-                )
-            headers[self.profile.auth.header] = str(self._auth.render(ctx))
-        for key, value in compiled.headers.render(ctx).items():
-            if value not in (None, ""):
-                headers[key] = str(value)
-        body = _drop_nulls(compiled.body.render(ctx)) if compiled.op.body is not None else None
-        return RequestSpec(
-            method=compiled.op.method,
-            path=path,
-            json=body,
-            headers=headers,
-            name=kind,
-            timeout=compiled.op.timeout_s or self.profile.timeout_s,
-        )
-
-    # -- response interpretation ---------------------------------------------------------------
+    # -- calling -----------------------------------------------------------------------------
     def interpret(
         self, kind: str, args: Mapping[str, Any], session: Session | None, record: RequestRecord
     ) -> Call:
         """Map one record to a ``Call``; on success, session values are saved (``register``)."""
         op = self._compiled[kind].op
-        process = session.name if session is not None else "-"
-        completed = record.start + record.duration_ms / 1000.0
-        base: dict[str, Any] = {
-            "kind": kind,
-            "process": process,
-            "args": dict(args),
-            "status": record.status,
-        }
-        # a synchronised request was invoked when its first bytes left (the server may act on
-        # it from then), not at its release: ordering checks must not think it started later
-        invoked = record.start if record.invoked is None else min(record.invoked, record.start)
-        base |= {"invoked_at": invoked, "latency_ms": record.duration_ms}
-        if record.error is not None or record.status is None:
-            outcome = Outcome.UNKNOWN if record.sent else Outcome.FAILED
-            return Call(
-                outcome=outcome, code="transport", value=None,
-                completed_at=None if record.sent else completed,
-                error=record.error, error_kind=record.error_kind, records=(record,), **base,
-            )  # fmt: skip
-        body = self._body(op, record)
-        raw = (record.body or b"") if body is None and op.format == "json" else b""
-        cookies = {k: set_cookie(record.headers, c) for k, c in op.session_cookies.items()}
-        record.body = record.headers = None  # parsed: keep long runs' memory flat
-        verdict = classify([*op.outcomes, *self.profile.outcomes], record.status, body)
-        if verdict.unknown:
-            outcome = Outcome.UNKNOWN
-        else:
-            outcome = Outcome.OK if verdict.code == "ok" else Outcome.FAILED
-        value, detail, shown = None, None, excerpt(op, outcome is Outcome.OK, body)
-        if outcome is not Outcome.OK:
-            detail = _detail(body) if body is not None else last_line(raw)
-            shown = shown if body is not None else text_excerpt(raw)
-        if outcome is Outcome.OK:
-            value = search(op.extract, body) if op.extract else body
-            if session is not None:
-                for key, expr in op.session.items():
-                    session.values[key] = search(expr, body)
-                session.values.update(cookies)
-        return Call(
-            outcome=outcome, code=verdict.code, value=value,
-            completed_at=None if outcome is Outcome.UNKNOWN else completed,
-            records=(record,), detail=detail, body=shown, server_error=verdict.server_error,
-            **base,
-        )  # fmt: skip
+        return interpret(kind, args, session, record, profile=self.profile, op=op)
 
-    def _body(self, op: HttpOperation, record: RequestRecord) -> Any:
-        if op.format == "prometheus":
-            series = {k: series_of(v) for k, v in self.profile.metrics.items()}
-            mapping = {k: (m.series, m.labels) for k, m in series.items()}
-            return parse_prometheus((record.body or b"").decode("utf-8", "replace"), mapping)
-        if not record.body:
-            return None
-        try:
-            return json.loads(record.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or nested past
-            return None  # what Python's parser can hold: the outcome rules see no body
-
-    # -- calling -----------------------------------------------------------------------------
     async def call(
         self,
         kind: str,
@@ -398,9 +126,8 @@ class ProfileClient:
             op = self.profile.operations.get(kind)
             if isinstance(op, SequenceOperation):  # its steps are sent one by one
                 pending.extend(step.op for step in op.steps)
-            compiled = self._compiled.get(kind)
-            if compiled is not None:
-                method = compiled.op.method
+            method = self.method(kind)
+            if method is not None:
                 routes.append(RequestSpec(method, self.profile.base_path + "/", name=kind))
         why = self.tester.fast_path_refusal(routes) if routes else "no single-request operation"
         return "fast path" if why is None else f"aiohttp ({why})"
@@ -413,7 +140,7 @@ class ProfileClient:
         session: Session | None,
         user: int | None = None,
     ) -> Call:
-        ctx = self._context(kind, args, session)
+        ctx = self.context(kind, args, session)
         steps: dict[str, Any] = {}
         calls: list[Call] = []
         for step in op.steps:
@@ -473,20 +200,3 @@ class ProfileClient:
         await asyncio.sleep(0)
         gate.set()
         return list(await asyncio.gather(*tasks)), None
-
-
-def set_cookie(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """The value the answer's ``Set-Cookie`` headers give cookie ``name`` (None: not set)."""
-    from http.cookies import CookieError, SimpleCookie
-
-    getall = getattr(headers, "getall", None)
-    values = getall("Set-Cookie", []) if getall is not None else []
-    for raw in values:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except CookieError:
-            continue
-        if name in jar:
-            return jar[name].value
-    return None

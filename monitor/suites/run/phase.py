@@ -13,7 +13,7 @@ from typing import Any
 from monitor.engine import ConcurrentResult, PhaseDelivery, RequestRecord
 from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.suites.errors import ExpressionError
-from monitor.suites.run.client import Call, Session
+from monitor.suites.run.call import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.run.throughput import window_rates
 from monitor.suites.suite.models import Load, Phase, PhaseOp, Reader

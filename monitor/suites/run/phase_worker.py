@@ -28,7 +28,8 @@ from monitor.engine.wire import result_to_wire
 from monitor.engine.workers import die_with_parent, emit
 from monitor.suites.profile.models import Profile
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import Call, ProfileClient, Session
+from monitor.suites.run.call import Call, Session
+from monitor.suites.run.client import ProfileClient
 from monitor.suites.run.phase import PhaseOutcome, loop_user
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.suite.models import PhaseOp

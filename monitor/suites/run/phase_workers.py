@@ -30,7 +30,7 @@ from monitor.engine import ConnectionMode
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, drive, split_exact
 from monitor.suites.errors import ExpressionError, PhaseWorkerDied
-from monitor.suites.run.client import Session
+from monitor.suites.run.call import Session
 from monitor.suites.run.phase import RECORD_SAMPLE, PhaseOutcome
 from monitor.suites.run.phase_worker import call_from_wire, record_from_wire
 from monitor.suites.run.scenario_run import ScenarioRun

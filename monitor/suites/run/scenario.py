@@ -41,7 +41,8 @@ from monitor.suites.results.attempts import AttemptResult
 from monitor.suites.results.history import History, Op
 from monitor.suites.results.latency import record_ok
 from monitor.suites.run.attempts import AttemptPolicy, delivery_error, phase_timings
-from monitor.suites.run.client import Call, ProfileClient
+from monitor.suites.run.call import Call
+from monitor.suites.run.client import ProfileClient
 from monitor.suites.run.phase import PhaseOutcome, run_phase
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.run.steps import run_steps

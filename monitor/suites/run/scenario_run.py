@@ -10,7 +10,8 @@ from typing import Any
 from monitor.suites.errors import ExpressionError, StepFailed
 from monitor.suites.expressions.templates import compile_template
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import Call, ProfileClient, Session
+from monitor.suites.run.call import Call, Session
+from monitor.suites.run.client import ProfileClient
 
 MAX_REGISTER_ATTEMPTS = 4
 

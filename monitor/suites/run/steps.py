@@ -30,7 +30,7 @@ from typing import Any
 from monitor.suites.errors import RouteUnknown, StepFailed
 from monitor.suites.profile.capabilities import FUND, STOCK, funding_routes, stock_routes
 from monitor.suites.results.history import Outcome
-from monitor.suites.run.client import Call, Session
+from monitor.suites.run.call import Call, Session
 from monitor.suites.run.scenario_run import ScenarioRun
 from monitor.suites.suite.models import Step
 
