@@ -19,7 +19,6 @@ all workers cover the same second and are added into one.
 from __future__ import annotations
 
 import asyncio
-import math
 import signal
 import time
 from collections.abc import Callable
@@ -28,7 +27,14 @@ from typing import Any
 
 from monitor.engine import ConcurrentResult, ExecutorStats
 from monitor.engine.wire import absorb_wire, merge_stats
-from monitor.engine.workers import Worker, auto_processes, drive, split_exact, split_plan
+from monitor.engine.workers import (
+    Worker,
+    auto_processes,
+    drive,
+    grid_slot,
+    split_exact,
+    split_plan,
+)
 
 __all__ = ["MergedRun", "Worker", "auto_processes", "merge", "run_workers", "split_exact",
            "split_plan"]  # fmt: skip
@@ -123,7 +129,7 @@ def merge(workers: list[Worker]) -> MergedRun:
                 absorb_wire(result, interval["result"])
         for interval in w.intervals:
             start, end = float(interval["start_s"]), float(interval["end_s"])
-            slot = grid_slot(start)
+            slot = grid_slot(start, INTERVAL_S)
             first, last, part = by_slot.get(slot, (start, end, None))
             if part is None:
                 part = ConcurrentResult(sample_limit=0)
@@ -136,12 +142,6 @@ def merge(workers: list[Worker]) -> MergedRun:
     ]
     fast = all(bool(w.final["fast_path"]) for w in workers if w.final is not None)
     return MergedRun(result, merged_stats, fast and bool(stats), workers, intervals)
-
-
-def grid_slot(start_s: float, interval_s: float = INTERVAL_S) -> int:
-    """Which interval of the shared grid one starting at ``start_s`` (seconds since the
-    origin) is: a worker's first interval starts off the grid, the others on an edge."""
-    return math.floor(start_s / interval_s + 1e-6)
 
 
 def _empty_stats(workers: list[Worker]) -> ExecutorStats:

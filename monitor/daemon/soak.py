@@ -20,6 +20,7 @@ from monitor.daemon.config import Request, Soak, Target
 from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
 from monitor.engine.fastusers import fast_path_refusal
+from monitor.engine.workers import on_grid
 from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
 from monitor.observe.tracing import trace_id_of
@@ -108,7 +109,14 @@ def transport_of(runner: Runner) -> str:
 
 
 class SoakLoop:
-    """Runs one soak until the daemon stops."""
+    """Runs one soak until the daemon stops.
+
+    ``interval_origin`` (a ``time.monotonic()`` reading; a worker process gets its parent's):
+    windows close on a grid of ``window`` seconds counted from it, reported in seconds since
+    it, so the k-th window of every worker of a soak covers the same span. The grid holds
+    across the soak's back-to-back runs: a run's last, partial window is completed by the next
+    run's first (one window, never two short ones) or, at the stop, published as it is.
+    """
 
     def __init__(
         self,
@@ -118,12 +126,15 @@ class SoakLoop:
         bus: EventBus,
         hooks: RequestHooks,
         on_interval: Callable[[IntervalReport], None] | None = None,
+        interval_origin: float | None = None,
     ) -> None:
         self.soak = soak
         self.target = target
         self.bus = bus
         self._hooks = hooks
         self._listener = on_interval
+        self._origin = interval_origin
+        self._carry: IntervalReport | None = None
         self.transport: str | None = None
         """How the requests are sent (:func:`transport_of`), once the soak started."""
 
@@ -135,6 +146,17 @@ class SoakLoop:
         return ConstantVUs(vus=self.soak.vus or 5, duration=CHUNK_S)
 
     def _on_interval(self, report: IntervalReport) -> None:
+        if self._origin is not None:
+            if self._carry is not None:  # the last chunk's partial window, completed now
+                carry, self._carry = self._carry, None
+                carry.result.absorb(report.result)
+                report = IntervalReport(carry.start_s, report.end_s, carry.result)
+            if not on_grid(report.end_s, self.soak.window):
+                self._carry = report  # a chunk's last window: the next chunk's first ends it
+                return
+        self._publish(report)
+
+    def _publish(self, report: IntervalReport) -> None:
         result = report.result
         self.bus.publish(
             SoakInterval(
@@ -163,6 +185,9 @@ class SoakLoop:
                 await self._chunk(client, specs, stop)
         finally:
             await client.aclose()
+            if self._carry is not None:  # the soak's last window: nothing measured is lost
+                carry, self._carry = self._carry, None
+                self._publish(carry)
 
     async def _chunk(
         self, client: HttpClient, specs: list[RequestSpec], stop: asyncio.Event
@@ -174,6 +199,7 @@ class SoakLoop:
             sample_limit=0,
             interval=self.soak.window,
             on_interval=self._on_interval,
+            interval_origin=self._origin,
             graceful_stop=min(self.target.timeout, 5.0),
         )
         if self.transport is None:

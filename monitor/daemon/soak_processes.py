@@ -2,8 +2,12 @@
 
 The VUs, or the rate and ``max_vus``, are split exactly as ``soakmon load --processes`` splits
 them (:mod:`monitor.engine.workers`); each worker (:mod:`monitor.daemon.soak_worker`) runs its
-share and streams one exact result per window. The daemon adds the workers' k-th windows into
-one ``SoakInterval`` (counts, status codes, errors and HdrHistogram encodings add exactly) and
+share and streams one exact result per window. Windows are on one clock: the daemon passes
+its ``time.monotonic()`` at the start (the same clock in every process of the host) as each
+worker's ``interval_origin``, so every worker closes its windows at the same instants, whenever
+it started, and window k of every worker covers the same span. The daemon adds the workers'
+k-th windows into one ``SoakInterval`` (counts, status codes, errors and HdrHistogram encodings
+add exactly; its ``monotonic`` is the window's end on the grid) and
 adds each worker's per-operation request counts to the request metrics as they arrive (same
 buckets, sum and count; no exemplars), so SLOs, burst baselines, stability analyses, the status
 API and the metrics see one soak, whatever the number of workers.
@@ -74,6 +78,8 @@ class SoakProcesses:
         self.transport: str | None = None
         self._pending: dict[int, dict[int, dict[str, Any]]] = {}
         self._live: set[int] = set()
+        self._reached: dict[int, int] = {}  # each worker's newest window
+        self._origin = time.monotonic()
 
     # -- what the workers report ---------------------------------------------------------------
 
@@ -88,6 +94,7 @@ class SoakProcesses:
             self._count(interval.get("requests", []))
             index = int(interval["index"])
             self._pending.setdefault(index, {})[w.index] = interval
+            self._reached[w.index] = index
             self._publish_ready(index)
 
     def _count(self, entries: list[dict[str, Any]]) -> None:
@@ -99,24 +106,30 @@ class SoakProcesses:
             )  # fmt: skip
 
     def _publish_ready(self, newest: int) -> None:
-        """Publish every window all live workers reported, and any two windows behind the
-        newest (a worker that lags that far is left out of it, never waited for forever)."""
+        """Publish, in order, every window each live worker reported or went past (one that
+        started later has no part in the first), and any two windows behind the newest (a
+        worker that lags that far is left out of it, never waited for forever)."""
         for index in sorted(self._pending):
-            parts = self._pending[index]
-            if self._live <= parts.keys() or index <= newest - 2:
-                self._publish(index)
+            done = all(self._reached.get(w, -1) >= index for w in self._live)
+            if not (done or index <= newest - 2):
+                break  # the later windows wait too: published in order
+            self._publish(index)
 
     def _publish(self, index: int) -> None:
+        """Window ``index`` of the grid: the workers' parts cover the same span (seconds
+        since :attr:`_origin`; a worker's first part starts later, when it did)."""
         parts = self._pending.pop(index)
         merged = ConcurrentResult(sample_limit=0)
         for part in parts.values():
             absorb_wire(merged, part["result"])
-        seconds = max(float(p["end_s"]) - float(p["start_s"]) for p in parts.values())
+        start = min(float(p["start_s"]) for p in parts.values())
+        end = max(float(p["end_s"]) for p in parts.values())
+        ended = self._origin + end  # on the monotonic clock, as a window of the daemon's own
+        at = time.time() - (time.monotonic() - ended)
         self.bus.publish(
             SoakInterval(
-                self.soak.name, self.soak.target, seconds, merged.total, merged.error_count,
-                merged.histogram, time.time(), time.monotonic(),
-                transport=self.transport, workers=len(parts),
+                self.soak.name, self.soak.target, end - start, merged.total, merged.error_count,
+                merged.histogram, at, ended, transport=self.transport, workers=len(parts),
             )
         )  # fmt: skip
 
@@ -127,15 +140,18 @@ class SoakProcesses:
             "soak": self.soak.model_dump(mode="json", by_alias=True),
             "target": self.target.model_dump(mode="json"),
             "parent": os.getpid(),
+            # one grid of windows for every worker, whenever each one gets going
+            "interval_origin": self._origin,
         }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Soak until ``stop`` is set; a worker that dies raises :class:`SoakWorkerDied`."""
+        self._origin = time.monotonic()
         plan = self._plan()
         self.workers = [Worker(i, share, keep_intervals=False) for i, share in
                         enumerate(self.shares)]  # fmt: skip
         self._live = {w.index for w in self.workers}
-        self._pending = {}
+        self._pending, self._reached = {}, {}
         tasks = {
             asyncio.create_task(
                 drive(w, WORKER_MODULE, plan | {"share": w.share, "worker": w.index},

@@ -5,7 +5,8 @@ It runs its share of the soak (its VUs, or its part of the rate and ``max_vus``)
 daemon runs a soak in its own process (:class:`~monitor.daemon.soak.SoakLoop`: same client,
 credentials re-read before every request, same transport choice, request spans traced to the
 OTLP endpoint of the environment), and writes JSON lines to stdout: ``ready``, ``transport``,
-then per window an ``interval`` (the exact result, :mod:`monitor.engine.wire`, and the
+then per window an ``interval`` (its slot on the parent's grid, its span in seconds since the
+parent's ``interval_origin``, the exact result, :mod:`monitor.engine.wire`, and the
 requests counted per operation and outcome in the daemon's latency buckets) and, after
 SIGTERM, ``final``. It stops when its parent dies (``PR_SET_PDEATHSIG``, and a check of the
 parent pid each window), so a killed daemon leaves no load behind.
@@ -25,7 +26,7 @@ from monitor.daemon.soak import SoakLoop, outcome_label
 from monitor.engine import IntervalReport, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
 from monitor.engine.wire import result_to_wire
-from monitor.engine.workers import die_with_parent, emit
+from monitor.engine.workers import die_with_parent, emit, grid_slot
 from monitor.events import EventBus
 from monitor.observe.metrics import RequestCounts
 from monitor.observe.tracing import RequestTracer, setup_tracing
@@ -71,26 +72,29 @@ async def run_worker(plan: dict[str, Any]) -> None:
     RequestTracer(setup_tracing()).attach(hooks)
     hooks.add_request_done(counts)
     stop = asyncio.Event()
-    index = 0
+    sent = 0
 
     def on_interval(report: IntervalReport) -> None:
-        nonlocal index
-        if loop.transport is not None and index == 0:
+        nonlocal sent
+        if loop.transport is not None and sent == 0:
             emit("transport", {"transport": loop.transport})
+        # the window's slot on the parent's grid: the same index in every worker
+        index = grid_slot(report.start_s, soak.window)
         body = {"index": index, "start_s": report.start_s, "end_s": report.end_s}
         emit("interval", body | {"result": result_to_wire(report.result),
                                   "requests": counts.drain()})  # fmt: skip
-        index += 1
+        sent += 1
         if os.getppid() != parent:
             stop.set()
 
-    loop = SoakLoop(soak, target, bus=EventBus(), hooks=hooks, on_interval=on_interval)
+    loop = SoakLoop(soak, target, bus=EventBus(), hooks=hooks, on_interval=on_interval,
+                    interval_origin=float(plan["interval_origin"]))  # fmt: skip
     aio = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         aio.add_signal_handler(sig, stop.set)
     emit("ready", {})
     await loop.run(stop)
-    emit("final", {"index": index, "transport": loop.transport})
+    emit("final", {"windows": sent, "transport": loop.transport})
 
 
 def main() -> None:

@@ -141,6 +141,19 @@ def split_plan(
     return [{"vus": v} for v in split_exact(total, min(processes, total))]
 
 
+def grid_slot(start_s: float, interval_s: float) -> int:
+    """Which interval of a grid shared by worker processes one starting at ``start_s``
+    (seconds since the grid's origin, a ``time.monotonic()`` reading every process of the
+    host shares) is: a worker's first interval starts off the grid, the others on an edge."""
+    return math.floor(start_s / interval_s + 1e-6)
+
+
+def on_grid(at_s: float, interval_s: float) -> bool:
+    """Whether ``at_s`` (seconds since the origin) is an edge of the grid."""
+    steps = at_s / interval_s
+    return abs(steps - round(steps)) < 1e-6
+
+
 @dataclass(slots=True)
 class Worker:
     """One worker process and what it reported."""

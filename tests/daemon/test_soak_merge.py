@@ -90,3 +90,19 @@ def test_a_lagging_worker_is_not_waited_for_forever() -> None:
     assert [s.workers for s in seen] == [1]  # window 0, two behind the newest: published
     proc._on_message(w1, window(1, [1.0]))
     assert [s.workers for s in seen] == [1, 2]
+
+
+def test_a_worker_that_started_later_joins_the_window_of_its_start_and_order_holds() -> None:
+    """Workers send the slot of each window on the daemon's grid: one that got going after
+    the first edge has no part in window 0, which is published (alone) once that worker's
+    first window, 1, arrives, and before window 1; each window ends where the grid says."""
+    proc, seen = books(2, vus=2)
+    w0, w1 = Worker(0, {"vus": 1}), Worker(1, {"vus": 1})
+    proc._live = {0, 1}
+    proc._on_message(w0, window(0, [1.0]))
+    proc._on_message(w0, window(1, [1.0, 2.0]))
+    assert seen == []  # worker 1 has said nothing yet: it may still send window 0
+    proc._on_message(w1, window(1, [3.0]))
+    assert [(s.requests, s.workers) for s in seen] == [(1, 1), (3, 2)]
+    assert [s.monotonic - proc._origin for s in seen] == [1.0, 2.0]  # the grid's edges
+    assert [s.seconds for s in seen] == [1.0, 1.0]

@@ -267,8 +267,10 @@ class Runner:
         next_flush = books.edge(0.0) + books.interval
         ticks = 1
         while True:
-            # on a grid from the start: a late wake-up (a busy machine) does not shift the next
-            await self._clock.sleep(self._t0 + ticks * tick - self._clock.now())
+            # on a grid from the start: a late wake-up (a busy machine) does not shift the next;
+            # awake at each interval edge too (an origin's edges are off the ticks' grid)
+            wake = min(ticks * tick, next_flush)
+            await self._clock.sleep(self._t0 + wake - self._clock.now())
             elapsed = self._clock.now() - self._t0
             ticks = math.floor((elapsed + EPSILON) / tick) + 1
             if elapsed >= next_flush - EPSILON:
