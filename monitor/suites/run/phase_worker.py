@@ -6,9 +6,10 @@ parameters and state, its users' sessions), says ``ready``, runs them until the 
 parent writes on stdin once every worker is ready, exactly as the phase runs them in one
 process (:func:`~monitor.suites.run.phase.loop_user`), writes the file ``out`` of the plan and
 says ``final`` with its path. The file holds every call (:func:`call_to_wire`), the exact
-aggregate of its requests (:mod:`monitor.engine.wire`), a sample of their records and, when
-the parent has request listeners (the daemon's metrics), every record's measured fields. It
-stops with its parent.
+aggregate of its requests (:mod:`monitor.engine.wire`), a sample of their records, the
+session values its users' calls changed (a sign-in's new token, a cookie) and, when the parent
+has request listeners (the daemon's metrics), every record's measured fields. It stops with
+its parent.
 """
 
 from __future__ import annotations
@@ -88,9 +89,12 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
         if not go:
             raise SystemExit("the parent closed the start line: not started")
         deadline = float(json.loads(go)["deadline"])
-        users = []
+        users, sessions = [], {}
         for vu, member in plan["members"]:
-            session = None if member is None else Session(member["name"], member["values"])
+            # its own dict: what the parent sent stays as it was, to tell what changed
+            session = None if member is None else Session(member["name"], dict(member["values"]))
+            if session is not None:
+                sessions[int(vu)] = session
             users.append(loop_user(
                 run, outcome, where=plan["where"], active=active, vu=int(vu), session=session,
                 user=int(vu) if plan["fast"] else None, deadline=deadline,
@@ -102,7 +106,23 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
         "records": [record_to_wire(r) for r in outcome.requests.records],
         "server_errors": [record_to_wire(r) for r in outcome.server_errors],
         "done": [record_to_wire(r) for r in done],
+        "sessions": session_changes(plan["members"], sessions),
     }
+
+
+def session_changes(members: list[Any], sessions: dict[int, Session]) -> list[Any]:
+    """``[vu, {key: value}]`` for each user whose session the load changed (a sign-in saved a
+    new token or cookie): the values that differ from those the parent sent."""
+    changes = []
+    for vu, member in members:
+        session = sessions.get(int(vu))
+        if session is None:
+            continue
+        before = member["values"]
+        changed = {k: v for k, v in session.values.items() if k not in before or before[k] != v}
+        if changed:
+            changes.append([int(vu), changed])
+    return changes
 
 
 def main() -> None:

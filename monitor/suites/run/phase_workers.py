@@ -8,9 +8,11 @@ the phase's deadline and sends back every call, the exact aggregate of its reque
 (counts, status codes, errors and HdrHistogram add exactly) and a sample of records. The phase
 then holds every call in one history, so the checks judge the whole load, and the run's
 ``request_done`` listeners (the daemon's request metrics) see every worker's requests
-(without trace-id exemplars: the workers' requests carry no span of this process). A worker
-that dies (or the scenario's timeout) ends the phase with an error naming it; nothing is
-passed over.
+(without trace-id exemplars: the workers' requests carry no span of this process). The
+session values a worker's users changed (a sign-in's token, a cookie) are set on the users'
+sessions here once the load is over, so later steps and phases act with them, as they would
+after a load in one process. A worker that dies (or the scenario's timeout) ends the phase
+with an error naming it; what the others did is kept; nothing is passed over.
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ async def run_in_workers(
     hooks = run.client.tester.hooks
     for final in finals.values():
         _absorb(outcome, final)
+        for vu, changed in final["sessions"]:  # a sign-in in the load: later steps see it
+            member = members[vu]
+            if member is not None:
+                member.values.update(changed)
         for doc in final["done"]:  # the request metrics see every worker's requests
             hooks.request_done(record_from_wire(doc))
     # in one process calls are kept in the order they complete: the same order across workers
