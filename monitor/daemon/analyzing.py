@@ -19,7 +19,7 @@ from monitor.analysis.slo import error_rate_slo, latency_slo
 from monitor.analysis.throughput import throughput_stability
 from monitor.analysis.verdict import Verdict
 from monitor.analysis.window import RollingWindow
-from monitor.daemon.config import Analysis, SloConfig
+from monitor.daemon.config.verdicts import Analysis, SloConfig
 from monitor.daemon.probing import TargetSeries
 from monitor.daemon.rolling import RollingRequests
 from monitor.events import (

@@ -15,7 +15,8 @@ import time
 
 from monitor.analysis.burst import burst_recovery
 from monitor.analysis.verdict import Verdict
-from monitor.daemon.config import BurstConfig, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import BurstConfig
 from monitor.daemon.rolling import RollingRequests
 from monitor.daemon.schedule import decide, first_due
 from monitor.daemon.soak import auth_headers, request_spec

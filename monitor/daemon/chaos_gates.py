@@ -17,7 +17,8 @@ from typing import Any
 from monitor.analysis.slo import burn_rate
 from monitor.chaos.experiment.guardrails import Abort
 from monitor.daemon.analyzing import TargetWatch
-from monitor.daemon.config import ChaosSteadyState, SloConfig, SoakBurn
+from monitor.daemon.config.chaos import ChaosSteadyState, SoakBurn
+from monitor.daemon.config.verdicts import SloConfig
 from monitor.daemon.state import DaemonState, SuiteState
 
 

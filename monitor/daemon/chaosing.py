@@ -27,7 +27,8 @@ from monitor.chaos.experiment.model import TargetSpec
 from monitor.chaos.experiment.result import ExperimentResult
 from monitor.chaos.experiment.runner import ExperimentRunner
 from monitor.chaos.journal import Entry, Journal, default_state_dir
-from monitor.daemon.config import ChaosConfig, ChaosJob, Target
+from monitor.daemon.config.chaos import ChaosConfig, ChaosJob
+from monitor.daemon.config.targets import Target
 from monitor.daemon.schedule import decide, first_due
 from monitor.events import EventBus
 from monitor.suites.loading.yamlsource import Locations

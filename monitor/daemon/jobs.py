@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from monitor.daemon.config import SuiteJob, Target
+from monitor.daemon.config.suites import SuiteJob
+from monitor.daemon.config.targets import Target
 from monitor.daemon.schedule import decide, first_due
 from monitor.engine import RequestHooks, SyncMode
 from monitor.events import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from monitor.analysis.pool import PoolSample
 from monitor.analysis.window import RollingWindow
-from monitor.daemon.config import ProbeConfig
+from monitor.daemon.config.probes import ProbeConfig
 from monitor.events import EventBus, ProbeReading
 from monitor.observe.probes import Probe, ProbeError
 from monitor.observe.probes.registry import PROBE_KINDS

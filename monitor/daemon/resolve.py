@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from monitor.daemon.config import ChaosJob, DaemonConfig, suite_keys
+from monitor.daemon.config import DaemonConfig, suite_keys
+from monitor.daemon.config.chaos import ChaosJob
 from monitor.observe.probes.registry import PROBE_KINDS
 from monitor.suites.errors import ConfigError, Problem
 from monitor.suites.loading.loader import (

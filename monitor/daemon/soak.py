@@ -16,7 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from monitor.daemon.config import Request, Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Request, Soak
 from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
 from monitor.engine.fastusers import fast_path_refusal

@@ -28,7 +28,8 @@ import signal
 import time
 from typing import Any
 
-from monitor.daemon.config import Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
 from monitor.engine import ConcurrentResult
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, auto_processes, drive, split_plan

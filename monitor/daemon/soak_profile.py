@@ -17,7 +17,8 @@ import time
 import uuid
 from typing import Any
 
-from monitor.daemon.config import Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
 from monitor.engine import ConcurrentTester, ConnectionMode, LatencyHistogram, RequestHooks
 from monitor.engine.backoff import VuBackoff, connection_failed
 from monitor.events import EventBus, SoakInterval

@@ -21,7 +21,8 @@ import signal
 import sys
 from typing import Any
 
-from monitor.daemon.config import Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
 from monitor.daemon.soak import SoakLoop, outcome_label
 from monitor.engine import IntervalReport, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop

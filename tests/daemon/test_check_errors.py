@@ -8,7 +8,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from monitor.daemon.config import ScheduleSpec, SuiteJob, Target
+from monitor.daemon.config.fields import ScheduleSpec
+from monitor.daemon.config.suites import SuiteJob
+from monitor.daemon.config.targets import Target
 from monitor.daemon.jobs import SuiteLoop
 from monitor.engine import RequestHooks
 from monitor.events import CheckFailed, EventBus

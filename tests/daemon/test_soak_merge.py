@@ -8,7 +8,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from monitor.daemon.config import Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
 from monitor.daemon.soak_processes import SoakProcesses
 from monitor.engine import ConcurrentResult, LatencyHistogram
 from monitor.engine.wire import result_to_wire

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.daemon.config import ProbeConfig
+from monitor.daemon.config.probes import ProbeConfig
 from monitor.daemon.probing import build_probe
 from monitor.observe.probes import ProbeError
 from tests.deploy.chart import CHART, VALUES_FILES, helm, values_id

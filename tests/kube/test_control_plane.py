@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from monitor.daemon.config import ProbeConfig
+from monitor.daemon.config.probes import ProbeConfig
 from monitor.daemon.probing import build_probe
 from monitor.observe.probes import ProbeError
 from tests.kube.conftest import wait_for
