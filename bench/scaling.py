@@ -26,6 +26,7 @@ import contextlib
 import statistics
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,7 @@ from bench.procs import (
 PROCESSES_GOAL = 0.9
 """``--processes 2``: summed requests per CPU-second ≥ 0.9 × one process's (issue 23)."""
 WINDOW = (0.25, 0.85)  # the measured part of each run, as fractions of its duration
+LATEST_OPEN = 0.6  # a window that cannot open by then is too short to judge
 SAMPLE_S = 0.05
 
 
@@ -180,6 +182,9 @@ def served(base_url: str) -> int:
         raise BenchError(f"cannot read nginx's stub_status: {text[:200]!r}") from None
 
 
+Mark = tuple[int, float, float, list[float]]  # (requests served, tree CPU, time, CPU each)
+
+
 def measure(variant: Variant, plan: Plan) -> Window:
     """Run ``variant`` for ``plan`` and measure its mid-run window."""
     plan.workdir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +202,8 @@ def measure(variant: Variant, plan: Plan) -> Window:
             start_new_session=True,
         )
     started = time.monotonic()
-    marks: list[tuple[int, float, float, list[float]]] = []
+    marks: list[Mark] = []
+    port = urllib.parse.urlsplit(plan.target).port or 80
     try:
         ps = psutil.Process(proc.pid)
         pinned_pids: list[int] = []
@@ -206,10 +212,17 @@ def measure(variant: Variant, plan: Plan) -> Window:
             if variant.worker_cores:
                 pin_children(ps, variant.worker_cores, pinned_pids)
             tree = [ps, *ps.children(recursive=True)]
-            due = opens if not marks else closes
-            if elapsed >= due and len(tree) > variant.workers:
-                marks.append((served(plan.target), tree_cpu(ps), time.monotonic(),
-                              [_cpu(p) for p in tree]))  # fmt: skip
+            if not marks and elapsed >= opens and len(tree) > variant.workers:
+                if _connected(tree, port) >= plan.vus:  # every worker is sending
+                    marks.append(_mark(plan.target, ps, tree))
+                elif elapsed > plan.duration_s * LATEST_OPEN:
+                    raise BenchError(
+                        f"{variant.label}: its {plan.vus} connections were not all open after "
+                        f"{elapsed:.1f} s of {plan.duration_s} s (start-up too slow here: "
+                        "give a longer --duration)"
+                    )
+            elif marks and elapsed >= closes:
+                marks.append(_mark(plan.target, ps, tree))
             time.sleep(SAMPLE_S)
         proc.wait(timeout=plan.duration_s * 2 + 30)
     except (psutil.Error, subprocess.TimeoutExpired) as exc:
@@ -224,6 +237,23 @@ def measure(variant: Variant, plan: Plan) -> Window:
     shares = [(b - a) / wall for a, b in zip(each0, each1, strict=False)]
     # the second status read counted itself
     return Window(req1 - req0 - 1, cpu1 - cpu0, wall, [round(s, 3) for s in shares])
+
+
+def _mark(target: str, ps: psutil.Process, tree: list[psutil.Process]) -> Mark:
+    return served(target), tree_cpu(ps), time.monotonic(), [_cpu(p) for p in tree]
+
+
+def _connected(tree: list[psutil.Process], port: int) -> int:
+    """TCP connections of the process tree established to the target's port."""
+    count = 0
+    for p in tree:
+        with contextlib.suppress(psutil.Error):
+            count += sum(
+                1
+                for c in p.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.raddr and c.raddr.port == port
+            )
+    return count
 
 
 def _cpu(p: psutil.Process) -> float:

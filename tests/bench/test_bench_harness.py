@@ -7,6 +7,7 @@ the tools correctly, measures CPU honestly and cleans up every process it starts
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import socket
 import sys
@@ -23,6 +24,7 @@ from bench.generators import (
     locust_throughput,
     vegeta_needs,
     vegeta_throughput,
+    wrk_command,
     wrk_throughput,
 )
 from bench.hold_server import STATS_PATH
@@ -312,6 +314,7 @@ def test_two_worker_window_opens_once_both_workers_run(tmp_path: Path) -> None:
     assert len(window.shares) == 3  # the parent and both workers were in the window
     assert all(share > 0 for share in window.shares[1:])
     assert window.requests > 1000
+    assert window.wall_s >= 0.3  # the window opened once all 4 connections were up
     assert window.rps * window.wall_s == pytest.approx(window.requests)
     assert 0 < window.cpu_s <= window.wall_s * 1.05 + 0.05  # all pinned to one core
 
@@ -321,3 +324,15 @@ def test_a_variant_that_fails_is_an_error_naming_it(tmp_path: Path) -> None:
     broken = Variant("broken", "a generator that exits at once", lambda _: ["false"], "0")
     with pytest.raises(BenchError, match="a generator that exits at once exited 1"):
         measure(broken, plan)
+
+
+@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="no nginx")
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_a_window_never_opens_before_every_connection_is_up(tmp_path: Path) -> None:
+    """A generator holding 2 of the 4 connections asked for never reaches its steady state."""
+    half = Variant("half", "wrk with half its connections",
+                   lambda plan: wrk_command(dataclasses.replace(plan, vus=2)), "0")  # fmt: skip
+    with nginx_target(tmp_path) as target:
+        plan = Plan(target=target.url, path="/", vus=4, duration_s=2, workdir=tmp_path / "half")
+        with pytest.raises(BenchError, match="its 4 connections were not all open"):
+            measure(half, plan)
