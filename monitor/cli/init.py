@@ -37,8 +37,10 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Draft a profile from an OpenAPI document: operations, arguments, extractions, outcomes,
-    authentication and the register/login session, each guess marked `GUESS` in a comment.
+    """Draft a profile (and a starter suite) from an OpenAPI document.
+
+    Operations, arguments, extractions, outcomes, authentication and the register/login
+    session, each guess marked `GUESS` in a comment.
 
     Exit 0 when the draft was written and passes `soakmon validate`; 2 when the document cannot
     be read or is not OpenAPI 3.x.

@@ -96,8 +96,10 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
         bool, typer.Option("--quiet", "-q", help="Only the verdict and errors.")
     ] = False,
 ) -> None:
-    """Probe every state-changing operation for races: N identical requests released together
-    (synchronised), compared with the same request sent twice in a row, state read back.
+    """Probe every state-changing operation of an OpenAPI document for races.
+
+    N identical requests are released together (synchronised) and compared with the same
+    request sent twice in a row; the state is read back.
 
     Findings: 5xx answers, more resources than a unique payload allows, phantom successes,
     lost updates, counters drifting from their rows. Exit 0 clean, 1 findings, 2 usage or

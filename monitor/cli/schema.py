@@ -53,9 +53,10 @@ def _experiment_schema() -> dict[str, object]:
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file kind.")] = SchemaKind.suite,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of suites, profiles, the daemon config or chaos
-    experiments; `ops`
-    prints the operations reference table (Markdown: arguments, value, fields, used by)."""
+    """Print the JSON Schema of suites, profiles, daemon configs or chaos experiments.
+
+    The schemas are JSON Schema draft 2020-12; `ops` prints the operations reference table
+    instead (Markdown: arguments, value, fields, used by)."""
     from monitor.suites.loading.schema import profile_schema, suite_schema
 
     if kind is SchemaKind.ops:
