@@ -22,7 +22,7 @@ from rich.table import Table
 
 from monitor.cli import load_processes, load_rounds
 from monitor.cli.app import app
-from monitor.cli.load_common import exit_if_unreachable, graceful_stop
+from monitor.cli.load_common import exit_if_unreachable, graceful_stop, say_stopped
 from monitor.engine import (
     ConcurrentTester,
     ConnectionMode,
@@ -135,7 +135,7 @@ async def _run(
     executor: Executor,
     spec: RequestSpec,
     progress: Progress | None,
-    state: dict[str, bool],
+    state: dict[str, Any],
 ) -> RunOutcome:
     task_id = None
     if progress is not None:
@@ -151,9 +151,11 @@ async def _run(
     # no sampled records: the summary and report need only counts and the histogram
     runner = Runner(tester.client, executor, spec, sample_limit=0, on_progress=on_progress)
     state["fast_path"] = runner.uses_fast_path
-    with graceful_stop(runner.stop):
+    with graceful_stop(runner.stop) as stopped:
         async with tester:
-            return await runner.run()
+            outcome = await runner.run()
+    state["stopped_by"] = stopped.by
+    return outcome
 
 
 @app.command()
@@ -277,7 +279,7 @@ def load(
             summary=_summary, report=_report,
         )  # fmt: skip
         return
-    state: dict[str, bool] = {}
+    state: dict[str, Any] = {}
     show_progress = not quiet and sys.stderr.isatty()
     progress = (
         Progress(
@@ -301,11 +303,13 @@ def load(
         doc = _report(
             str(tester.base_url), conn.value, state.get("fast_path", False), started, outcome
         )
+        doc["stopped_by"] = state.get("stopped_by")
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
         transport = "fast path (keep-alive per VU)" if state.get("fast_path") else "aiohttp"
         Console().print(_summary(outcome, str(tester.base_url), f"{conn.value}, {transport}"))
-    exit_if_unreachable(outcome.result)
+    say_stopped(state.get("stopped_by"), outcome.stats.duration_s, seconds)
+    exit_if_unreachable(outcome.result, str(tester.base_url))
 
 
 def _sync_mode(text: str, vus: int | None, rate: float | None) -> SyncMode:
@@ -331,14 +335,18 @@ def _load_rounds(
     json_path: Path | None,
     quiet: bool,
 ) -> None:
-    outcome = run_loop(load_rounds.run_rounds(tester, spec, vus, seconds, sync, max_rounds=rounds))
+    outcome, stopped_by = run_loop(
+        load_rounds.run_rounds(tester, spec, vus, seconds, sync, max_rounds=rounds)
+    )
     target = str(tester.base_url)
     if json_path is not None:
         doc = load_rounds.report(target, conn.value, started.isoformat(), outcome)
+        doc["stopped_by"] = stopped_by
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
         Console().print(load_rounds.summary(outcome, target, conn.value))
-    exit_if_unreachable(outcome.result)
+    say_stopped(stopped_by, outcome.duration_s, seconds)
+    exit_if_unreachable(outcome.result, target)
 
 
 def _parse_duration(text: str) -> float:

@@ -21,7 +21,7 @@ from monitor.engine import RunOutcome
 from monitor.engine.aio import run as run_loop
 from monitor.errors import ExitCode, UsageError
 
-from .load_common import exit_if_unreachable
+from .load_common import exit_if_unreachable, say_stopped
 from .load_workers import MergedRun, auto_processes, run_workers, split_plan
 
 
@@ -88,7 +88,7 @@ def run_processes(
     target = str(base_plan["target_url"])
     if json_path is not None:
         doc = report(target, base_plan["mode"], merged.fast_path, started, outcome)
-        doc |= _extra(merged)
+        doc |= _extra(merged) | {"stopped_by": merged.stopped_by}
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
     if not quiet:
         transport = "fast path (keep-alive per VU)" if merged.fast_path else "aiohttp"
@@ -97,7 +97,8 @@ def run_processes(
         Console().print(table)
     for w in merged.dead:
         err.print(f"[red]{w.describe()}[/red]", highlight=False)
-    exit_if_unreachable(merged.result)
+    say_stopped(merged.stopped_by, merged.stats.duration_s, duration)
+    exit_if_unreachable(merged.result, target)
     if merged.dead:
         raise typer.Exit(ExitCode.ERROR)
 

@@ -21,13 +21,14 @@ async def run_rounds(
     sync: SyncMode,
     *,
     max_rounds: int | None = None,
-) -> RoundsOutcome:
+) -> tuple[RoundsOutcome, str | None]:
     """Rounds until the duration is up (or ``max_rounds``); Ctrl-C/SIGTERM end after the
-    round in flight."""
+    round in flight. Returns the outcome and the signal that stopped it early, if any."""
     rounds = Rounds(tester, spec, vus, duration_s, sync, max_rounds=max_rounds)
-    with graceful_stop(rounds.stop):
+    with graceful_stop(rounds.stop) as stopped:
         async with tester:
-            return await rounds.run()
+            outcome = await rounds.run()
+    return outcome, stopped.by
 
 
 def _us(summary: dict[str, Any] | None) -> str:

@@ -49,6 +49,8 @@ class MergedRun:
     fast_path: bool
     workers: list[Worker]
     intervals: list[dict[str, Any]]
+    stopped_by: str | None = None
+    """The signal (SIGINT, SIGTERM) that stopped the run before its duration, if any."""
 
     @property
     def dead(self) -> list[Worker]:
@@ -73,6 +75,7 @@ async def run_workers(
     base_plan = base_plan | {"interval_s": INTERVAL_S, "interval_origin": time.monotonic()}
     loop = asyncio.get_running_loop()
     signals_seen = 0
+    stopped_by: str | None = None
 
     def signal_worker(w: Worker) -> None:
         # SIGTERM only once the worker handles it (it says "ready"); SIGKILL at once
@@ -81,8 +84,9 @@ async def run_workers(
         w.signal(signal.SIGTERM if signals_seen == 1 else signal.SIGKILL)
 
     def forward(sig: signal.Signals) -> None:
-        nonlocal signals_seen
+        nonlocal signals_seen, stopped_by
         signals_seen += 1
+        stopped_by = stopped_by or sig.name
         for w in workers:
             signal_worker(w)
 
@@ -110,7 +114,9 @@ async def run_workers(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    return merge(workers)
+    merged = merge(workers)
+    merged.stopped_by = stopped_by
+    return merged
 
 
 def merge(workers: list[Worker]) -> MergedRun:

@@ -76,6 +76,7 @@ async def test_closed_model_run_writes_a_sensible_json_report(target: str, tmp_p
     assert doc["target"] == target
     assert doc["mode"] == "shared"
     assert doc["fast_path"] is True
+    assert doc["stopped_by"] is None  # it ran its course
     assert req["total"] > 20
     assert req["success_count"] == req["total"]
     assert req["error_count"] == 0
@@ -167,7 +168,7 @@ async def test_unreachable_target_exits_3(tmp_path: Path) -> None:
         "--target", url, "--vus", "2", "--duration", "300ms", "--json", str(report), "--quiet",
     )  # fmt: skip
     assert run.code == 3
-    assert "target unreachable" in run.stderr
+    assert f"target unreachable: every request to {url} failed to connect" in run.stderr
     assert "connection refused" in run.stderr
     doc = json.loads(report.read_text())
     assert doc["requests"]["total"] == doc["requests"]["error_count"] > 0
@@ -198,6 +199,10 @@ async def test_ctrl_c_stops_gracefully_with_a_report(target: str, tmp_path: Path
     assert doc["requests"]["total"] >= 20
     assert doc["requests"]["error_count"] == 0
     assert doc["duration_s"] < 30
+    # a run cut short says so: its figures cover seconds, not the minute asked for
+    assert doc["stopped_by"] == "SIGINT"
+    assert "stopped by SIGINT after " in err.decode()
+    assert " s of 60 s" in err.decode()
 
 
 async def test_sync_rounds_report_how_tightly_each_round_was_sent(

@@ -133,6 +133,7 @@ async def test_two_processes_merge_exact_totals(
     assert req["success_count"] == req["total"]
     assert req["status_codes"] == {"200": req["total"]}
     assert [w["vus"] for w in doc["workers"]] == [2, 1]
+    assert doc["stopped_by"] is None
     assert sum(w["requests"] for w in doc["workers"]) == req["total"]
     assert sum(i["total"] for i in doc["intervals"]) == req["total"]
     # one grid for both workers: after each one's first (partial) second, whole seconds
@@ -168,6 +169,8 @@ async def test_sigterm_stops_every_worker_with_a_report(
     assert doc["duration_s"] < 30
     assert doc["requests"]["total"] == served[0] > 0
     assert all(w["status"] == "ok" for w in doc["workers"])
+    assert doc["stopped_by"] == "SIGTERM"
+    assert "stopped by SIGTERM after " in err.decode()
 
 
 async def test_a_killed_worker_is_reported(counted: tuple[str, list[int]], tmp_path: Path) -> None:
