@@ -244,8 +244,8 @@ def scaling_verdicts(scaling: Scaling) -> list[str]:
     spread, control = scaling.median("two-spread"), scaling.median("wrk-2-spread")
     if spread is not None:
         also = "" if control is None else (
-            f"; wrk -t2 on the same two cores keeps {control:.2f}× of wrk -t1: with the target "
-            "on the second core, nginx is the bottleneck and every generator pays for it"
+            f"; the control, wrk -t2 on the same two cores, keeps {control:.2f}× of wrk -t1 "
+            "(what sharing nginx's core costs any generator)"
         )  # fmt: skip
         lines.append(
             f"all cores: soakmon load --processes 2 with a worker per core = {spread:.2f}× one "
