@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from monitor.daemon.config import Soak, Target
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
 from monitor.daemon.soak_processes import WORKER_MODULE
 from monitor.engine.workers import Worker, drive
 from tests.engine.servers import serve_app
