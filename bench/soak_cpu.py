@@ -31,6 +31,7 @@ import yaml
 from bench.nginx import nginx_target
 from bench.procs import free_port
 from monitor.engine.durations import parse_duration
+from tests.plugins.listening import stop, wait_ready
 
 CLI = [sys.executable, "-c", "from monitor.cli.app import main; main()"]
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -62,6 +63,14 @@ def _requests(url: str) -> int:
     return int(_status(url)["soak"]["plain"].get("requests_total", 0))
 
 
+def _started(url: str) -> bool:
+    """Whether the daemon's soak published its first window."""
+    try:
+        return _requests(url) > 0
+    except OSError:
+        return False
+
+
 def run_variant(
     work: Path, target: str, name: str, extra: dict[str, Any], *, vus: int, warmup: float,
     duration: float,
@@ -81,18 +90,12 @@ def run_variant(
         )  # fmt: skip
     try:
         proc = psutil.Process(daemon.pid)
-        deadline = time.monotonic() + 120
-        while True:  # first window in: the workers (if any) are running
-            time.sleep(0.5)
-            if daemon.poll() is not None:
-                raise SystemExit(f"the daemon exited: see {work / 'daemon.log'}")
-            try:
-                if _requests(url) > 0:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the soak did not start")
+        # first window in: the workers (if any) are running
+        came = wait_ready(lambda: _started(url), daemon, within=120, every=0.5)
+        if came == "exited":
+            raise SystemExit(f"the daemon exited: see {work / 'daemon.log'}")
+        if came == "timeout":
+            raise SystemExit("the soak did not start")
         time.sleep(warmup)
         r0, c0, t0 = _requests(url), _cpu_s(proc), time.monotonic()
         time.sleep(duration)
@@ -100,11 +103,7 @@ def run_variant(
         transport = _status(url)["soak"]["plain"].get("transport")
         rss = [round(p.memory_info().rss / 2**20) for p in [proc, *proc.children()]]
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop(daemon, grace=30)
     requests, cpu = r1 - r0, c1 - c0
     return {
         "variant": name,

@@ -109,6 +109,38 @@ def _budget_var() -> gd.ConstantVariable:
     return gd.ConstantVariable("error_budget").label("SLO error budget").value("0.05")
 
 
+def _check_status(title: str, selector: str, by: str, width: int) -> P:
+    """Each check's last verdict, grouped ``by`` its labels."""
+    return P(title, "table",
+             [Q(f"min by ({by}) (soakmon_check_passing{{{selector}}})", instant=True)],
+             description="1 = held at the last run, 0 = failed.", width=width)  # fmt: skip
+
+
+def _checks_failing(title: str, selector: str, width: int) -> P:
+    return P(title, "table", [Q(f"soakmon_check_passing{{{selector}}} == 0", instant=True)],
+             description=f"{EMPTY_ON_PURPOSE} Checks failing at their last evaluation.",
+             width=width)  # fmt: skip
+
+
+def _violations_over_time(selector: str, by: str, width: int) -> P:
+    """Violations per ``by`` label and check."""
+    return P("Violations over time", "timeseries",
+             [Q(f"sum by ({by}, check) "
+                f"(increase(soakmon_check_violations_total{{{selector}}}[{RATE}]))",
+                f"{{{{{by}}}}} / {{{{check}}}}")], width=width)  # fmt: skip
+
+
+def _phase_spread(title: str, selector: str, measured: str, description: str) -> P:
+    """p50 and p99 of the concurrent phases' spread ``measured`` (send or arrival), 1 h."""
+    return P(title, "timeseries",
+             [Q(f"histogram_quantile({q}, sum by (scenario, le) (increase("
+                f'soakmon_phase_start_spread_seconds_bucket{{{selector},measured="{measured}"}}'
+                "[1h])))",
+                f"{{{{scenario}}}} p{name}")
+              for q, name in (("0.5", "50"), ("0.99", "99"))],
+             unit="s", width=8, description=description)  # fmt: skip
+
+
 Rows = list[tuple[str, list[P]]]
 
 CHAOS_ANNOTATION: Doc = {
@@ -166,16 +198,9 @@ def overview() -> Doc:
             P("Checks failing now", "stat",
               [Q(f"count(soakmon_check_passing{{{T}}} == 0) or vector(0)", instant=True)],
               description="Checks whose last evaluation failed.", width=4),
-            P("Invariant status per check", "table",
-              [Q(f"min by (suite, scenario, check) (soakmon_check_passing{{{T}}})", instant=True)],
-              description="1 = held at the last run, 0 = failed.", width=10),
-            P("Active violations", "table",
-              [Q(f"soakmon_check_passing{{{T}}} == 0", instant=True)],
-              description=f"{EMPTY_ON_PURPOSE} Checks failing at their last evaluation.", width=10),
-            P("Violations over time", "timeseries",
-              [Q("sum by (suite, check) "
-                 f"(increase(soakmon_check_violations_total{{{T}}}[{RATE}]))",
-                 "{{suite}} / {{check}}")], width=12),
+            _check_status("Invariant status per check", T, "suite, scenario, check", 10),
+            _checks_failing("Active violations", T, 10),
+            _violations_over_time(T, "suite", 12),
             P("Checks that could not be evaluated", "timeseries",
               [Q(f"sum by (suite, check) (increase(soakmon_check_errors_total{{{T}}}[{RATE}]))",
                  "{{suite}} / {{check}}")],
@@ -262,35 +287,18 @@ def suite() -> Doc:
     s = f'suite=~"$suite",{T}'
     rows = [
         ("Checks", [
-            P("Check status", "table",
-              [Q(f"min by (scenario, check) (soakmon_check_passing{{{s}}})", instant=True)],
-              description="1 = held at the last run, 0 = failed.", width=12),
-            P("Violations of this suite", "table",
-              [Q(f"soakmon_check_passing{{{s}}} == 0", instant=True)],
-              description=f"{EMPTY_ON_PURPOSE} Checks failing at their last evaluation.", width=12),
-            P("Violations over time", "timeseries",
-              [Q("sum by (scenario, check) "
-                 f"(increase(soakmon_check_violations_total{{{s}}}[{RATE}]))",
-                 "{{scenario}} / {{check}}")], width=24),
+            _check_status("Check status", s, "scenario, check", 12),
+            _checks_failing("Violations of this suite", s, 12),
+            _violations_over_time(s, "scenario", 24),
         ]),
         ("Race delivery", [
-            P("Send spread of concurrent phases (1h)", "timeseries",
-              [Q(f"histogram_quantile({q}, sum by (scenario, le) (increase("
-                 f'soakmon_phase_start_spread_seconds_bucket{{{s},measured="send"}}[1h])))',
-                 f"{{{{scenario}}}} p{name}")
-               for q, name in (("0.5", "50"), ("0.99", "99"))],
-              unit="s", width=8,
-              description="How far apart each concurrent phase's requests left soakmon: first "
+            _phase_spread("Send spread of concurrent phases (1h)", s, "send",
+              "How far apart each concurrent phase's requests left soakmon: first "
               "to last final byte written (sync none: first to last request aiohttp wrote), "
               "p50 and p99 over the phases of the last hour. Above the weak bound "
               "(max_spread_us, default 1 ms) an attempt is weak."),
-            P("Arrival spread of concurrent phases (1h)", "timeseries",
-              [Q(f"histogram_quantile({q}, sum by (scenario, le) (increase("
-                 f'soakmon_phase_start_spread_seconds_bucket{{{s},measured="arrival"}}[1h])))',
-                 f"{{{{scenario}}}} p{name}")
-               for q, name in (("0.5", "50"), ("0.99", "99"))],
-              unit="s", width=8,
-              description="First to last request as the target saw them arrive (a target that "
+            _phase_spread("Arrival spread of concurrent phases (1h)", s, "arrival",
+              "First to last request as the target saw them arrive (a target that "
               "reports it, like the reference target's X-Arrival-Ns), p50 and p99 over the "
               "last hour. Wider than the send spread: the target reads one request at a time."),
             P("Race attempts by result (1h)", "timeseries",
@@ -306,12 +314,9 @@ def suite() -> Doc:
               [Q('sum by (result) (increase(soakmon_suite_runs_total{suite=~"$suite"}[1h]))',
                  "{{result}}")]),
             P("Run duration", "timeseries",
-              [Q("histogram_quantile(0.5, sum by (le) "
+              [Q(f"histogram_quantile({q}, sum by (le) "
                  f'(rate(soakmon_suite_run_duration_seconds_bucket{{suite=~"$suite"}}[{RATE}])))',
-                 "p50"),
-               Q("histogram_quantile(0.95, sum by (le) "
-                 f'(rate(soakmon_suite_run_duration_seconds_bucket{{suite=~"$suite"}}[{RATE}])))',
-                 "p95")], unit="s"),
+                 name) for q, name in (("0.5", "p50"), ("0.95", "p95"))], unit="s"),
             P("Time since last run", "stat",
               [Q('time() - max(soakmon_suite_last_run_timestamp_seconds{suite=~"$suite"})',
                  instant=True)], unit="s"),

@@ -108,7 +108,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     import asyncio
     import datetime as dt
 
-    from monitor.cli.suiterun import check_url, exit_code, usage_error
+    from monitor.cli.suiterun import check_url, exit_code, report, usage_error
     from monitor.engine import parse_duration
     from monitor.errors import ExitCode, TargetUnreachable
     from monitor.openapi.document import OpenApiError
@@ -116,7 +116,6 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
     from monitor.openapi.report import run_result
     from monitor.openapi.report import scenario as probe_scenario
     from monitor.openapi.session_run import prepare, run_probes
-    from monitor.report import ReportWriteError, print_summary, write_reports
 
     base = check_url(target)
     try:
@@ -181,14 +180,7 @@ def probe(  # noqa: PLR0917 (a Typer command: one parameter per option)
                 typer.echo(f"saved: {path}", err=True)
         except OSError as exc:
             raise usage_error(f"--save {save}: {exc.strerror}") from None
-    if not quiet:
-        print_summary(run)
-    try:
-        written = write_reports(run, json=json, junit=junit, html=html)
-    except ReportWriteError as exc:
-        raise usage_error(str(exc)) from None
-    for path in written:
-        typer.echo(f"report: {path}", err=True)
+    report(run, json=json, junit=junit, html=html, quiet=quiet)
     raise typer.Exit(exit_code(run))
 
 

@@ -229,10 +229,11 @@ def execute(
         raise typer.Exit(EXIT_UNREACHABLE) from None
 
 
-def finish(
+def report(
     run: RunResult, *, json: Path | None, junit: Path | None, html: Path | None, quiet: bool
 ) -> None:
-    """Summary table, reports, verdict; raises ``typer.Exit`` with the run's exit code."""
+    """The summary table (unless ``quiet``) and the report files asked for, each named on
+    stderr; a report that cannot be written is a usage error."""
     if not quiet:
         print_summary(run)
     try:
@@ -241,6 +242,13 @@ def finish(
         raise usage_error(str(exc)) from None
     for path in written:
         typer.echo(f"report: {path}", err=True)
+
+
+def finish(
+    run: RunResult, *, json: Path | None, junit: Path | None, html: Path | None, quiet: bool
+) -> None:
+    """Summary table, reports, verdict; raises ``typer.Exit`` with the run's exit code."""
+    report(run, json=json, junit=junit, html=html, quiet=quiet)
     typer.echo(f"seed: {run.seed} (reproduce with --seed {run.seed})", err=True)
     if run.setup_errors_only:
         typer.echo(f"error: {not_the_api(run)}", err=True)

@@ -5,7 +5,9 @@ decides when iterations start, when intervals close and when the run ends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -14,6 +16,7 @@ from monitor.engine import (
     ConnectionMode,
     ConstantArrivalRate,
     ConstantVUs,
+    Executor,
     FakeClock,
     IntervalReport,
     RampingArrivalRate,
@@ -36,6 +39,20 @@ def gated_app(gate: asyncio.Event) -> web.Application:
     app = web.Application()
     app.router.add_get("/ping", ping)
     return app
+
+
+@asynccontextmanager
+async def answering_at_once(
+    mode: ConnectionMode = ConnectionMode.SHARED,
+) -> AsyncIterator[ConcurrentTester]:
+    """A tester of a loopback target that answers at once."""
+    gate = asyncio.Event()
+    gate.set()
+    async with (
+        serve_app(gated_app(gate)) as url,
+        ConcurrentTester(url, mode=mode) as tester,
+    ):
+        yield tester
 
 
 _RUNS: dict[int, asyncio.Task[RunOutcome]] = {}
@@ -73,24 +90,30 @@ async def drive(
     return await task
 
 
-async def test_an_arrival_rate_starts_exactly_its_iterations_in_every_interval() -> None:
-    gate = asyncio.Event()
-    gate.set()
+async def run_in_intervals(
+    executor: Executor,
+    *,
+    interval: float,
+    step: float,
+    mode: ConnectionMode = ConnectionMode.SHARED,
+    settled: Callable[[], bool] | None = None,
+    **runner_options: Any,
+) -> tuple[RunOutcome, list[IntervalReport]]:
+    """Run ``executor`` on a fake clock against a target answering at once: the outcome and
+    the intervals streamed."""
     clock = FakeClock()
     intervals: list[IntervalReport] = []
-    async with (
-        serve_app(gated_app(gate)) as url,
-        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
-    ):
+    async with answering_at_once(mode) as tester:
         runner = Runner(
-            tester.client,
-            ConstantArrivalRate(100, 3),
-            PING,
-            interval=1.0,
-            on_interval=intervals.append,
-            clock=clock,
-        )
-        out = await drive(clock, runner, step=0.005)
+            tester.client, executor, PING, interval=interval, on_interval=intervals.append,
+            clock=clock, **runner_options,
+        )  # fmt: skip
+        out = await drive(clock, runner, step=step, settled=settled)
+    return out, intervals
+
+
+async def test_an_arrival_rate_starts_exactly_its_iterations_in_every_interval() -> None:
+    out, intervals = await run_in_intervals(ConstantArrivalRate(100, 3), interval=1.0, step=0.005)
     stats = out.stats
     assert (stats.iterations, stats.dropped, out.result.success_count) == (300, 0, 300)
     assert stats.achieved_rate == 100.0
@@ -121,47 +144,25 @@ async def test_busy_vus_drop_exactly_the_iterations_they_cannot_start() -> None:
 
 
 async def test_a_ramping_rate_starts_the_integrated_number_of_iterations_per_second() -> None:
-    gate = asyncio.Event()
-    gate.set()
-    clock = FakeClock()
-    intervals: list[IntervalReport] = []
-    async with (
-        serve_app(gated_app(gate)) as url,
-        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
-    ):
-        runner = Runner(
-            tester.client,
-            RampingArrivalRate(((1.0, 60), (1.0, 0))),  # 0 -> 60/s over 1 s, then 60 -> 0/s
-            PING,
-            interval=0.5,
-            on_interval=intervals.append,
-            clock=clock,
-        )
-        out = await drive(clock, runner, step=0.002)
+    out, intervals = await run_in_intervals(
+        RampingArrivalRate(((1.0, 60), (1.0, 0))),  # 0 -> 60/s over 1 s, then 60 -> 0/s
+        interval=0.5,
+        step=0.002,
+    )
     assert out.stats.iterations == 60  # the area under the rate: 30 + 30
     # the rate's integral over each half second: 7.5, 22.5, 22.5, 7.5
     assert [i.result.total for i in intervals] == [8, 22, 23, 7]
 
 
 async def test_constant_vus_run_for_exactly_their_duration_in_equal_intervals() -> None:
-    gate = asyncio.Event()
-    gate.set()
-    clock = FakeClock()
-    intervals: list[IntervalReport] = []
-    async with (
-        serve_app(gated_app(gate)) as url,
-        ConcurrentTester(url, mode=ConnectionMode.PER_USER) as tester,
-    ):
-        runner = Runner(
-            tester.client,
-            ConstantVUs(3, 1.0),
-            PING,
-            interval=0.25,
-            on_interval=intervals.append,
-            clock=clock,
-            graceful_stop=5.0,
-        )
-        out = await drive(clock, runner, step=0.05, settled=lambda: True)
+    out, intervals = await run_in_intervals(
+        ConstantVUs(3, 1.0),
+        interval=0.25,
+        step=0.05,
+        mode=ConnectionMode.PER_USER,
+        settled=lambda: True,
+        graceful_stop=5.0,
+    )
     assert out.stats.vus_max <= 3
     assert out.stats.active_s == 1.0
     assert [round(i.end_s - i.start_s, 6) for i in intervals][:4] == [0.25] * 4
@@ -171,15 +172,10 @@ async def test_constant_vus_run_for_exactly_their_duration_in_equal_intervals() 
 async def test_runners_sharing_an_interval_origin_close_intervals_at_the_same_instants() -> None:
     """Two runners (as two worker processes) started 0.3 s apart with one origin: every
     interval edge is on the origin's grid, so their k-th intervals cover the same second."""
-    gate = asyncio.Event()
-    gate.set()
     clock = FakeClock()
     origin = clock.now()
     seen: dict[str, list[IntervalReport]] = {"early": [], "late": []}
-    async with (
-        serve_app(gated_app(gate)) as url,
-        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
-    ):
+    async with answering_at_once() as tester:
         for name, started_after in (("early", 0.1), ("late", 0.4)):
             await clock.advance(started_after - (clock.now() - origin))
             runner = Runner(
@@ -200,14 +196,9 @@ async def test_runners_sharing_an_interval_origin_close_intervals_at_the_same_in
 async def test_records_stay_bounded_on_long_runs_and_sample_the_whole_run() -> None:
     """Exactly 200 requests on the fake clock (not as many as the machine manages in 0.5 s):
     50 records kept, drawn from the whole run across its intervals; the counts stay exact."""
-    gate = asyncio.Event()
-    gate.set()
     clock = FakeClock()
     starts: list[float] = []
-    async with (
-        serve_app(gated_app(gate)) as url,
-        ConcurrentTester(url, mode=ConnectionMode.SHARED) as tester,
-    ):
+    async with answering_at_once() as tester:
         tester.hooks.add_request_done(lambda record: starts.append(record.start))
         runner = Runner(
             tester.client,

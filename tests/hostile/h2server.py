@@ -39,6 +39,8 @@ from hyperframe.frame import (
     SettingsFrame,
 )
 
+from tests.hostile.serving import serving
+
 MAX_SEND = 64 * 1024 * 1024
 MAX_SECONDS = 20.0
 OK_BODY = b'{"ok": true, "balance": 1}'
@@ -384,37 +386,19 @@ async def hostile_h2_server(
 ) -> AsyncIterator[tuple[str, dict[str, int]]]:
     """Serve h2c on 127.0.0.1 port 0; yields the base URL and a count of requests per path.
     ``connection``: a misbehaviour of every connection before any request (``CONNECTION``)."""
-    tasks: set[asyncio.Task[None]] = set()
     counts: dict[str, int] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
         config = h2.config.H2Configuration(
             client_side=False, header_encoding="latin-1", validate_inbound_headers=False
         )
         conn = Conn(h2.connection.H2Connection(config=config), reader, writer, counts)
-        try:
+        garbled = (h2.exceptions.ProtocolError, asyncio.IncompleteReadError)
+        with contextlib.suppress(*garbled, asyncio.LimitOverrunError):
             async with asyncio.timeout(MAX_SECONDS + 5):
                 await (CONNECTION[connection](conn) if connection else _serve(conn))
                 await writer.drain()
-        except (asyncio.CancelledError, TimeoutError, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except (h2.exceptions.ProtocolError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-            tasks.discard(task)
 
     _huge_block()  # encoded before any batch is timed
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", counts
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
+    async with serving(handle) as url:
+        yield url, counts

@@ -17,6 +17,8 @@ import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from tests.hostile.serving import serving
+
 MAX_SEND = 256 * 1024 * 1024
 """At most this many bytes per answer (a "never-ending" body ends here, or when the client
 goes away, or after ``MAX_SECONDS``)."""
@@ -29,6 +31,12 @@ Behaviour = Callable[[Writer], Awaitable[None]]
 
 def _head(status: str = "200 OK", *headers: str) -> bytes:
     return ("HTTP/1.1 " + status + "\r\n" + "".join(f"{h}\r\n" for h in headers) + "\r\n").encode()
+
+
+def _answer(writer: Writer, body: bytes, *headers: str) -> None:
+    """A 200 with ``headers``, then ``body`` and its length."""
+    writer.write(_head("200 OK", *headers, f"Content-Length: {len(body)}"))
+    writer.write(body)
 
 
 def _reset(writer: Writer) -> None:
@@ -51,9 +59,7 @@ async def _stream(writer: Writer, frame: Callable[[bytes], bytes]) -> None:
 
 
 async def ok(writer: Writer) -> None:
-    body = b'{"ok": true, "balance": 1}'
-    writer.write(_head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}"))
-    writer.write(body)
+    _answer(writer, b'{"ok": true, "balance": 1}', "Content-Type: application/json")
 
 
 async def bad_status(writer: Writer) -> None:
@@ -96,34 +102,17 @@ async def until_close(writer: Writer) -> None:
 
 
 async def bad_json(writer: Writer) -> None:
-    body = b'{"balance": 1, "items": [1, 2,'
-    writer.write(_head("200 OK", "Content-Type: application/json", f"Content-Length: {len(body)}"))
-    writer.write(body)
+    _answer(writer, b'{"balance": 1, "items": [1, 2,', "Content-Type: application/json")
 
 
 async def bad_encoding(writer: Writer) -> None:
     body = b'{"name": "\xff\xfe\xc3\x28"}'
-    writer.write(
-        _head(
-            "200 OK",
-            "Content-Type: application/json; charset=utf-8",
-            f"Content-Length: {len(body)}",
-        )
-    )
-    writer.write(body)
+    _answer(writer, body, "Content-Type: application/json; charset=utf-8")
 
 
 async def bad_gzip(writer: Writer) -> None:
     body = b"\x1f\x8b\x08\x00 this is not gzip"
-    writer.write(
-        _head(
-            "200 OK",
-            "Content-Encoding: gzip",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-        )
-    )
-    writer.write(body)
+    _answer(writer, body, "Content-Encoding: gzip", "Content-Type: application/json")
 
 
 async def bad_chunk(writer: Writer) -> None:
@@ -232,28 +221,10 @@ async def _serve(reader: asyncio.StreamReader, writer: Writer, counts: dict[str,
 @asynccontextmanager
 async def hostile_server() -> AsyncIterator[tuple[str, dict[str, int]]]:
     """Serve on 127.0.0.1 port 0; yields the base URL and a count of requests per path."""
-    tasks: set[asyncio.Task[None]] = set()
     counts: dict[str, int] = {}
 
     async def handle(reader: asyncio.StreamReader, writer: Writer) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await _serve(reader, writer, counts)
-        except (asyncio.CancelledError, TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            tasks.discard(task)
+        await _serve(reader, writer, counts)
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", counts
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
+    async with serving(handle) as url:
+        yield url, counts

@@ -18,6 +18,7 @@ import pytest
 from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
 from monitor.engine.errors import MAX_KEPT_BODY
 from monitor.engine.fastusers import FastUsers
+from tests.hostile.measured import SOAKMON, run_measured
 from tests.hostile.server import HOSTILE, READABLE, hostile_server
 
 TIMEOUT_S = 1.5
@@ -128,12 +129,6 @@ async def test_kept_body_over_the_limit_names_the_limit() -> None:
 async def _load(url: str, path: str, tmp_path: Path) -> tuple[int, dict[str, object], int]:
     """``soakmon load`` in a fresh parent that reports its child's peak RSS (bytes)."""
     report = tmp_path / f"{path.strip('/')}.json"
-    measure = (
-        "import resource, subprocess, sys; "
-        "code = subprocess.run(sys.argv[1:]).returncode; "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
-    )
     command = [
         sys.executable,
         "-c",
@@ -141,14 +136,8 @@ async def _load(url: str, path: str, tmp_path: Path) -> tuple[int, dict[str, obj
     ]
     args = ["load", "--target", url, "--path", path, "--vus", "4", "--duration", "2s",
             "--timeout", str(TIMEOUT_S), "--json", str(report)]  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", measure, *command, *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(proc.communicate(), 120)
-    rss_kib = int(err.decode().strip().splitlines()[-1])
-    assert proc.returncode is not None
-    return proc.returncode, json.loads(report.read_text()), rss_kib * 1024
+    code, _, _, rss = await run_measured([*command, *args], 120)
+    return code, json.loads(report.read_text()), rss
 
 
 @pytest.mark.slow
@@ -202,23 +191,15 @@ async def test_soakmon_run_setup_phase_and_readback_against_garbage(tmp_path: Pa
     ends as an error (exit 4) with every request recorded, not a crash or a stall."""
     here = Path(__file__).parent
     report = tmp_path / "run.json"
-    measure = (
-        "import resource, subprocess, sys; "
-        "code = subprocess.run(sys.argv[1:]).returncode; "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
-    )
     async with hostile_server() as (url, counts):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", measure,
-            sys.executable, "-c", "from monitor.cli.app import main; main()", "run",
-            str(here / "suite.yaml"), "--profile", str(here / "profile.yaml"), "--target", url,
-            "--timeout", str(TIMEOUT_S), "--json", str(report),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        code, _, err, rss = await run_measured(
+            [
+                *SOAKMON, "run", str(here / "suite.yaml"), "--profile", str(here / "profile.yaml"),
+                "--target", url, "--timeout", str(TIMEOUT_S), "--json", str(report),
+            ],
+            200,
         )  # fmt: skip
-        _, err = await asyncio.wait_for(proc.communicate(), 200)
-    rss = int(err.decode().strip().splitlines()[-1]) * 1024
-    assert proc.returncode == 4, err.decode()[-2000:]
+    assert code == 4, err.decode()[-2000:]
     scenario = json.loads(report.read_text())["suites"][0]["scenarios"][0]
     assert scenario["status"] == "error"
     requests = scenario["requests"]

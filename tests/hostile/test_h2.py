@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from monitor.engine import ConcurrentTester, RequestRecord, RequestSpec
 from monitor.engine.sync.h2conn import H2Protocol
 from monitor.engine.sync.wire import outgoing
 from tests.hostile.h2server import HOSTILE_H2, STREAM_ONLY, hostile_h2_server, raw_headers
+from tests.hostile.measured import SOAKMON, run_measured
 from tests.hostile.test_engine import RSS_GROWTH, PeakRss
 
 TIMEOUT_S = 1.5
@@ -179,33 +179,26 @@ async def test_soakmon_run_h2c_against_garbage_frames(tmp_path: Path) -> None:
     normally; every hostile request is in the report as an error naming its cause."""
     here = Path(__file__).parent
     report = tmp_path / "run.json"
-    measure = (
-        "import resource, subprocess, sys; "
-        "code = subprocess.run(sys.argv[1:]).returncode; "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
-    )
     async with hostile_h2_server() as (url, counts):
         began = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", measure,
-            sys.executable, "-c", "from monitor.cli.app import main; main()", "run",
-            str(here / "h2suite.yaml"), "--profile", str(here / "h2profile.yaml"),
-            "--target", url, "--h2c", "--sync", "single-packet", "--attempts", "1",
-            "--timeout", str(LONG_S), "--json", str(report),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        code, out, err, rss = await run_measured(
+            [
+                *SOAKMON, "run", str(here / "h2suite.yaml"),
+                "--profile", str(here / "h2profile.yaml"), "--target", url, "--h2c",
+                "--sync", "single-packet", "--attempts", "1",
+                "--timeout", str(LONG_S), "--json", str(report),
+            ],
+            200,
         )  # fmt: skip
-        out, err = await asyncio.wait_for(proc.communicate(), 200)
         took = time.monotonic() - began
-    rss = int(err.decode().strip().splitlines()[-1]) * 1024
     # exit 1 when "balances read" failed because garbage killed the connection an /ok rode on
     # before its answer came (the seeded order decides which stream the stand-in answers first)
-    assert proc.returncode in (0, 1), (out.decode()[-2000:], err.decode()[-2000:])
+    assert code in (0, 1), (out.decode()[-2000:], err.decode()[-2000:])
     scenarios = {s["name"]: s for s in json.loads(report.read_text())["suites"][0]["scenarios"]}
     streams, conns = scenarios["stream-errors"], scenarios["connection-errors"]
     assert streams["status"] == "passed", streams  # its good answers came on a live connection
     assert streams["requests"]["error_count"] == 2, streams["requests"]
-    assert conns["status"] == ("failed" if proc.returncode else "passed"), conns["status"]
+    assert conns["status"] == ("failed" if code else "passed"), conns["status"]
     assert conns["requests"]["error_count"] >= 4, conns["requests"]
     errors = streams["requests"]["errors"] + conns["requests"]["errors"]
     assert all("\n" not in e for e in errors), errors

@@ -22,6 +22,7 @@ from monitor.suites.results import RunResult, ScenarioResult
 from monitor.suites.run.attempts import AttemptPolicy
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.stats.fronts import Delivery
+from tests.suites.builtin import builtin, problems
 from tests.suites.wallet_server import wallet_server
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
@@ -98,14 +99,7 @@ assert {r.fault for r in ROWS} >= set(RACE_FAULTS), "a race fault has no statist
 
 
 def one_scenario(suite: str, scenario: str) -> list[LoadedSuite]:
-    loaded = load_suite(builtin_suites()[suite])
-    kept = [s for s in loaded.suite.scenarios if s.name == scenario]
-    assert kept, f"{suite}/{scenario} is not a built-in scenario"
-    return [
-        LoadedSuite(
-            loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
-        )
-    ]
+    return [builtin(suite, scenario)]
 
 
 @dataclass(frozen=True)
@@ -248,12 +242,7 @@ async def clean_run(
             with delivery.serve(served) as url:
                 opts = options(seed, attempts, delivery)
                 run = await run_suites(url, WALLET_PROFILE, suites, opts)
-    alarms = [
-        f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
-        for s in run.scenarios
-        for c in s.checks
-        if c.status in ("failed", "error")
-    ]
+    alarms = problems(run)
     outcome = "ALARM" if alarms else "clean"
     name = f"clean {target}"
     if not alarms:  # clean over the delivery under test only

@@ -27,6 +27,7 @@ from monitor.suites.results import (
 )
 from monitor.suites.run.attempts import AttemptPolicy, delivery_error, is_race
 from monitor.suites.run.runner import RunOptions, run_suites
+from tests.suites.builtin import builtin
 from tests.suites.wallet_server import wallet_server
 
 PROFILE = load_profile(Path(__file__).parent / "data" / "wallet-profile.yaml").profile
@@ -159,9 +160,7 @@ def test_race_scenarios_are_those_with_a_concurrent_batch() -> None:
 
 
 def _points(*names: str) -> list[LoadedSuite]:
-    loaded = load_suite(builtin_suites()["points"])
-    kept = [s for s in loaded.suite.scenarios if s.name in names]
-    return [LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})]
+    return [builtin("points", *names)]
 
 
 async def test_each_attempt_has_a_fresh_setup_and_the_reports_show_them(tmp_path: Path) -> None:
@@ -238,9 +237,7 @@ async def test_a_scenario_says_its_own_attempts_and_a_load_runs_once() -> None:
 
 
 async def test_a_not_applicable_scenario_runs_no_attempt() -> None:
-    loaded = load_suite(builtin_suites()["isolation"])
-    kept = [s for s in loaded.suite.scenarios if s.name == "deadlock-recovery"]
-    suites = [LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})]
+    suites = [builtin("isolation", "deadlock-recovery")]
     async with wallet_server() as url:
         run = await run_suites(url, PROFILE, suites, RunOptions(attempts=AttemptPolicy(attempts=3)))
     (sc,) = run.scenarios

@@ -24,9 +24,6 @@ def _profile(**changes: Any) -> Profile:
     return Profile.model_validate(raw)
 
 
-_only = builtin
-
-
 def test_unmet_needs_are_named_in_words() -> None:
     caps = Capabilities.of(
         _profile(provides={"fields": {"tasks.version": False}, "operations": {"points.add": False}})
@@ -65,8 +62,8 @@ async def test_a_service_without_versions_or_owner_ids_is_not_applicable_not_fai
         provides={"fields": {"tasks.version": False, "tasks.user_id": False}},
     )
     suites = [
-        _only("isolation", "optimistic-locking"),
-        _only("tasks", "concurrent-task-creation"),
+        builtin("isolation", "optimistic-locking"),
+        builtin("tasks", "concurrent-task-creation"),
     ]
     async with ReferenceServer() as server:
         run = await run_suites(server.url, profile, suites, RunOptions(seed=3))

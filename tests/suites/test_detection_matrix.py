@@ -22,6 +22,7 @@ from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
 from tests.plugins.target_process import forked_target
 from tests.suites.budgets import BUDGETS
+from tests.suites.builtin import builtin
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
 #: Shorter load phases than the spec's 60 s so the matrix stays affordable in CI.
@@ -131,13 +132,7 @@ def _all() -> list[LoadedSuite]:
 
 
 def _one(suite: str, scenario: str) -> list[LoadedSuite]:
-    loaded = load_suite(builtin_suites()[suite])
-    kept = [s for s in loaded.suite.scenarios if s.name == scenario]
-    return [
-        LoadedSuite(
-            loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, loaded.locations
-        )
-    ]
+    return [builtin(suite, scenario)]
 
 
 def _failures(run: RunResult, *, budgets: bool = True) -> list[str]:

@@ -27,9 +27,6 @@ async def envelope_url() -> AsyncIterator[str]:
         yield url
 
 
-_only = builtin
-
-
 async def test_guest_registration_codes_and_unknown_commits(envelope_url: str) -> None:
     async with ConcurrentTester(envelope_url, keep_body=True) as tester:
         client = ProfileClient(PROFILE, tester)
@@ -56,11 +53,11 @@ async def test_guest_registration_codes_and_unknown_commits(envelope_url: str) -
 
 async def test_built_in_scenarios_pass_through_the_envelope_profile(envelope_url: str) -> None:
     suites = [
-        _only("points", "concurrent-points-deduction", "balance-query-during-updates"),
-        _only("top3", "concurrent-top3-same-date", "top3-query-during-creation"),
-        _only("rewards", "concurrent-welcome-gift"),
-        _only("isolation", "optimistic-locking", "deadlock-recovery"),
-        _only("load", "sustained-load"),
+        builtin("points", "concurrent-points-deduction", "balance-query-during-updates"),
+        builtin("top3", "concurrent-top3-same-date", "top3-query-during-creation"),
+        builtin("rewards", "concurrent-welcome-gift"),
+        builtin("isolation", "optimistic-locking", "deadlock-recovery"),
+        builtin("load", "sustained-load"),
     ]
     run = await run_suites(
         envelope_url, PROFILE, suites, RunOptions(seed=7, overrides={"sustained_s": 4})

@@ -11,11 +11,12 @@ import re
 
 import pytest
 
-from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile
+from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.results import CheckResult, ScenarioResult
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
+from tests.suites.builtin import builtin
 
 PROFILE = load_profile(builtin_profiles()["reference"]).profile
 CHECK = "deadlock victims are retried by the service"
@@ -23,10 +24,7 @@ COUNTED = re.compile(r"the target counted (\d+) retries during the phase")
 
 
 def _deadlock_recovery() -> list[LoadedSuite]:
-    loaded = load_suite(builtin_suites()["isolation"])
-    kept = [s for s in loaded.suite.scenarios if s.name == "deadlock-recovery"]
-    suite = loaded.suite.model_copy(update={"scenarios": kept})
-    return [LoadedSuite(suite, loaded.file, loaded.locations)]
+    return [builtin("isolation", "deadlock-recovery")]
 
 
 async def _run(db_url: str | None, faults: list[str], seed: int) -> ScenarioResult:

@@ -7,11 +7,12 @@ asks for), stocked by buying rewards — with no failure and no error; the scena
 
 from __future__ import annotations
 
-from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
-from monitor.suites.loading.paths import builtin_profiles, builtin_suites
+from monitor.suites.loading.loader import LoadedSuite, load_profile
+from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.profile.models import Provides
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.target_process import forked_target
+from tests.suites.builtin import builtin, problems
 
 REFERENCE = load_profile(builtin_profiles()["reference"]).profile
 NO_ADMIN = REFERENCE.model_copy(
@@ -30,26 +31,13 @@ WANTED = {
 
 
 def _suites() -> list[LoadedSuite]:
-    out = []
-    for name, scenarios in WANTED.items():
-        loaded = load_suite(builtin_suites()[name])
-        kept = [s for s in loaded.suite.scenarios if s.name in scenarios]
-        out.append(
-            LoadedSuite(loaded.suite.model_copy(update={"scenarios": kept}), loaded.file, {})
-        )
-    return out
+    return [builtin(name, *scenarios) for name, scenarios in WANTED.items()]
 
 
 async def test_without_admin_endpoints_setup_funds_and_stocks_through_other_routes() -> None:
     async with forked_target(None) as url:
         run = await run_suites(url, NO_ADMIN, _suites(), RunOptions(seed=3))
-    problems = [
-        f"{s.name}: {c.name}: {c.status}: {c.observed}"
-        for s in run.scenarios
-        for c in s.checks
-        if c.status in ("failed", "error")
-    ]
-    assert problems == []
+    assert problems(run) == []
     by_name = {s.name: s for s in run.scenarios}
     for name in (
         "concurrent-points-deduction",

@@ -9,13 +9,11 @@ its three races is caught by the check that guards it in at least 4 of 5 runs.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_profiles, builtin_suites
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.budgets import BUDGETS
-from tests.suites.builtin import builtin
+from tests.suites.builtin import problems, races_caught
 from tests.suites.shop_server import shop_server
 
 PROFILE = load_profile(builtin_profiles()["shop-example"]).profile
@@ -40,13 +38,7 @@ def _all() -> list[LoadedSuite]:
 async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_apply() -> None:
     async with shop_server() as url:
         run = await run_suites(url, PROFILE, _all(), RunOptions(seed=11, overrides=QUICK))
-    problems = [
-        f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
-        for s in run.scenarios
-        for c in s.checks
-        if c.status == "error" or (c.status == "failed" and (s.name, c.name) not in BUDGETS)
-    ]
-    assert problems == []
+    assert problems(run, BUDGETS) == []
     over_budget = [
         f"{s.name}: {c.name}: {c.observed}"
         for s in run.scenarios
@@ -112,15 +104,9 @@ async def test_a_correct_shop_has_no_failure_no_error_and_says_what_does_not_app
 
 
 async def test_each_race_of_a_racy_shop_is_caught_by_its_guarding_check() -> None:
-    suites = [builtin("oversubscription", *{scenario for scenario, _ in RACES.values()})]
-    caught: Counter[str] = Counter()
-    for attempt in range(5):
-        async with shop_server(racy=True) as url:
-            run = await run_suites(url, PROFILE, suites, RunOptions(seed=attempt))
-        failed = {(s.name, c.name) for s in run.scenarios for c in s.failed_checks}
-        for race, guard in RACES.items():
-            caught[race] += guard in failed
-        assert not any(s.status == "error" for s in run.scenarios)
+    caught = await races_caught(
+        lambda: shop_server(racy=True), PROFILE, "oversubscription", RACES, runs=5
+    )
     print({race: f"{caught[race]}/5" for race in RACES})  # the rates, for the record (-s)
     for race in RACES:
         assert caught[race] >= 4, f"{race}: caught in {caught[race]} of 5 runs"

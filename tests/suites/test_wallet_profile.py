@@ -8,7 +8,6 @@ that guard them. The 20-run rates are ``make stats`` (tests/stats).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from monitor.suites.loading.loader import LoadedSuite, load_profile, load_suite
 from monitor.suites.loading.paths import builtin_suites
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.plugins.postgres import PostgresServer, create_database, drop_database
-from tests.suites.builtin import builtin
+from tests.suites.builtin import problems, races_caught
 from tests.suites.wallet_server import wallet_server
 
 PROFILE = load_profile(Path(__file__).parent / "data" / "wallet-profile.yaml").profile
@@ -53,13 +52,7 @@ async def wallet_db(request: pytest.FixtureRequest) -> AsyncIterator[str | None]
 async def test_a_correct_wallet_passes_and_says_what_does_not_apply(wallet_db: str | None) -> None:
     async with wallet_server(postgres_url=wallet_db) as base:
         run = await run_suites(base, PROFILE, _suites(), RunOptions(seed=3))
-    problems = [
-        f"{s.name}: {c.name}: {c.status}: {c.observed}"
-        for s in run.scenarios
-        for c in s.checks
-        if c.status in ("failed", "error")
-    ]
-    assert problems == []
+    assert problems(run) == []
     status = {s.name: s.status for s in run.scenarios}
     assert [name for name, st in status.items() if st == "passed"] == [
         "concurrent-points-deduction",
@@ -77,15 +70,7 @@ async def test_a_correct_wallet_passes_and_says_what_does_not_apply(wallet_db: s
 
 
 async def test_each_race_of_a_racy_wallet_is_caught_by_its_guarding_check() -> None:
-    suites = [builtin("points", *{scenario for scenario, _ in RACES.values()})]
-    caught: Counter[str] = Counter()
-    for attempt in range(3):
-        async with wallet_server(racy=True) as url:
-            run = await run_suites(url, PROFILE, suites, RunOptions(seed=attempt))
-        failed = {(s.name, c.name) for s in run.scenarios for c in s.failed_checks}
-        for race, guard in RACES.items():
-            caught[race] += guard in failed
-        assert not any(s.status == "error" for s in run.scenarios)
+    caught = await races_caught(lambda: wallet_server(racy=True), PROFILE, "points", RACES, runs=3)
     print({race: f"{caught[race]}/3" for race in RACES})  # the rates, for the record (-s)
     for race in RACES:
         assert caught[race] >= 2, f"{race}: caught in {caught[race]} of 3 runs"

@@ -5,7 +5,8 @@ on the correct service (10 runs); a double payout is still caught."""
 from __future__ import annotations
 
 from monitor.suites.run.runner import RunOptions, run_suites
-from tests.targets.common import only, problems, profile, scenario
+from tests.suites.builtin import builtin, problems
+from tests.targets.common import profile, scenario
 from tests.targets.lottery_server import lottery_server
 
 LOTTERY = profile("lottery")
@@ -13,9 +14,9 @@ LOTTERY = profile("lottery")
 
 def _suites() -> list:  # type: ignore[type-arg]
     return [
-        only("rewards", "concurrent-welcome-gift", "concurrent-reward-redemption"),
-        only("tasks", "concurrent-task-completion"),
-        only("oversubscription", "same-task-completed-concurrently"),
+        builtin("rewards", "concurrent-welcome-gift", "concurrent-reward-redemption"),
+        builtin("tasks", "concurrent-task-completion"),
+        builtin("oversubscription", "same-task-completed-concurrently"),
     ]
 
 
@@ -42,7 +43,7 @@ async def test_check_names_are_rendered_from_the_parameters() -> None:
 
 
 async def test_a_double_payout_is_caught_though_each_bonus_is_random() -> None:
-    suite = only("oversubscription", "same-task-completed-concurrently")
+    suite = builtin("oversubscription", "same-task-completed-concurrently")
     caught = 0
     for seed in range(5):
         async with lottery_server(double_payout=True, seed=seed) as url:
@@ -58,7 +59,7 @@ async def test_a_double_payout_is_caught_though_each_bonus_is_random() -> None:
 async def test_oversubscription_follows_the_balance_a_generous_gift_leaves() -> None:
     """A gift of 1000 coins pays for 8 Top3s of 120 where 2 were asked for: the attempts follow
     the balance read back (8 + 4), so 4 are still refused (6 fixed attempts would all pass)."""
-    suite = only("oversubscription", "top3-more-dates-than-affordable")
+    suite = builtin("oversubscription", "top3-more-dates-than-affordable")
     generous = LOTTERY.model_copy(update={"params": {**LOTTERY.params, "gift_points": 1000}})
     async with lottery_server(seed=1, gift_coins=1000) as url:
         run = await run_suites(url, generous, [suite], RunOptions(seed=1))

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from monitor.report.console import render_summary
 from monitor.suites.run.runner import RunOptions, run_suites
-from tests.targets.common import only, problems, profile, scenario
+from tests.suites.builtin import builtin, problems
+from tests.targets.common import profile, scenario
 from tests.targets.rpc_server import rpc_server
 
 RPC = profile("rpc")
@@ -15,8 +16,8 @@ AUTOMATIC = "no server errors (automatic)"
 
 def _suites() -> list:  # type: ignore[type-arg]
     return [
-        only("rewards", "concurrent-reward-redemption"),
-        only("oversubscription", "rewards-buy-more-than-affordable"),
+        builtin("rewards", "concurrent-reward-redemption"),
+        builtin("oversubscription", "rewards-buy-more-than-affordable"),
     ]
 
 
@@ -58,7 +59,7 @@ async def test_enveloped_500s_fail_the_automatic_verdict_and_setup_reads_back_th
 
 async def test_a_setup_step_whose_effect_did_not_happen_still_errors() -> None:
     """Read-back decides: a purchase the target refused (not enough coins) is not stocked."""
-    suite = only("rewards", "concurrent-reward-redemption")
+    suite = builtin("rewards", "concurrent-reward-redemption")
     poor = RPC.model_copy(update={"params": {**RPC.params, "reward_price": 10}})  # too cheap
     async with rpc_server(lie=True) as url:
         run = await run_suites(url, poor, [suite], RunOptions(seed=3))

@@ -7,7 +7,8 @@ from monitor.reference import ReferenceServer
 from monitor.suites.loading.loader import load_profile
 from monitor.suites.loading.paths import builtin_profiles
 from monitor.suites.run.runner import RunOptions, run_suites
-from tests.targets.common import only, scenario
+from tests.suites.builtin import builtin
+from tests.targets.common import scenario
 from tests.targets.partial_server import partial_server
 
 REFERENCE = load_profile(builtin_profiles()["reference"]).profile
@@ -15,8 +16,8 @@ REFERENCE = load_profile(builtin_profiles()["reference"]).profile
 
 async def test_a_route_the_target_does_not_know_is_an_error_naming_it_never_a_failure() -> None:
     suites = [
-        only("oversubscription", "rewards-buy-more-than-affordable", "redeem-more-than-bought"),
-        only("rewards", "concurrent-reward-redemption"),
+        builtin("oversubscription", "rewards-buy-more-than-affordable", "redeem-more-than-bought"),
+        builtin("rewards", "concurrent-reward-redemption"),
     ]
     async with ReferenceServer() as reference, partial_server(reference.url) as url:
         run = await run_suites(url, REFERENCE, suites, RunOptions(seed=5))

@@ -11,7 +11,8 @@ from monitor.suites.loading.paths import builtin_suites
 from monitor.suites.results import to_json
 from monitor.suites.run.runner import RunOptions, run_suites
 from tests.suites.budgets import BUDGETS
-from tests.targets.common import only, profile, scenario
+from tests.suites.builtin import builtin, problems
+from tests.targets.common import profile, scenario
 from tests.targets.venue_server import venue_server
 
 VENUE = profile("venue")
@@ -22,13 +23,7 @@ async def test_every_built_in_suite_runs_against_the_venue_api_without_a_false_a
     suites = [load_suite(p) for p in builtin_suites().values()]
     async with venue_server() as url:
         run = await run_suites(url, VENUE, suites, RunOptions(seed=2, overrides=QUICK))
-    bad = [
-        f"{s.suite}/{s.name}: {c.name}: {c.status}: {c.observed}"
-        for s in run.scenarios
-        for c in s.checks
-        if c.status == "error" or (c.status == "failed" and (s.name, c.name) not in BUDGETS)
-    ]
-    assert bad == []
+    assert problems(run, BUDGETS) == []
     skipped = {s.name: s.skip_reason for s in run.scenarios if s.status == "skipped"}
     assert skipped == {}  # the profile maps every operation and field the suites need
     # only the checks on the service's own metrics (it has none) are not applicable
@@ -43,8 +38,8 @@ async def test_every_built_in_suite_runs_against_the_venue_api_without_a_false_a
 
 async def test_the_planted_defects_of_the_venue_api_are_caught() -> None:
     suites = [
-        only("oversubscription", "rewards-buy-more-than-affordable"),
-        only("rewards", "concurrent-welcome-gift", "concurrent-reward-redemption"),
+        builtin("oversubscription", "rewards-buy-more-than-affordable"),
+        builtin("rewards", "concurrent-welcome-gift", "concurrent-reward-redemption"),
     ]
     async with venue_server(faults=("oversell", "double-pack", "overscan")) as url:
         run = await run_suites(url, VENUE, suites, RunOptions(seed=4))

@@ -10,7 +10,8 @@ import yaml
 
 from monitor.suites.loading.loader import load_profile, load_suite
 from monitor.suites.run.runner import RunOptions, run_suites
-from tests.targets.common import HERE, problems
+from tests.suites.builtin import problems
+from tests.targets.common import HERE
 from tests.targets.venue_server import venue_server
 
 SUITE = """
