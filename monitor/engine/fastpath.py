@@ -5,19 +5,16 @@ aiohttp's ``ClientSession`` spends ~70 µs of CPU per request on this machine; a
 Each virtual user owns one keep-alive connection, reconnected when the server closes it.
 
 Deliberately narrow: plain ``http://`` only, no proxies, cookies, redirects, compression or
-``HEAD``/``CONNECT`` (see :func:`supports`); everything else goes through aiohttp. Failures are
-reported with the same kinds, messages and ``sent`` semantics as :mod:`monitor.engine.errors`.
+``HEAD``/``CONNECT`` (see :func:`~monitor.engine.fastrequest.supports`); everything else goes
+through aiohttp. Failures are reported with the same kinds, messages and ``sent`` semantics as
+:mod:`monitor.engine.errors`. Opening a connection: :mod:`monitor.engine.fastconnect`; the
+request bytes: :mod:`monitor.engine.fastrequest`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json as _json
 import re
-import socket
-import ssl
-from collections.abc import Callable, Iterator, Mapping
 from time import monotonic
 from types import SimpleNamespace
 from typing import cast
@@ -25,12 +22,10 @@ from typing import cast
 import httptools
 from multidict import CIMultiDict
 
-from monitor import __version__
 from monitor.engine.errors import MAX_HEAD, MAX_KEPT_BODY, ResponseTooLarge, one_line
 from monitor.engine.spec import ErrorKind
 from monitor.errors import SoakmonError
 
-USER_AGENT = f"soakmon/{__version__}"
 _NO_BODY_STATUS = frozenset({204, 304})
 _DELIMITED = re.compile(rb"\r\n(?:content-length|transfer-encoding)[ \t]*:", re.IGNORECASE)
 
@@ -60,38 +55,6 @@ def resend_on_new_connection(exc: FastError, conn: Connection, method: str) -> b
     after-error close) before any byte of the answer came, and ``method`` is idempotent. Go's
     net/http (vegeta) and browsers do the same (RFC 9112, 9.3.1)."""
     return exc.kind == "reset" and conn._head is None and method in IDEMPOTENT
-
-
-def supports(method: str, scheme: str) -> bool:
-    """Whether a request can take the fast path."""
-    return scheme == "http" and method not in ("HEAD", "CONNECT")
-
-
-def encode_request(
-    method: str,
-    target: str,
-    host: str,
-    headers: Mapping[str, str] | None,
-    json_body: object,
-) -> bytes:
-    """The request head and body as bytes."""
-    body = b"" if json_body is None else _json.dumps(json_body).encode()
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
-    given = {k.lower() for k in headers} if headers else set()
-    if "user-agent" not in given:
-        lines.append(f"User-Agent: {USER_AGENT}")
-    if "accept" not in given:
-        lines.append("Accept: */*")
-    if json_body is not None and "content-type" not in given:
-        lines.append("Content-Type: application/json")
-    if body or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(body)}")
-    if headers:
-        for key, value in headers.items():
-            if "\r" in key or "\n" in key or "\r" in value or "\n" in value:
-                raise ValueError(f"header {key!r} contains a line break")
-            lines.append(f"{key}: {value}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class Connection(asyncio.Protocol):
@@ -156,19 +119,27 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._abort()  # first: whoever is told may send its next request at once
-            if self._done:  # the answer was whole; what came after it is not
-                self._finish()
-            else:
-                detail = one_line(str(exc)) or type(exc).__name__
-                self._fail(FastError("malformed", f"malformed response: {detail}", True))
+            self._unparsable(exc)
             return
         if self._done:
             self._finish()
         elif not self._headers_done:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD:
-                self._too_large("response headers", MAX_HEAD)
+            self._more_head(len(data))
+
+    def _unparsable(self, exc: httptools.HttpParserError) -> None:
+        """The parser refused what came: the answer is malformed, unless it was already whole."""
+        self._abort()  # first: whoever is told may send its next request at once
+        if self._done:  # the answer was whole; what came after it is not
+            self._finish()
+        else:
+            detail = one_line(str(exc)) or type(exc).__name__
+            self._fail(FastError("malformed", f"malformed response: {detail}", True))
+
+    def _more_head(self, nbytes: int) -> None:
+        """``nbytes`` more of a head that is not complete yet (bounded by MAX_HEAD)."""
+        self._head_bytes += nbytes
+        if self._head_bytes > MAX_HEAD:
+            self._too_large("response headers", MAX_HEAD)
 
     def _too_large(self, what: str, limit: int) -> None:
         self._abort()
@@ -385,56 +356,3 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
-
-
-async def connect(
-    host: str,
-    port: int,
-    timeout_s: float,
-    limit: float,
-    *,
-    ssl_context: ssl.SSLContext | None = None,
-    server_hostname: str | None = None,
-    protocol: Callable[[], Connection] = Connection,
-) -> Connection:
-    """A new connection (TCP_NODELAY; TLS with ``ssl_context``), or :class:`FastError` (never
-    sent) within ``limit`` seconds."""
-    loop = asyncio.get_running_loop()
-    with connect_failures(timeout_s):
-        async with asyncio.timeout(limit):
-            if ssl_context is None:
-                transport, conn = await loop.create_connection(protocol, host, port)
-            else:
-                transport, conn = await loop.create_connection(
-                    protocol, host, port, ssl=ssl_context, server_hostname=server_hostname
-                )
-    set_nodelay(transport)
-    return conn
-
-
-@contextlib.contextmanager
-def connect_failures(timeout_s: float) -> Iterator[None]:
-    """Turn a failed connect (its timeout, a refusal, TLS, any OS error) into :class:`FastError`
-    (never sent); shared by the plain and the sender's TLS connects."""
-    try:
-        yield
-    except TimeoutError:
-        raise FastError("timeout", f"connect timeout after {timeout_s:g} s", False) from None
-    except ConnectionRefusedError:
-        raise FastError("refused", "connection refused", False) from None
-    except ssl.SSLCertVerificationError as exc:
-        detail = exc.verify_message or str(exc)
-        raise FastError("tls", f"TLS certificate error: {detail}", False) from None
-    except ssl.SSLError as exc:
-        raise FastError("tls", f"TLS error: {exc.reason or exc}", False) from None
-    except OSError as exc:
-        detail = exc.strerror or str(exc) or type(exc).__name__
-        raise FastError("other", f"cannot connect: {detail}", False) from None
-
-
-def set_nodelay(transport: asyncio.BaseTransport) -> None:
-    """Send small writes at once (no Nagle delay); asyncio and uvloop usually set it already."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -19,6 +19,7 @@ from time import monotonic
 from aiohttp.abc import AbstractCookieJar
 
 from monitor.engine.client import HttpClient, PreparedRequest
+from monitor.engine.fastconnect import connect
 from monitor.engine.fastfollow import (
     REDIRECTS,
     Followed,
@@ -27,14 +28,8 @@ from monitor.engine.fastfollow import (
     location,
     set_cookies,
 )
-from monitor.engine.fastpath import (
-    Connection,
-    FastError,
-    connect,
-    encode_request,
-    resend_on_new_connection,
-    supports,
-)
+from monitor.engine.fastpath import Connection, FastError, resend_on_new_connection
+from monitor.engine.fastrequest import encode_request, supports
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestRecord
 

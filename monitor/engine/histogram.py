@@ -7,17 +7,16 @@ from collections.abc import Iterable, Sequence
 
 from hdrh.histogram import HdrHistogram
 
+from monitor.engine.histofold import HIGHEST_US, SUB_BUCKET_BITS, fold_seconds
+
 _LOWEST_US = 1
-_HIGHEST_US = 3_600_000_000  # one hour
+_HIGHEST_US = HIGHEST_US
 _SIGNIFICANT = 3
 
 RELATIVE_ERROR = 10.0**-_SIGNIFICANT
 """Bound on the relative error of any reported percentile (plus 1 µs of quantisation)."""
 
-_SUB_BUCKET_BITS = 11
-"""HdrHistogram's sub-bucket count for 3 significant digits is 2048 (2**11): values below it
-have a bucket each; above, a value shares its bucket with those equal after dropping its
-``bit_length() - 11`` lowest bits (the histogram's "lowest equivalent value")."""
+_SUB_BUCKET_BITS = SUB_BUCKET_BITS
 
 
 class LatencyHistogram:
@@ -27,7 +26,7 @@ class LatencyHistogram:
     Two histograms merge exactly (counts add), so results of separate runners combine.
     """
 
-    __slots__ = ("_hdr_", "_max_ms", "_pending", "_sum_ms")
+    __slots__ = ("_hdr_", "_max_ms", "_pending", "_sum_ms", "seconds")
 
     def __init__(self) -> None:
         self._hdr_ = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT)
@@ -38,9 +37,24 @@ class LatencyHistogram:
         count. Recording is a dict increment; the buckets go in at the next read, so the
         histogram is exactly the one recording each value would give, at a fraction of the
         cost of ``record_value`` per request (the hot path of ``soakmon load``)."""
+        self.seconds: list[float] = []
+        """Latencies in *seconds* appended by the fast loop's hot path (a list append instead
+        of a call to :meth:`record`); every read folds them in first (:meth:`fold`), exactly
+        as ``record(s * 1000.0)`` for each, in order, would."""
+
+    def fold(self) -> None:
+        """Add what was appended to :attr:`seconds` (see :mod:`monitor.engine.histofold`)."""
+        seconds = self.seconds
+        if seconds:
+            self.seconds = []
+            self._max_ms, self._sum_ms = fold_seconds(
+                seconds, self._pending, self._max_ms, self._sum_ms
+            )
 
     @property
     def _hdr(self) -> HdrHistogram:
+        if self.seconds:
+            self.fold()
         pending = self._pending
         if pending:
             record = self._hdr_.record_value
@@ -78,6 +92,8 @@ class LatencyHistogram:
     @property
     def max(self) -> float:
         """Exact largest value in ms (0.0 when empty)."""
+        if self.seconds:
+            self.fold()
         return self._max_ms
 
     @property
@@ -131,6 +147,8 @@ class LatencyHistogram:
     @property
     def total_ms(self) -> float:
         """Exact sum of the recorded latencies, ms."""
+        if self.seconds:
+            self.fold()
         return self._sum_ms
 
     def bucket_counts(self) -> list[tuple[float, int]]:
@@ -143,9 +161,9 @@ class LatencyHistogram:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LatencyHistogram):
             return NotImplemented
-        return self.bucket_counts() == other.bucket_counts() and self._max_ms == other._max_ms
+        return self.bucket_counts() == other.bucket_counts() and self.max == other.max
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"LatencyHistogram(count={self.count}, max={self._max_ms:.3f} ms)"
+        return f"LatencyHistogram(count={self.count}, max={self.max:.3f} ms)"

@@ -200,3 +200,51 @@ async def test_a_get_on_a_connection_the_server_just_closed_is_sent_again(mode: 
     assert result.total > 20
     assert result.error_counts == {}
     assert result.success_count == result.total == received
+
+
+async def test_iterations_of_several_requests_are_counted_whole() -> None:
+    """The hot path goes from one request of an iteration to the next and on to the next
+    iteration without the general path: every request of every iteration is counted once, a
+    404 on the second request still an error, and iterations end whole."""
+    server = TallyServer()
+    specs = [GET, RequestSpec("GET", "/second")]
+    async with (
+        serve_raw(server.handle) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester,
+    ):
+        out = await Runner(tester.client, ConstantVUs(3, 0.4), specs, sample_limit=0).run()
+    result, stats = out.result, out.stats
+    assert stats.interrupted == 0
+    assert result.total == 2 * stats.completed == 2 * stats.iterations > 20
+    assert result.status_codes == dict(server.sent)
+    assert result.histogram.count == result.total
+
+
+async def test_latencies_are_folded_in_while_an_interval_runs() -> None:
+    """Successes append their latency to the bucket's histogram; within a long interval the
+    fast loop folds them in about every second, so they are not all held until it ends."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+
+    held: list[tuple[int, int]] = []
+    async with (
+        serve_raw(answer) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True) as tester,
+    ):
+        runner = Runner(tester.client, ConstantVUs(2, 1.6), GET, sample_limit=0, interval=3600.0)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(1.3)
+        bucket = runner._current  # no interval has ended: the run's only bucket
+        held.append((len(bucket.histogram.seconds), bucket.success_count))
+        out = await task
+    appended, counted = held[0]
+    assert counted > 50
+    assert appended < counted  # the ones before the fold are in the histogram already
+    assert out.result.histogram.count == out.result.total == out.result.success_count

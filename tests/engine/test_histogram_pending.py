@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hdrh.histogram import HdrHistogram
 
 from monitor.engine.histogram import LatencyHistogram
@@ -35,3 +36,43 @@ def test_deferred_buckets_equal_recording_every_value_directly() -> None:
     copy = LatencyHistogram()
     copy.add_encoded(ours.encode(), max_ms=ours.max, sum_ms=ours.total_ms)
     assert copy == ours
+
+
+@pytest.mark.parametrize("batch", [1, 100, 5_000], ids=["one", "python-fold", "numpy-fold"])
+def test_appended_seconds_equal_recording_each_value(batch: int) -> None:
+    """The fast loop appends latencies in seconds and the histogram folds them at its next
+    read (in Python for short batches, numpy for long ones): the same buckets, largest value
+    and sum as ``record`` for each value in order, negatives, sub-µs and over-an-hour values
+    included."""
+    rng = random.Random(batch)
+    direct, appended = LatencyHistogram(), LatencyHistogram()
+    for _ in range(20_000 // batch + 1):
+        for _ in range(batch):
+            s = rng.choice((
+                rng.lognormvariate(-7.0, 2.0), rng.random() * 0.003, rng.random() * 1e4,
+                -1e-3, 0.0, 4e-7, 0.0004995, 7200.0,
+            ))  # fmt: skip
+            direct.record(s * 1000.0)
+            appended.seconds.append(s)
+        assert appended.count == direct.count  # a read folds
+    assert appended.seconds == []
+    assert appended == direct
+    assert appended.total_ms == direct.total_ms
+    assert appended.max == direct.max
+    assert appended.percentiles([50.0, 99.0, 100.0]) == direct.percentiles([50.0, 99.0, 100.0])
+
+
+def test_every_read_folds_what_was_appended() -> None:
+    hist = LatencyHistogram()
+    hist.seconds.extend([0.002, 0.001])
+    assert hist.max == 2.0
+    hist.seconds.append(0.004)
+    assert hist.total_ms == 7.0
+    hist.seconds.append(0.008)
+    other = LatencyHistogram()
+    other.add(hist)
+    assert (other.count, other.max) == (4, 8.0)
+    hist.seconds.append(0.016)
+    copy = LatencyHistogram()
+    copy.add_encoded(hist.encode(), max_ms=hist.max, sum_ms=hist.total_ms)
+    assert (copy.count, copy.max, copy.total_ms) == (5, 16.0, 31.0)

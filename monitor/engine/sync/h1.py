@@ -21,7 +21,8 @@ from typing import Any
 
 from yarl import URL
 
-from monitor.engine.fastpath import Connection, FastError, connect
+from monitor.engine.fastconnect import connect
+from monitor.engine.fastpath import Connection, FastError
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.sync.priority import cpus_awake, pass_priority
 from monitor.engine.sync.release import release

@@ -26,7 +26,7 @@ import h2.settings
 from multidict import CIMultiDict
 
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
-from monitor.engine.fastpath import set_nodelay
+from monitor.engine.fastconnect import set_nodelay
 from monitor.engine.sync.h2guard import (
     MAX_UNSENT,
     ControlBudget,

@@ -22,7 +22,8 @@ import contextlib
 import ssl
 from typing import Any, cast
 
-from monitor.engine.fastpath import Connection, connect_failures, set_nodelay
+from monitor.engine.fastconnect import connect_failures, set_nodelay
+from monitor.engine.fastpath import Connection
 
 _READ = 65536
 
@@ -271,7 +272,7 @@ async def connect_tls(
 ) -> Connection:
     """A fast-path :class:`Connection` over a :class:`TlsTransport` (TCP_NODELAY), or
     :class:`FastError` (never sent) within ``limit`` seconds, like
-    :func:`~monitor.engine.fastpath.connect`."""
+    :func:`~monitor.engine.fastconnect.connect`."""
     conn = Connection()
     with connect_failures(timeout_s):
         async with asyncio.timeout(limit):

@@ -18,7 +18,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from monitor.engine.client import HttpClient, PreparedRequest
-from monitor.engine.fastpath import USER_AGENT, encode_request
+from monitor.engine.fastrequest import USER_AGENT, encode_request
 from monitor.engine.spec import ErrorKind
 
 #: Headers HTTP/2 forbids (connection-specific) or carries as pseudo-headers.
