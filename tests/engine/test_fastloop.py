@@ -241,7 +241,7 @@ async def test_latencies_are_folded_in_while_an_interval_runs() -> None:
         runner = Runner(tester.client, ConstantVUs(2, 1.6), GET, sample_limit=0, interval=3600.0)
         task = asyncio.create_task(runner.run())
         await asyncio.sleep(1.3)
-        bucket = runner._current  # no interval has ended: the run's only bucket
+        bucket = runner._books._current  # no interval has ended: the run's only bucket
         held.append((len(bucket.histogram.seconds), bucket.success_count))
         out = await task
     appended, counted = held[0]
