@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.plugins.kube",
     "tests.plugins.toxiproxy",
     "tests.plugins.tls",
+    "tests.plugins.otlp",
 ]
 
 

@@ -73,7 +73,7 @@ def run(  # noqa: PLR0917 (a Typer command: one parameter per option)
         typer.echo(str(exc), err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     journal = _journal(state_dir)
-    from monitor.observe.tracing import setup_tracing
+    from monitor.engine.tracing import setup_tracing
 
     provider = setup_tracing()  # spans exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 

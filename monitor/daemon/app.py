@@ -34,10 +34,10 @@ from monitor.daemon.soak import metrics_listener
 from monitor.daemon.state import DaemonState
 from monitor.daemon.supervisor import Supervisor
 from monitor.engine import RequestHooks
+from monitor.engine.tracing import RequestTracer, setup_tracing
 from monitor.errors import ExitCode
 from monitor.events import EventBus
 from monitor.observe.metrics import MonitorMetrics
-from monitor.observe.tracing import RequestTracer, setup_tracing
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from monitor.daemon.config.traffic import Request, Soak
 from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestRecord, RequestSpec
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
 from monitor.engine.fastusers import fast_path_refusal
+from monitor.engine.tracing import trace_id_of
 from monitor.engine.workers import on_grid
 from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
-from monitor.observe.tracing import trace_id_of
 
 log = logging.getLogger(__name__)
 

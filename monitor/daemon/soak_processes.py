@@ -7,10 +7,12 @@ its ``time.monotonic()`` at the start (the same clock in every process of the ho
 worker's ``interval_origin``, so every worker closes its windows at the same instants, whenever
 it started, and window k of every worker covers the same span. The daemon adds the workers'
 k-th windows into one ``SoakInterval`` (counts, status codes, errors and HdrHistogram encodings
-add exactly; its ``monotonic`` is the window's end on the grid) and
-adds each worker's per-operation request counts to the request metrics as they arrive (same
-buckets, sum and count; no exemplars), so SLOs, burst baselines, stability analyses, the status
-API and the metrics see one soak, whatever the number of workers.
+add exactly; its ``monotonic`` is the window's end on the grid) and adds each worker's
+per-operation request counts to the request metrics as they arrive (same buckets, sum and
+count; each bucket's last trace id as exemplar), so SLOs, burst baselines, stability analyses,
+the status API and the metrics see one soak, whatever the number of workers. With the daemon's
+requests traced, the workers export their request spans as the daemon does (its tracing
+config goes in the plan).
 
 A worker that dies is logged with its pid and exit status; the others are stopped, what every
 worker measured is published, and the loop raises :class:`SoakWorkerDied`, so the supervisor
@@ -31,6 +33,7 @@ from typing import Any
 from monitor.daemon.config.targets import Target
 from monitor.daemon.config.traffic import Soak
 from monitor.engine import ConcurrentResult
+from monitor.engine.tracing import RequestTracer
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, auto_processes, drive, split_plan
 from monitor.errors import SoakmonError
@@ -64,8 +67,11 @@ class SoakProcesses:
         bus: EventBus,
         metrics: MonitorMetrics,
         processes: int,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self.soak = soak
+        self.tracer = tracer
+        """The daemon's request tracer: the workers trace their requests alike (None: not)."""
         self.target = target
         self.bus = bus
         self.metrics = metrics
@@ -100,7 +106,10 @@ class SoakProcesses:
 
     def _count(self, entries: list[dict[str, Any]]) -> None:
         for e in entries:
-            counts = RequestCounts(int(e["count"]), float(e["sum_s"]), list(e["buckets"]))
+            exemplars = {int(b): (str(t), float(v), float(at))
+                         for b, t, v, at in e.get("exemplars", [])}  # fmt: skip
+            counts = RequestCounts(int(e["count"]), float(e["sum_s"]), list(e["buckets"]),
+                                   exemplars)  # fmt: skip
             self.metrics.observe_request_counts(
                 suite="soak", scenario=self.soak.name, operation=e["operation"],
                 outcome=e["outcome"], counts=counts, target=self.soak.target,
@@ -143,6 +152,7 @@ class SoakProcesses:
             "parent": os.getpid(),
             # one grid of windows for every worker, whenever each one gets going
             "interval_origin": self._origin,
+            "tracing": self.tracer.worker_plan() if self.tracer is not None else None,
         }
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -3,11 +3,13 @@ monitor.daemon.soak_worker PLAN``).
 
 It runs its share of the soak (its VUs, or its part of the rate and ``max_vus``) exactly as the
 daemon runs a soak in its own process (:class:`~monitor.daemon.soak.SoakLoop`: same client,
-credentials re-read before every request, same transport choice, request spans traced to the
-OTLP endpoint of the environment), and writes JSON lines to stdout: ``ready``, ``transport``,
+credentials re-read before every request, same transport choice; with the daemon's tracing
+config in the plan, request spans exported as the daemon exports its own, flushed before
+``final``), and writes JSON lines to stdout: ``ready``, ``transport``,
 then per window an ``interval`` (its slot on the parent's grid, its span in seconds since the
 parent's ``interval_origin``, the exact result, :mod:`monitor.engine.wire`, and the
-requests counted per operation and outcome in the daemon's latency buckets) and, after
+requests counted per operation and outcome in the daemon's latency buckets, with each
+bucket's last trace id as its exemplar) and, after
 SIGTERM, ``final``. It stops when its parent dies (``PR_SET_PDEATHSIG``, and a check of the
 parent pid each window), so a killed daemon leaves no load behind.
 """
@@ -15,6 +17,7 @@ parent pid each window), so a killed daemon leaves no load behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -26,11 +29,11 @@ from monitor.daemon.config.traffic import Soak
 from monitor.daemon.soak import SoakLoop, outcome_label
 from monitor.engine import IntervalReport, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
+from monitor.engine.tracing import WorkerTracing, trace_id_of
 from monitor.engine.wire import result_to_wire
 from monitor.engine.workers import die_with_parent, emit, grid_slot
 from monitor.events import EventBus
 from monitor.observe.metrics import RequestCounts
-from monitor.observe.tracing import RequestTracer, setup_tracing
 
 
 class Counts:
@@ -44,14 +47,16 @@ class Counts:
         counts = self._by.get(key)
         if counts is None:
             counts = self._by[key] = RequestCounts()
-        counts.observe(record.duration_ms / 1000.0)
+        seconds = record.duration_ms / 1000.0
+        counts.observe(seconds, trace_id_of(record.sent_headers), record.started_at + seconds)
 
     def drain(self) -> list[dict[str, Any]]:
         """What was counted since the last drain, as JSON."""
         by, self._by = self._by, {}
         return [
             {"operation": op, "outcome": outcome, "count": c.count, "sum_s": c.sum_s,
-             "buckets": c.buckets}
+             "buckets": c.buckets,
+             "exemplars": [[b, *exemplar] for b, exemplar in sorted(c.exemplars.items())]}
             for (op, outcome), c in by.items()
         ]  # fmt: skip
 
@@ -70,7 +75,9 @@ async def run_worker(plan: dict[str, Any]) -> None:
     target = Target.model_validate(plan["target"])
     counts = Counts()
     hooks = RequestHooks()
-    RequestTracer(setup_tracing()).attach(hooks)
+    tracing = None
+    if plan.get("tracing") is not None:  # the daemon's tracing config: the same exporter
+        tracing = WorkerTracing(plan["tracing"], hooks, worker=int(plan["worker"]))
     hooks.add_request_done(counts)
     stop = asyncio.Event()
     sent = 0
@@ -94,7 +101,10 @@ async def run_worker(plan: dict[str, Any]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         aio.add_signal_handler(sig, stop.set)
     emit("ready", {})
-    await loop.run(stop)
+    with tracing.under_parent() if tracing is not None else contextlib.nullcontext():
+        await loop.run(stop)
+    if tracing is not None:  # every window is in; the spans go before the worker says done
+        await asyncio.to_thread(tracing.flush)
     emit("final", {"windows": sent, "transport": loop.transport})
 
 

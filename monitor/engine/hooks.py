@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from monitor.engine.spec import RequestRecord, RequestSpec
+
+if TYPE_CHECKING:
+    from monitor.engine.tracing import RequestTracer
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +26,15 @@ RequestDone = Callable[[RequestRecord], None]
 class RequestHooks:
     """Listeners called by the engine around every request."""
 
-    __slots__ = ("_before_send", "_failed", "_request_done")
+    __slots__ = ("_before_send", "_failed", "_request_done", "tracer")
 
     def __init__(self) -> None:
         self._before_send: list[BeforeSend] = []
         self._request_done: list[RequestDone] = []
         self._failed: dict[int, int] = {}
+        self.tracer: RequestTracer | None = None
+        """The request tracer attached (:meth:`RequestTracer.attach`): a load run in worker
+        processes has them trace their requests as it does."""
 
     def add_before_send(self, listener: BeforeSend) -> BeforeSend:
         """Register ``listener(spec) -> extra headers | None``; usable as a decorator."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.samples import Exemplar
 
 #: Request latency buckets, seconds: fine below the 500 ms SLO, coarse above it.
 LATENCY_BUCKETS = (
@@ -31,12 +32,18 @@ class RequestCounts:
     count: int = 0
     sum_s: float = 0.0
     buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    exemplars: dict[int, tuple[str, float, float]] = field(default_factory=dict)
+    """Per bucket, the last traced request in it: (trace id, seconds, Unix time), as
+    :meth:`MonitorMetrics.observe_request` keeps one exemplar per bucket."""
 
-    def observe(self, seconds: float) -> None:
-        """One request of ``seconds``."""
+    def observe(self, seconds: float, trace_id: str | None = None, at: float = 0.0) -> None:
+        """One request of ``seconds`` (``trace_id``: its trace, finished at ``at``)."""
         self.count += 1
         self.sum_s += seconds
-        self.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        bucket = bisect_left(LATENCY_BUCKETS, seconds)
+        self.buckets[bucket] += 1
+        if trace_id:
+            self.exemplars[bucket] = (trace_id, seconds, at)
 
 
 RUN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -276,7 +283,8 @@ class MonitorMetrics:
         target: str = "",
     ) -> None:
         """Requests observed elsewhere (a soak's worker process), added exactly: the same
-        buckets, sum and count as :meth:`observe_request` per request (no exemplars)."""
+        buckets, sum and count as :meth:`observe_request` per request, and each bucket's
+        last trace id as its exemplar."""
         labels = (suite, scenario, self._operation(operation), outcome, target)
         child = self.request_duration.labels(*labels)
         # prometheus_client has no public "observe many": its histogram child keeps one
@@ -287,6 +295,8 @@ class MonitorMetrics:
         for value, n in zip(buckets, counts.buckets, strict=True):
             if n:
                 value.inc(n)
+        for bucket, (trace_id, seconds, at) in counts.exemplars.items():
+            buckets[bucket].set_exemplar(Exemplar({"trace_id": trace_id}, seconds, at))
         child._sum.inc(counts.sum_s)
         self.requests.labels(*labels).inc(counts.count)
 

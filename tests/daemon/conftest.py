@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from monitor.daemon.app import Daemon
 from monitor.daemon.config import DaemonConfig
+from monitor.engine.tracing import setup_tracing
 from monitor.observe.metrics import MonitorMetrics
-from monitor.observe.tracing import setup_tracing
 from tests.plugins.target_process import TargetProcess
 
 

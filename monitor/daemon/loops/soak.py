@@ -26,8 +26,9 @@ def build(ctx: LoopContext) -> Loops:
             loop = ProfileSoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
         elif (processes := processes_of(soak)) > 1:
             loop = SoakProcesses(
-                soak, target, bus=ctx.bus, metrics=ctx.metrics, processes=processes
-            )
+                soak, target, bus=ctx.bus, metrics=ctx.metrics, processes=processes,
+                tracer=hooks.tracer,
+            )  # fmt: skip
         else:
             loop = SoakLoop(soak, target, bus=ctx.bus, hooks=hooks)
         yield f"soak:{soak.name}", loop.run

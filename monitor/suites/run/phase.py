@@ -4,9 +4,10 @@ while they run, or a sustained load of virtual users looping over the operations
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -202,19 +203,21 @@ async def _load(
     fast = transport == "fast path"
     started = time.monotonic()
     deadline = started + duration
-    if processes > 1 and len(members) > 1:
-        from monitor.suites.run.phase_workers import run_in_workers
+    in_workers = processes > 1 and len(members) > 1
+    with _load_span(run, where, vus, processes if in_workers else 1, transport):
+        if in_workers:
+            from monitor.suites.run.phase_workers import run_in_workers
 
-        started = await run_in_workers(
-            run, outcome, where=where, active=active, members=members, duration=duration,
-            processes=processes, fast=fast,
-        )  # fmt: skip
-    else:
-        await asyncio.gather(
-            *(loop_user(run, outcome, where=where, active=active, vu=vu, session=m,
-                        user=vu if fast else None, deadline=deadline)
-              for vu, m in enumerate(members))
-        )  # fmt: skip
+            started = await run_in_workers(
+                run, outcome, where=where, active=active, members=members, duration=duration,
+                processes=processes, fast=fast,
+            )  # fmt: skip
+        else:
+            await asyncio.gather(
+                *(loop_user(run, outcome, where=where, active=active, vu=vu, session=m,
+                            user=vu if fast else None, deadline=deadline)
+                  for vu, m in enumerate(members))
+            )  # fmt: skip
     outcome.duration_s = time.monotonic() - started
     outcome.throughput = Throughput(
         key=f"throughput_{phase.label}" if phase.label else "throughput",
@@ -224,6 +227,26 @@ async def _load(
         window_s=load.window_s,
         transport=transport,
     )
+
+
+@contextlib.contextmanager
+def _load_span(
+    run: ScenarioRun, where: str, vus: int, processes: int, transport: str
+) -> Iterator[None]:
+    """With the run's requests traced, a span around the load: its requests' spans (in worker
+    processes too) are its children."""
+    tracer = run.client.tester.hooks.tracer
+    if tracer is None:
+        yield
+        return
+    attributes: dict[str, str | int] = {
+        "soakmon.phase": where,
+        "soakmon.load.vus": vus,
+        "soakmon.load.processes": processes,
+        "soakmon.load.transport": transport,
+    }
+    with tracer.span(f"load {where}", attributes):
+        yield
 
 
 def _processes(load: Load) -> int:

@@ -8,13 +8,16 @@ process (:func:`~monitor.suites.run.phase.loop_user`), writes the file ``out`` o
 says ``final`` with its path. The file holds every call (:func:`call_to_wire`), the exact
 aggregate of its requests (:mod:`monitor.engine.wire`), a sample of their records, the
 session values its users' calls changed (a sign-in's new token, a cookie) and, when the parent
-has request listeners (the daemon's metrics), every record's measured fields. It stops with
-its parent.
+has request listeners (the daemon's metrics), every record's measured fields and trace id.
+When the parent traces its requests, the worker traces its own to the same exporter as
+children of the parent's load span (``tracing`` in the plan), and exports them before it
+says ``final``. It stops with its parent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -25,6 +28,7 @@ from typing import Any
 
 from monitor.engine import ConcurrentTester, RequestHooks, RequestRecord
 from monitor.engine.aio import run as run_loop
+from monitor.engine.tracing import WorkerTracing
 from monitor.engine.wire import result_to_wire
 from monitor.engine.workers import die_with_parent, emit
 from monitor.suites.profile.models import Profile
@@ -53,19 +57,27 @@ def call_from_wire(doc: dict[str, Any]) -> Call:
 
 
 def record_to_wire(record: RequestRecord) -> dict[str, Any]:
-    """A record's measured fields (no body or headers)."""
+    """A record's measured fields (no body or headers but its ``traceparent``: the request
+    metrics' exemplar)."""
     full = asdict(record)
-    return {f: full[f] for f in _RECORD_FIELDS}
+    doc = {f: full[f] for f in _RECORD_FIELDS}
+    parent = (record.sent_headers or {}).get("traceparent")
+    return doc | {"traceparent": parent} if parent else doc
 
 
 def record_from_wire(doc: dict[str, Any]) -> RequestRecord:
-    return RequestRecord(**doc)
+    fields = dict(doc)
+    parent = fields.pop("traceparent", None)
+    return RequestRecord(**fields, sent_headers={"traceparent": parent} if parent else None)
 
 
 async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
     """Run this worker's users until the deadline; what goes back to the parent."""
     done: list[RequestRecord] = []  # for the parent's request_done listeners (metrics)
     hooks = RequestHooks()
+    tracing = None
+    if plan.get("tracing") is not None:  # the parent traces: spans to its exporter
+        tracing = WorkerTracing(plan["tracing"], hooks, worker=int(plan["worker"]))
     if plan["records"]:
         hooks.add_request_done(done.append)
     tester = ConcurrentTester(
@@ -99,7 +111,10 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
                 run, outcome, where=plan["where"], active=active, vu=int(vu), session=session,
                 user=int(vu) if plan["fast"] else None, deadline=deadline,
             ))  # fmt: skip
-        await asyncio.gather(*users)
+        with tracing.under_parent() if tracing is not None else contextlib.nullcontext():
+            await asyncio.gather(*users)
+    if tracing is not None:  # every span exported before the parent hears the worker is done
+        await asyncio.to_thread(tracing.flush)
     return {
         "calls": [call_to_wire(c) for c in outcome.calls],
         "requests": result_to_wire(outcome.requests),

@@ -7,8 +7,10 @@ profile, the run's variables, parameters and state and its users' sessions, runs
 the phase's deadline and sends back every call, the exact aggregate of its requests
 (counts, status codes, errors and HdrHistogram add exactly) and a sample of records. The phase
 then holds every call in one history, so the checks judge the whole load, and the run's
-``request_done`` listeners (the daemon's request metrics) see every worker's requests
-(without trace-id exemplars: the workers' requests carry no span of this process). The
+``request_done`` listeners (the daemon's request metrics) see every worker's requests, with
+their trace ids (exemplars). When the run's requests are traced (a :class:`RequestTracer` on
+its hooks: the daemon), each worker sets up a tracer provider with the same exporter, its
+request spans are children of the load's span, and it exports them before it reports. The
 session values a worker's users changed (a sign-in's token, a cookie) are set on the users'
 sessions here once the load is over, so later steps and phases act with them, as they would
 after a load in one process. A worker that dies (or the scenario's timeout) ends the phase
@@ -69,6 +71,8 @@ def _plan(run: ScenarioRun, where: str, active: Sequence[tuple[int, PhaseOp]], *
         "ops": [(i, op.model_dump(mode="json")) for i, op in active],
         "where": where,
         "records": tester.hooks.has_request_done,
+        # traced here: the workers trace their requests alike, as children of the load's span
+        "tracing": tester.hooks.tracer.worker_plan() if tester.hooks.tracer else None,
     }
     try:
         json.dumps(plan)
@@ -123,7 +127,7 @@ async def run_in_workers(
     out = Path(tempfile.mkdtemp(prefix="soakmon-phase-"))
     tasks = [
         asyncio.create_task(drive(w, WORKER_MODULE,
-                                  base | {"members": shares[w.index],
+                                  base | {"members": shares[w.index], "worker": w.index,
                                           "out": str(out / f"worker-{w.index}.json")},
                                   on_message, stdin=True))
         for w in workers

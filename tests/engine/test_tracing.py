@@ -11,7 +11,7 @@ from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from monitor.engine import ConcurrentTester, RequestHooks
-from monitor.observe.tracing import RequestTracer, resource_from_env, setup_tracing, trace_id_of
+from monitor.engine.tracing import RequestTracer, resource_from_env, setup_tracing, trace_id_of
 
 
 @pytest.fixture

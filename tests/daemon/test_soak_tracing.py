@@ -1,0 +1,86 @@
+"""A traced daemon soak in worker processes: the workers export a span per request to the
+daemon's OTLP endpoint (its tracing config goes in their plan; their environment has none),
+every one before they report, and the daemon's request metrics get their trace ids as
+exemplars (loopback target and OTLP/HTTP endpoint, a bounded rate)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from monitor.daemon.config.targets import Target
+from monitor.daemon.config.traffic import Soak
+from monitor.daemon.soak_processes import SoakProcesses
+from monitor.engine.tracing import RequestTracer, setup_tracing, trace_id_of
+from monitor.events import EventBus, SoakInterval
+from monitor.observe.metrics import MonitorMetrics
+from tests.engine.servers import serve_app
+from tests.plugins.otlp import Receiver
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[tuple[str, list[str]]]:
+    """A loopback target keeping the ``traceparent`` of every request."""
+    parents: list[str] = []
+
+    async def ok(request: web.Request) -> web.Response:
+        parents.append(request.headers.get("traceparent", ""))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    async with serve_app(app) as url:
+        yield url, parents
+
+
+async def test_soak_workers_export_a_span_per_request_and_feed_exemplars(
+    target: tuple[str, list[str]], otlp: Receiver
+) -> None:
+    url, parents = target
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in os.environ
+    provider = setup_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url, "OTEL_SERVICE_NAME": "d"})
+    bus = EventBus()
+    windows: list[SoakInterval] = []
+    bus.on(SoakInterval, windows.append)
+    metrics = MonitorMetrics(CollectorRegistry())
+    soak = Soak.model_validate({"name": "s", "target": "t", "rate": 30, "max_vus": 4,
+                                "window": 0.5, "processes": 2,
+                                "requests": [{"path": "/"}]})  # fmt: skip
+    proc = SoakProcesses(soak, Target(url=url), bus=bus, metrics=metrics, processes=2,
+                         tracer=RequestTracer(provider))  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(proc.run(stop))
+    deadline = time.monotonic() + 60
+    while sum(w.requests for w in windows) < 30:
+        assert time.monotonic() < deadline, "no windows from the workers"
+        assert not task.done(), [w.describe() for w in proc.workers]
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert all(w.final is not None for w in proc.workers), [w.describe() for w in proc.workers]
+    provider.shutdown()
+
+    requests = [(r, s) for r, s in otlp.spans() if s.name == "GET /"]
+    # one span per request the target answered, each a root as in the daemon's own soak
+    assert len(requests) == len(parents) == sum(w.requests for w in windows)
+    assert {r["soakmon.worker"] for r, _ in requests} == {0, 1}
+    assert {r["service.name"] for r, _ in requests} == {"d"}
+    assert all(not s.parent_span_id for _, s in requests)
+    traces = {s.trace_id.hex() for _, s in requests}
+    assert {trace_id_of({"traceparent": p}) for p in parents} == traces
+    exemplars = {
+        sample.exemplar.labels["trace_id"]
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if sample.exemplar is not None
+    }
+    assert exemplars
+    assert exemplars <= traces
