@@ -8,6 +8,9 @@ dataclass, a class, a function). ``builtins`` names a package whose modules are 
 first use, so a new kind is one new file in that package. Tests swap entries with
 :meth:`Registry.replaced`, which restores the registry on exit.
 
+:func:`kinds_schema` gives the JSON Schema of an entry naming a kind (a daemon config's probe,
+an experiment's step) each kind's own fields.
+
 This module imports nothing else of the monitor, so every layer may use it.
 """
 
@@ -17,7 +20,7 @@ import contextlib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from monitor.errors import UsageError
 
@@ -125,4 +128,20 @@ class Registry(Mapping[str, T], Generic[T]):
         return f"Registry({self.kind!r}, {sorted(self._entries)})"
 
 
-__all__ = ["DuplicateNameError", "Registry", "RegistryError", "UnknownNameError"]
+def kinds_schema(schema: dict[str, Any], kinds: Mapping[str, Any]) -> None:
+    """Complete the JSON Schema of an entry that names a registered kind (a probe, a chaos
+    step): ``kind`` is one of ``kinds``, and each kind adds its own settings' fields
+    (``if kind == NAME then ...``; every entry of ``kinds`` has a pydantic ``settings``)."""
+    props = schema.setdefault("properties", {})
+    props.setdefault("kind", {})["enum"] = sorted(kinds)
+    rules: list[dict[str, Any]] = []
+    for name, kind in sorted(kinds.items()):
+        own = kind.settings.model_json_schema()
+        then: dict[str, Any] = {"properties": own.get("properties", {})}
+        if own.get("required"):
+            then["required"] = own["required"]
+        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
+    schema["allOf"] = rules
+
+
+__all__ = ["DuplicateNameError", "Registry", "RegistryError", "UnknownNameError", "kinds_schema"]

@@ -32,20 +32,12 @@ def _experiment_schema() -> dict[str, object]:
     """Each step: the step's own fields, and each registered action kind's (if kind == X)."""
     from monitor.chaos.experiment.model import Experiment
     from monitor.chaos.registry import ACTIONS
+    from monitor.registry import kinds_schema
 
     schema: dict[str, object] = Experiment.model_json_schema()
     schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
     schema.setdefault("title", "soakmon chaos experiment")
-    step = schema["$defs"]["Step"]  # type: ignore[index]
-    step["properties"]["kind"]["enum"] = sorted(ACTIONS)
-    rules = []
-    for name, kind in sorted(ACTIONS.items()):
-        own = kind.settings.model_json_schema()
-        then: dict[str, object] = {"properties": own.get("properties", {})}
-        if own.get("required"):
-            then["required"] = own["required"]
-        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
-    step["allOf"] = rules
+    kinds_schema(schema["$defs"]["MethodStep"], ACTIONS)  # type: ignore[index]
     return schema
 
 

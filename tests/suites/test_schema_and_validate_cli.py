@@ -53,6 +53,20 @@ def test_the_daemon_schema_is_valid_too() -> None:
     )
 
 
+def test_the_experiment_schema_checks_each_step_against_its_kind() -> None:
+    schema = _schema("experiment")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["title"]
+    validator = jsonschema.Draft202012Validator(schema)
+    step = {"kind": "process-kill", "match": "my-service", "duration": 5}
+    doc = {"name": "t", "target": {"url": "http://127.0.0.1:9"}, "method": [step]}
+    assert list(validator.iter_errors(doc)) == []
+    doc["method"] = [{"kind": "latency", "proxy": "api", "duration": 5}]  # its `latency` missing
+    assert any("'latency' is a required" in e.message for e in validator.iter_errors(doc))
+    doc["method"] = [{"kind": "nope"}]
+    assert any("nope" in e.message for e in validator.iter_errors(doc))
+
+
 def test_schema_rejects_what_the_loader_rejects() -> None:
     validator = jsonschema.Draft202012Validator(_schema("suite"))
     bad = {"name": "x", "scenarios": [{"name": "y", "phases": [{"ops": []}], "checks": []}]}

@@ -7,22 +7,14 @@ from typing import Any
 from pydantic import ConfigDict
 
 from monitor.daemon.config.fields import DaemonModel, Name, PositiveDuration
+from monitor.registry import kinds_schema
 
 
 def _probe_kinds_schema(schema: dict[str, Any]) -> None:
     """The JSON Schema of a probe entry: each registered kind's own fields, by ``kind``."""
     from monitor.observe.probes.registry import PROBE_KINDS
 
-    props = schema.setdefault("properties", {})
-    props.setdefault("kind", {})["enum"] = sorted(PROBE_KINDS)
-    rules: list[dict[str, Any]] = []
-    for name, kind in sorted(PROBE_KINDS.items()):
-        own = kind.settings.model_json_schema()
-        then: dict[str, Any] = {"properties": own.get("properties", {})}
-        if own.get("required"):
-            then["required"] = own["required"]
-        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
-    schema["allOf"] = rules
+    kinds_schema(schema, PROBE_KINDS)
 
 
 class ProbeConfig(DaemonModel):
