@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class LoopConnection(Connection):
     """A fast-path connection that hands each settled answer to its VU by a call."""
 
+    __slots__ = ("_vu",)
+
     def __init__(self, vu: LoopUser) -> None:
         super().__init__()
         self._vu = vu
@@ -40,7 +42,11 @@ class LoopConnection(Connection):
             self._done = False
             if self._armed:
                 self._armed = False
-                self._vu.answered(None, self)
+                vu = self._vu
+                if vu.counting:
+                    vu.complete(self)
+                else:
+                    vu.answered(None, self)
         elif not self._headers_done:
             self._more_head(len(data))
 

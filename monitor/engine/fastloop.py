@@ -1,7 +1,7 @@
 """Fast-path iterations driven by callbacks: no task, coroutine, future or timer per request.
 
 On the fast path a virtual user's next request is written from the callback that completes
-its previous answer (:meth:`~monitor.engine.fastvu.LoopUser.answered`), the way an
+its previous answer (:meth:`~monitor.engine.fastvu.LoopUser.complete`), the way an
 event-driven C generator (wrk) works, instead of resuming a coroutine through a future: that
 saves three coroutines, a future and a timer per request, most of the Python left on
 ``soakmon load``'s hot path. What is recorded is unchanged: the same records (or, when nobody

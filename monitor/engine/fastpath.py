@@ -66,6 +66,14 @@ class Connection(asyncio.Protocol):
     call back without any future or coroutine per request.
     """
 
+    __slots__ = (
+        "_abort_later", "_armed", "_chunks", "_count_parser", "_deadline", "_done",
+        "_full_parser", "_head", "_head_bytes", "_headers", "_headers_done", "_keep_body",
+        "_kept", "_lean_parser", "_parser", "_timeout", "_timer", "_until_eof", "_waiter",
+        "closed", "nbytes", "transport",
+    )  # fmt: skip
+    """Slots: the fast loop reads and re-arms a connection several times per request."""
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False

@@ -2,8 +2,8 @@
 
 A redirect's chain goes on through aiohttp (as :class:`~monitor.engine.fastusers.FastUsers`
 does); any answer or failure that is not a success nobody keeps a record of becomes an
-ordinary ``RequestRecord`` (:func:`record_answer`). The usual answer of ``soakmon load`` never comes
-here (:meth:`~monitor.engine.fastvu.LoopUser.answered`).
+ordinary ``RequestRecord`` (:func:`record_answer`). The usual answer of ``soakmon load``
+never comes here (:meth:`~monitor.engine.fastvu.LoopUser.complete`).
 """
 
 from __future__ import annotations

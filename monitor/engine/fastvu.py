@@ -1,11 +1,11 @@
 """One virtual user of the fast loop: its connection, and where it is in its iteration.
 
 :class:`LoopUser` sends a request, is called back with its answer
-(:meth:`LoopUser.answered`), records it and writes the next one from that same call (see
-:mod:`monitor.engine.fastloop`). The common answer of ``soakmon load`` (nobody keeps records,
-a status below 300 on a keep-alive connection) takes a short path through
-:meth:`LoopUser.answered` that does in one call what recording, going on and re-arming the
-connection do for every other answer, with the same counts and latencies.
+(:meth:`LoopUser.complete`, or :meth:`LoopUser.answered` for a failure), records it and writes
+the next one from that same call (see :mod:`monitor.engine.fastloop`). The common answer of
+``soakmon load`` (nobody keeps records, a status below 300 on a keep-alive connection) takes a
+short path through :meth:`LoopUser.complete` that does in one call what recording, going on
+and re-arming the connection do for every other answer, with the same counts and latencies.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ class LoopUser:
     """One virtual user: its connection, and where it is in the current iteration."""
 
     __slots__ = (
-        "backoff", "conn", "connecting", "counting", "failed", "finished", "free", "host",
-        "index", "intended", "loop", "owner", "payload", "requests", "retired", "retried",
-        "reused", "sent_headers", "start", "started_at", "vu", "waiting",
+        "backoff", "before_send", "conn", "connecting", "counting", "failed", "finished",
+        "free", "host", "index", "intended", "loop", "owner", "payload", "payloads", "requests",
+        "retired", "retried", "reused", "sent_headers", "start", "started_at", "vu", "waiting",
     )  # fmt: skip
 
     def __init__(self, owner: FastLoop, vu: int) -> None:
@@ -41,6 +41,8 @@ class LoopUser:
         self.host: LoopHost = owner.host
         self.requests = owner.requests
         self.counting = owner.count_only
+        self.payloads = owner.payloads
+        self.before_send = owner.hooks.before_send_listeners  # the live list
         self.vu = vu
         self.loop = asyncio.get_running_loop()
         self.conn: LoopConnection | None = None
@@ -184,12 +186,6 @@ class LoopUser:
             return
         try:
             if exc is None:
-                assert conn is not None
-                if self.counting and not conn._abort_later:
-                    status = conn._parser.get_status_code()
-                    if status < 300:  # no redirect, a success: counted, with its latency
-                        self._counted(status, conn, finished)
-                        return
                 if redirected(self):
                     return  # aiohttp follows the chain; go_on once it ends
             elif self._retry(exc, conn):
@@ -199,64 +195,82 @@ class LoopUser:
         except Exception as bug:  # not a transport error: stop the run and re-raise it there
             self.broken(finished, bug)
 
-    def _counted(self, status: int, conn: LoopConnection, finished: asyncio.Future[None]) -> None:
-        """The hot path: a success nobody keeps a record of goes into the bucket as a status
-        and a latency, and the next request goes out on the same connection at once: what
+    def complete(self, conn: LoopConnection) -> None:
+        """``conn`` has the whole answer to the current request (nobody keeps records).
+
+        The hot path: a success nobody keeps a record of (a status below 300 on a connection
+        kept alive) goes into the bucket as a status and a latency, and the next request goes
+        out on the same connection at once: what :meth:`answered`,
         :func:`~monitor.engine.fastrecord.record_answer`, :meth:`go_on` and :meth:`_send` do,
-        inlined for the usual case (anything else takes them)."""
+        inlined for the usual case; any other answer goes through them."""
         now = monotonic()
-        intended = self.intended
-        host = self.host
-        bucket = host._current
-        codes = bucket.status_codes
-        codes[status] = codes.get(status, 0) + 1
-        bucket.success_count += 1
-        bucket.histogram.seconds.append(now - (self.start if intended is None else intended))
-        index = self.index + 1
-        requests = self.requests
-        if index == len(requests):  # the iteration is over
-            host._completed += 1
-            retired = self.retired
-            if (
-                retired is None  # open model: the VU is free again
-                or self.failed
-                or host._stopping
-                or self.vu in retired
-                or self.backoff.failures
-            ):
-                self._ended(finished)
-                return
-            host._iterations += 1  # closed model, no backoff: the next one now (still busy)
-            index = 0
-        self.index = index
-        self.intended = None
-        owner = self.owner
-        payload = owner.payloads[index]
-        transport = conn.transport
+        finished = self.finished
         if (
-            payload is None
-            or owner.hooks.has_before_send
-            or conn.closed
-            or transport is None
-            or transport.is_closing()
+            conn._abort_later
+            or finished is None
+            or finished.done()
+            or conn is not self.conn
         ):
-            self._send()
+            self.answered(None, conn)
             return
-        self.start = now
-        self.sent_headers = None
-        self.payload = payload
-        self.retried = False
-        self.reused = True
-        timeout_s = requests[index].timeout_s
-        conn._head = None
-        conn._head_bytes = 0
-        conn._headers_done = False
-        conn._timeout = timeout_s
-        conn._deadline = now + timeout_s
-        conn._armed = True
-        if conn._timer is None:
-            conn._timer = self.loop.call_later(timeout_s, conn._check_timeout)
-        transport.write(payload)
+        status = conn._parser.get_status_code()
+        if status >= 300:  # maybe a redirect, or an error: a record
+            self.answered(None, conn)
+            return
+        try:
+            intended = self.intended
+            host = self.host
+            bucket = host._current
+            codes = bucket.status_codes
+            codes[status] = codes.get(status, 0) + 1
+            bucket.success_count += 1
+            bucket.histogram.seconds.append(now - (self.start if intended is None else intended))
+            index = self.index + 1
+            requests = self.requests
+            if index == len(requests):  # the iteration is over
+                host._completed += 1
+                retired = self.retired
+                if (
+                    retired is None  # open model: the VU is free again
+                    or self.failed
+                    or host._stopping
+                    or self.vu in retired
+                    or self.backoff.failures
+                ):
+                    self._ended(finished)
+                    return
+                host._iterations += 1  # closed model, no backoff: the next one (still busy)
+                index = 0
+            self.index = index
+            self.intended = None
+            payload = self.payloads[index]
+            transport = conn.transport
+            if (
+                payload is None
+                or self.before_send
+                or conn.closed
+                or transport is None
+                or transport.is_closing()
+            ):
+                self._send()
+                return
+            self.start = now
+            self.sent_headers = None
+            self.payload = payload
+            self.retried = False
+            self.reused = True
+            timeout_s = requests[index].timeout_s
+            conn._head = None
+            conn._head_bytes = 0
+            conn._headers_done = False
+            conn._timeout = timeout_s
+            conn._deadline = now + timeout_s
+            conn._armed = True
+            if conn._timer is None:
+                conn._timer = self.loop.call_later(timeout_s, conn._check_timeout)
+            transport.write(payload)
+        except Exception as bug:  # not a transport error: stop the run and re-raise it there
+            self.broken(finished, bug)
 
     def _retry(self, exc: FastError, conn: LoopConnection | None) -> bool:
         """Send an idempotent request again, once, on a new connection when the reused one it

@@ -58,6 +58,12 @@ class RequestHooks:
         return bool(self._before_send)
 
     @property
+    def before_send_listeners(self) -> list[BeforeSend]:
+        """The ``before_send`` listeners: the live list, for a hot path that checks whether it
+        is empty per request without a call (read it, never change it)."""
+        return self._before_send
+
+    @property
     def has_request_done(self) -> bool:
         """True when some listener wants finished records."""
         return bool(self._request_done)
