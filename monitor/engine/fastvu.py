@@ -205,12 +205,7 @@ class LoopUser:
         inlined for the usual case; any other answer goes through them."""
         now = monotonic()
         finished = self.finished
-        if (
-            conn._abort_later
-            or finished is None
-            or finished.done()
-            or conn is not self.conn
-        ):
+        if conn._abort_later or finished is None or finished.done() or conn is not self.conn:
             self.answered(None, conn)
             return
         status = conn._parser.get_status_code()
