@@ -22,7 +22,7 @@ from monitor.engine import ConnectionMode, HttpClient, RequestHooks, RequestReco
 from monitor.engine.executors import ConstantArrivalRate, ConstantVUs, IntervalReport, Runner
 from monitor.engine.fastusers import fast_path_refusal
 from monitor.engine.tracing import trace_id_of
-from monitor.engine.workers import on_grid
+from monitor.engine.workers import grid_slot, on_grid
 from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
 
@@ -148,11 +148,15 @@ class SoakLoop:
 
     def _on_interval(self, report: IntervalReport) -> None:
         if self._origin is not None:
-            if self._carry is not None:  # the last chunk's partial window, completed now
+            window = self.soak.window
+            if self._carry is not None:  # the last run's partial window, completed now
                 carry, self._carry = self._carry, None
-                carry.result.absorb(report.result)
-                report = IntervalReport(carry.start_s, report.end_s, carry.result)
-            if not on_grid(report.end_s, self.soak.window):
+                if grid_slot(carry.start_s, window) == grid_slot(report.start_s, window):
+                    carry.result.absorb(report.result)
+                    report = IntervalReport(carry.start_s, report.end_s, carry.result)
+                else:  # the next run started past an edge: each is a window of its own slot
+                    self._publish(carry)
+            if not on_grid(report.end_s, window):
                 self._carry = report  # a chunk's last window: the next chunk's first ends it
                 return
         self._publish(report)
