@@ -153,10 +153,48 @@ def test_policy_refuses_nonsense(kwargs: dict[str, float], message: str) -> None
 
 
 def test_race_scenarios_are_those_with_a_concurrent_batch() -> None:
-    load = load_suite(builtin_suites()["load"]).suite
+    load = {s.name: s for s in load_suite(builtin_suites()["load"]).suite.scenarios}
     points = load_suite(builtin_suites()["points"]).suite
     assert all(is_race(s) for s in points.scenarios)
-    assert not is_race(next(s for s in load.scenarios if s.name == "sustained-load"))
+    assert not is_race(load["sustained-load"])
+    # batches judged by latency and errors, not by a race invariant, say so
+    assert not is_race(load["burst-load"])
+    assert not is_race(load["load-10-users"])
+
+
+def _burst(race: bool | None) -> list[LoadedSuite]:
+    """The load suite's burst, short (0.1 s idle, 0.2 s before and after), judged by its
+    answers only: its latency checks would judge the machine's load, not the attempts."""
+    loaded = load_suite(builtin_suites()["load"])
+    burst = next(s for s in loaded.suite.scenarios if s.name == "burst-load")
+    burst = burst.model_copy(
+        update={
+            "race": race,
+            "params": {"idle_s": 0.1, "recovery_s": 0.2, "burst": 5},
+            "checks": [c for c in burst.checks if c.check == "all_succeed"],
+        }
+    )
+    return [LoadedSuite(loaded.suite.model_copy(update={"scenarios": [burst]}), loaded.file, {})]
+
+
+async def test_a_burst_that_is_no_race_runs_once_and_is_never_weak() -> None:
+    """burst-load says `race: false`: on a client busy enough to send its 5 requests wider
+    apart than the run's bound (here 1 ns: always) it still runs once and passes, its spread
+    reported; the same batch taken as a race is weak in every attempt, an error."""
+    tight = AttemptPolicy(attempts=3, max_spread_s=1e-9)
+    async with wallet_server() as url:
+        burst = await run_suites(url, PROFILE, _burst(False), RunOptions(seed=4, attempts=tight))
+        race = await run_suites(url, PROFILE, _burst(True), RunOptions(seed=4, attempts=tight))
+    (sc,) = burst.scenarios
+    assert sc.status == "passed", [c.message for c in sc.checks if not c.passed]
+    assert sc.attempts is not None
+    assert (len(sc.attempts.runs), sc.attempts.weak, sc.attempts.held) == (1, 0, 1)
+    assert (sc.attempts.max_spread() or 0) > 0  # measured and reported all the same
+    (raced,) = race.scenarios
+    assert raced.status == "error"
+    assert raced.attempts is not None
+    assert raced.attempts.weak == len(raced.attempts.runs) == 6
+    assert any("every attempt was weak" in c.message for c in raced.checks)
 
 
 def _points(*names: str) -> list[LoadedSuite]:

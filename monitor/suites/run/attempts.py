@@ -1,16 +1,18 @@
 """How many attempts a scenario gets, and when a phase started too loosely to count.
 
 A *race scenario* has at least one concurrent batch phase (operations fired together behind
-one barrier); a scenario whose phases are all sustained loads is not one, and runs once. The
-budget of a race scenario is its own ``attempts:`` when it says, else the run's (``--attempts``,
-the daemon's suite job, the Helm Job values), else ``DEFAULT_RACE_ATTEMPTS``.
+one barrier), unless it says ``race: false`` (a burst or mixed load judged by latency and
+errors, not by a race invariant); a scenario whose phases are all sustained loads is not one.
+A scenario that is not a race runs once (unless its own ``attempts:``). The budget of a race
+scenario is its own ``attempts:`` when it says, else the run's (``--attempts``, the daemon's
+suite job, the Helm Job values), else ``DEFAULT_RACE_ATTEMPTS``.
 
 A phase whose send spread (first to last final byte written: what the monitor controls; the
 arrival spread a target reports is shown beside it) is above the bound — the scenario's
-``max_spread_us``, else the run's ``--max-spread-us``, else ``DEFAULT_MAX_SPREAD_S`` — makes
-its attempt *weak*: reported, re-run (up to the budget again), never counted as a clean "held"
-attempt. A scenario that held only in weak attempts is an ``error`` (the race may never have
-been provoked), never a pass.
+``max_spread_us``, else for a race scenario the run's ``--max-spread-us``, else
+``DEFAULT_MAX_SPREAD_S`` — makes its attempt *weak*: reported, re-run (up to the budget
+again), never counted as a clean "held" attempt. A scenario that held only in weak attempts
+is an ``error`` (the race may never have been provoked), never a pass.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ _TYPED = frozenset({"sync", "requests", "send_spread_s", "arrival_spread_s", "st
 
 
 def is_race(scenario: Scenario) -> bool:
-    """A scenario with a concurrent batch phase (not only sustained loads)."""
+    """What the scenario says (``race:``), else whether it has a concurrent batch phase (not
+    only sustained loads)."""
+    if scenario.race is not None:
+        return scenario.race
     return any(phase.load is None for phase in scenario.phases)
 
 
@@ -61,13 +66,15 @@ class AttemptPolicy:
 
     def attempts_for(self, scenario: Scenario, run: ScenarioRun) -> Attempts:
         """The scenario's budget and bound (its own settings win over the run's)."""
+        race = is_race(scenario)
         if scenario.attempts is not None:
             planned = run.render_int(scenario.attempts, "attempts")
-        elif is_race(scenario):
+        elif race:
             planned = self.attempts if self.attempts is not None else DEFAULT_RACE_ATTEMPTS
         else:
             planned = 1
-        bound = self.max_spread_s
+        # the bound certifies that a race was tried; a burst judged by its answers has none
+        bound = self.max_spread_s if race else None
         if scenario.max_spread_us is not None:
             bound = run.render_float(scenario.max_spread_us, "max_spread_us") / 1e6 or None
         return Attempts(planned=planned, max_spread_s=bound, run_all=self.run_all)

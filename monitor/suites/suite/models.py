@@ -251,15 +251,23 @@ class Scenario(Model):
     sync: SyncName | None = None
     """How the phases' requests are delivered together (see the phase's `sync`). Default:
     `soakmon run --sync` (auto)."""
+    race: bool | None = None
+    """Whether the concurrent batch phases are there to provoke a race (a race scenario: run in
+    attempts, weak when sent wider apart than `max_spread_us`). `false` for a batch judged by
+    what every request got — latency, errors, rejections (a burst, a mixed load): it runs once
+    unless `attempts:` says otherwise and no spread bound applies unless `max_spread_us:` says
+    one (the spread is still measured and reported). Default: true when the scenario has a
+    concurrent batch phase, false when its phases are all sustained loads."""
     attempts: Count | None = None
     """How many times to run the scenario, each attempt with a fresh setup (new users), until a
     check fails (`soakmon run --attempts-all` runs them all and reports the rate): a race shows
-    only when a run provokes it. Default: the run's `--attempts` (default 4) when the scenario has a
-    concurrent batch phase, 1 when its phases are all sustained loads."""
+    only when a run provokes it. Default: the run's `--attempts` (default 4) for a race
+    scenario (see `race`), else 1."""
     max_spread_us: Annotated[float, Field(gt=0)] | Template | None = None
     """Largest send spread of a concurrent phase, microseconds (first to last final byte
     written): an attempt with a phase sent wider is *weak* — reported, re-run, never counted
-    as held. Default: the run's `--max-spread-us` (1000)."""
+    as held. Default: the run's `--max-spread-us` (1000) for a race scenario (see `race`),
+    none otherwise."""
     server_errors: Literal["fail", "report"] = "fail"
     """What 5xx answers in the phases do: `fail` adds a failed `no_server_errors (automatic)`
     verdict when any occurred (a 500 is never a pass, even when the profile marks it unknown);
