@@ -119,9 +119,9 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
                 url, selection, seed=seed, mode=ConnectionMode.SHARED, timeout_s=10.0, quiet=quiet,
                 attempts=AttemptPolicy(attempts=attempts or (1 if race_window > 0 else None)),
             )  # fmt: skip
-    except DatabaseConfigError as exc:
-        raise suiterun.usage_error(f"bad --db: {exc}") from None
-    except DatabaseUnreachable as exc:
+    except DatabaseUnreachable as exc:  # before its base class, DatabaseConfigError
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(suiterun.EXIT_UNREACHABLE) from None
+    except DatabaseConfigError as exc:
+        raise suiterun.usage_error(f"bad --db: {exc}") from None
     suiterun.finish(result, json=json, junit=junit, html=html, quiet=quiet)

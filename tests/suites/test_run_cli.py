@@ -110,6 +110,16 @@ async def test_an_unreachable_target_exits_3() -> None:
     assert "Traceback" not in err
 
 
+def test_the_demo_with_an_unreachable_database_exits_3() -> None:
+    """A database that refuses the connection is unreachable (3), not a bad --db (2), as for
+    `soakmon target serve`."""
+    result = RUNNER.invoke(app, ["demo", "--db", "postgresql://postgres@127.0.0.1:1/x"])
+    assert result.exit_code == 3, result.output
+    assert "cannot use database postgresql://postgres@127.0.0.1:1/x" in result.stderr
+    assert "bad --db" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
