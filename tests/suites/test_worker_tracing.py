@@ -54,7 +54,7 @@ async def test_a_load_s_request_spans_are_children_of_its_span_wherever_it_ran(
         on_history=lambda _s, _n, history, _st: seen.append(history),
     )  # fmt: skip
     async with ReferenceServer() as server:
-        suite = load_suite(suite_file(tmp_path, processes=processes, duration=1.0))
+        suite = load_suite(suite_file(tmp_path, processes=processes, duration=0.5))
         run = await run_suites(server.url, PROFILE, [suite], options)
     await asyncio.to_thread(provider.shutdown)  # the parent's own spans (the workers flushed)
     (scenario,) = run.scenarios
