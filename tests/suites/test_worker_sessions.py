@@ -4,9 +4,13 @@ target on loopback, bounded)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 
@@ -63,10 +67,25 @@ async def test_the_phase_after_a_load_acts_as_whom_each_user_signed_in_as(
     profile = load_profile(signin_profile(tmp_path)).profile
     seen: list[History] = []
     options = RunOptions(seed=3, on_history=lambda _s, _n, history, _st: seen.append(history))
-    async with ReferenceServer() as server:
-        run = await run_suites(
-            server.url, profile, [load_suite(suite_file(tmp_path, processes), profile)], options
-        )
+    commands: list[str] = []
+
+    async def watch_workers() -> None:  # what `ps` shows of the workers while they run
+        me = psutil.Process(os.getpid())
+        while True:
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if "monitor.suites.run.phase_worker" in (line := " ".join(child.cmdline())):
+                        commands.append(line)
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.create_task(watch_workers())
+    try:
+        async with ReferenceServer() as server:
+            suite = load_suite(suite_file(tmp_path, processes), profile)
+            run = await run_suites(server.url, profile, [suite], options)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
     (scenario,) = run.scenarios
     assert scenario.status == "passed", scenario.checks
     (history,) = seen
@@ -82,3 +101,6 @@ async def test_the_phase_after_a_load_acts_as_whom_each_user_signed_in_as(
     # each user's task belongs to the account of its last sign-in, not the one it began with
     assert after == last
     assert all(after[p] != first[p] for p in after)
+    # the users' tokens never were on a worker's command line (any local user can read it)
+    assert bool(commands) == (processes > 1)
+    assert not any("token" in line for line in commands), commands[:1]

@@ -1,5 +1,6 @@
 """One worker process of a sustained load with ``processes:`` (``python -m
-monitor.suites.run.phase_worker PLAN``).
+monitor.suites.run.phase_worker '{"parent": PID, "plan": PATH}'``: the plan is a file of the
+parent's private directory, never on the command line).
 
 It rebuilds what its virtual users need from the plan (the profile, the run's variables,
 parameters and state, its users' sessions), says ``ready``, runs them until the deadline the
@@ -141,8 +142,9 @@ def session_changes(members: list[Any], sessions: dict[int, Session]) -> list[An
 
 
 def main() -> None:
-    plan = json.loads(sys.argv[1])
-    die_with_parent(int(plan["parent"]))
+    args = json.loads(sys.argv[1])  # the parent's pid and the path of the plan
+    die_with_parent(int(args["parent"]))
+    plan = json.loads(Path(args["plan"]).read_text())
     final = run_loop(run_worker(plan), use_uvloop=True)
     # the calls (many MiB for a long load) go through a file rather than be held as one line
     # in the parent's memory while it is read (a long line itself is read whole: read_line)

@@ -124,12 +124,26 @@ async def run_in_workers(
                     each.proc.stdin.write(line)
             go.set()
 
+    # the plans go through files of a private directory (0700), not the command line: they
+    # hold the users' tokens (which `ps` would show any local user) and may be larger than
+    # the kernel takes as one argument (128 KiB)
     out = Path(tempfile.mkdtemp(prefix="soakmon-phase-"))
+    args = []
+    for w in workers:
+        path = out / f"plan-{w.index}.json"
+        path.write_text(
+            json.dumps(
+                base
+                | {
+                    "members": shares[w.index],
+                    "worker": w.index,
+                    "out": str(out / f"worker-{w.index}.json"),
+                }
+            )
+        )
+        args.append({"parent": os.getpid(), "plan": str(path)})
     tasks = [
-        asyncio.create_task(drive(w, WORKER_MODULE,
-                                  base | {"members": shares[w.index], "worker": w.index,
-                                          "out": str(out / f"worker-{w.index}.json")},
-                                  on_message, stdin=True))
+        asyncio.create_task(drive(w, WORKER_MODULE, args[w.index], on_message, stdin=True))
         for w in workers
     ]  # fmt: skip
     gate = asyncio.create_task(go.wait())
