@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 
 from hdrh.histogram import HdrHistogram
 
@@ -104,16 +106,36 @@ class LatencyHistogram:
 
     def percentile(self, p: float) -> float:
         """Value at percentile ``p`` (0–100) in ms; 0.0 when empty."""
-        if self.count == 0:
-            return 0.0
-        return min(float(self._hdr.get_value_at_percentile(p)) / 1000.0, self._max_ms)
+        return self.percentiles([p])[p]
 
     def percentiles(self, ps: Sequence[float]) -> dict[float, float]:
         """Several percentiles in one pass over the buckets."""
         if self.count == 0:
             return dict.fromkeys(ps, 0.0)
-        values = self._hdr.get_percentile_to_value_dict(list(ps))
+        values = self._values_at(ps)
         return {p: min(float(values[p]) / 1000.0, self._max_ms) for p in ps}
+
+    def _values_at(self, ps: Sequence[float]) -> dict[float, int]:
+        """HdrHistogram's value (µs) at each percentile, as its ``get_value_at_percentile``
+        gives it: the first bucket where the running count reaches the percentile's target
+        count, found by bisecting the running counts (summed in C) instead of hdrh's Python
+        loop over every bucket (~6 ms per call for a 1 s interval of ``soakmon load``)."""
+        hdr = self._hdr
+        n = min(hdr.counts_len, hdr.encoder.payload.counts_len)
+        running = list(accumulate(hdr.counts[:n]))
+        values: dict[float, int] = {}
+        for p in ps:
+            index = bisect_left(running, hdr.get_target_count_at_percentile(p))
+            if index >= n:  # no bucket reaches it (cannot happen for p <= 100)
+                values[p] = 0
+                continue
+            value = hdr.get_value_from_index(index)
+            values[p] = int(
+                hdr.get_highest_equivalent_value(value)
+                if p
+                else hdr.get_lowest_equivalent_value(value)
+            )
+        return values
 
     def add(self, other: LatencyHistogram) -> None:
         """Add ``other``'s counts into this histogram (exact)."""

@@ -76,3 +76,23 @@ def test_every_read_folds_what_was_appended() -> None:
     copy = LatencyHistogram()
     copy.add_encoded(hist.encode(), max_ms=hist.max, sum_ms=hist.total_ms)
     assert (copy.count, copy.max, copy.total_ms) == (5, 16.0, 31.0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 30_000])
+def test_percentiles_are_hdrhistograms_own(n: int) -> None:
+    """Percentiles are looked up by bisecting running counts, not by hdrh's Python loop over
+    every bucket: the same values as hdrh's ``get_value_at_percentile`` and
+    ``get_percentile_to_value_dict``, the lowest and highest percentiles included."""
+    rng = random.Random(n)
+    hist = LatencyHistogram()
+    for _ in range(n):
+        hist.record(rng.choice((rng.lognormvariate(0.0, 2.0), rng.random() * 3.0, 0.0, 5e6)))
+    ps = [0.0, 0.1, 25.0, 50.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0]
+    hdr = HdrHistogram(1, 3_600_000_000, 3)
+    for value, count in hist.bucket_counts():
+        hdr.record_value(round(value * 1000.0), count)
+    by_dict = hdr.get_percentile_to_value_dict(ps)
+    for p in ps:
+        want = min(hdr.get_value_at_percentile(p) / 1000.0, hist.max)
+        assert hist.percentile(p) == want == min(by_dict[p] / 1000.0, hist.max), p
+    assert hist.percentiles(ps) == {p: hist.percentile(p) for p in ps}
