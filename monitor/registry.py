@@ -131,17 +131,75 @@ class Registry(Mapping[str, T], Generic[T]):
 def kinds_schema(schema: dict[str, Any], kinds: Mapping[str, Any]) -> None:
     """Complete the JSON Schema of an entry that names a registered kind (a probe, a chaos
     step): ``kind`` is one of ``kinds``, and each kind adds its own settings' fields
-    (``if kind == NAME then ...``; every entry of ``kinds`` has a pydantic ``settings``)."""
+    (``if kind == NAME then ...``; every entry of ``kinds`` has a pydantic ``settings``).
+
+    As the loader, which validates an entry's other keys against its kind's settings, the
+    entry of a kind whose settings forbid unknown keys takes no key but the entry's own and
+    the kind's (``additionalProperties: false``, naming a misspelt key)."""
     props = schema.setdefault("properties", {})
     props.setdefault("kind", {})["enum"] = sorted(kinds)
     rules: list[dict[str, Any]] = []
     for name, kind in sorted(kinds.items()):
-        own = kind.settings.model_json_schema()
-        then: dict[str, Any] = {"properties": own.get("properties", {})}
-        if own.get("required"):
-            then["required"] = own["required"]
-        rules.append({"if": {"properties": {"kind": {"const": name}}}, "then": then})
+        then = _kind_schema(kind.settings, own=props)
+        rule = {"properties": {"kind": {"const": name}}, "required": ["kind"]}
+        rules.append({"if": rule, "then": then})
     schema["allOf"] = rules
+
+
+def _kind_schema(settings: Any, own: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``then`` of one kind: its settings' fields (by every name the settings accept)
+    beside the entry's ``own`` fields, closed when the settings forbid other keys."""
+    doc = _inlined(settings.model_json_schema())
+    fields = dict(doc.get("properties", {}))
+    for field_name, info in settings.model_fields.items():
+        names = _accepted_names(field_name, info, settings)
+        shown = next((n for n in names if n in fields), None)
+        for alias in names:
+            if shown is not None and alias not in fields:
+                fields[alias] = fields[shown]
+    then: dict[str, Any] = {"properties": {**{k: {} for k in own}, **fields}}
+    if doc.get("required"):
+        then["required"] = doc["required"]
+    if settings.model_config.get("extra") == "forbid":
+        then["additionalProperties"] = False
+    return then
+
+
+def _accepted_names(field_name: str, info: Any, settings: Any) -> list[str]:
+    """Every key pydantic takes for a field: its alias choices, its alias, or its name."""
+    alias = info.validation_alias or info.alias
+    if alias is None:
+        return [field_name]
+    choices = getattr(alias, "choices", [alias])
+    names = [c for c in choices if isinstance(c, str)]
+    if settings.model_config.get("populate_by_name") or settings.model_config.get(
+        "validate_by_name"
+    ):
+        names.append(field_name)
+    return names
+
+
+def _inlined(doc: dict[str, Any]) -> dict[str, Any]:
+    """A settings schema with its ``$defs`` references replaced by their definitions (the
+    kind's fields are placed inside another schema, whose root has other ``$defs``)."""
+    defs = doc.get("$defs", {})
+
+    def inline(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [inline(v, seen) for v in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            key = ref.removeprefix("#/$defs/")
+            if key in seen:
+                raise ValueError(f"kind settings with a recursive model ({key}) have no schema")
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**inline(defs[key], (*seen, key)), **inline(rest, seen)}
+        return {k: inline(v, seen) for k, v in node.items() if k != "$defs"}
+
+    result: dict[str, Any] = inline(doc, ())
+    return result
 
 
 __all__ = ["DuplicateNameError", "Registry", "RegistryError", "UnknownNameError", "kinds_schema"]

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -25,15 +24,9 @@ from pydantic import (
 )
 
 from monitor.alerts.model import DEFAULT_RUNBOOK_BASE, check_runbook_base
-from monitor.engine.durations import parse_duration
+from monitor.engine.duration_fields import PositiveDuration
 from monitor.errors import SoakmonError
 
-
-def _seconds(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 
 

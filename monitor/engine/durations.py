@@ -1,12 +1,40 @@
-"""Parse human durations: ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"1m30s"``, ``"1.5"``."""
+"""Parse human durations: ``"500ms"``, ``"30s"``, ``"2m"``, ``"1h"``, ``"1m30s"``, ``"1.5"``.
+
+The grammar is written once here: :func:`parse_duration` parses it, and
+:data:`DURATION_PATTERN` / :data:`POSITIVE_DURATION_PATTERN` are the same grammar as JSON Schema
+``pattern`` values (ECMA-262 and Python ``re`` alike), used by the config schemas.
+"""
 
 from __future__ import annotations
 
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
-_BARE = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
+_UNIT = "|".join(_UNITS)  # `ms` before `m`: "5ms" is milliseconds
+_PART = re.compile(rf"({_NUMBER})({_UNIT})")
+_BARE = re.compile(_NUMBER)
+
+
+def _any_case(alternatives: str) -> str:
+    """``ms|s`` as ``[mM][sS]|[sS]`` (JSON Schema patterns have no case-insensitive flag)."""
+    return "|".join(
+        "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in alt)
+        for alt in alternatives.split("|")
+    )
+
+
+def _whole(number: str) -> str:
+    """A bare number, or one or more number-unit parts, inside optional whitespace."""
+    return rf"\s*(?:(?:{number})|(?:(?:{number})(?:{_any_case(_UNIT)}))+)\s*$"
+
+
+DURATION_PATTERN = "^" + _whole(_NUMBER)
+"""What :func:`parse_duration` accepts (up to its ten-year bound), as a JSON Schema pattern:
+the string is stripped and lower-cased first, so surrounding whitespace and upper-case units
+pass too."""
+POSITIVE_DURATION_PATTERN = "^(?!" + _whole(_NUMBER.replace(r"\d", "0")) + ")" + _whole(_NUMBER)
+""":data:`DURATION_PATTERN` without the spellings of zero (``0``, ``0s``, ``0.0m0s``)."""
 
 
 def parse_duration(text: str) -> float:

@@ -8,19 +8,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from monitor.chaos.kube.api import KubeChaosApi
-from monitor.engine.durations import parse_duration
+from monitor.engine.duration_fields import PositiveDuration
 
 T = TypeVar("T")
 
-
-def _seconds(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+Seconds = PositiveDuration
 """A duration: ``30s``, ``2m``, ``1m30s`` or a number of seconds."""
 Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 ObjectName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]

@@ -3,22 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.daemon.schedule import Schedule, ScheduleError
-from monitor.engine.durations import MAX_DURATION_S, parse_duration
+from monitor.engine.duration_fields import BoundedDuration, BoundedPositiveDuration
 
-
-def _seconds(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=MAX_DURATION_S)]
-PositiveDuration = Annotated[float, BeforeValidator(_seconds), Field(gt=0, le=MAX_DURATION_S)]
+Duration = BoundedDuration
+PositiveDuration = BoundedPositiveDuration
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 

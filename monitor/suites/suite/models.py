@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -55,6 +56,10 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="lower-
 
 def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
+
+
+_ONE_OR_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+"""The JSON Schema of a field that takes one string for a list of one (``_listify``)."""
 
 
 class Model(BaseModel):
@@ -97,7 +102,9 @@ class Step(Model):
     save: Name | None = None
     """Name to save the extracted value under in `state` (and the user's session); a list when
     the step runs more than once. A `register` step saves the new session(s). Default: none."""
-    expect: Annotated[list[str], BeforeValidator(_listify)] = Field(default_factory=lambda: ["ok"])
+    expect: Annotated[list[str], BeforeValidator(_listify), WithJsonSchema(_ONE_OR_LIST)] = Field(
+        default_factory=lambda: ["ok"]
+    )
     """Canonical outcome(s) the step must get, else the scenario errors. Default: ok."""
     optional: bool = False
     """Leave the step out when the profile does not map its operation (checks that need its
