@@ -151,15 +151,23 @@ def _kind_schema(settings: Any, own: Mapping[str, Any]) -> dict[str, Any]:
     beside the entry's ``own`` fields, closed when the settings forbid other keys."""
     doc = _inlined(settings.model_json_schema())
     fields = dict(doc.get("properties", {}))
+    required: list[str] = list(doc.get("required", []))
+    either: list[dict[str, Any]] = []  # a required field with several names: one of them
     for field_name, info in settings.model_fields.items():
         names = _accepted_names(field_name, info, settings)
         shown = next((n for n in names if n in fields), None)
+        if shown is None:
+            continue
         for alias in names:
-            if shown is not None and alias not in fields:
-                fields[alias] = fields[shown]
+            fields.setdefault(alias, fields[shown])
+        if shown in required and len(names) > 1:
+            required.remove(shown)
+            either.append({"anyOf": [{"required": [n]} for n in names]})
     then: dict[str, Any] = {"properties": {**{k: {} for k in own}, **fields}}
-    if doc.get("required"):
-        then["required"] = doc["required"]
+    if required:
+        then["required"] = required
+    if either:
+        then["allOf"] = either
     if settings.model_config.get("extra") == "forbid":
         then["additionalProperties"] = False
     return then

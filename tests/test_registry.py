@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import FrozenInstanceError, dataclass
 
+import jsonschema
 import pytest
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from monitor.engine import EXECUTORS
-from monitor.registry import DuplicateNameError, Registry, UnknownNameError
+from monitor.registry import DuplicateNameError, Registry, UnknownNameError, kinds_schema
 from monitor.report import FORMATS
 from monitor.report.registry import ReportFormat, register
 from monitor.suites.checks import CHECKERS
@@ -77,3 +79,40 @@ def test_report_formats_no_longer_overwrite_silently() -> None:
     with FORMATS.replaced(json=ReportFormat("json", "stub", lambda run: b"{}")):
         assert FORMATS["json"].title == "stub"
     assert FORMATS["json"] is original
+
+
+class _StrictSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_unavailable: int = Field(validation_alias=AliasChoices("max_unavailable", "maxUnavailable"))
+    size: int = 1
+
+
+class _LaxSettings(BaseModel):
+    size: int = 1
+
+
+@dataclass(frozen=True)
+class _Kind:
+    settings: type[BaseModel]
+
+
+def test_kinds_schema_takes_what_each_kinds_settings_take() -> None:
+    """An entry of a kind whose settings forbid other keys takes the entry's own fields and the
+    kind's, by every name pydantic takes (a required field by any of its names); a kind whose
+    settings ignore other keys takes anything, as its settings do."""
+    schema = {"properties": {"name": {"type": "string"}}, "required": ["kind"]}
+    kinds_schema(schema, {"strict": _Kind(_StrictSettings), "lax": _Kind(_LaxSettings)})
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def errors(entry: dict[str, object]) -> list[str]:
+        return [e.message for e in validator.iter_errors(entry)]
+
+    for spelling in ("max_unavailable", "maxUnavailable"):
+        entry = {"kind": "strict", "name": "a", spelling: 1}
+        assert errors(entry) == []
+        _StrictSettings.model_validate({spelling: 1})  # the loader agrees
+    assert errors({"kind": "strict", "size": 2}) != []  # neither name of the required field
+    [typo] = errors({"kind": "strict", "max_unavailable": 1, "sise": 2})
+    assert "'sise' was unexpected" in typo
+    assert errors({"kind": "lax", "sise": 2}) == []
+    assert any("'nope' is not one of" in m for m in errors({"kind": "nope"}))
