@@ -217,9 +217,24 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self._armed:
+            status = self._parser.get_status_code()
+            if status < 200 and status != 101:  # an interim answer: the final one follows
+                self._interim()
+                return
             self._done = True  # settled once feed_data returns (see data_received)
             if not self._parser.should_keep_alive():  # (llhttp forgets it after this call)
                 self._abort_later = True
+
+    def _interim(self) -> None:
+        """An interim 1xx answer (``103 Early Hints``, ``100 Continue``) ended: the request's
+        answer is the final one that follows on the connection, as aiohttp and browsers take
+        it. Its head is forgotten (llhttp parses what follows as the next message)."""
+        self._headers_done = False
+        if self._headers is not None:
+            self._headers = CIMultiDict()
+        head = self._head or b""
+        end = head.find(b"\r\n\r\n")
+        self._head = head[end + 4 :] if end >= 0 else None
 
     # -- settling ------------------------------------------------------------------------------
 

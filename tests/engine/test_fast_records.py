@@ -284,3 +284,44 @@ async def test_what_does_not_qualify_says_why() -> None:
         runner = Runner(tester.client, Burst(1), RequestSpec("POST", "/", json={}))
         assert runner.uses_fast_path
         assert runner.fast_path_refusal is None
+
+
+async def test_an_interim_answer_is_not_the_requests_answer() -> None:
+    """A server that sends ``103 Early Hints`` (in its own packet or with the final head)
+    before each answer: the request's answer is the final one on both paths (aiohttp skips
+    interim answers), with the final head's headers and body, in every connection mode and
+    when only counts are kept; the fast path took the 103 as the answer before."""
+    sent = 0
+
+    async def early_hints(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            sent += 1
+            hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+            final = f"HTTP/1.1 201 Created\r\nX-N: {sent}\r\nContent-Length: 2\r\n\r\nok"
+            if sent % 2:  # apart, so that the 103 is a read of its own
+                writer.write(hints)
+                await writer.drain()
+                await asyncio.sleep(0.005)
+                writer.write(final.encode())
+            else:
+                writer.write(hints + final.encode())
+            await writer.drain()
+
+    spec = [RequestSpec("GET", "/a"), RequestSpec("GET", "/b")]
+    async with serve_raw(early_hints) as url:
+        for mode in (ConnectionMode.PER_USER, ConnectionMode.SHARED):
+            slow, a = await record(url, spec, fast=False, mode=mode, keep_body=True)
+            fast, b = await record(url, spec, fast=True, mode=mode, keep_body=True)
+            same_result(slow, fast)
+            same_records(a, b)
+            assert {(r.status, r.bytes_received) for r in b} == {(201, 2)}
+            assert all(r.headers is not None and "X-N" in r.headers for r in b)
+        async with ConcurrentTester(url, mode="shared", fast_path=True) as tester:
+            runner = Runner(tester.client, Burst(4), spec, sample_limit=0)
+            out = await runner.run()
+    assert out.result.status_codes == {201: 8}
