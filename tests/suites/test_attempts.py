@@ -108,16 +108,29 @@ def test_weak_attempts_are_rerun_reported_and_never_held() -> None:
 
 
 def test_only_weak_attempts_are_an_error_not_a_pass() -> None:
-    attempts = Attempts(planned=2, max_spread_s=1e-3)
+    attempts = Attempts(planned=4, max_spread_s=1e-3)
     _play(attempts, [("passed", 1500)] * 10)
-    assert len(attempts.runs) == 4  # at most twice the budget
+    assert len(attempts.runs) == 8  # at most twice the budget
     assert attempts.held == 0
-    assert attempts.summary() == "no clean attempt in 4 (4 weak: spread up to 1.5 ms > 1 ms)"
+    assert attempts.summary() == "no clean attempt in 8 (8 weak: spread up to 1.5 ms > 1 ms)"
     error = delivery_error(attempts)
     assert error is not None
     assert error.status == "error"
     assert "every attempt was weak" in error.message
     assert "--max-spread-us" in error.message
+
+
+def test_a_budget_of_one_gets_three_reruns_of_weak_attempts() -> None:
+    """The demo's budget: a busy client's occasional weak pass does not end it in an error
+    (one re-run did in 2 of 5 demos in the image beside a busy core); held needs a clean one."""
+    attempts = Attempts(planned=1, max_spread_s=1e-3)
+    _play(attempts, [("passed", 3200), ("passed", 2700), ("passed", 1400), ("passed", 60)])
+    assert (len(attempts.runs), attempts.weak, attempts.held) == (4, 3, 1)
+    assert delivery_error(attempts) is None
+    weak_only = Attempts(planned=1, max_spread_s=1e-3)
+    _play(weak_only, [("passed", 1500)] * 10)
+    assert len(weak_only.runs) == 4
+    assert delivery_error(weak_only) is not None
 
 
 def test_a_violation_in_a_weak_attempt_is_still_a_violation() -> None:
@@ -193,7 +206,7 @@ async def test_a_burst_that_is_no_race_runs_once_and_is_never_weak() -> None:
     (raced,) = race.scenarios
     assert raced.status == "error"
     assert raced.attempts is not None
-    assert raced.attempts.weak == len(raced.attempts.runs) == 6
+    assert raced.attempts.weak == len(raced.attempts.runs) == 6  # 3, and 3 re-runs
     assert any("every attempt was weak" in c.message for c in raced.checks)
 
 

@@ -46,8 +46,8 @@ async def test_phases_sent_wider_than_the_bound_are_weak_and_never_a_pass() -> N
         )
     assert code == 4, err  # could not be evaluated: not a pass, not a violation
     assert "ERROR [1/1] points/concurrent-points-addition" in err
-    assert "every attempt was weak: in 4 of 4 the requests left wider apart than" in err
-    assert "observed: 4 weak attempts, send spread up to " in out
+    assert "every attempt was weak: in 5 of 5 the requests left wider apart than" in err
+    assert "observed: 5 weak attempts, send spread up to " in out
 
 
 async def test_nonsense_attempts_are_usage_errors() -> None:

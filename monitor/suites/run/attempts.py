@@ -11,8 +11,9 @@ A phase whose send spread (first to last final byte written: what the monitor co
 arrival spread a target reports is shown beside it) is above the bound — the scenario's
 ``max_spread_us``, else for a race scenario the run's ``--max-spread-us``, else
 ``DEFAULT_MAX_SPREAD_S`` — makes its attempt *weak*: reported, re-run (up to the budget
-again), never counted as a clean "held" attempt. A scenario that held only in weak attempts
-is an ``error`` (the race may never have been provoked), never a pass.
+again, at least ``MIN_WEAK_RERUNS`` times), never counted as a clean "held" attempt. A
+scenario that held only in weak attempts is an ``error`` (the race may never have been
+provoked), never a pass.
 """
 
 from __future__ import annotations
