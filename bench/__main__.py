@@ -176,7 +176,9 @@ def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             **{
                 f"soakmon_over_{name}_per_core": {
                     "goal": goal,
-                    "met": (ratio[name]["per_cpu_s"] >= goal) if name in ratio else None,
+                    "met": (ratio[name]["per_cpu_s"] >= goal)
+                    if ratio.get(name, {}).get("per_cpu_s")
+                    else None,
                 }
                 for name, goal in GOALS.items()
             },

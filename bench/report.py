@@ -70,14 +70,15 @@ def ratio_table(ratios: dict[str, dict[str, float]], labels: dict[str, str]) -> 
         table.add_column(col, justify="left" if col == "generator" else "right")
     for name, ratio in ratios.items():
         mark = ""
-        if name in GOALS:
+        if name in GOALS and ratio["per_cpu_s"]:
             met = ratio["per_cpu_s"] >= GOALS[name]
             mark = " [green]goal met[/green]" if met else " [red]below goal[/red]"
+        steady = f"{ratio['per_cpu_s']:.2f}×{mark}" if ratio["per_cpu_s"] else "not judged"
         table.add_row(
             labels.get(name, name),
             f"{ratio['rps']:.2f}×",
             f"{ratio['per_busy_core']:.2f}×",
-            f"{ratio['per_cpu_s']:.2f}×{mark}",
+            steady,
         )
     return table
 
@@ -180,6 +181,8 @@ def print_all(
         for r in results:
             if not r.ok:
                 console.print(f"  [dim]{r.label}: {r.skipped or r.failed or 'no requests'}[/dim]")
+            elif r.starved:
+                console.print(f"  [yellow]not judged:[/yellow] {r.starved}")
         if doc["ratios"]:
             console.print(ratio_table(doc["ratios"], labels))
     if idle:
@@ -260,6 +263,11 @@ def goal_verdict(name: str, ratio: dict[str, float] | None, label: str) -> str |
         return None
     goal = GOALS[name]
     steady, raw = ratio["per_cpu_s"], ratio["rps"]
+    if not steady:
+        return (
+            f"[yellow]goal not judged[/yellow]: soakmon load against {label} (a generator "
+            "got too little of its core for a steady-state figure; see above)"
+        )
     head = "[green]goal met[/green]" if steady >= goal else "[red]goal NOT met[/red]"
     return (
         f"{head}: soakmon load = {steady:.2f}× {label} in steady-state requests per "

@@ -17,6 +17,10 @@ from bench.generators import GENERATORS, Generator, Plan, Throughput
 from bench.procs import GENERATOR_CORE, BenchError, Measured, pinned, run_measured
 
 CALIBRATION_S = 1
+MIN_CORE_SHARE = 0.15
+"""Below this share of its core mid-run, a 10 s run's extra CPU over the calibration run is
+about as small as the noise of the start-up cost subtracted from it: the steady-state figure
+is noise (seen: 263k req/CPU-s for a generator that got 6 % of its core), so it is not judged."""
 
 
 @dataclass(slots=True)
@@ -39,6 +43,7 @@ class RunResult:
     max_rss_kib: int = 0
     skipped: str | None = None  # why the generator did not run
     failed: str | None = None  # why its run gave no numbers
+    starved: str | None = None  # why its steady-state figure is not judged
 
     @property
     def ok(self) -> bool:
@@ -61,6 +66,16 @@ def steady_rate(
         return None, None
     per_cpu = extra_req / extra_cpu
     return per_cpu, max(0.0, long[1] - long[0] / per_cpu)
+
+
+def starved(label: str, core_share: float | None) -> str | None:
+    """Why a run's steady-state figure is not judged (too little of its core), or None."""
+    if core_share is None or core_share >= MIN_CORE_SHARE:
+        return None
+    return (
+        f"{label} got {core_share:.0%} of its core mid-run (other work took it; under "
+        f"{MIN_CORE_SHARE:.0%} the steady-state figure is noise)"
+    )
 
 
 def _measure(gen: Generator, plan: Plan) -> tuple[Measured, Throughput]:
@@ -101,6 +116,7 @@ def run_one(gen: Generator, plan: Plan) -> RunResult:
     result.rps_per_cpu_s, result.fixed_cpu_s = steady_rate(
         (short.requests, short_run.cpu_s), (got.requests, run.cpu_s)
     )
+    result.starved = starved(result.label, run.steady_cpu_util)
     return result
 
 
@@ -125,7 +141,10 @@ def ratios(results: list[RunResult], base: str = "soakmon") -> dict[str, dict[st
         name: {
             "rps": _ratio(ours.rps, other.rps),
             "per_busy_core": _ratio(ours.rps_per_busy_core, other.rps_per_busy_core),
-            "per_cpu_s": _ratio(ours.rps_per_cpu_s, other.rps_per_cpu_s),
+            # 0.0: not judged (either side starved of its core)
+            "per_cpu_s": 0.0
+            if ours.starved or other.starved
+            else _ratio(ours.rps_per_cpu_s, other.rps_per_cpu_s),
         }
         for name, other in by_name.items()
         if name != base

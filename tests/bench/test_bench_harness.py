@@ -32,8 +32,9 @@ from bench.idle import IdleMemory, IdleSample, _stable, server_stats
 from bench.nginx import nginx_target
 from bench.procs import BenchError, free_port, run_measured, service, steady_util
 from bench.profiling import package_of
+from bench.report import goal_verdict
 from bench.scaling import VARIANTS, Scaling, Variant, Window, measure, served
-from bench.throughput import RunResult, ratios, run_one, steady_rate
+from bench.throughput import RunResult, ratios, run_one, starved, steady_rate
 
 WRK_OUTPUT = """\
 Running 5s test @ http://127.0.0.1:34611/
@@ -97,6 +98,24 @@ def test_ratios_compare_soakmon_with_every_generator_that_ran() -> None:
     assert set(got) == {"locust"}
     assert got["locust"] == {"rps": 3.0, "per_busy_core": 1.5, "per_cpu_s": 3.125}
     assert ratios(results[1:]) == {}  # no soakmon row, nothing to compare
+
+
+def test_a_generator_starved_of_its_core_is_not_judged() -> None:
+    """A generator that got 6 % of its core once measured a bogus 263k req/CPU-s."""
+    assert starved("soakmon", 0.5) is None
+    assert starved("soakmon", None) is None  # too short to sample: judged as before
+    reason = starved("soakmon", 0.06)
+    assert reason is not None
+    assert "got 6% of its core" in reason
+    ours = RunResult("soakmon", "soakmon", requests=1, rps=1.0, rps_per_cpu_s=263_000.0)
+    ours.starved = reason
+    other = RunResult("locust", "Locust", requests=1, rps=1.0, rps_per_cpu_s=11_000.0)
+    got = ratios([ours, other])
+    assert got["locust"]["per_cpu_s"] == 0.0
+    verdict = goal_verdict("locust", got["locust"], "Locust")
+    assert verdict is not None
+    assert "not judged" in verdict
+    assert "goal met" not in verdict
 
 
 def test_steady_util_ignores_start_up_and_shutdown() -> None:
