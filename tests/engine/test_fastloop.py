@@ -248,3 +248,39 @@ async def test_latencies_are_folded_in_while_an_interval_runs() -> None:
     assert counted > 50
     assert appended < counted  # the ones before the fold are in the histogram already
     assert out.result.histogram.count == out.result.total == out.result.success_count
+
+
+async def test_answers_in_pieces_are_counted_once_each() -> None:
+    """Answers that arrive in several reads (the head split, then the body), next to answers
+    in one read on the same connection: the hot path re-arms the connection in place, so a
+    piece of one answer never counts for the next request, and each is counted once."""
+    sent = 0
+
+    async def in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        while True:
+            try:
+                await read_request_head(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            sent += 1
+            answer = (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Pad: " + b"x" * 50 + b"\r\n\r\nhello"
+            )
+            if sent % 3:
+                writer.write(answer)
+            else:
+                for piece in (answer[:9], answer[9:40], answer[40:-2], answer[-2:]):
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.002)
+            await writer.drain()
+
+    async with (
+        serve_raw(in_pieces) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True, timeout=2.0) as tester,
+    ):
+        out = await Runner(tester.client, ConstantVUs(2, 0.4), GET, sample_limit=0).run()
+    assert out.result.error_counts == {}
+    assert out.result.status_codes == {200: sent}
+    assert out.stats.completed == sent > 20
