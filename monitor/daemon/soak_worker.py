@@ -103,9 +103,10 @@ async def run_worker(plan: dict[str, Any]) -> None:
     emit("ready", {})
     with tracing.under_parent() if tracing is not None else contextlib.nullcontext():
         await loop.run(stop)
-    if tracing is not None:  # every window is in; the spans go before the worker says done
-        await asyncio.to_thread(tracing.flush)
-    emit("final", {"windows": sent, "transport": loop.transport})
+    spans = None
+    if tracing is not None:  # every window is in; the spans go (within a bound) before "final"
+        spans = await asyncio.to_thread(tracing.flush)
+    emit("final", {"windows": sent, "transport": loop.transport, "spans": spans})
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +28,18 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from monitor import __version__
+from monitor.engine.tracing_export import ExportStats, GuardedExporter, SpanCounter, close_bounded
 
 if TYPE_CHECKING:
     from monitor.engine import RequestHooks, RequestRecord, RequestSpec
@@ -40,7 +47,8 @@ if TYPE_CHECKING:
 _PROPAGATOR = TraceContextTextMapPropagator()
 #: Spans of requests still in flight; bounded so a listener that is never called cannot leak.
 MAX_OPEN_SPANS = 100_000
-#: How long a worker process waits for its spans to be exported before it reports done.
+#: The longest a shutdown waits for a collector that does not answer (at most the export
+#: timeout); one refusing connections or already seen failing is not waited for.
 WORKER_FLUSH_S = 5.0
 
 log = logging.getLogger(__name__)
@@ -67,47 +75,159 @@ def resource_from_env(env: Mapping[str, str]) -> Resource:
     return Resource.create(resource_attributes(env))
 
 
+#: The SDK's standard settings a worker process gets from its parent's config (not its own
+#: environment): the batch processor's queue, batch and delay, the sampler, the export timeout.
+SDK_SETTINGS = (
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+)
+#: The SDK's defaults: a queue of 2048 spans, batches of 512, every 5 s; a 10 s export timeout.
+DEFAULT_QUEUE, DEFAULT_BATCH, DEFAULT_DELAY_MS, DEFAULT_TIMEOUT_S = 2048, 512, 5000.0, 10.0
+_SAMPLERS: dict[str, Callable[[float], Sampler]] = {
+    "always_on": lambda _r: ALWAYS_ON,
+    "always_off": lambda _r: ALWAYS_OFF,
+    "traceidratio": TraceIdRatioBased,
+    "parentbased_always_on": lambda _r: ParentBased(ALWAYS_ON),
+    "parentbased_always_off": lambda _r: ParentBased(ALWAYS_OFF),
+    "parentbased_traceidratio": lambda r: ParentBased(TraceIdRatioBased(r)),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TracingConfig:
-    """How a process traces: the OTLP/HTTP traces URL (None: spans are made, not exported)
-    and the resource attributes. The exporter's other settings (``OTEL_EXPORTER_OTLP_HEADERS``,
-    ``..._TIMEOUT``, ``..._CERTIFICATE``) it reads from the environment, which worker
-    processes inherit."""
+    """How a process traces: the OTLP/HTTP traces URL (None: spans are made, not exported),
+    the resource attributes and the SDK's standard settings (:data:`SDK_SETTINGS`, as set in
+    the environment it was read from). The exporter's headers and certificate it reads from
+    the environment, which worker processes inherit."""
 
     endpoint: str | None
     attributes: Mapping[str, str | int] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TracingConfig:
         traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         endpoint = traces or (base.rstrip("/") + "/v1/traces" if base else None)
-        return cls(endpoint, resource_attributes(env))
+        settings = {k: env[k] for k in SDK_SETTINGS if env.get(k, "").strip()}
+        return cls(endpoint, resource_attributes(env), settings)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "attributes": dict(self.attributes)}
+        return {"endpoint": self.endpoint, "attributes": dict(self.attributes),
+                "settings": dict(self.settings)}  # fmt: skip
 
     @classmethod
     def from_wire(cls, doc: Mapping[str, Any]) -> TracingConfig:
-        return cls(doc.get("endpoint"), dict(doc.get("attributes") or {}))
+        return cls(doc.get("endpoint"), dict(doc.get("attributes") or {}),
+                   dict(doc.get("settings") or {}))  # fmt: skip
 
     def provider(self, **extra: str | int) -> ConfiguredTracerProvider:
         """A tracer provider set up as this says (``extra``: more resource attributes)."""
         return ConfiguredTracerProvider(self, extra)
 
+    def _number(self, key: str, default: float, *, low: float = 0.0) -> float:
+        raw = self.settings.get(key)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not value >= low:  # NaN too
+            log.warning("tracing: %s=%r is not a number >= %g; using %g", key, raw, low, default)
+            return default
+        return value
+
+    @property
+    def queue_size(self) -> int:
+        return int(self._number("OTEL_BSP_MAX_QUEUE_SIZE", DEFAULT_QUEUE, low=1))
+
+    @property
+    def batch_size(self) -> int:
+        return min(self.queue_size, int(self._number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                                                     DEFAULT_BATCH, low=1)))  # fmt: skip
+
+    @property
+    def schedule_delay_ms(self) -> float:
+        return self._number("OTEL_BSP_SCHEDULE_DELAY", DEFAULT_DELAY_MS, low=1)
+
+    @property
+    def export_timeout_s(self) -> float:
+        """Seconds, as the Python SDK reads ``OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT``."""
+        key = ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT" if "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+               in self.settings else "OTEL_EXPORTER_OTLP_TIMEOUT")  # fmt: skip
+        return self._number(key, DEFAULT_TIMEOUT_S, low=0.001)
+
+    def sampler(self) -> Sampler:
+        """The SDK's sampler named by ``OTEL_TRACES_SAMPLER`` (default
+        ``parentbased_always_on``) with ``OTEL_TRACES_SAMPLER_ARG`` as its ratio."""
+        name = self.settings.get("OTEL_TRACES_SAMPLER", "parentbased_always_on").strip().lower()
+        if name not in _SAMPLERS:
+            log.warning("tracing: OTEL_TRACES_SAMPLER=%r is none of %s; using "
+                        "parentbased_always_on", name, ", ".join(_SAMPLERS))  # fmt: skip
+            name = "parentbased_always_on"
+        ratio = 1.0
+        if name.endswith("traceidratio"):
+            ratio = self._number("OTEL_TRACES_SAMPLER_ARG", 1.0)
+            if ratio > 1.0:
+                log.warning("tracing: OTEL_TRACES_SAMPLER_ARG=%g is above 1; using 1", ratio)
+                ratio = 1.0
+        return _SAMPLERS[name](ratio)
+
 
 class ConfiguredTracerProvider(TracerProvider):
     """A tracer provider that knows its :class:`TracingConfig`, so worker processes can set
-    up the same."""
+    up the same. Its :meth:`shutdown` is bounded: a collector that refuses connections costs
+    no wait, one that does not answer at most :meth:`shutdown_bound_s` once; what was not
+    exported is counted and said in one line."""
 
     def __init__(self, config: TracingConfig, extra: Mapping[str, str | int] | None = None):
-        super().__init__(resource=Resource.create({**config.attributes, **(extra or {})}))
+        resource = Resource.create({**config.attributes, **(extra or {})})
+        super().__init__(sampler=config.sampler(), resource=resource)
         self.config = config
+        self.exporter: GuardedExporter | None = None
+        self._counter = SpanCounter()
+        self._closed = False
+        self.stats: ExportStats | None = None
+        """What became of the spans (set by :meth:`shutdown`; None: not exporting)."""
         if config.endpoint:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            self.exporter = GuardedExporter(config.endpoint, config.export_timeout_s)
+            self.add_span_processor(self._counter)
+            self.add_span_processor(BatchSpanProcessor(
+                self.exporter, max_queue_size=config.queue_size,
+                schedule_delay_millis=config.schedule_delay_ms,
+                max_export_batch_size=config.batch_size,
+            ))  # fmt: skip
 
-            exporter = OTLPSpanExporter(endpoint=config.endpoint)
-            self.add_span_processor(BatchSpanProcessor(exporter))
+    def shutdown_bound_s(self, most: float = WORKER_FLUSH_S) -> float:
+        """The longest a shutdown waits for a collector that does not answer: the export
+        timeout, at most ``most``."""
+        return min(self.config.export_timeout_s, most)
+
+    def shutdown(self, bound_s: float | None = None) -> None:
+        """Export what is queued and stop, within the bound; log what was not exported."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.exporter is None:
+            super().shutdown()
+            return
+        bound = self.shutdown_bound_s() if bound_s is None else bound_s
+        close_bounded(super().shutdown, self.exporter, bound)
+        self.stats = self.exporter.stats(self._counter.ended)
+        if self.stats.not_exported:
+            log.warning("tracing: %s", self.stats.describe(self.config.queue_size))
+
+    def export_stats(self) -> ExportStats | None:
+        """What became of the spans so far (the final count after :meth:`shutdown`)."""
+        if self.stats is not None or self.exporter is None:
+            return self.stats
+        return self.exporter.stats(self._counter.ended)
 
 
 def setup_tracing(env: Mapping[str, str] | None = None) -> ConfiguredTracerProvider:
@@ -220,16 +340,10 @@ class WorkerTracing:
         finally:
             otel_context.detach(token)
 
-    def flush(self, timeout_s: float = WORKER_FLUSH_S) -> bool:
-        """Export every span still queued and shut the provider down, waiting at most
-        ``timeout_s``: an exporter that does not answer does not hold up the worker's results
-        (its spans are lost, and said so)."""
-        flusher = threading.Thread(target=self.provider.shutdown, name="soakmon-span-flush",
-                                   daemon=True)  # fmt: skip
-        flusher.start()
-        flusher.join(timeout_s)
-        if flusher.is_alive():
-            log.warning("spans not exported to %s within %.0f s: the rest are dropped",
-                        self.provider.config.endpoint, timeout_s)  # fmt: skip
-            return False
-        return True
+    def flush(self) -> dict[str, Any] | None:
+        """Export every span still queued and shut the provider down, within its bound (a
+        dead collector costs spans, never the worker's results); what became of the spans, as
+        JSON types, for the parent to report (None: not exporting)."""
+        self.provider.shutdown()
+        stats = self.provider.export_stats()
+        return stats.to_wire() if stats is not None else None

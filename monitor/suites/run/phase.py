@@ -204,11 +204,12 @@ async def _load(
     started = time.monotonic()
     deadline = started + duration
     in_workers = processes > 1 and len(members) > 1
+    ended = None
     with _load_span(run, where, vus, processes if in_workers else 1, transport):
         if in_workers:
             from monitor.suites.run.phase_workers import run_in_workers
 
-            started = await run_in_workers(
+            started, ended = await run_in_workers(
                 run, outcome, where=where, active=active, members=members, duration=duration,
                 processes=processes, fast=fast,
             )  # fmt: skip
@@ -218,7 +219,7 @@ async def _load(
                             user=vu if fast else None, deadline=deadline)
                   for vu, m in enumerate(members))
             )  # fmt: skip
-    outcome.duration_s = time.monotonic() - started
+    outcome.duration_s = (time.monotonic() if ended is None else ended) - started
     outcome.throughput = Throughput(
         key=f"throughput_{phase.label}" if phase.label else "throughput",
         completed_at=[c.completed_at for c in outcome.calls if c.completed_at is not None],

@@ -11,8 +11,10 @@ aggregate of its requests (:mod:`monitor.engine.wire`), a sample of their record
 session values its users' calls changed (a sign-in's new token, a cookie) and, when the parent
 has request listeners (the daemon's metrics), every record's measured fields and trace id.
 When the parent traces its requests, the worker traces its own to the same exporter as
-children of the parent's load span (``tracing`` in the plan), and exports them before it
-says ``final``. It stops with its parent.
+children of the parent's load span (``tracing`` in the plan), exports them before it says
+``final`` (within a bound: a dead collector costs spans, not time) and reports what became of
+them (``spans``) and when its load ended (``ended``: the export is not part of the load).
+It stops with its parent.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -114,9 +117,13 @@ async def run_worker(plan: dict[str, Any]) -> dict[str, Any]:
             ))  # fmt: skip
         with tracing.under_parent() if tracing is not None else contextlib.nullcontext():
             await asyncio.gather(*users)
-    if tracing is not None:  # every span exported before the parent hears the worker is done
-        await asyncio.to_thread(tracing.flush)
+        ended = time.monotonic()  # the load's end here: the span export below is not measured
+    spans = None
+    if tracing is not None:  # spans exported (within a bound) before the parent hears "done"
+        spans = await asyncio.to_thread(tracing.flush)
     return {
+        "ended": ended,
+        "spans": spans,
         "calls": [call_to_wire(c) for c in outcome.calls],
         "requests": result_to_wire(outcome.requests),
         "records": [record_to_wire(r) for r in outcome.requests.records],

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.engine import ConnectionMode
+from monitor.engine.tracing_export import report_worker_spans
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, drive, split_exact
 from monitor.suites.errors import ExpressionError, PhaseWorkerDied
@@ -94,10 +95,11 @@ async def run_in_workers(
     duration: float,
     processes: int,
     fast: bool,
-) -> float:
+) -> tuple[float, float]:
     """Run the load's users in ``processes`` workers for ``duration`` seconds from when every
     worker is ready (started and set up); their calls and requests go into ``outcome`` as if
-    the users had run here. The start (``time.monotonic``)."""
+    the users had run here. The start and the end (``time.monotonic``, the same clock in every
+    process): the end is the last worker's load end, not when it had exported its spans."""
     base = _plan(run, where, active, fast=fast)
     shares, first = [], 0
     for size in split_exact(len(members), min(processes, len(members))):
@@ -174,9 +176,12 @@ async def run_in_workers(
             hooks.request_done(record_from_wire(doc))
     # in one process calls are kept in the order they complete: the same order across workers
     outcome.calls.sort(key=lambda c: c.invoked_at + c.latency_ms / 1000.0)
+    queue = hooks.tracer.config.queue_size if hooks.tracer and hooks.tracer.config else None
+    report_worker_spans(where, [f["spans"] for f in finals.values() if f.get("spans")], queue)
     if dead:
         raise PhaseWorkerDied(f"{where}.load: " + "; ".join(w.describe() for w in dead))
-    return started
+    ends = [float(f["ended"]) for f in finals.values() if f.get("ended")]
+    return started, max(ends) if ends else time.monotonic()
 
 
 def _read(w: Worker) -> dict[str, Any]:
