@@ -42,7 +42,8 @@ async def test_a_full_batch_queue_s_drops_are_counted_and_said(
     (warning,) = _warnings(caplog)
     assert warning.startswith(f"tracing: {1000 - received} of 1000 spans not exported to "
                               f"{otlp.url}/v1/traces"), warning  # fmt: skip
-    assert "queue of 4 spans" in warning and "OTEL_BSP_MAX_QUEUE_SIZE" in warning
+    assert "queue of 4 spans" in warning
+    assert "OTEL_BSP_MAX_QUEUE_SIZE" in warning
 
 
 async def test_a_silent_collector_holds_a_shutdown_one_export_timeout(

@@ -131,12 +131,14 @@ async def test_a_dead_collector_costs_spans_never_the_load_nor_its_end(
     after_load = ended - max(op.completed_at or 0.0 for op in loaded)
     assert after_load < (3.0 if cause == "connection refused" else 4.0), after_load
     (warning,) = [r.getMessage() for r in caplog.records if "worker tracing" in r.getMessage()]
-    assert f"{url}/v1/traces" in warning and cause in warning, warning
+    assert f"{url}/v1/traces" in warning, warning
+    assert cause in warning, warning
     assert warning.startswith(f"phases[0]: worker tracing: {len(loaded)} of {len(loaded)} spans")
     started = time.monotonic()
     await asyncio.to_thread(provider.shutdown)  # the parent's own spans: bounded alike
     assert time.monotonic() - started < 3.0
-    assert provider.stats is not None and provider.stats.exported == 0
+    assert provider.stats is not None
+    assert provider.stats.exported == 0
 
 
 async def test_the_sampler_set_for_the_parent_is_the_workers_sampler(
