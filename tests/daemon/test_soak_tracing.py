@@ -6,7 +6,9 @@ exemplars (loopback target and OTLP/HTTP endpoint, a bounded rate)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -84,3 +86,47 @@ async def test_soak_workers_export_a_span_per_request_and_feed_exemplars(
     }
     assert exemplars
     assert exemplars <= traces
+
+
+async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
+    target: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing listens at the endpoint: the workers stop without waiting on it (5 s each, and
+    more, before), every window is published, and one warning says how many spans were lost
+    and why."""
+    url, parents = target
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    provider = setup_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    bus = EventBus()
+    windows: list[SoakInterval] = []
+    bus.on(SoakInterval, windows.append)
+    soak = Soak.model_validate({"name": "s", "target": "t", "rate": 30, "max_vus": 4,
+                                "window": 0.5, "processes": 2,
+                                "requests": [{"path": "/"}]})  # fmt: skip
+    metrics = MonitorMetrics(CollectorRegistry())
+    proc = SoakProcesses(soak, Target(url=url), bus=bus, metrics=metrics, processes=2,
+                         tracer=RequestTracer(provider))  # fmt: skip
+    caplog.set_level(logging.WARNING, logger="monitor.engine.tracing")
+    stop = asyncio.Event()
+    task = asyncio.create_task(proc.run(stop))
+    deadline = time.monotonic() + 60
+    while sum(w.requests for w in windows) < 30:
+        assert time.monotonic() < deadline, "no windows from the workers"
+        assert not task.done(), [w.describe() for w in proc.workers]
+        await asyncio.sleep(0.1)
+    stop.set()
+    stopping = time.monotonic()
+    await asyncio.wait_for(task, 30)
+    took = time.monotonic() - stopping
+    assert took < 3.0, took
+    assert all(w.final is not None for w in proc.workers), [w.describe() for w in proc.workers]
+    await bus.drain()
+    # every request the target answered is in a published window
+    assert sum(w.requests for w in windows) == len(parents)
+    (warning,) = [r.getMessage() for r in caplog.records if "worker tracing" in r.getMessage()]
+    n = len(parents)
+    assert warning.startswith(f"soak s: worker tracing: {n} of {n} spans not exported to "
+                              f"{endpoint}/v1/traces (connection refused)"), warning  # fmt: skip
+    await asyncio.to_thread(provider.shutdown)
