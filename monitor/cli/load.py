@@ -22,6 +22,7 @@ from rich.table import Table
 
 from monitor.cli import load_processes, load_rounds
 from monitor.cli.app import app
+from monitor.cli.entry import doing
 from monitor.cli.load_common import exit_if_unreachable, graceful_stop, say_stopped
 from monitor.engine import (
     ConcurrentTester,
@@ -230,6 +231,7 @@ def load(
     Exit 0 when the run completed, 2 on bad arguments, 3 when every request failed to connect.
     """
     err = Console(stderr=True)
+    doing("checking the arguments")
     try:
         seconds = _parse_duration(duration)
         executor = _executor(vus, rate, seconds, timeout, max_vus)
@@ -259,6 +261,7 @@ def load(
         _check_writable(json_path, err)
 
     started = datetime.now(UTC)
+    doing(f"connecting to {tester.base_url}")
     if sync_mode is not SyncMode.NONE:
         _load_rounds(
             tester, spec=spec, vus=vus or 1, seconds=seconds, sync=sync_mode, rounds=rounds,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import typer
 from rich.console import Console
 
+from monitor.cli.entry import doing
 from monitor.engine import ConcurrentResult
 from monitor.errors import ExitCode
 
@@ -33,16 +34,19 @@ def graceful_stop(stop: Callable[[], None]) -> Iterator[Stopped]:
 
     def graceful(sig: signal.Signals) -> None:
         stopped.by = stopped.by or sig.name
+        doing(f"stopping after {sig.name} (a second one interrupts at once)", started=True)
         stop()
         loop.remove_signal_handler(sig)  # a second Ctrl-C interrupts at once
 
     for sig in stop_signals:
         loop.add_signal_handler(sig, graceful, sig)
+    doing("running the load", started=True)
     try:
         yield stopped
     finally:
         for sig in stop_signals:
             loop.remove_signal_handler(sig)
+        doing("printing the summary", started=True)
 
 
 def say_stopped(by: str | None, elapsed_s: float, duration_s: float) -> None:

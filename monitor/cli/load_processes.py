@@ -21,6 +21,7 @@ from monitor.engine import RunOutcome
 from monitor.engine.aio import run as run_loop
 from monitor.errors import ExitCode, UsageError
 
+from .entry import doing
 from .load_common import exit_if_unreachable, say_stopped
 from .load_workers import MergedRun, auto_processes, run_workers, split_plan
 
@@ -78,12 +79,14 @@ def run_processes(
         )
         progress.update(task, completed=min(p["elapsed"], duration), stats=stats)
 
+    doing(f"starting {len(shares)} workers against {base_plan['target_url']}")
     if progress is not None:
         task = progress.add_task("load", total=duration, stats="")
         with progress:
             merged = run_loop(run_workers(base_plan, shares, on_progress=show))
     else:
         merged = run_loop(run_workers(base_plan, shares))
+    doing("printing the summary", started=True)
     outcome = RunOutcome(merged.result, merged.stats)
     target = str(base_plan["target_url"])
     if json_path is not None:

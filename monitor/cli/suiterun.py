@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
+from monitor.cli.entry import doing
 from monitor.engine import ConnectionMode, RequestHooks, SyncMode
 from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
@@ -105,6 +106,7 @@ def select(
     defaults: dict[str, Scalar] | None = None,
 ) -> Selection:
     """Load and validate everything before anything runs (exit 2 naming file, line, field)."""
+    doing("loading the suites and the profile")
     try:
         refs = list(suite_refs) or list(builtin_suites())
         profile = load_profile(resolve_profile(profile_ref)).profile
@@ -205,6 +207,7 @@ def execute(
     progress = ScenarioProgress(total, quiet)
 
     def started(suite: str, scenario: str) -> None:
+        doing(f"running {suite}/{scenario} [{progress.done + 1}/{total}]", started=True)
         if on_start is not None:
             on_start(suite, scenario)
         progress.start(suite, scenario)
@@ -222,8 +225,11 @@ def execute(
         ca_file=ca_file,
         attempts=attempts or AttemptPolicy(),
     )
+    doing(f"connecting to {target}")
     try:
-        return asyncio.run(run_suites(target, profile, selection.suites, options))
+        run = asyncio.run(run_suites(target, profile, selection.suites, options))
+        doing("writing the summary and the reports", started=True)
+        return run
     except TargetUnreachable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_UNREACHABLE) from None

@@ -1,0 +1,73 @@
+"""Ctrl-C before a command's own graceful handling is installed: one line naming what it was
+doing, exit 130, no traceback (as k6 and Locust). The real console script in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+SCRIPT = str(Path(sys.executable).parent / "soakmon")
+"""The installed ``soakmon`` console script, as a user starts it."""
+
+CTRL_C_MID_IMPORT = """
+import importlib.abc, os, runpy, signal, sys
+
+class CtrlCWhenTheEngineLoads(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "monitor.engine":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlCWhenTheEngineLoads())
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+"""Runs the console script with a Ctrl-C at the moment soakmon's engine starts importing:
+the start-up window at a known point instead of a guessed sleep."""
+
+
+async def test_ctrl_c_while_soakmon_loads_says_so_without_traceback() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CTRL_C_MID_IMPORT, SCRIPT, "load", "--target",
+        "http://127.0.0.1:9", "--duration", "5s", "--vus", "2", "--processes", "2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 130
+    assert err.decode() == "soakmon: interrupted (Ctrl-C) during start-up while loading soakmon\n"
+    assert out == b""
+
+
+async def test_ctrl_c_while_run_connects_names_the_target() -> None:
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # a target that takes the connection and never answers
+        accepted.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    proc = await asyncio.create_subprocess_exec(
+        SCRIPT, "run", "points", "--target", url, "--timeout", "60",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(accepted.wait(), timeout=60)  # soakmon is reaching the target
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        for writer in held:
+            writer.close()
+        server.close()
+    assert proc.returncode == 130
+    assert err.decode().splitlines()[-1] == (
+        f"soakmon: interrupted (Ctrl-C) during start-up while connecting to {url}"
+    )
+    assert "Traceback" not in err.decode()
+    assert out == b""
