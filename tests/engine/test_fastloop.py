@@ -284,3 +284,31 @@ async def test_answers_in_pieces_are_counted_once_each() -> None:
     assert out.result.error_counts == {}
     assert out.result.status_codes == {200: sent}
     assert out.stats.completed == sent > 20
+
+
+async def test_a_run_that_fails_to_set_up_leaves_no_timer_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Setting up the open model's fine timer fails (e.g. timerfd refused by a seccomp
+    profile) after the fast loop armed its fold timer: the run raises, and the timer is gone.
+    (The failure is injected: no real kernel refuses timerfd here.)"""
+    from monitor.engine.executors import runner as runner_module
+
+    def refused() -> None:
+        raise OSError("timerfd_create: operation not permitted")
+
+    monkeypatch.setattr(runner_module, "fine_timer", refused)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async with (
+        serve_raw(answer) as url,
+        ConcurrentTester(url, mode="shared", fast_path=True) as tester,
+    ):
+        runner = Runner(tester.client, ConstantArrivalRate(10, 0.5), GET, sample_limit=0)
+        with pytest.raises(OSError, match="timerfd_create"):
+            await runner.run()
+        loop = runner._loop
+        assert loop is not None
+        assert loop._folding is None or loop._folding.cancelled()

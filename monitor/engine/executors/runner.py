@@ -293,25 +293,29 @@ class Runner:
         """Run the schedule to its end (or :meth:`stop`); returns totals and stats."""
         self._t0 = self._clock.now()
         self._books.start(self._t0)
-        if self._fast is not None and self.client.mode is ConnectionMode.SHARED:
-            count_only = (
-                self._count_only
-                and not self.client.hooks.has_request_done
-                and not self.client.keep_body
-            )
-            self._loop = FastLoop(self._books, self.client, self._requests, count_only=count_only)
-        if self._clock is SYSTEM_CLOCK and isinstance(self.executor, OpenSchedule):
-            self._fine = fine_timer()
-        reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
-        try:
+        reporter: asyncio.Task[None] | None = None
+        try:  # from here on, whatever was set up is torn down, even if setting up failed
+            if self._fast is not None and self.client.mode is ConnectionMode.SHARED:
+                count_only = (
+                    self._count_only
+                    and not self.client.hooks.has_request_done
+                    and not self.client.keep_body
+                )
+                self._loop = FastLoop(
+                    self._books, self.client, self._requests, count_only=count_only
+                )
+            if self._clock is SYSTEM_CLOCK and isinstance(self.executor, OpenSchedule):
+                self._fine = fine_timer()
+            reporter = asyncio.create_task(self._report(), name="soakmon-runner-report")
             if isinstance(self.executor, OpenSchedule):
                 active = await self._run_open(self.executor)
             else:
                 active = await self._run_closed(self.executor)
             await self._drain()
         finally:
-            reporter.cancel()
-            await asyncio.gather(reporter, return_exceptions=True)
+            if reporter is not None:
+                reporter.cancel()
+                await asyncio.gather(reporter, return_exceptions=True)
             await self._tasks.cancel_all()
             if self._fast is not None:
                 self._fast.close()
