@@ -21,8 +21,9 @@ class SchemaKind(StrEnum):
 
 def _daemon_schema() -> dict[str, object]:
     from monitor.daemon.config import DaemonConfig
+    from monitor.json_schema import AcceptedNames
 
-    schema: dict[str, object] = DaemonConfig.model_json_schema()
+    schema: dict[str, object] = DaemonConfig.model_json_schema(schema_generator=AcceptedNames)
     schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
     schema.setdefault("title", "soakmon daemon configuration")
     return schema
@@ -32,9 +33,10 @@ def _experiment_schema() -> dict[str, object]:
     """Each step: the step's own fields, and each registered action kind's (if kind == X)."""
     from monitor.chaos.experiment.model import Experiment
     from monitor.chaos.registry import ACTIONS
+    from monitor.json_schema import AcceptedNames
     from monitor.registry import kinds_schema
 
-    schema: dict[str, object] = Experiment.model_json_schema()
+    schema: dict[str, object] = Experiment.model_json_schema(schema_generator=AcceptedNames)
     schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
     schema.setdefault("title", "soakmon chaos experiment")
     kinds_schema(schema["$defs"]["MethodStep"], ACTIONS)  # type: ignore[index]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.json_schema import AcceptedNames
 from monitor.suites.checks import suite_entries
 from monitor.suites.profile.models import Profile
 from monitor.suites.profile.operations import OPERATIONS, OUTCOMES
@@ -14,7 +15,7 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 def suite_schema() -> dict[str, Any]:
     """Schema of a suite file, with the operation names and checker argument models."""
-    schema = Suite.model_json_schema()
+    schema = Suite.model_json_schema(schema_generator=AcceptedNames)
     schema["$schema"] = _DRAFT
     schema["title"] = "soakmon suite"
     defs = schema.setdefault("$defs", {})
@@ -31,7 +32,7 @@ def suite_schema() -> dict[str, Any]:
 
 def profile_schema() -> dict[str, Any]:
     """Schema of a profile file; the known logical operations and outcomes are listed."""
-    schema = Profile.model_json_schema()
+    schema = Profile.model_json_schema(schema_generator=AcceptedNames)
     schema["$schema"] = _DRAFT
     schema["title"] = "soakmon API profile"
     ops = schema["properties"]["operations"]
