@@ -38,6 +38,7 @@ from monitor.engine.tracing import RequestTracer, setup_tracing
 from monitor.errors import ExitCode
 from monitor.events import EventBus
 from monitor.observe.metrics import MonitorMetrics
+from monitor.observe.tracing_metrics import register_span_export
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Daemon:
         self.supervisor = Supervisor(grace_s=cfg.grace_period, bus=self.bus)
         self.alerts = AlertService(cfg.alerting, metrics=self.metrics)
         self._tracer = RequestTracer(self.tracer_provider)
+        register_span_export(self.metrics.registry, self.tracer_provider)
         self._rng = random.Random(cfg.seed)
         self.watches = {
             name: TargetWatch(

@@ -34,7 +34,6 @@ from monitor.daemon.config.targets import Target
 from monitor.daemon.config.traffic import Soak
 from monitor.engine import ConcurrentResult
 from monitor.engine.tracing import RequestTracer
-from monitor.engine.tracing_export import report_worker_spans
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, auto_processes, drive, split_plan
 from monitor.errors import SoakmonError
@@ -189,9 +188,9 @@ class SoakProcesses:
             await asyncio.gather(*tasks, return_exceptions=True)
         for index in sorted(self._pending):  # nothing measured is lost
             self._publish(index)
-        queue = self.tracer.config.queue_size if self.tracer and self.tracer.config else None
-        spans = [w.final["spans"] for w in self.workers if w.final and w.final.get("spans")]
-        report_worker_spans(f"soak {self.soak.name}", spans, queue)
+        if self.tracer is not None:
+            spans = [w.final["spans"] for w in self.workers if w.final and w.final.get("spans")]
+            self.tracer.worker_spans(f"soak {self.soak.name}", spans)
         if died and not stop.is_set():
             reasons = "; ".join(w.describe() for w in died)
             log.error("soak %s: %s", self.soak.name, reasons)

@@ -39,7 +39,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from monitor import __version__
-from monitor.engine.tracing_export import ExportStats, GuardedExporter, SpanCounter, close_bounded
+from monitor.engine.tracing_export import (
+    ExportStats,
+    GuardedExporter,
+    SpanCounter,
+    close_bounded,
+    report_worker_spans,
+)
 
 if TYPE_CHECKING:
     from monitor.engine import RequestHooks, RequestRecord, RequestSpec
@@ -192,6 +198,7 @@ class ConfiguredTracerProvider(TracerProvider):
         self.config = config
         self.exporter: GuardedExporter | None = None
         self._counter = SpanCounter()
+        self._workers: ExportStats | None = None
         self._closed = False
         self.stats: ExportStats | None = None
         """What became of the spans (set by :meth:`shutdown`; None: not exporting)."""
@@ -224,10 +231,22 @@ class ConfiguredTracerProvider(TracerProvider):
             log.warning("tracing: %s", self.stats.describe(self.config.queue_size))
 
     def export_stats(self) -> ExportStats | None:
-        """What became of the spans so far (the final count after :meth:`shutdown`)."""
+        """What became of this process's spans so far (the final count after
+        :meth:`shutdown`; None: not exporting)."""
         if self.stats is not None or self.exporter is None:
             return self.stats
         return self.exporter.stats(self._counter.ended)
+
+    def absorb_worker_stats(self, stats: ExportStats) -> None:
+        """Count the spans of a worker process that traced with this provider's config."""
+        self._workers = stats if self._workers is None else self._workers + stats
+
+    def all_export_stats(self) -> ExportStats | None:
+        """This process's spans and those its workers reported (at the end of their load)."""
+        own, workers = self.export_stats(), self._workers
+        if own is None or workers is None:
+            return own or workers
+        return own + workers
 
 
 def setup_tracing(env: Mapping[str, str] | None = None) -> ConfiguredTracerProvider:
@@ -256,8 +275,18 @@ class RequestTracer:
     def __init__(self, provider: trace.TracerProvider) -> None:
         self._tracer = provider.get_tracer("soakmon.engine", __version__)
         self._open: dict[str, Span] = {}
-        self.config = provider.config if isinstance(provider, ConfiguredTracerProvider) else None
+        configured = provider if isinstance(provider, ConfiguredTracerProvider) else None
+        self.provider = configured
+        """The provider when it is soakmon's (None: a provider of the caller's own)."""
+        self.config = configured.config if configured is not None else None
         """How the provider was set up (None: a provider of the caller's own)."""
+
+    def worker_spans(self, where: str, docs: list[dict[str, Any]]) -> None:
+        """What worker processes reported of their spans (:class:`ExportStats` as JSON): one
+        warning for those not exported, and counted with the provider's own."""
+        stats = report_worker_spans(where, docs, self.config.queue_size if self.config else None)
+        if stats is not None and self.provider is not None:
+            self.provider.absorb_worker_stats(stats)
 
     def attach(self, hooks: RequestHooks) -> None:
         """Trace the requests of ``hooks`` (which then name this tracer: ``hooks.tracer``)."""

@@ -252,14 +252,17 @@ def close_bounded(shutdown: Callable[[], None], exporter: GuardedExporter, bound
         exporter.give_up()
 
 
-def report_worker_spans(where: str, docs: Sequence[Mapping[str, Any]], queue: int | None) -> None:
+def report_worker_spans(
+    where: str, docs: Sequence[Mapping[str, Any]], queue: int | None
+) -> ExportStats | None:
     """One warning for the spans worker processes did not export (their :class:`ExportStats`
-    as JSON, summed), naming the endpoint and the cause."""
+    as JSON, summed), naming the endpoint and the cause; the sum (None: no report)."""
     if not docs:
-        return
+        return None
     stats = [ExportStats.from_wire(d) for d in docs]
     total = stats[0]
     for more in stats[1:]:
         total = total + more
     if total.not_exported:
         log.warning("%s: worker tracing: %s", where, total.describe(queue or 2048))
+    return total

@@ -22,6 +22,7 @@ from monitor.daemon.soak_processes import SoakProcesses
 from monitor.engine.tracing import RequestTracer, setup_tracing, trace_id_of
 from monitor.events import EventBus, SoakInterval
 from monitor.observe.metrics import MonitorMetrics
+from monitor.observe.tracing_metrics import register_span_export
 from tests.engine.servers import serve_app
 from tests.plugins.otlp import Receiver
 
@@ -106,6 +107,7 @@ async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
                                 "window": 0.5, "processes": 2,
                                 "requests": [{"path": "/"}]})  # fmt: skip
     metrics = MonitorMetrics(CollectorRegistry())
+    register_span_export(metrics.registry, provider)  # as the daemon does
     proc = SoakProcesses(soak, Target(url=url), bus=bus, metrics=metrics, processes=2,
                          tracer=RequestTracer(provider))  # fmt: skip
     caplog.set_level(logging.WARNING, logger="monitor.engine.tracing")
@@ -129,4 +131,9 @@ async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
     n = len(parents)
     assert warning.startswith(f"soak s: worker tracing: {n} of {n} spans not exported to "
                               f"{endpoint}/v1/traces (connection refused)"), warning  # fmt: skip
+    # and on /metrics: the workers' spans, none exported
+    value = metrics.registry.get_sample_value
+    assert value("soakmon_trace_spans_ended_total") == n
+    assert value("soakmon_trace_spans_exported_total") == 0
+    assert value("soakmon_trace_spans_export_failed_total") == n
     await asyncio.to_thread(provider.shutdown)

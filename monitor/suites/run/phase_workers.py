@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor.engine import ConnectionMode
-from monitor.engine.tracing_export import report_worker_spans
 from monitor.engine.wire import absorb_wire
 from monitor.engine.workers import Worker, drive, split_exact
 from monitor.suites.errors import ExpressionError, PhaseWorkerDied
@@ -176,8 +175,8 @@ async def run_in_workers(
             hooks.request_done(record_from_wire(doc))
     # in one process calls are kept in the order they complete: the same order across workers
     outcome.calls.sort(key=lambda c: c.invoked_at + c.latency_ms / 1000.0)
-    queue = hooks.tracer.config.queue_size if hooks.tracer and hooks.tracer.config else None
-    report_worker_spans(where, [f["spans"] for f in finals.values() if f.get("spans")], queue)
+    if hooks.tracer is not None:
+        hooks.tracer.worker_spans(where, [f["spans"] for f in finals.values() if f.get("spans")])
     if dead:
         raise PhaseWorkerDied(f"{where}.load: " + "; ".join(w.describe() for w in dead))
     ends = [float(f["ended"]) for f in finals.values() if f.get("ended")]
