@@ -11,7 +11,8 @@ from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from monitor.engine import ConcurrentTester, RequestHooks
-from monitor.engine.tracing import RequestTracer, resource_from_env, setup_tracing, trace_id_of
+from monitor.engine.tracing import RequestTracer, setup_tracing, trace_id_of
+from monitor.engine.tracing_config import resource_from_env
 
 
 @pytest.fixture
