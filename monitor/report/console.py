@@ -9,122 +9,15 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Any
 
-from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
-from monitor.report.text import clean, fmt_ms, fmt_s, one_line
-from monitor.suites.results import CheckResult, RunResult, ScenarioResult
+from monitor.report.summary_table import SummaryTable
+from monitor.report.text import clean, fmt_s, one_line
+from monitor.suites.results import RunResult
 
 MAX_EVIDENCE_LINES = 10
-#: Longest expected/observed text shown in the table's "Failed checks" column (the evidence
-#: section below the table prints them whole).
-MAX_CELL_TEXT = 100
-
-_STATUS_STYLE = {
-    "passed": ("PASS", "bold green"),
-    "failed": ("FAIL", "bold red"),
-    "error": ("ERROR", "bold magenta"),
-    "skipped": ("N/A", "bold yellow"),
-}
-
-
-def _check_line(check: CheckResult) -> str:
-    """One line per failed check: its name, what was observed and, when it is short, what was
-    expected (a multi-line CEL expression is shown whole only in the evidence section)."""
-    line = (
-        f"{one_line(check.name, MAX_CELL_TEXT)}: observed {one_line(check.observed, MAX_CELL_TEXT)}"
-    )
-    expected = check.expected.strip()
-    if expected and "\n" not in expected and len(expected) <= MAX_CELL_TEXT:
-        line += f", expected {expected}"
-    return line
-
-
-def _problems(sc: ScenarioResult) -> Text:
-    if sc.status == "skipped":
-        reason = sc.skip_reason or "no reason given"
-        return Text(clean(f"not applicable: {reason}"), style="yellow")
-    failed = sc.failed_checks
-    if sc.status == "failed" and not failed:
-        return Text("no check passed (scenario has no checks)", style="red")
-    text = Text("\n".join(clean(_check_line(c)) for c in failed), style="red")
-    for check in sc.error_checks:
-        text.append(
-            ("\n" if text else "")
-            + clean(f"error: {one_line(check.name)}: {one_line(check.message)}"),
-            "magenta",
-        )
-    for check in sc.not_applicable_checks:
-        line = clean(f"n/a: {one_line(check.name)}: {one_line(check.message)}")
-        text.append(("\n" if text else "") + line, "yellow")
-    return text
-
-
-def _requests(req: dict[str, Any], server_errors: dict[str, int] | None = None) -> Text:
-    text = Text(str(req.get("total", 0)))
-    errors = int(req.get("error_count", 0))
-    if errors:  # refusals (409, 422) are often the expected outcome: not styled as failures
-        text.append(f" ({errors} not 2xx)", style="yellow")
-    fivexx = sum((server_errors or {}).values())
-    if fivexx:  # shown apart from the checks: "correct state but 500s" must be visible
-        # (HTTP 5xx, and answers the profile declares server errors: HTTP 200 + {"code": 500})
-        text.append(f" ({fivexx} server error{'s' if fivexx != 1 else ''})", style="bold red")
-    return text
-
-
-def shows_attempts(run: RunResult) -> bool:
-    """Whether the run has anything to say about attempts: a scenario ran more than one, or a
-    concurrent phase's start spread was measured."""
-    return any(
-        sc.attempts is not None
-        and (len(sc.attempts.runs) > 1 or sc.attempts.max_spread() is not None)
-        for sc in run.scenarios
-    )
-
-
-def _attempts(sc: ScenarioResult) -> Text:
-    if sc.attempts is None or not sc.attempts.runs:
-        return Text("-")
-    style = "red" if sc.attempts.violated else "magenta" if sc.attempts.errored else ""
-    text = Text(clean(sc.attempts.summary()), style=style)
-    if sc.attempts.weak:
-        text.stylize("yellow", text.plain.find(" ("))
-    return text
-
-
-def _table(run: RunResult) -> Table:
-    longest = max((len(sc.name) for sc in run.scenarios), default=8)
-    table = Table(
-        title="soakmon results", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-    )
-    table.add_column("Suite", overflow="fold")
-    table.add_column("Scenario", overflow="fold", min_width=min(longest, 16))
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Requests", justify="right", no_wrap=True)
-    table.add_column("p95", justify="right", no_wrap=True)
-    attempts = shows_attempts(run)
-    if attempts:
-        table.add_column("Attempts", overflow="fold", max_width=36)
-    table.add_column("Failed checks", overflow="fold", ratio=1, min_width=18)
-    for suite in run.suites:
-        for sc in suite.scenarios:
-            label, style = _STATUS_STYLE[sc.status]
-            req: dict[str, Any] = sc.requests
-            cells: list[RenderableType] = [
-                Text(clean(suite.name)),
-                Text(clean(sc.name)),
-                Text(label, style=style),
-                _requests(req, sc.server_errors),
-                fmt_ms(req.get("latency_ms", {}).get("p95")) if req.get("total") else "-",
-            ]
-            if attempts:
-                cells.append(_attempts(sc))
-            table.add_row(*cells, _problems(sc))
-    return table
 
 
 def verdict(run: RunResult) -> Text:
@@ -209,7 +102,7 @@ def _evidence(run: RunResult) -> list[RenderableType]:
 
 def summary(run: RunResult) -> Group:
     """The whole console summary as one rich renderable."""
-    parts: list[RenderableType] = [_table(run), verdict(run)]
+    parts: list[RenderableType] = [SummaryTable(run), verdict(run)]
     evidence = _evidence(run)
     if evidence:
         parts += [Text("\nFailed checks and errors:", style="bold"), *evidence]
