@@ -72,6 +72,7 @@ class SoakProcesses:
         self.soak = soak
         self.tracer = tracer
         """The daemon's request tracer: the workers trace their requests alike (None: not)."""
+        self._export_warned = False
         self.target = target
         self.bus = bus
         self.metrics = metrics
@@ -103,6 +104,18 @@ class SoakProcesses:
             self._pending.setdefault(index, {})[w.index] = interval
             self._reached[w.index] = index
             self._publish_ready(index)
+            if interval.get("spans") and self.tracer is not None:
+                self._spans_so_far(w, interval["spans"])
+
+    def _spans_so_far(self, w: Worker, doc: dict[str, Any]) -> None:
+        """A worker's span export so far: counted live, its first failure said once."""
+        assert self.tracer is not None
+        stats = self.tracer.running_worker_spans(f"soak {self.soak.name}/{w.index}", doc)
+        if stats.reason and not self._export_warned:
+            self._export_warned = True
+            log.warning("soak %s: worker tracing: cannot export spans to %s: %s (measurements "
+                        "are unaffected; the spans not exported are counted at the end and on "
+                        "/metrics)", self.soak.name, stats.endpoint, stats.reason)  # fmt: skip
 
     def _count(self, entries: list[dict[str, Any]]) -> None:
         for e in entries:
@@ -189,6 +202,8 @@ class SoakProcesses:
         for index in sorted(self._pending):  # nothing measured is lost
             self._publish(index)
         if self.tracer is not None:
+            for w in self.workers:  # their last report replaces what they said while running
+                self.tracer.worker_ended(f"soak {self.soak.name}/{w.index}")
             spans = [w.final["spans"] for w in self.workers if w.final and w.final.get("spans")]
             self.tracer.worker_spans(f"soak {self.soak.name}", spans)
         if died and not stop.is_set():

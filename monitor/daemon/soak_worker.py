@@ -89,8 +89,11 @@ async def run_worker(plan: dict[str, Any]) -> None:
         # the window's slot on the parent's grid: the same index in every worker
         index = grid_slot(report.start_s, soak.window)
         body = {"index": index, "start_s": report.start_s, "end_s": report.end_s}
+        # what became of its spans so far: the daemon says the first failure and counts them
+        spans = tracing.provider.export_stats() if tracing is not None else None
         emit("interval", body | {"result": result_to_wire(report.result),
-                                  "requests": counts.drain()})  # fmt: skip
+                                  "requests": counts.drain(),
+                                  "spans": spans and spans.to_wire()})  # fmt: skip
         sent += 1
         if os.getppid() != parent:
             stop.set()

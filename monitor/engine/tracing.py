@@ -66,7 +66,8 @@ class ConfiguredTracerProvider(TracerProvider):
         self.config = config
         self.exporter: GuardedExporter | None = None
         self._counter = SpanCounter()
-        self._workers: ExportStats | None = None
+        self._finished: ExportStats | None = None  # workers that ended, summed
+        self._running: dict[str, ExportStats] = {}  # running workers: their latest report
         self._closed = False
         self.stats: ExportStats | None = None
         """What became of the spans (set by :meth:`shutdown`; None: not exporting)."""
@@ -105,16 +106,24 @@ class ConfiguredTracerProvider(TracerProvider):
             return self.stats
         return self.exporter.stats(self._counter.ended)
 
-    def absorb_worker_stats(self, stats: ExportStats) -> None:
-        """Count the spans of a worker process that traced with this provider's config."""
-        self._workers = stats if self._workers is None else self._workers + stats
+    def worker_stats(self, key: str, stats: ExportStats | None, *, ended: bool) -> None:
+        """Count the spans of worker ``key`` (traced with this provider's config): its latest
+        report while it runs, its last one once it ``ended`` (None: no more of it)."""
+        self._running.pop(key, None)
+        if stats is None:
+            return
+        if not ended:
+            self._running[key] = stats
+            return
+        self._finished = stats if self._finished is None else self._finished + stats
 
     def all_export_stats(self) -> ExportStats | None:
-        """This process's spans and those its workers reported (at the end of their load)."""
-        own, workers = self.export_stats(), self._workers
-        if own is None or workers is None:
-            return own or workers
-        return own + workers
+        """This process's spans and those its workers reported."""
+        total = self.export_stats()
+        for stats in [self._finished, *list(self._running.values())]:
+            if stats is not None:
+                total = stats if total is None else total + stats
+        return total
 
 
 def setup_tracing(env: Mapping[str, str] | None = None) -> ConfiguredTracerProvider:
@@ -150,11 +159,23 @@ class RequestTracer:
         """How the provider was set up (None: a provider of the caller's own)."""
 
     def worker_spans(self, where: str, docs: list[dict[str, Any]]) -> None:
-        """What worker processes reported of their spans (:class:`ExportStats` as JSON): one
-        warning for those not exported, and counted with the provider's own."""
+        """What worker processes reported of their spans at their end (:class:`ExportStats` as
+        JSON): one warning for those not exported, and counted with the provider's own."""
         stats = report_worker_spans(where, docs, self.config.queue_size if self.config else None)
         if stats is not None and self.provider is not None:
-            self.provider.absorb_worker_stats(stats)
+            self.provider.worker_stats(where, stats, ended=True)
+
+    def running_worker_spans(self, key: str, doc: dict[str, Any]) -> ExportStats:
+        """A running worker's report so far (counted live, e.g. on ``/metrics``)."""
+        stats = ExportStats.from_wire(doc)
+        if self.provider is not None:
+            self.provider.worker_stats(key, stats, ended=False)
+        return stats
+
+    def worker_ended(self, key: str) -> None:
+        """Worker ``key`` ended: its running report is superseded by :meth:`worker_spans`."""
+        if self.provider is not None:
+            self.provider.worker_stats(key, None, ended=True)
 
     def attach(self, hooks: RequestHooks) -> None:
         """Trace the requests of ``hooks`` (which then name this tracer: ``hooks.tracer``)."""

@@ -89,6 +89,10 @@ async def test_soak_workers_export_a_span_per_request_and_feed_exemplars(
     assert exemplars <= traces
 
 
+def logged(caplog: pytest.LogCaptureFixture, *parts: str) -> list[str]:
+    return [m for r in caplog.records if all(p in (m := r.getMessage()) for p in parts)]
+
+
 async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
     target: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -99,7 +103,10 @@ async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    provider = setup_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    # batches every 0.1 s (the SDK's OTEL_BSP_SCHEDULE_DELAY, through the workers' plan): the
+    # workers try the collector while the soak runs
+    provider = setup_tracing({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                              "OTEL_BSP_SCHEDULE_DELAY": "100"})  # fmt: skip
     bus = EventBus()
     windows: list[SoakInterval] = []
     bus.on(SoakInterval, windows.append)
@@ -114,10 +121,15 @@ async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
     stop = asyncio.Event()
     task = asyncio.create_task(proc.run(stop))
     deadline = time.monotonic() + 60
-    while sum(w.requests for w in windows) < 30:
-        assert time.monotonic() < deadline, "no windows from the workers"
+    live = (
+        f"soak s: worker tracing: cannot export spans to {endpoint}/v1/traces: connection refused"
+    )
+    while sum(w.requests for w in windows) < 30 or not logged(caplog, live):
+        assert time.monotonic() < deadline, ("no windows from the workers, or no warning", windows)
         assert not task.done(), [w.describe() for w in proc.workers]
         await asyncio.sleep(0.1)
+    # said while the soak runs, and counted on /metrics
+    assert (metrics.registry.get_sample_value("soakmon_trace_spans_ended_total") or 0) > 0
     stop.set()
     stopping = time.monotonic()
     await asyncio.wait_for(task, 30)
@@ -127,7 +139,8 @@ async def test_a_refused_collector_does_not_hold_up_a_soak_s_stop(
     await bus.drain()
     # every request the target answered is in a published window
     assert sum(w.requests for w in windows) == len(parents)
-    (warning,) = [r.getMessage() for r in caplog.records if "worker tracing" in r.getMessage()]
+    assert len(logged(caplog, live)) == 1  # once, not per batch nor per worker
+    (warning,) = logged(caplog, "soak s: worker tracing: ", "spans not exported to")
     n = len(parents)
     assert warning.startswith(f"soak s: worker tracing: {n} of {n} spans not exported to "
                               f"{endpoint}/v1/traces (connection refused)"), warning  # fmt: skip
