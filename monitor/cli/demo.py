@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import app
+from monitor.cli.entry import doing
 
 #: Shorter than the spec's 60 s so the demo stays well under two minutes; `--param` overrides.
 DEMO_PARAMS: dict[str, int | float | bool | str] = {"sustained_s": 10}
@@ -110,6 +111,7 @@ def demo(  # noqa: PLR0917 (a Typer command: one parameter per option)
             f"unknown fault {', '.join(unknown)} (known: {', '.join(sorted(FAULTS))})"
         )
     selection = suiterun.select([], "reference", param or [], scenario or [], DEMO_PARAMS)
+    doing("starting the reference target")
     try:
         with embedded_target(db, faults, race_window) as url:
             if not quiet:
