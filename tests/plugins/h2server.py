@@ -6,6 +6,16 @@ and an ``X-Arrival-Ns`` header: ``time.monotonic_ns()`` when the request's last 
 (END_STREAM) reached the app, so tests see how tightly the streams arrived. Paths under
 ``/early`` are answered on their headers, without waiting for the request's end (as a proxy
 or an application that never reads the body does).
+
+hypercorn 0.18.0 (the newest release) kills the whole connection when a client completes a
+request the app has already answered: HEADERS (no END_STREAM) on stream 1; the app answers,
+hypercorn sends HEADERS + DATA (END_STREAM) and drops the stream, without RST_STREAM NO_ERROR;
+the client's DATA (END_STREAM) on stream 1 is legal then (RFC 9113 §5.1 half-closed (local),
+§8.1), but ``H2Protocol._handle_events`` looks the stream up unguarded on ``DataReceived`` and
+raises ``KeyError`` (its ``StreamEnded`` branch guards the same lookup). Every other stream of the
+connection then goes unanswered. Upstream: pgjones/hypercorn issue 329, pull requests 312 and
+334 (open). :class:`_H2Protocol` drops such DATA (acknowledging its flow control) and serves the
+rest as hypercorn does.
 """
 
 from __future__ import annotations
@@ -18,8 +28,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import h2.events
+import hypercorn.protocol
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypercorn.protocol.h2 import H2Protocol
 
 from tests.plugins.tls import Cert
 
@@ -71,10 +84,28 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
+class _H2Protocol(H2Protocol):
+    """hypercorn's HTTP/2 protocol, but DATA on a stream it has already answered and dropped
+    is acknowledged and ignored instead of raising ``KeyError`` (see the module docstring)."""
+
+    async def _handle_events(self, events: list[h2.events.Event]) -> None:
+        for event in events:  # one at a time: an earlier event may open or drop the stream
+            if isinstance(event, h2.events.DataReceived) and event.stream_id not in self.streams:
+                size, stream_id = event.flow_controlled_length or 0, event.stream_id or 0
+                self.connection.acknowledge_received_data(size, stream_id)
+                await self._flush()
+                continue
+            await super()._handle_events([event])
+
+
+hypercorn.protocol.H2Protocol = _H2Protocol  # type: ignore[attr-defined]  # what ProtocolWrapper starts
+
+
 @asynccontextmanager
-async def serve_h2(cert: Cert | None = None) -> AsyncIterator[str]:
+async def serve_h2(cert: Cert | None = None, *, max_streams: int = 100) -> AsyncIterator[str]:
     """hypercorn with :func:`echo_app` on a free loopback port: ``https://`` (ALPN h2 and
-    http/1.1) with ``cert``, else ``http://`` (HTTP/1.1 and h2c prior knowledge)."""
+    http/1.1) with ``cert``, else ``http://`` (HTTP/1.1 and h2c prior knowledge); at most
+    ``max_streams`` concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -83,6 +114,7 @@ async def serve_h2(cert: Cert | None = None) -> AsyncIterator[str]:
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 0.5
+    config.h2_max_concurrent_streams = max_streams
     if cert is not None:
         config.certfile, config.keyfile = cert.cert_file, cert.key_file
     stop = asyncio.Event()

@@ -142,7 +142,11 @@ class H2Protocol(asyncio.Protocol):
                         too_large = ResponseTooLarge("response body", MAX_KEPT_BODY)
                         self._give_up(event.stream_id or 0, too_large)
         elif isinstance(event, h2.events.StreamEnded):
-            self._finish(event.stream_id or 0, None)
+            stream_id = event.stream_id or 0
+            stream = self._streams.get(stream_id)
+            self._finish(stream_id, None)
+            if stream is not None:
+                self._complete_answered(stream_id, stream.out)
         elif isinstance(event, h2.events.StreamReset):
             code = code_name(event.error_code)
             self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
@@ -185,6 +189,28 @@ class H2Protocol(asyncio.Protocol):
             out.response_headers = stream.headers
             out.response_body = b"".join(stream.body) if stream.keep_body else None
         stream.done.set_result(None)
+
+    def _complete_answered(self, stream_id: int, out: Outgoing) -> None:
+        """The server answered before this request's final frame (an app that answers on the
+        headers) and did not stop the request with RST_STREAM NO_ERROR: the request is
+        completed now, as RFC 9113 §8.1 expects of the client. Left half-closed, the stream
+        would hold one of the server's concurrent streams for the connection's life (one per
+        early answer, until a batch no longer fits on one connection). A stream whose final
+        frame already left is closed: nothing is sent."""
+        try:
+            self._send_final(stream_id, out)
+        except h2.exceptions.StreamClosedError:
+            pass
+        except h2.exceptions.H2Error:  # its last byte does not fit the window it was left
+            with contextlib.suppress(h2.exceptions.H2Error):
+                self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+
+    def _send_final(self, stream_id: int, out: Outgoing) -> None:
+        body = out.body or b""
+        if body:
+            self.h2.send_data(stream_id, body[-1:], end_stream=True)
+        else:
+            self.h2.end_stream(stream_id)
 
     def _fail_all(self, kind: str, message: str) -> None:
         for stream_id in list(self._streams):
@@ -241,11 +267,7 @@ class H2Protocol(asyncio.Protocol):
     def finals(self, streams: Sequence[tuple[int, Outgoing]]) -> bytes:
         """The final frames (END_STREAM) of ``streams``, serialised together, not yet sent."""
         for stream_id, out in streams:
-            body = out.body or b""
-            if body:
-                self.h2.send_data(stream_id, body[-1:], end_stream=True)
-            else:
-                self.h2.end_stream(stream_id)
+            self._send_final(stream_id, out)
         return self.h2.data_to_send()
 
     def abort(self) -> None:
@@ -283,8 +305,9 @@ async def deliver(
         await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
         payloads = []
         for conn, streams, waiters in primed:
-            # a stream answered (or reset) before its final frame is left alone: it is closed,
-            # and its answer is that request's record, as for a last-byte request answered early
+            # a stream answered (or reset) before its release is not in the pass: its request
+            # was completed when the answer came (``_complete_answered``) or it is closed, and
+            # its answer is that request's record, as for a last-byte request answered early
             live = [s for s, done in zip(streams, waiters, strict=True) if not done.done()]
             if live and conn.usable:
                 payloads.append((conn, live, conn.finals(live)))

@@ -3,10 +3,16 @@ h2c prior knowledge and over TLS with ALPN; and the fallbacks when the target ha
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from monitor.engine import ConcurrentTester, RequestSpec
+from monitor.engine.sync.h2conn import open_h2
+from monitor.engine.sync.wire import outgoing
 from tests.engine.servers import serve_app
 from tests.plugins.h2server import serve_h2
 from tests.plugins.tls import Cert
@@ -101,11 +107,12 @@ async def test_auto_over_tls_without_h2_alpn_uses_last_byte(self_signed: Cert) -
 async def test_a_stream_answered_before_its_final_frame_is_that_requests_record() -> None:
     # a server may answer a stream on its headers (an app that never reads the body; HAProxy
     # relaying such an answer, then RST_STREAM NO_ERROR): the batch must not fail on it, the
-    # early answer is that request's record, and the connection serves the next batch
-    async with serve_h2() as url, ConcurrentTester(
+    # early answer is that request's record, and the connection serves the next batches whole:
+    # the early stream is completed, not left half-closed holding one of the server's 5 streams
+    async with serve_h2(max_streams=5) as url, ConcurrentTester(
         url, mode="per-user", keep_body=True, sync="single-packet", h2c=True
     ) as tester:  # fmt: skip
-        for _ in range(2):
+        for _ in range(3):
             batch = [RequestSpec("GET", "/early"), *_batch(4)]
             result = await tester.run_batch(batch)
             assert result.errors == [], result.errors
@@ -114,15 +121,43 @@ async def test_a_stream_answered_before_its_final_frame_is_that_requests_record(
             assert early.body == b"early"
             delivery = result.delivery
             assert delivery is not None
-            assert (delivery.sync, delivery.released) == ("single-packet", 4)
-            # every request was invoked when its HEADERS left, before the release; the early
-            # one's record starts then too (it used to start at the release, after its answer)
+            # every request was invoked when its HEADERS left, before the release
             assert early.duration_ms >= 0
             assert all(r.invoked is not None for r in result.records)
             release = held[0].start
             assert all(r.start == release for r in held)
             assert all(r.invoked is not None and r.invoked < release for r in result.records)
-            assert early.start == early.invoked
+            # the answer comes within the 2 ms settle, or after it on a busy machine (this
+            # server runs in the test's event loop): answered first, the early request is not
+            # in the pass and its record starts when its HEADERS left (it used to start at
+            # the release, after its answer); else it is released with the others
+            answered_first = early.start == early.invoked
+            assert answered_first or early.start == release
+            assert (delivery.sync, delivery.released, delivery.connections) == (
+                "single-packet", 4 if answered_first else 5, 1,
+            )  # fmt: skip
+
+
+async def test_a_request_answered_on_its_headers_is_completed_and_its_stream_freed() -> None:
+    # the answer awaited before the final frame, not raced against the settle: the client then
+    # sends the request's last byte with END_STREAM (RFC 9113 §8.1), so the server's only
+    # stream is free again and the connection serves the next requests
+    async with serve_h2(max_streams=1) as url, ConcurrentTester(url) as tester:
+        conn = await open_h2("127.0.0.1", URL(url).port or 80, 5.0, None)
+        try:
+            for path in ("/early/1", "/early/2", "/after"):
+                req = tester.client.prepare(RequestSpec("POST", path, json={"n": 12}))
+                out = outgoing(tester.client, 0, req, None)
+                stream_id, done = conn.prime(out, keep_body=True)
+                if path == "/after":
+                    conn.transport.write(conn.finals([(stream_id, out)]))  # type: ignore[union-attr]
+                await asyncio.wait_for(done, 5)
+                assert out.error is None, out.error
+                assert conn.capacity == 1
+            assert out.status == 201
+            assert json.loads(out.response_body or b"")["body"] == {"n": 12}
+        finally:
+            conn.abort()
 
 
 async def test_a_request_without_body_does_not_announce_it_is_complete() -> None:
