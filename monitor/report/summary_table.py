@@ -2,11 +2,12 @@
 
 Names are never split: suite and scenario names are whole words a user searches for (in the
 suite file, in ``--scenario``), so their columns never wrap. A column with nothing to say is
-not shown (no "Failed checks" column when every scenario passed). Where the names, the status,
-the request count and p95 do not fit beside a Suite column (80 columns), each suite becomes a
-heading row above its scenarios and a scenario's attempts go under its name. Failed checks
-(and skip reasons, errors, n/a checks) get their own column only when it leaves them at least
-:data:`MIN_PROBLEMS_WIDTH` columns; otherwise each goes on its own line under the table.
+not shown (no "Failed checks" column when every scenario passed). Three layouts, the first that
+fits: a Suite column beside the scenario, the measures and the attempts (each on one line);
+each suite a heading row above its scenarios (no Suite column: the demo's 24 scenarios at 120
+columns); and, where even that leaves no room for the attempts (80 columns), each scenario's
+attempts under its name. Failed checks (and skip reasons, errors, n/a checks) get their own
+column only when it leaves them at least :data:`MIN_PROBLEMS_WIDTH` columns; otherwise each goes on its own line under the table.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from monitor.suites.results import CheckResult, RunResult, ScenarioResult
 MAX_CELL_TEXT = 100
 MIN_PROBLEMS_WIDTH = 40
 """Narrowest "Failed checks" column worth showing; narrower, the lines go under the table."""
-MIN_ATTEMPTS_WIDTH = 20
-"""Narrowest Attempts column beside a Suite column; narrower, the compact layout is used."""
-_GAP = 2  # rich's padding between two columns with pad_edge=False
+MAX_ATTEMPTS_WIDTH = 36
+"""Widest Attempts column; a longer summary (weak attempts) wraps."""
+_INDENT = 2  # a scenario under its suite's heading row
+_GAP = 3  # between two columns: their padding (one each side) and the box's blank divider
+_EDGE = 2  # the box's blank left and right edges
 
 _STATUS_STYLE = {
     "passed": ("PASS", "bold green"),
@@ -149,36 +152,58 @@ class SummaryTable:
         yield self.layout(options.max_width)
 
     def layout(self, width: int) -> RenderableType:
-        """The table (and the lines under it) that fit ``width`` columns."""
+        """The table (and the lines under it) that fit ``width`` columns: a Suite column when
+        the attempts still fit on one line beside it, else each suite a heading row; when even
+        then the Attempts column does not fit, each scenario's attempts go under its name."""
         rows = self.rows
-        fixed = [
-            _widest((r.name for r in rows), "Scenario"),
-            _widest((r.status for r in rows), "Status"),
-            _widest((r.requests for r in rows), "Requests"),
-            _widest((r.p95 for r in rows), "p95"),
-        ]
-        suite_w = _widest((r.suite for r in rows), "Suite")
-        wide = sum(fixed) + suite_w + _GAP * len(fixed)
-        if self.attempts:
-            wide += MIN_ATTEMPTS_WIDTH + _GAP
+        measures = sum(
+            _widest(cells, header) + _GAP
+            for cells, header in (
+                ((r.status for r in rows), "Status"),
+                ((r.requests for r in rows), "Requests"),
+                ((r.p95 for r in rows), "p95"),
+            )
+        )
+        name_w = _widest((r.name for r in rows), "Scenario")
+        attempts_w = (
+            min(_widest((r.attempts for r in rows), "Attempts"), MAX_ATTEMPTS_WIDTH) + _GAP
+            if self.attempts
+            else 0
+        )
         has_problems = any(r.problems.plain for r in rows)
-        if wide > width:
-            return self._compact(has_problems)
-        beside = has_problems and width - wide - _GAP >= MIN_PROBLEMS_WIDTH
-        table = self._wide(problems_column=beside)
+        width -= _EDGE
+        with_suite = _widest((r.suite for r in rows), "Suite") + _GAP + name_w + measures
+        grouped = _INDENT + name_w + measures
+        if with_suite + attempts_w <= width:
+            suite_column, used = True, with_suite + attempts_w
+        elif grouped + attempts_w <= width:
+            suite_column, used = False, grouped + attempts_w
+        else:
+            return Group(self._compact(), *self._under(rows)) if has_problems else self._compact()
+        beside = has_problems and width - used - _GAP >= MIN_PROBLEMS_WIDTH
+        table = self._columns(suite_column=suite_column, problems_column=beside)
         return Group(table, *self._under(rows)) if has_problems and not beside else table
 
-    def _wide(self, *, problems_column: bool) -> Table:
+    def _columns(self, *, suite_column: bool, problems_column: bool) -> Table:
+        """One row per scenario with an Attempts column; the suites as a column or as heading
+        rows; the failed checks in a column of their own when ``problems_column``."""
         table = _new_table()
-        table.add_column("Suite", no_wrap=True)
+        if suite_column:
+            table.add_column("Suite", no_wrap=True)
         table.add_column("Scenario", no_wrap=True)
         _add_measures(table)
         if self.attempts:
-            table.add_column("Attempts", ratio=None if problems_column else 1, max_width=36)
+            table.add_column("Attempts", max_width=MAX_ATTEMPTS_WIDTH)
         if problems_column:
             table.add_column("Failed checks", overflow="fold", ratio=1)
+        suite = None
         for r in self.rows:
-            cells: list[RenderableType] = [r.suite, r.name, r.status, r.requests, r.p95]
+            if not suite_column and r.suite.plain != suite:
+                suite = r.suite.plain
+                table.add_row(Text(suite, style="bold"))
+            cells: list[RenderableType] = [r.suite] if suite_column else []
+            cells += [r.name if suite_column else Text(" " * _INDENT) + r.name]
+            cells += [r.status, r.requests, r.p95]
             if self.attempts:
                 cells.append(r.attempts)
             if problems_column:
@@ -186,7 +211,7 @@ class SummaryTable:
             table.add_row(*cells)
         return table
 
-    def _compact(self, has_problems: bool) -> RenderableType:
+    def _compact(self) -> Table:
         """Each suite a heading row, each scenario's attempts under its name."""
         table = _new_table()
         table.add_column("Scenario")  # the name never wraps (its Text), its attempts may
@@ -196,13 +221,13 @@ class SummaryTable:
             if r.suite.plain != suite:
                 suite = r.suite.plain
                 table.add_row(Text(suite, style="bold"))
-            name: RenderableType = Text("  ", no_wrap=True) + r.name
+            name: RenderableType = Text(" " * _INDENT, no_wrap=True) + r.name
             if self.attempts and r.attempts.plain != "-":  # wraps at words, under the name
                 attempts = r.attempts.copy()
                 attempts.stylize("dim")
                 name = Group(name, Padding(attempts, (0, 0, 0, 4)))
             table.add_row(name, r.status, r.requests, r.p95)
-        return Group(table, *self._under(self.rows)) if has_problems else table
+        return table
 
     @staticmethod
     def _under(rows: list[_Row]) -> list[RenderableType]:
