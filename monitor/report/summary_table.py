@@ -7,7 +7,8 @@ fits: a Suite column beside the scenario, the measures and the attempts (each on
 each suite a heading row above its scenarios (no Suite column: the demo's 24 scenarios at 120
 columns); and, where even that leaves no room for the attempts (80 columns), each scenario's
 attempts under its name. Failed checks (and skip reasons, errors, n/a checks) get their own
-column only when it leaves them at least :data:`MIN_PROBLEMS_WIDTH` columns; otherwise each goes on its own line under the table.
+column only when it leaves them at least :data:`MIN_PROBLEMS_WIDTH` columns; otherwise each goes
+on its own line under the table.
 """
 
 from __future__ import annotations
