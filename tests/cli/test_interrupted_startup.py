@@ -1,5 +1,6 @@
-"""Ctrl-C before a command's own graceful handling is installed: one line naming what it was
-doing, exit 130, no traceback (as k6 and Locust). The real console script in a subprocess."""
+"""Ctrl-C before a command's own graceful handling is installed (and in `soakmon run`, which has
+none): one line naming what it was doing, exit 130, no traceback (as k6 and Locust), no worker
+process left behind. The real console script in a subprocess."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+
+import psutil
+import yaml
+
+from monitor.reference import ReferenceServer
 
 SCRIPT = str(Path(sys.executable).parent / "soakmon")
 """The installed ``soakmon`` console script, as a user starts it."""
@@ -71,3 +77,45 @@ async def test_ctrl_c_while_run_connects_names_the_target() -> None:
     )
     assert "Traceback" not in err.decode()
     assert out == b""
+
+
+async def test_ctrl_c_during_a_load_in_worker_processes_leaves_no_worker(tmp_path: Path) -> None:
+    """Mid-`run`, while a phase's load runs in two worker processes: the line names the
+    scenario, and the workers are gone with the command (none left loading the target)."""
+    suite = tmp_path / "split.yaml"
+    doc = {"name": "split", "scenarios": [{
+        "name": "loop",
+        "setup": [{"op": "register", "count": 2, "save": "vus"}],
+        "phases": [{"load": {"vus": 2, "duration_s": 60, "processes": 2},
+                    "ops": [{"op": "points.balance", "user": "vus"}]}],
+        "checks": [{"name": "loaded", "cel": "true"}],
+    }]}  # fmt: skip
+    suite.write_text(yaml.safe_dump(doc))
+    async with ReferenceServer() as server:
+        proc = await asyncio.create_subprocess_exec(
+            SCRIPT, "run", str(suite), "--target", server.url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            workers: list[psutil.Process] = []
+            async with asyncio.timeout(90):
+                while len(workers) < 2:  # both workers started (they load the target)
+                    await asyncio.sleep(0.1)
+                    workers = [
+                        p for p in psutil.Process(proc.pid).children(recursive=True)
+                        if "monitor.suites.run.phase_worker" in " ".join(p.cmdline())
+                    ]  # fmt: skip
+            proc.send_signal(signal.SIGINT)
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 130
+    assert err.decode().splitlines()[-1] == (
+        "soakmon: interrupted (Ctrl-C) while running split/loop [1/1]: no summary or report "
+        "was written"
+    )
+    assert "Traceback" not in err.decode()
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert alive == []
