@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import sys
 
-_now = {"doing": "loading soakmon", "phase": "during start-up"}
+_now = {"doing": "loading soakmon", "phase": "during start-up", "lost": ""}
+
+LOST = "no summary or report was written"
+"""What a Ctrl-C in the middle of a measurement costs (``doing(..., lost=LOST)``)."""
 
 
-def doing(what: str, *, started: bool = False) -> None:
+def doing(what: str, *, started: bool = False, lost: str = "") -> None:
     """Record what the command is doing now: ``what`` completes "interrupted while …";
-    ``started``: the measurement itself runs (no longer start-up)."""
+    ``started``: the measurement itself runs (no longer start-up); ``lost``: what a Ctrl-C
+    now loses, said after the line."""
     _now["doing"] = what
     _now["phase"] = "" if started else "during start-up"
+    _now["lost"] = lost
 
 
 def interrupted_message() -> str:
     """The line a Ctrl-C prints at this moment."""
     phase = f" {_now['phase']}" if _now["phase"] else ""
-    tail = "" if _now["phase"] else ": no summary or report was written"
+    tail = f": {_now['lost']}" if _now["lost"] else ""
     return f"soakmon: interrupted (Ctrl-C){phase} while {_now['doing']}{tail}"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import typer
 from rich.console import Console
 
-from monitor.cli.entry import doing
+from monitor.cli.entry import LOST, doing
 from monitor.engine import ConcurrentResult
 from monitor.errors import ExitCode
 
@@ -34,13 +34,15 @@ def graceful_stop(stop: Callable[[], None]) -> Iterator[Stopped]:
 
     def graceful(sig: signal.Signals) -> None:
         stopped.by = stopped.by or sig.name
-        doing(f"stopping after {sig.name} (a second one interrupts at once)", started=True)
+        doing(
+            f"stopping after {sig.name} (a second one interrupts at once)", started=True, lost=LOST
+        )
         stop()
         loop.remove_signal_handler(sig)  # a second Ctrl-C interrupts at once
 
     for sig in stop_signals:
         loop.add_signal_handler(sig, graceful, sig)
-    doing("running the load", started=True)
+    doing("running the load", started=True, lost=LOST)
     try:
         yield stopped
     finally:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 
-from monitor.cli.entry import doing
+from monitor.cli.entry import LOST, doing
 from monitor.engine import ConnectionMode, RequestHooks, SyncMode
 from monitor.errors import ExitCode
 from monitor.report import ReportWriteError, print_summary, write_reports
@@ -207,7 +207,7 @@ def execute(
     progress = ScenarioProgress(total, quiet)
 
     def started(suite: str, scenario: str) -> None:
-        doing(f"running {suite}/{scenario} [{progress.done + 1}/{total}]", started=True)
+        doing(f"running {suite}/{scenario} [{progress.done + 1}/{total}]", started=True, lost=LOST)
         if on_start is not None:
             on_start(suite, scenario)
         progress.start(suite, scenario)
