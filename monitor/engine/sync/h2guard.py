@@ -18,9 +18,9 @@ import h2.events
 from monitor.errors import SoakmonError
 
 MAX_CONTROL_PER_S = 1000
-"""PING, SETTINGS, unknown, PRIORITY and empty DATA frames a server may send in one second: a
-real server sends a handful; more is a flood that would keep the event loop busy past every
-timeout."""
+"""PING, SETTINGS, unknown, PRIORITY and empty DATA frames (but the one ending an answer) a
+server may send in one second: a real server sends a handful; more is a flood that would keep
+the event loop busy past every timeout."""
 MAX_UNSENT = 16 * 1024 * 1024
 """Bytes of our own frames (acknowledgements above all) waiting for a server that does not read."""
 _CONTROL = (
@@ -60,7 +60,13 @@ class ControlBudget:
         self._since = monotonic()
 
     def spend(self, event: h2.events.Event) -> None:
-        empty_data = isinstance(event, h2.events.DataReceived) and not event.data
+        # an empty DATA that ends its stream is how many servers (hypercorn among them) end an
+        # answer: once per stream, and the streams are ours; only the others are a flood
+        empty_data = (
+            isinstance(event, h2.events.DataReceived)
+            and not event.data
+            and event.stream_ended is None
+        )
         if not (empty_data or isinstance(event, _CONTROL)):
             return
         now = monotonic()
