@@ -28,16 +28,10 @@ from typing import Any
 
 import psutil
 
-from bench.generators import (
-    VEGETA,
-    VENV_BIN,
-    Plan,
-    Throughput,
-    parse_soakmon,
-    parse_vegeta,
-    vegeta_needs,
-)
+from bench.generators import parse_soakmon
+from bench.plan import VENV_BIN, Plan, Throughput
 from bench.procs import GENERATOR_CORE, BenchError, pinned, require_program, run_measured
+from bench.rivals import VEGETA, parse_vegeta, vegeta_needs
 
 P50_BOUND_MS = 0.5
 P99_BOUND_MS = 1.0

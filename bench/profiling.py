@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.generators import Plan, soakmon_command
+from bench.generators import soakmon_command
+from bench.plan import Plan
 from bench.procs import GENERATOR_CORE, BenchError, pinned, run_measured
 
 # Longest prefix wins; paths are matched as they appear in the profile.

@@ -35,8 +35,9 @@ from typing import Any
 
 import psutil
 
-from bench.generators import Plan, soakmon_command, wrk_command
+from bench.generators import soakmon_command
 from bench.nginx import STATUS_PATH
+from bench.plan import Plan
 from bench.procs import (
     GENERATOR_CORE,
     TARGET_CORE,
@@ -47,6 +48,7 @@ from bench.procs import (
     stop_group,
     tree_cpu,
 )
+from bench.rivals import wrk_command
 
 PROCESSES_GOAL = 0.9
 """``--processes 2``: summed requests per CPU-second ≥ 0.9 × one process's (issue 23)."""

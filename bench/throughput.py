@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.generators import GENERATORS, Generator, Plan, Throughput
+from bench.generators import GENERATORS
+from bench.plan import Generator, Plan, Throughput
 from bench.procs import GENERATOR_CORE, BenchError, Measured, pinned, run_measured
 
 CALIBRATION_S = 1

@@ -18,21 +18,21 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.generators import (
-    GENERATORS,
-    Plan,
+from bench.generators import GENERATORS
+from bench.hold_server import STATS_PATH
+from bench.idle import IdleMemory, IdleSample, _stable, server_stats
+from bench.nginx import nginx_target
+from bench.plan import Plan
+from bench.procs import BenchError, free_port, run_measured, service, steady_util
+from bench.profiling import package_of
+from bench.report import goal_verdict
+from bench.rivals import (
     locust_throughput,
     vegeta_needs,
     vegeta_throughput,
     wrk_command,
     wrk_throughput,
 )
-from bench.hold_server import STATS_PATH
-from bench.idle import IdleMemory, IdleSample, _stable, server_stats
-from bench.nginx import nginx_target
-from bench.procs import BenchError, free_port, run_measured, service, steady_util
-from bench.profiling import package_of
-from bench.report import goal_verdict
 from bench.scaling import VARIANTS, Scaling, Variant, Window, measure, served
 from bench.throughput import RunResult, ratios, run_one, starved, steady_rate
 
