@@ -70,3 +70,12 @@ def closed_port_url() -> str:
 async def read_request_head(reader: asyncio.StreamReader) -> bytes:
     """Read up to the end of the request headers."""
     return await reader.readuntil(b"\r\n\r\n")
+
+
+async def each_request(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """The head of each request of a keep-alive connection, until the client closes it."""
+    while True:
+        try:
+            yield await read_request_head(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return

@@ -23,7 +23,7 @@ from monitor.engine import (
     Stage,
 )
 from monitor.engine.backoff import VuBackoff
-from tests.engine.servers import closed_port_url, read_request_head, serve_raw
+from tests.engine.servers import closed_port_url, each_request, serve_raw
 
 GET = RequestSpec("GET", "/")
 TRANSPORTS = [("shared", True), ("per-user", True), ("shared", False)]
@@ -78,11 +78,7 @@ class FlakyServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.transport.abort()
             return
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
             self.answered += 1

@@ -29,7 +29,13 @@ from monitor.engine import (
     RequestSpec,
     Runner,
 )
-from tests.engine.servers import closed_port_url, read_request_head, serve_app, serve_raw
+from tests.engine.servers import (
+    closed_port_url,
+    each_request,
+    read_request_head,
+    serve_app,
+    serve_raw,
+)
 from tests.plugins.target_process import TargetProcess
 
 #: Record fields that must be equal on both paths (latencies and clocks only in kind).
@@ -295,11 +301,7 @@ async def test_an_interim_answer_is_not_the_requests_answer() -> None:
 
     async def early_hints(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal sent
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             sent += 1
             hints = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
             final = f"HTTP/1.1 201 Created\r\nX-N: {sent}\r\nContent-Length: 2\r\n\r\nok"

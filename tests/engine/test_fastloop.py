@@ -22,7 +22,7 @@ from monitor.engine import (
     RequestSpec,
     Runner,
 )
-from tests.engine.servers import read_request_head, serve_raw
+from tests.engine.servers import each_request, read_request_head, serve_raw
 
 GET = RequestSpec("GET", "/")
 
@@ -38,11 +38,7 @@ class TallyServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         n = 0
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             status = (200, 404, 500)[n % 3]
             n += 1
             close = n % 7 == 0
@@ -84,11 +80,7 @@ async def test_a_stalled_answer_times_out_on_time_after_many_fast_ones() -> None
 
     async def stall_after_50(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal answered
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             answered += 1
             if answered == 50:
                 await asyncio.sleep(5)
@@ -112,11 +104,7 @@ async def test_open_model_latency_counts_from_the_intended_start() -> None:
     """No records kept: a late start still shows in the latency (no coordinated omission)."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
 
@@ -225,11 +213,7 @@ async def test_latencies_are_folded_in_while_an_interval_runs() -> None:
     fast loop folds them in about every second, so they are not all held until it ends."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
 
@@ -258,11 +242,7 @@ async def test_answers_in_pieces_are_counted_once_each() -> None:
 
     async def in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal sent
-        while True:
-            try:
-                await read_request_head(reader)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
+        async for _ in each_request(reader):
             sent += 1
             answer = (
                 b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Pad: " + b"x" * 50 + b"\r\n\r\nhello"
