@@ -102,10 +102,18 @@ hypercorn.protocol.H2Protocol = _H2Protocol  # type: ignore[attr-defined]  # wha
 
 
 @asynccontextmanager
-async def serve_h2(cert: Cert | None = None, *, max_streams: int = 100) -> AsyncIterator[str]:
-    """hypercorn with :func:`echo_app` on a free loopback port: ``https://`` (ALPN h2 and
+async def serve_h2(
+    cert: Cert | None = None,
+    *,
+    max_streams: int = 100,
+    max_requests: int = 1000,
+    app: Callable[[Scope, Receive, Send], Awaitable[None]] = echo_app,
+) -> AsyncIterator[str]:
+    """hypercorn with ``app`` (:func:`echo_app`) on a free loopback port: ``https://`` (ALPN h2 and
     http/1.1) with ``cert``, else ``http://`` (HTTP/1.1 and h2c prior knowledge); at most
-    ``max_streams`` concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)."""
+    ``max_streams`` concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS); after
+    ``max_requests`` requests on a connection it ends it gracefully (GOAWAY NO_ERROR, hypercorn's
+    ``keep_alive_max_requests``, as nginx's ``keepalive_requests``)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -115,10 +123,11 @@ async def serve_h2(cert: Cert | None = None, *, max_streams: int = 100) -> Async
     config.errorlog = None
     config.graceful_timeout = 0.5
     config.h2_max_concurrent_streams = max_streams
+    config.keep_alive_max_requests = max_requests
     if cert is not None:
         config.certfile, config.keyfile = cert.cert_file, cert.key_file
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(echo_app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     scheme = "https" if cert is not None else "http"
     try:
         for _ in range(200):  # until it accepts

@@ -29,8 +29,11 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
-def render_conf(*, port: int, upstream: URL, prefix: Path, cert: Cert | None) -> str:
-    """nginx.conf for a foreground nginx on 127.0.0.1:port in front of ``upstream``."""
+def render_conf(
+    *, port: int, upstream: URL, prefix: Path, cert: Cert | None, max_requests: int = 1000000
+) -> str:
+    """nginx.conf for a foreground nginx on 127.0.0.1:port in front of ``upstream``; after
+    ``max_requests`` requests on a connection nginx ends it gracefully (GOAWAY NO_ERROR)."""
     listen = f"listen 127.0.0.1:{port} ssl http2;" if cert else f"listen 127.0.0.1:{port} http2;"
     tls = (
         f"ssl_certificate {cert.cert_file};\n        ssl_certificate_key {cert.key_file};"
@@ -62,7 +65,7 @@ http {{
         {listen}
         {tls}
         http2_max_concurrent_streams 256;
-        keepalive_requests 1000000;
+        keepalive_requests {max_requests};
         location / {{
             proxy_pass http://service;
             proxy_http_version 1.1;
@@ -82,7 +85,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def nginx_h2_front(upstream: str, workdir: Path, cert: Cert | None = None) -> Iterator[str]:
+def nginx_h2_front(
+    upstream: str, workdir: Path, cert: Cert | None = None, *, max_requests: int = 1000000
+) -> Iterator[str]:
     """Serve ``upstream`` over HTTP/2 (``https://`` with ``cert``, else h2c ``http://``);
     yields the front's URL; nginx is stopped on exit (bounded: it never outlives the block)."""
     binary = nginx_binary()
@@ -92,7 +97,11 @@ def nginx_h2_front(upstream: str, workdir: Path, cert: Cert | None = None) -> It
     prefix.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(render_conf(port=port, upstream=URL(upstream), prefix=prefix, cert=cert))
+    conf.write_text(
+        render_conf(
+            port=port, upstream=URL(upstream), prefix=prefix, cert=cert, max_requests=max_requests
+        )
+    )
     log = (prefix / "stderr.log").open("wb")
     proc = subprocess.Popen(
         [binary, "-c", str(conf), "-p", str(prefix), "-e", str(prefix / "error.log")],

@@ -5,6 +5,12 @@ the last byte) are sent first, without END_STREAM, so the server holds every str
 the final frames of all streams (a one-byte DATA frame or an empty one, with END_STREAM) are
 serialised together and written with one ``write``: one TCP segment on any real link.
 TLS connections negotiate ``h2`` by ALPN; ``h2c`` uses prior knowledge.
+
+A graceful GOAWAY (NO_ERROR: nginx's ``keepalive_requests``, hypercorn's
+``keep_alive_max_requests``) leaves the connection *draining* (RFC 9113 §6.8): answers of
+streams up to its last stream id still come, streams above it were not processed and, like
+streams whose final frames were still held, are handed back (:attr:`H2Protocol.unsent`) for
+:mod:`~monitor.engine.sync.h2batch` to send on a new connection.
 """
 
 from __future__ import annotations
@@ -12,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import time
 from collections.abc import Sequence
-from time import monotonic, perf_counter_ns
+from time import monotonic
 from typing import cast
 
 import h2.config
@@ -23,6 +28,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+from h2.connection import ConnectionState
 from multidict import CIMultiDict
 
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
@@ -34,7 +40,6 @@ from monitor.engine.sync.h2guard import (
     code_name,
     whole_frames,
 )
-from monitor.engine.sync.priority import cpus_awake, pass_priority
 from monitor.engine.sync.wire import Outgoing
 from monitor.errors import SoakmonError
 
@@ -48,10 +53,12 @@ class H2Error(SoakmonError):
 
 
 class _Stream:
-    __slots__ = ("body", "done", "headers", "keep_body", "nbytes", "out", "status")
+    __slots__ = ("body", "done", "headers", "held", "keep_body", "nbytes", "out", "status")
 
     def __init__(self, out: Outgoing, done: asyncio.Future[None], keep_body: bool) -> None:
         self.out, self.done, self.keep_body = out, done, keep_body
+        self.held = True
+        """Its final frames have not been serialised yet: the server cannot have completed it."""
         self.status: int | None = None
         self.headers: CIMultiDict[str] = CIMultiDict()
         self.body: list[bytes] = []
@@ -73,6 +80,11 @@ class H2Protocol(asyncio.Protocol):
         """DATA received in this read, acknowledged after it (so that the flow-control window
         ``h2`` checks is the one the server was given, not one we reopened frame by frame)."""
         self._budget = ControlBudget()
+        self.draining: int | None = None
+        """The last stream id of a graceful GOAWAY received (no stream is opened here since)."""
+        self.unsent: list[Outgoing] = []
+        """Requests the server did not process, or whose final frames were held when it sent
+        a graceful GOAWAY: they go again on a new connection (no record of theirs is made)."""
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -112,7 +124,11 @@ class H2Protocol(asyncio.Protocol):
         self.closed = True
         if not self._settings.done():
             self._no_settings(H2Error("reset", "server closed the connection"))
-        self._fail_all("reset", "server disconnected")
+        if self.draining is None:
+            self._fail_all("reset", "server disconnected")
+        else:
+            after = f"after GOAWAY NO_ERROR, last stream {self.draining}"
+            self._fail_all("reset", f"server closed the connection before the answer ({after})")
 
     def _no_settings(self, exc: H2Error) -> None:
         """The server's SETTINGS will not come: :meth:`ready` raises ``exc`` (marked as
@@ -151,9 +167,29 @@ class H2Protocol(asyncio.Protocol):
             code = code_name(event.error_code)
             self._finish(event.stream_id or 0, ("reset", f"stream reset by the server ({code})"))
         elif isinstance(event, h2.events.ConnectionTerminated):
-            self.closed = True  # GOAWAY: no new streams here; the next batch opens a connection
+            last = event.last_stream_id or 0
+            if event.error_code == h2.errors.ErrorCodes.NO_ERROR:
+                self._drain(last)
+                return
+            self.closed = True  # no new streams here; the next batch opens a connection
             code = code_name(event.error_code)
             self._fail_all("reset", f"server ended the connection (GOAWAY {code})")
+
+    def _drain(self, last: int) -> None:
+        """A graceful GOAWAY: streams above ``last`` were not processed (RFC 9113 §8.7), the
+        others may still be answered. ``h2`` closes its state machine on any GOAWAY
+        (python-hyper/h2 issue 1181: it would refuse every later frame, answers included);
+        it is reopened here, and :attr:`usable` keeps new streams off this connection."""
+        self.h2.state_machine.state = ConnectionState.CLIENT_OPEN
+        self.draining = last if self.draining is None else min(last, self.draining)
+        for stream_id in [s for s in self._streams if s > last]:
+            self._unsend(stream_id)
+
+    def _unsend(self, stream_id: int) -> None:
+        stream = self._streams.pop(stream_id)
+        self.unsent.append(stream.out)
+        if not stream.done.done():
+            stream.done.set_result(None)
 
     def _headers(self, stream_id: int, stream: _Stream, headers: Sequence[_Header]) -> None:
         for name, value in headers:
@@ -206,6 +242,9 @@ class H2Protocol(asyncio.Protocol):
                 self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
 
     def _send_final(self, stream_id: int, out: Outgoing) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.held = False
         body = out.body or b""
         if body:
             self.h2.send_data(stream_id, body[-1:], end_stream=True)
@@ -213,8 +252,27 @@ class H2Protocol(asyncio.Protocol):
             self.h2.end_stream(stream_id)
 
     def _fail_all(self, kind: str, message: str) -> None:
-        for stream_id in list(self._streams):
-            self._finish(stream_id, (kind, message))
+        """Fail every open stream; after a graceful GOAWAY those still held are handed back
+        instead: their requests were never complete, they go on a new connection."""
+        for stream_id, stream in list(self._streams.items()):
+            if self.draining is not None and stream.held:
+                self._unsend(stream_id)
+            else:
+                self._finish(stream_id, (kind, message))
+
+    def withdraw(self) -> list[Outgoing]:
+        """On a draining connection: give up the held streams (RST_STREAM CANCEL: the server
+        frees them) and return every request to send again (none on any other connection)."""
+        if self.draining is None:
+            return []
+        for stream_id, stream in list(self._streams.items()):
+            if stream.held:
+                self._unsend(stream_id)
+                with contextlib.suppress(h2.exceptions.H2Error):
+                    self.h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        self._flush()
+        unsent, self.unsent = self.unsent, []
+        return unsent
 
     # -- sending -------------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -238,13 +296,21 @@ class H2Protocol(asyncio.Protocol):
     @property
     def capacity(self) -> int:
         """Streams the server lets this connection open now."""
+        if self.draining is not None:
+            return 0
         limit = self.h2.remote_settings.max_concurrent_streams
         return max(0, limit - self.h2.open_outbound_streams)
 
     @property
     def usable(self) -> bool:
+        """New streams may open here: not closed, no graceful GOAWAY received."""
         transport = self.transport
-        return not self.closed and transport is not None and not transport.is_closing()
+        return (
+            not self.closed
+            and self.draining is None
+            and transport is not None
+            and not transport.is_closing()
+        )
 
     def prime(self, out: Outgoing, keep_body: bool) -> tuple[int, asyncio.Future[None]]:
         """Open a stream for ``out``: headers and body but the last byte, no END_STREAM."""
@@ -270,6 +336,15 @@ class H2Protocol(asyncio.Protocol):
             self._send_final(stream_id, out)
         return self.h2.data_to_send()
 
+    def close(self) -> None:
+        """End the connection politely: our GOAWAY, then the TCP close."""
+        self.closed = True
+        with contextlib.suppress(h2.exceptions.H2Error):
+            self.h2.close_connection()
+            self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
     def abort(self) -> None:
         self.closed = True
         if self.transport is not None:
@@ -281,63 +356,6 @@ _Header = tuple[bytes | str, bytes | str]
 
 def _text(value: bytes | str) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-async def deliver(
-    plan: Sequence[tuple[H2Protocol, Sequence[Outgoing]]], *, settle_s: float, keep_body: bool
-) -> tuple[int, int, bool] | None:
-    """Single-packet delivery: ``plan`` gives each connection its requests (one connection
-    unless the server's stream limit is lower than the batch). Returns the release pass
-    ``(first_ns, last_ns, realtime)`` or ``None`` when nothing was released."""
-    primed: list[tuple[H2Protocol, list[tuple[int, Outgoing]], list[asyncio.Future[None]]]] = []
-    for conn, outs in plan:
-        streams, waiters = [], []
-        for out in outs:
-            try:
-                stream_id, done = conn.prime(out, keep_body)
-            except (H2Error, h2.exceptions.H2Error, TypeError, ValueError) as exc:
-                out.fail("other", f"cannot open an HTTP/2 stream: {exc}", False)
-                continue
-            streams.append((stream_id, out))
-            waiters.append(done)
-        primed.append((conn, streams, waiters))
-    with cpus_awake():  # from the settle to the pass's end: no CPU halts meanwhile
-        await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
-        payloads = []
-        for conn, streams, waiters in primed:
-            # a stream answered (or reset) before its release is not in the pass: its request
-            # was completed when the answer came (``_complete_answered``) or it is closed, and
-            # its answer is that request's record, as for a last-byte request answered early
-            live = [s for s, done in zip(streams, waiters, strict=True) if not done.done()]
-            if live and conn.usable:
-                payloads.append((conn, live, conn.finals(live)))
-        wall, mono = time.time(), monotonic()
-        with pass_priority() as raised:
-            first = perf_counter_ns()
-            for conn, _, data in payloads:
-                conn.transport.write(data)  # type: ignore[union-attr]
-            final = perf_counter_ns()
-    for _, live, _ in payloads:
-        for _, out in live:
-            out.started_at, out.start, out.released = wall, mono, True
-    waiters = [w for _, _, ws in primed for w in ws]
-    timeout = max((out.req.timeout_s for _, outs in plan for out in outs), default=1.0)
-    pending = (await asyncio.wait(waiters, timeout=timeout))[1] if waiters else set()
-    if pending:
-        for _, streams, _ in primed:
-            for _, out in streams:
-                if out.status is None:
-                    out.fail("timeout", f"timeout after {out.req.timeout_s:g} s", out.released)
-        for conn, _, _ in primed:
-            conn.abort()  # its streams are abandoned; the next batch opens a fresh connection
-    for _, streams, _ in primed:
-        for _, out in streams:
-            if not out.released:  # it started when its HEADERS left (``hold``), if they did
-                out.started_at, out.start = out.started_at or wall, out.start or mono
-                out.sent = out.status is not None  # answered before its release: it was run
-            if out.error is None:
-                out.absorb_cookies()
-    return (first, final, raised) if payloads else None
 
 
 async def open_h2(

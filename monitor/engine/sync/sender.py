@@ -19,7 +19,7 @@ from monitor.engine.client import HttpClient, PreparedRequest
 from monitor.engine.fastpath import Connection, FastError
 from monitor.engine.sessions import ConnectionMode
 from monitor.engine.spec import RequestRecord
-from monitor.engine.sync import h1, h2conn
+from monitor.engine.sync import h1, h2batch
 from monitor.engine.sync.delivery import PhaseDelivery, SyncMode, arrival_ns, spread_s
 from monitor.engine.sync.h1 import H1Pool, Origin, origin
 from monitor.engine.sync.h2conn import H2Error, H2Protocol, open_h2
@@ -110,7 +110,12 @@ class SyncSender:
                 out.fail("timeout", f"timeout after {timeout:g} s: {probe.message}", False)
             window, connections = None, 0
         elif mode is SyncMode.SINGLE_PACKET:
-            window, connections = await self._fire_h2(outs, next(iter(origins)))
+            window, connections, resent = await self._fire_h2(outs, next(iter(origins)))
+            if resent:
+                note = (
+                    f"{resent} request{'s' if resent > 1 else ''} the server did not process "
+                    "(past the last stream of its graceful GOAWAY) sent again on a new connection"
+                )
         else:
             window, connections = await self._fire_h1(outs)
         records = [self._record(out) for out in outs]
@@ -153,20 +158,44 @@ class SyncSender:
 
     async def _fire_h2(
         self, outs: list[Outgoing], key: Origin
-    ) -> tuple[tuple[int, int, bool] | None, int]:
-        pool = [p for p in self._h2.get(key, []) if p.usable]
-        self._h2[key] = pool
-        plan: list[tuple[H2Protocol, list[Outgoing]]] = []
-        fresh: list[H2Protocol] = []
+    ) -> tuple[tuple[int, int, bool] | None, int, int]:
         waiting = [out for out in outs if out.error is None]  # not: a body that is not JSON
         timeout = min(o.req.timeout_s for o in outs)
         for out in waiting:
             out.started_at, out.start = time.time(), monotonic()
+        fresh: list[H2Protocol] = []
+
+        async def plan(todo: Sequence[Outgoing]) -> list[tuple[H2Protocol, list[Outgoing]]]:
+            return await self._plan(list(todo), key, timeout, fresh)
+
+        try:
+            done = await h2batch.deliver(
+                await plan(waiting), settle_s=self.settle_s, keep_body=True, reopen=plan
+            )
+        finally:
+            if self.client.mode is ConnectionMode.PER_REQUEST:
+                for conn in fresh:
+                    conn.abort()
+        return done.window, done.connections, done.resent
+
+    async def _plan(
+        self, waiting: list[Outgoing], key: Origin, connect_s: float, fresh: list[H2Protocol]
+    ) -> list[tuple[H2Protocol, list[Outgoing]]]:
+        """Each request on a connection that can open its stream: pooled ones first (but per
+        request), new ones for the rest (``fresh``); a failed connect fails what is left."""
+        pool = []
+        for proto in self._h2.get(key, []):
+            if proto.usable:
+                pool.append(proto)
+            elif proto.closed:  # ended by the server (a draining one is closed once answered)
+                proto.abort()
+        self._h2[key] = pool
+        plan: list[tuple[H2Protocol, list[Outgoing]]] = []
         while waiting:
             conn = next((p for p in pool if p.capacity and p not in [c for c, _ in plan]), None)
             if conn is None or self.client.mode is ConnectionMode.PER_REQUEST:
                 try:
-                    conn = await self._h2_connection(key, timeout)
+                    conn = await self._h2_connection(key, connect_s)
                 except H2Error as exc:
                     for out in waiting:
                         out.fail(exc.kind, exc.message, False)  # type: ignore[arg-type]
@@ -175,13 +204,7 @@ class SyncSender:
             take = max(1, conn.capacity)
             plan.append((conn, waiting[:take]))
             waiting = waiting[take:]
-        try:
-            window = await h2conn.deliver(plan, settle_s=self.settle_s, keep_body=True)
-        finally:
-            if self.client.mode is ConnectionMode.PER_REQUEST:
-                for conn in fresh:
-                    conn.abort()
-        return window, len(plan)
+        return plan
 
     def _record(self, out: Outgoing) -> RequestRecord:
         client = self.client
