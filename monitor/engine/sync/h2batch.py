@@ -33,6 +33,9 @@ Plan = Sequence[tuple[H2Protocol, Sequence[Outgoing]]]
 Reopen = Callable[[Sequence[Outgoing]], Awaitable[Plan]]
 """Plans requests on connections that may open streams (new ones as needed)."""
 
+PONG_S = 1.0
+"""How long the release waits at most for the server's answer to the PING sent after the
+streams were primed (a server must answer every PING; this bounds one that does not)."""
 MAX_DRAINED = 3
 """Connections in a row a server may end gracefully under one batch before its requests fail:
 a server that sends GOAWAY on every connection before any request completes is broken."""
@@ -52,10 +55,11 @@ class H2Delivery:
 
 
 class _Primed:
-    __slots__ = ("conn", "streams", "waiters")
+    __slots__ = ("conn", "pong", "streams", "waiters")
 
     def __init__(self, conn: H2Protocol) -> None:
         self.conn = conn
+        self.pong: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.streams: list[tuple[int, Outgoing]] = []
         self.waiters: list[asyncio.Future[None]] = []
 
@@ -85,6 +89,7 @@ def _prime(plan: Plan, keep_body: bool) -> tuple[list[_Primed], list[Outgoing]]:
                 continue
             entry.streams.append((stream_id, out))
             entry.waiters.append(done)
+        entry.pong = conn.ping()
         primed.append(entry)
     return primed, again
 
@@ -110,6 +115,12 @@ async def deliver(
     while True:
         with cpus_awake():  # from the settle to the pass's end: no CPU halts meanwhile
             await asyncio.sleep(settle_s)  # the server reads every stream's headers and waits
+            # ... and has read them: a GOAWAY it sent on reading them came before its PING ACK
+            # (a graceful GOAWAY noticed after the release would make its streams fail on
+            # servers that refuse frames after their own GOAWAY, hypercorn among them)
+            pongs = [entry.pong for entry in primed if not entry.pong.done()]
+            if pongs:
+                await asyncio.wait(pongs, timeout=PONG_S)
             again += _withdraw(primed)
             if not again or drained >= MAX_DRAINED:
                 _give_up(again, "before the release")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import Sequence
 from time import monotonic
 from typing import cast
@@ -32,7 +31,6 @@ from h2.connection import ConnectionState
 from multidict import CIMultiDict
 
 from monitor.engine.errors import MAX_KEPT_BODY, ResponseTooLarge, one_line
-from monitor.engine.fastconnect import set_nodelay
 from monitor.engine.sync.h2guard import (
     MAX_UNSENT,
     ControlBudget,
@@ -80,6 +78,7 @@ class H2Protocol(asyncio.Protocol):
         """DATA received in this read, acknowledged after it (so that the flow-control window
         ``h2`` checks is the one the server was given, not one we reopened frame by frame)."""
         self._budget = ControlBudget()
+        self._pong: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.draining: int | None = None
         """The last stream id of a graceful GOAWAY received (no stream is opened here since)."""
         self.unsent: list[Outgoing] = []
@@ -122,6 +121,8 @@ class H2Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self._pong.done():
+            self._pong.set_result(None)
         if not self._settings.done():
             self._no_settings(H2Error("reset", "server closed the connection"))
         if self.draining is None:
@@ -139,7 +140,10 @@ class H2Protocol(asyncio.Protocol):
     # -- events --------------------------------------------------------------------------------
     def _on_event(self, event: h2.events.Event) -> None:
         self._budget.spend(event)
-        if isinstance(event, h2.events.RemoteSettingsChanged):
+        if isinstance(event, h2.events.PingAckReceived):
+            if not self._pong.done():
+                self._pong.set_result(None)
+        elif isinstance(event, h2.events.RemoteSettingsChanged):
             if not self._settings.done():
                 self._settings.set_result(None)
         elif isinstance(event, h2.events.ResponseReceived):
@@ -330,6 +334,17 @@ class H2Protocol(asyncio.Protocol):
         self._flush()
         return stream_id, done
 
+    def ping(self) -> asyncio.Future[None]:
+        """PING the server; done when its ACK comes (or the connection closes). The server has
+        read every frame sent before then, and what it sent on reading them (a GOAWAY after
+        its N-th request) has arrived: frames are read and written in order."""
+        if self._pong.done():
+            self._pong = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(h2.exceptions.H2Error):
+            self.h2.ping(b"soakmon!")
+            self._flush()
+        return self._pong
+
     def finals(self, streams: Sequence[tuple[int, Outgoing]]) -> bytes:
         """The final frames (END_STREAM) of ``streams``, serialised together, not yet sent."""
         for stream_id, out in streams:
@@ -356,43 +371,3 @@ _Header = tuple[bytes | str, bytes | str]
 
 def _text(value: bytes | str) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-async def open_h2(
-    host: str, port: int, timeout_s: float, ssl_context: ssl.SSLContext | None
-) -> H2Protocol:
-    """An HTTP/2 connection whose server SETTINGS arrived (raises :class:`H2Error`).
-    ``ssl_context`` must offer ALPN ``h2``; a TLS server that picks anything else raises
-    :class:`H2Error` with kind ``"alpn"``."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout_s):
-            if ssl_context is None:
-                transport, proto = await loop.create_connection(H2Protocol, host, port)
-            else:
-                transport, proto = await loop.create_connection(
-                    H2Protocol, host, port, ssl=ssl_context, server_hostname=host
-                )
-    except TimeoutError:
-        raise H2Error("timeout", f"connect timeout after {timeout_s:g} s") from None
-    except ConnectionRefusedError:
-        raise H2Error("refused", "connection refused") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise H2Error("tls", f"TLS certificate error: {exc.verify_message or exc}") from None
-    except ssl.SSLError as exc:
-        raise H2Error("tls", f"TLS error: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise H2Error("other", f"cannot connect: {exc.strerror or exc}") from None
-    set_nodelay(transport)
-    if ssl_context is not None:
-        ssl_object = transport.get_extra_info("ssl_object")
-        chosen = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
-        if chosen != "h2":
-            proto.abort()
-            raise H2Error("alpn", f"target did not negotiate h2 by ALPN (chose {chosen or 'none'})")
-    try:
-        await proto.ready(timeout_s)
-    except H2Error:
-        proto.abort()
-        raise
-    return proto

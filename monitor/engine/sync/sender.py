@@ -22,7 +22,8 @@ from monitor.engine.spec import RequestRecord
 from monitor.engine.sync import h1, h2batch
 from monitor.engine.sync.delivery import PhaseDelivery, SyncMode, arrival_ns, spread_s
 from monitor.engine.sync.h1 import H1Pool, Origin, origin
-from monitor.engine.sync.h2conn import H2Error, H2Protocol, open_h2
+from monitor.engine.sync.h2conn import H2Error, H2Protocol
+from monitor.engine.sync.h2open import open_h2
 from monitor.engine.sync.wire import Outgoing, outgoing
 
 SETTLE_S = 0.002

@@ -20,6 +20,8 @@ import pytest
 from hyperframe.frame import GoAwayFrame
 
 from monitor.engine import ConcurrentTester, RequestSpec
+from monitor.engine.sync.delivery import SyncMode
+from monitor.engine.sync.sender import SETTLE_S, SyncSender
 from tests.plugins.h2server import Receive, Scope, Send, echo_app, serve_h2
 from tests.plugins.nginx_h2 import nginx_binary, nginx_h2_front
 from tests.plugins.reference import ReferenceFactory
@@ -48,7 +50,12 @@ def _counting(done: collections.Counter[str], clients: set[object]) -> App:
     return app
 
 
-async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible() -> None:
+@pytest.mark.parametrize("settle_s", [SETTLE_S, 0.0], ids=["settle", "no-settle"])
+async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible(settle_s: float) -> None:
+    """hypercorn sends its GOAWAY on reading the 21st request's HEADERS, and refuses every
+    frame after it (its ``h2``): the GOAWAY must be seen before the release. Without a settle
+    pause the release would come first every time; the PING sent after the streams makes
+    its ACK come after the GOAWAY."""
     done: collections.Counter[str] = collections.Counter()
     clients: set[object] = set()
     app = _counting(done, clients)
@@ -59,6 +66,8 @@ async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible() -> None:
             url, mode="per-user", sync="single-packet", h2c=True, keep_body=True
         ) as tester,
     ):
+        single = SyncMode.SINGLE_PACKET
+        tester._senders[single] = SyncSender(tester.client, single, h2c=True, settle_s=settle_s)
         for b in range(batches):
             specs = [RequestSpec("POST", f"/r/{b}/{i}", json={"i": i}) for i in range(size)]
             result = await tester.run_batch(specs)

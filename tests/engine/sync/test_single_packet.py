@@ -11,7 +11,7 @@ from aiohttp import web
 from yarl import URL
 
 from monitor.engine import ConcurrentTester, RequestSpec
-from monitor.engine.sync.h2conn import open_h2
+from monitor.engine.sync.h2open import open_h2
 from monitor.engine.sync.wire import outgoing
 from tests.engine.servers import serve_app
 from tests.plugins.h2server import serve_h2
