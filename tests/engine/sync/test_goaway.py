@@ -25,6 +25,7 @@ from monitor.engine.sync.sender import SETTLE_S, SyncSender
 from tests.plugins.h2server import Receive, Scope, Send, echo_app, serve_h2
 from tests.plugins.nginx_h2 import nginx_binary, nginx_h2_front
 from tests.plugins.reference import ReferenceFactory
+from tests.plugins.tls import Cert
 
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -50,8 +51,14 @@ def _counting(done: collections.Counter[str], clients: set[object]) -> App:
     return app
 
 
-@pytest.mark.parametrize("settle_s", [SETTLE_S, 0.0], ids=["settle", "no-settle"])
-async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible(settle_s: float) -> None:
+@pytest.mark.parametrize(
+    ("tls", "settle_s"),
+    [(False, SETTLE_S), (False, 0.0), (True, SETTLE_S)],
+    ids=["h2c", "h2c-no-settle", "tls-alpn"],
+)
+async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible(
+    self_signed: Cert, tls: bool, settle_s: float
+) -> None:
     """hypercorn sends its GOAWAY on reading the 21st request's HEADERS, and refuses every
     frame after it (its ``h2``): the GOAWAY must be seen before the release. Without a settle
     pause the release would come first every time; the PING sent after the streams makes
@@ -61,25 +68,52 @@ async def test_hypercorn_keep_alive_max_requests_goaway_is_invisible(settle_s: f
     app = _counting(done, clients)
     batches, size = 12, 7  # 84 requests; 7 does not divide 20: GOAWAYs fall inside batches
     async with (
-        serve_h2(max_requests=20, app=app) as url,
+        serve_h2(self_signed if tls else None, max_requests=20, app=app) as url,
         ConcurrentTester(
-            url, mode="per-user", sync="single-packet", h2c=True, keep_body=True
+            url,
+            mode="per-user",
+            sync="single-packet",
+            h2c=not tls,
+            keep_body=True,
+            ca_file=self_signed.cert_file,
         ) as tester,
     ):
         single = SyncMode.SINGLE_PACKET
-        tester._senders[single] = SyncSender(tester.client, single, h2c=True, settle_s=settle_s)
+        tester._senders[single] = SyncSender(tester.client, single, h2c=not tls, settle_s=settle_s)
         for b in range(batches):
             specs = [RequestSpec("POST", f"/r/{b}/{i}", json={"i": i}) for i in range(size)]
             result = await tester.run_batch(specs)
             assert result.errors == [], (b, result.errors)
             assert [r.json()["path"] for r in result.records] == [s.path for s in specs]
             assert result.delivery is not None
-            assert result.delivery.released == size
+            assert (result.delivery.protocol, result.delivery.released) == ("h2", size)
     assert sorted(done) == sorted(f"/r/{b}/{i}" for b in range(batches) for i in range(size))
     assert set(done.values()) == {1}  # each request ran once: none lost, none twice
     # a connection completes at most 20 requests: at least 5 were used, and each was kept
     # until the server ended it
     assert 5 <= len(clients) <= 10, len(clients)
+
+
+@pytest.mark.parametrize("mode", ["per-user", "shared"])
+async def test_http11_connection_close_after_n_requests_is_invisible(mode: str) -> None:
+    """Last-byte over HTTP/1.1: hypercorn answers a connection's 3rd request with
+    ``Connection: close`` and closes it; the next batch opens a new one."""
+    done: collections.Counter[str] = collections.Counter()
+    clients: set[object] = set()
+    async with (
+        serve_h2(max_requests=3, app=_counting(done, clients)) as url,
+        ConcurrentTester(url, mode=mode, sync="last-byte", keep_body=True) as tester,
+    ):
+        for b in range(8):
+            specs = [RequestSpec("POST", f"/h1/{b}/{i}", json={"i": i}) for i in range(4)]
+            result = await tester.run_batch(specs)
+            assert result.errors == [], (b, result.errors)
+            assert result.delivery is not None
+            assert result.delivery.protocol == "http/1.1"
+            assert [r.json()["http_version"] for r in result.records] == ["1.1"] * 4
+    assert len(done) == 32
+    assert set(done.values()) == {1}
+    assert 32 / 3 <= len(clients) < 32, len(clients)  # kept alive, closed after 3 requests
 
 
 @pytest.mark.skipif(nginx_binary() is None, reason="nginx not installed")
