@@ -176,6 +176,8 @@ class H2Protocol(asyncio.Protocol):
                 self._drain(last)
                 return
             self.closed = True  # no new streams here; the next batch opens a connection
+            if not self._pong.done():
+                self._pong.set_result(None)
             code = code_name(event.error_code)
             self._fail_all("reset", f"server ended the connection (GOAWAY {code})")
 
@@ -304,6 +306,11 @@ class H2Protocol(asyncio.Protocol):
             return 0
         limit = self.h2.remote_settings.max_concurrent_streams
         return max(0, limit - self.h2.open_outbound_streams)
+
+    @property
+    def busy(self) -> bool:
+        """Some stream here still waits for its answer."""
+        return bool(self._streams)
 
     @property
     def usable(self) -> bool:

@@ -188,8 +188,10 @@ class SyncSender:
         for proto in self._h2.get(key, []):
             if proto.usable:
                 pool.append(proto)
-            elif proto.closed:  # ended by the server (a draining one is closed once answered)
+            elif proto.closed:
                 proto.abort()
+            elif not proto.busy:  # a graceful GOAWAY between batches (one in use is closed
+                proto.close()  # by its batch's delivery once its answers came)
         self._h2[key] = pool
         plan: list[tuple[H2Protocol, list[Outgoing]]] = []
         while waiting:

@@ -149,8 +149,12 @@ async def test_nginx_keepalive_requests_goaway_is_invisible(
 # for every stream's END_STREAM, then sends GOAWAY with ``code`` and the lowest stream as the
 # last one processed, answers that stream (for NO_ERROR), ignores the others and closes.
 @contextlib.asynccontextmanager
-async def _goaway_after_release(code: int) -> AsyncIterator[tuple[str, list[str]]]:
+async def _goaway_after_release(
+    code: int, *, idle: bool = False
+) -> AsyncIterator[tuple[str, list[str], asyncio.Event]]:
+    """``idle``: every stream is answered first, the GOAWAY comes when none is open."""
     answered: list[str] = []
+    left = asyncio.Event()  # a connection was closed by the client
 
     handlers: set[asyncio.Task[object]] = set()
 
@@ -174,10 +178,17 @@ async def _goaway_after_release(code: int) -> AsyncIterator[tuple[str, list[str]
                         elif isinstance(event, h2.events.StreamEnded):
                             ended.append(event.stream_id or 0)
                     writer.write(conn.data_to_send())
-                last = min(ended)
+                last = max(ended) if idle else min(ended)
+                for sid in ended if idle else ():
+                    conn.send_headers(sid, [(":status", "200")])
+                    conn.send_data(sid, b"done", end_stream=True)
+                    writer.write(conn.data_to_send())
+                    answered.append(paths[sid])
+                if idle:
+                    await asyncio.sleep(0.02)  # after the client has taken every answer
                 # raw bytes: ``h2`` would refuse to answer after its own GOAWAY
                 writer.write(GoAwayFrame(0, last_stream_id=last, error_code=code).serialize())
-                if code == 0:
+                if code == 0 and not idle:
                     await asyncio.sleep(0.05)  # the answer comes after the GOAWAY
                     conn.send_headers(last, [(":status", "200")])
                     conn.send_data(last, b"done", end_stream=True)
@@ -185,13 +196,15 @@ async def _goaway_after_release(code: int) -> AsyncIterator[tuple[str, list[str]
                     answered.append(paths[last])
                 while await reader.read(65536):  # until the client closes the connection
                     pass
+                answered.append("closed")
+                left.set()
         finally:
             writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", answered
+        yield f"http://127.0.0.1:{port}", answered, left
     finally:
         server.close()
         await asyncio.wait_for(asyncio.gather(*handlers, return_exceptions=True), 10)
@@ -199,7 +212,7 @@ async def _goaway_after_release(code: int) -> AsyncIterator[tuple[str, list[str]
 
 
 async def test_streams_past_a_graceful_goaway_after_the_release_are_sent_again() -> None:
-    async with _goaway_after_release(0) as (url, answered), ConcurrentTester(
+    async with _goaway_after_release(0) as (url, answered, _), ConcurrentTester(
         url, mode="per-user", sync="single-packet", h2c=True, keep_body=True
     ) as tester:  # fmt: skip
         result = await tester.run_batch([RequestSpec("GET", f"/g/{i}") for i in range(4)])
@@ -208,7 +221,7 @@ async def test_streams_past_a_graceful_goaway_after_the_release_are_sent_again()
     # the first stream was answered on the first connection after its GOAWAY; the three past
     # its last stream went again together on a second, then a third and fourth connection
     # (each of which processes only its lowest stream)
-    assert sorted(answered) == [f"/g/{i}" for i in range(4)]
+    assert sorted(answered) == sorted(["closed"] * 4 + [f"/g/{i}" for i in range(4)])
     delivery = result.delivery
     assert delivery is not None
     assert delivery.connections == 4
@@ -217,11 +230,27 @@ async def test_streams_past_a_graceful_goaway_after_the_release_are_sent_again()
 
 
 async def test_a_goaway_with_an_error_code_after_the_release_is_an_error_naming_it() -> None:
-    async with _goaway_after_release(2) as (url, answered), ConcurrentTester(
+    async with _goaway_after_release(2) as (url, answered, _), ConcurrentTester(
         url, sync="single-packet", h2c=True
     ) as tester:  # fmt: skip
         result = await tester.run_batch([RequestSpec("GET", f"/e/{i}") for i in range(3)])
-    assert answered == []
+    assert answered == ["closed"]
     assert result.status_codes == {}
     assert list(result.error_counts) == ["server ended the connection (GOAWAY INTERNAL_ERROR)"]
     assert sum(result.error_counts.values()) == 3
+
+
+async def test_a_connection_ended_gracefully_between_batches_is_closed_and_replaced() -> None:
+    """GOAWAY NO_ERROR once every answer came (a server's idle or request limit): the next
+    batch goes on a new connection and the client closes the old one (the server sees it)."""
+    async with _goaway_after_release(0, idle=True) as (url, answered, left), ConcurrentTester(
+        url, mode="per-user", sync="single-packet", h2c=True
+    ) as tester:  # fmt: skip
+        for b in range(2):
+            result = await tester.run_batch([RequestSpec("GET", f"/i/{b}/{i}") for i in range(3)])
+            assert result.errors == [], result.errors
+            await asyncio.sleep(0.05)  # the GOAWAY (after the answers) arrives
+        await asyncio.wait_for(left.wait(), 5)  # before the tester closes what it keeps
+    assert sorted(a for a in answered if a != "closed") == [
+        f"/i/{b}/{i}" for b in range(2) for i in range(3)
+    ]
