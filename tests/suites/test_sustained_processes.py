@@ -121,12 +121,27 @@ async def test_a_load_whose_target_went_away_backs_off(tmp_path: Path, processes
     path = tmp_path / "gone.yaml"
     path.write_text(yaml.safe_dump(doc))
     seen: list[History] = []
-    options = RunOptions(seed=5, on_history=lambda _s, _n, history, _st: seen.append(history))
+    registered: list[RequestRecord] = []
+    setup_done = asyncio.Event()
+
+    def on_request(record: RequestRecord) -> None:
+        if record.url.endswith("/auth/register") and record.status == 201:
+            registered.append(record)
+            if len(registered) == 4:
+                setup_done.set()
+
+    hooks = RequestHooks()
+    hooks.add_request_done(on_request)
+    options = RunOptions(
+        seed=5, on_history=lambda _s, _n, history, _st: seen.append(history), hooks=hooks
+    )
     server = ReferenceServer()
     await server.start()
     try:
         task = asyncio.create_task(run_suites(server.url, PROFILE, [load_suite(path)], options))
-        await asyncio.sleep(0.6)  # the 4 registrations are done; the load waits 1 s
+        # stop the target once the setup's 4 registrations are answered: the load waits 1 s
+        # after them (a fixed sleep here lost the race to the setup on a busy machine)
+        await asyncio.wait_for(setup_done.wait(), 60)
     finally:
         await server.stop()
     await task
