@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from monitor.engine.fastconnect import set_nodelay
+from monitor.engine.fastconnect import connect_failures, set_nodelay
+from monitor.engine.fastpath import FastError
 from monitor.engine.sync.h2conn import H2Error, H2Protocol
 
 
@@ -18,23 +19,14 @@ async def open_h2(
     :class:`H2Error` with kind ``"alpn"``."""
     loop = asyncio.get_running_loop()
     try:
-        async with asyncio.timeout(timeout_s):
-            if ssl_context is None:
-                transport, proto = await loop.create_connection(H2Protocol, host, port)
-            else:
+        with connect_failures(timeout_s):  # the fast path's kinds and messages
+            async with asyncio.timeout(timeout_s):
                 transport, proto = await loop.create_connection(
-                    H2Protocol, host, port, ssl=ssl_context, server_hostname=host
-                )
-    except TimeoutError:
-        raise H2Error("timeout", f"connect timeout after {timeout_s:g} s") from None
-    except ConnectionRefusedError:
-        raise H2Error("refused", "connection refused") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise H2Error("tls", f"TLS certificate error: {exc.verify_message or exc}") from None
-    except ssl.SSLError as exc:
-        raise H2Error("tls", f"TLS error: {exc.reason or exc}") from None
-    except OSError as exc:
-        raise H2Error("other", f"cannot connect: {exc.strerror or exc}") from None
+                    H2Protocol, host, port, ssl=ssl_context,
+                    server_hostname=None if ssl_context is None else host,
+                )  # fmt: skip
+    except FastError as exc:
+        raise H2Error(exc.kind, exc.message) from None
     set_nodelay(transport)
     if ssl_context is not None:
         ssl_object = transport.get_extra_info("ssl_object")
