@@ -13,6 +13,7 @@ import psutil
 import yaml
 
 from monitor.reference import ReferenceServer
+from tests.cli.workers import started_workers
 
 SCRIPT = str(Path(sys.executable).parent / "soakmon")
 """The installed ``soakmon`` console script, as a user starts it."""
@@ -97,14 +98,10 @@ async def test_ctrl_c_during_a_load_in_worker_processes_leaves_no_worker(tmp_pat
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
-            workers: list[psutil.Process] = []
-            async with asyncio.timeout(90):
-                while len(workers) < 2:  # both workers started (they load the target)
-                    await asyncio.sleep(0.1)
-                    workers = [
-                        p for p in psutil.Process(proc.pid).children(recursive=True)
-                        if "monitor.suites.run.phase_worker" in " ".join(p.cmdline())
-                    ]  # fmt: skip
+            # both workers started (they load the target)
+            workers = await started_workers(
+                proc.pid, "monitor.suites.run.phase_worker", 2, within_s=90
+            )
             proc.send_signal(signal.SIGINT)
             _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
         finally:

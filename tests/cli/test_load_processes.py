@@ -20,6 +20,7 @@ from monitor.engine.spec import RequestRecord
 from monitor.engine.wire import absorb_wire, result_to_wire
 from monitor.engine.workers import Worker
 from tests.cli.test_load import LOAD_ONLY
+from tests.cli.workers import started_workers
 from tests.engine.servers import serve_app
 
 
@@ -103,19 +104,6 @@ async def _start(*args: str) -> asyncio.subprocess.Process:
     )
 
 
-async def _workers(proc: asyncio.subprocess.Process, n: int) -> list[psutil.Process]:
-    for _ in range(600):
-        kids = [
-            c
-            for c in psutil.Process(proc.pid).children()
-            if "monitor.cli.load_worker" in " ".join(c.cmdline())
-        ]
-        if len(kids) == n:
-            return kids
-        await asyncio.sleep(0.05)
-    raise AssertionError("the workers did not start")
-
-
 async def test_two_processes_merge_exact_totals(
     counted: tuple[str, list[int]], tmp_path: Path
 ) -> None:
@@ -155,7 +143,7 @@ async def test_sigterm_stops_every_worker_with_a_report(
         "--processes", "2", "--json", str(report), "--quiet",
     )  # fmt: skip
     try:
-        workers = await _workers(proc, 2)
+        workers = await started_workers(proc.pid, "monitor.cli.load_worker", 2, within_s=30)
         await asyncio.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
@@ -181,7 +169,7 @@ async def test_a_killed_worker_is_reported(counted: tuple[str, list[int]], tmp_p
         "--processes", "2", "--json", str(report), "--quiet",
     )  # fmt: skip
     try:
-        workers = await _workers(proc, 2)
+        workers = await started_workers(proc.pid, "monitor.cli.load_worker", 2, within_s=30)
         victim = min(workers, key=lambda w: w.pid)
         await asyncio.sleep(0.5)
         victim.send_signal(signal.SIGKILL)
