@@ -15,16 +15,19 @@ UV=$(command -v uv || echo .tools/bin/uv)
 VENV=.tools/trial-kinto
 OUT=reports/trial-kinto
 mkdir -p "$OUT"
-if [ ! -x "$VENV/bin/kinto" ] || ! "$VENV/bin/python" -c "import kinto,sys; sys.exit(kinto.__version__ != '$KINTO_VERSION')" 2>/dev/null; then
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import kinto,sys; sys.exit(kinto.__version__ != '$KINTO_VERSION')" 2>/dev/null; then
   "$UV" venv -q "$VENV"
   VIRTUAL_ENV=$VENV "$UV" pip install -q "kinto==$KINTO_VERSION"
 fi
+# the console script's shebang names the interpreter of whichever checkout built the venv (a
+# moved or deleted worktree leaves it dead), so Kinto's main is called through the venv's python
+KINTO=("$VENV/bin/python" -c 'import sys; from kinto.__main__ import main; sys.exit(main())')
 PORT=$(.venv/bin/python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 INI=$OUT/kinto.ini
-"$VENV/bin/kinto" init --ini "$INI" --backend memory --cache-backend memory >/dev/null 2>&1
+"${KINTO[@]}" init --ini "$INI" --backend memory --cache-backend memory >/dev/null 2>&1
 # accounts may create buckets (the default config lets only the admin)
 sed -i 's/^kinto.bucket_create_principals = .*/kinto.bucket_create_principals = system.Authenticated/' "$INI"
-timeout "$MAX_S" "$VENV/bin/kinto" start --ini "$INI" --port "$PORT" >"$OUT/kinto.log" 2>&1 &
+timeout "$MAX_S" "${KINTO[@]}" start --ini "$INI" --port "$PORT" >"$OUT/kinto.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v1/" >/dev/null && break; sleep 0.2; done
